@@ -1,0 +1,229 @@
+//! The request pipeline: route, resolve the tenant, read the body, check the signature, call the
+//! service, and make sure every response carries the request id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Body;
+use protocol::{AwsService, ErrorInfo, Protocol, RequestContext, error_response, query};
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use crate::auth::{self, Credentials, SigV4Mode};
+use crate::route::{self, Destination, Internal, ServiceSpec};
+
+/// Bodies of requests that still have to be routed by their form-encoded content.
+const ROUTING_BODY_LIMIT: usize = 1 << 20;
+/// The default request body limit. AWS's JSON and query services cap requests well below this.
+const DEFAULT_BODY_LIMIT: usize = 16 << 20;
+/// Lambda's CreateFunction takes a 50 MB zip, base64-encoded inside JSON.
+const LAMBDA_BODY_LIMIT: usize = 70 << 20;
+
+/// Assembles a [`Gateway`]; `server` registers the services it wires.
+#[derive(Default)]
+pub struct GatewayBuilder {
+    services: HashMap<&'static str, Arc<dyn AwsService>>,
+    sigv4: SigV4Mode,
+    credentials: Credentials,
+    version: &'static str,
+}
+
+impl GatewayBuilder {
+    pub fn service(mut self, service: Arc<dyn AwsService>) -> GatewayBuilder {
+        self.services.insert(service.signing_name(), service);
+        self
+    }
+
+    pub fn sigv4(mut self, mode: SigV4Mode, credentials: Credentials) -> GatewayBuilder {
+        self.sigv4 = mode;
+        self.credentials = credentials;
+        self
+    }
+
+    pub fn version(mut self, version: &'static str) -> GatewayBuilder {
+        self.version = version;
+        self
+    }
+
+    pub fn build(self) -> Gateway {
+        Gateway {
+            services: self.services,
+            sigv4: self.sigv4,
+            credentials: self.credentials,
+            version: self.version,
+        }
+    }
+}
+
+/// The front door. Cheap to share behind an `Arc`.
+pub struct Gateway {
+    services: HashMap<&'static str, Arc<dyn AwsService>>,
+    sigv4: SigV4Mode,
+    credentials: Credentials,
+    version: &'static str,
+}
+
+type Reply = http::Response<Full<Bytes>>;
+
+impl Gateway {
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::default()
+    }
+
+    /// Answers one request. Never fails: every problem becomes an AWS-shaped error response.
+    pub async fn handle<B>(&self, req: http::Request<B>) -> Reply
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let credential = sigv4::credential_scope(&parts.headers, parts.uri.query());
+        let (scope, access_key_id) = auth::scope_of(credential.as_ref());
+        let ctx = RequestContext::new(scope, access_key_id);
+
+        let head = route::route_head(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            credential.as_ref().map(|c| c.service.as_str()),
+        );
+        let service_name = match head {
+            Destination::Service { spec, .. } => spec.name,
+            Destination::Internal(_) => "nimbus",
+            _ => "unrouted",
+        };
+        let span = tracing::info_span!(
+            "request",
+            id = %ctx.request_id,
+            service = service_name,
+            method = %parts.method,
+            path = parts.uri.path(),
+        );
+        async move {
+            let resp = self.dispatch(head, parts, body, ctx).await;
+            tracing::debug!(
+                status = resp.status().as_u16(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "done"
+            );
+            resp.map(Full::new)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn dispatch<B>(
+        &self,
+        head: Destination,
+        parts: http::request::Parts,
+        body: B,
+        ctx: RequestContext,
+    ) -> protocol::Response
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        if let Destination::Internal(which) = head {
+            return self.internal(which, &ctx);
+        }
+        let (limit, shape) = match head {
+            Destination::Service { spec, protocol } => (body_limit(spec), protocol),
+            _ => (ROUTING_BODY_LIMIT, Protocol::Query),
+        };
+        let body = match Limited::new(body, limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                    ErrorInfo::new(
+                        "RequestEntityTooLarge",
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("Request must be smaller than {limit} bytes"),
+                    )
+                } else {
+                    ErrorInfo::new(
+                        "IncompleteBody",
+                        StatusCode::BAD_REQUEST,
+                        "The request body could not be read",
+                    )
+                };
+                return error_response(shape, &ctx, &err);
+            }
+        };
+        let dest = if head == Destination::NeedsBody { route::route_body(&body) } else { head };
+        let (spec, protocol) = match dest {
+            Destination::Service { spec, protocol } => (spec, protocol),
+            Destination::UnknownQueryVersion => {
+                let params = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+                    .chain(form_urlencoded::parse(&body))
+                    .collect::<HashMap<_, _>>();
+                let action = params.get("Action").map(|a| a.as_ref()).unwrap_or_default();
+                let err = query::unknown_action(action, params.get("Version").map(|v| v.as_ref()));
+                return error_response(Protocol::Query, &ctx, &err);
+            }
+            Destination::Internal(_) | Destination::NeedsBody => {
+                return error_response(Protocol::Query, &ctx, &ErrorInfo::internal());
+            }
+        };
+        if self.sigv4 == SigV4Mode::Enforce
+            && let Err(err) =
+                auth::verify(&parts, &body, &self.credentials, spec.name, protocol, OffsetDateTime::now_utc())
+        {
+            return error_response(protocol, &ctx, &err);
+        }
+        let Some(service) = self.services.get(spec.name).cloned() else {
+            let err = ErrorInfo::new(
+                "NotImplemented",
+                StatusCode::NOT_IMPLEMENTED,
+                format!("The service '{}' is not implemented by Nimbus yet", spec.name),
+            );
+            return error_response(protocol, &ctx, &err);
+        };
+        let request_id = ctx.request_id.clone();
+        let fallback_ctx = ctx.clone();
+        let req = http::Request::from_parts(parts, body);
+        // A service runs in its own task so that a bug which panics costs one request an
+        // InternalFailure instead of the connection.
+        let task = tokio::spawn(async move { service.call(ctx, req).await }.in_current_span());
+        let mut resp = match task.await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!(error = %e, "service task failed");
+                error_response(protocol, &fallback_ctx, &ErrorInfo::internal())
+            }
+        };
+        ensure_request_id(&mut resp, protocol, request_id.as_str());
+        resp
+    }
+
+    fn internal(&self, which: Internal, ctx: &RequestContext) -> protocol::Response {
+        let (status, body) = match which {
+            Internal::Health => {
+                let doc = crate::health::document(&|name| self.services.contains_key(name), self.version);
+                (StatusCode::OK, doc)
+            }
+            Internal::NotFound => (StatusCode::NOT_FOUND, serde_json::json!({ "message": "not found" })),
+        };
+        protocol::rest::json_response(status, &body, ctx.request_id.as_str())
+    }
+}
+
+fn body_limit(spec: &ServiceSpec) -> usize {
+    if spec.name == "lambda" { LAMBDA_BODY_LIMIT } else { DEFAULT_BODY_LIMIT }
+}
+
+fn ensure_request_id(resp: &mut protocol::Response, protocol: Protocol, request_id: &str) {
+    let name = if protocol == Protocol::RestXml { "x-amz-request-id" } else { "x-amzn-requestid" };
+    if !resp.headers().contains_key(name) {
+        protocol::rest::set_request_id(resp.headers_mut(), protocol, request_id);
+    }
+    if !resp.headers().contains_key(header::CONTENT_LENGTH)
+        && let Ok(v) = HeaderValue::from_str(&resp.body().len().to_string())
+    {
+        resp.headers_mut().insert(header::CONTENT_LENGTH, v);
+    }
+}

@@ -1,0 +1,89 @@
+use super::*;
+use http::HeaderValue;
+
+fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.insert(*k, HeaderValue::from_static(v));
+    }
+    h
+}
+
+fn name(d: Destination) -> Option<(&'static str, Protocol)> {
+    match d {
+        Destination::Service { spec, protocol } => Some((spec.name, protocol)),
+        _ => None,
+    }
+}
+
+fn head(method: Method, uri: &str, h: &HeaderMap, scope: Option<&str>) -> Destination {
+    route_head(&method, &uri.parse().expect("uri"), h, scope)
+}
+
+#[test]
+fn internal_paths() {
+    let h = HeaderMap::new();
+    assert_eq!(head(Method::GET, "/_nimbus/health", &h, None), Destination::Internal(Internal::Health));
+    assert_eq!(head(Method::GET, "/_localstack/health", &h, None), Destination::Internal(Internal::Health));
+    assert_eq!(head(Method::GET, "/_nimbus/nope", &h, None), Destination::Internal(Internal::NotFound));
+}
+
+#[test]
+fn target_wins_over_everything() {
+    let h = headers(&[("x-amz-target", "DynamoDB_20120810.ListTables")]);
+    assert_eq!(name(head(Method::POST, "/", &h, Some("sts"))), Some(("dynamodb", Protocol::AwsJson1_0)));
+    let h = headers(&[("x-amz-target", "AWSEvents.PutEvents")]);
+    assert_eq!(name(head(Method::POST, "/", &h, None)), Some(("events", Protocol::AwsJson1_1)));
+    let h = headers(&[("x-amz-target", "AmazonSQS.SendMessage")]);
+    assert_eq!(name(head(Method::POST, "/", &h, None)), Some(("sqs", Protocol::AwsJson1_0)));
+}
+
+#[test]
+fn scope_names_the_service() {
+    let form = headers(&[("content-type", "application/x-www-form-urlencoded; charset=utf-8")]);
+    assert_eq!(name(head(Method::POST, "/", &form, Some("sts"))), Some(("sts", Protocol::Query)));
+    assert_eq!(name(head(Method::POST, "/", &form, Some("sqs"))), Some(("sqs", Protocol::Query)));
+    let json = headers(&[("content-type", "application/json")]);
+    assert_eq!(
+        name(head(Method::GET, "/2015-03-31/functions/", &json, Some("lambda"))),
+        Some(("lambda", Protocol::RestJson))
+    );
+    assert_eq!(name(head(Method::GET, "/bucket/key", &json, Some("s3"))), Some(("s3", Protocol::RestXml)));
+    assert_eq!(
+        name(head(Method::GET, "/v2/apis", &json, Some("apigateway"))),
+        Some(("apigateway", Protocol::RestJson))
+    );
+}
+
+#[test]
+fn unsigned_requests_route_by_shape() {
+    let h = HeaderMap::new();
+    assert_eq!(
+        name(head(Method::GET, "/?Action=GetCallerIdentity&Version=2011-06-15", &h, None)),
+        Some(("sts", Protocol::Query))
+    );
+    assert_eq!(
+        head(Method::GET, "/?Action=X&Version=1999-01-01", &h, None),
+        Destination::UnknownQueryVersion
+    );
+    assert_eq!(
+        name(head(Method::GET, "/2015-03-31/functions", &h, None)),
+        Some(("lambda", Protocol::RestJson))
+    );
+    assert_eq!(name(head(Method::GET, "/restapis", &h, None)), Some(("apigateway", Protocol::RestJson)));
+    assert_eq!(name(head(Method::PUT, "/my-bucket", &h, None)), Some(("s3", Protocol::RestXml)));
+    let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+    assert_eq!(head(Method::POST, "/", &form, None), Destination::NeedsBody);
+    assert_eq!(name(route_body(b"Action=ListRoles&Version=2010-05-08")), Some(("iam", Protocol::Query)));
+    assert_eq!(route_body(b"Action=ListRoles"), Destination::UnknownQueryVersion);
+    assert_eq!(name(route_body(b"key=value")), Some(("s3", Protocol::RestXml)));
+}
+
+#[test]
+fn unknown_scope_falls_through_to_shape() {
+    let h = HeaderMap::new();
+    assert_eq!(
+        name(head(Method::GET, "/2015-03-31/functions", &h, Some("nosuch"))),
+        Some(("lambda", Protocol::RestJson))
+    );
+}

@@ -1,0 +1,31 @@
+//! The one trait through which the gateway reaches a service.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+
+use crate::{Protocol, RequestContext};
+
+/// A request whose body has been read in full. Streaming services (S3) get their own path in
+/// the gateway.
+pub type Request = http::Request<Bytes>;
+/// A response with its whole body.
+pub type Response = http::Response<Bytes>;
+/// A boxed, sendable future: the trait stays object-safe without an async-trait macro.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An AWS service as the gateway sees it: a name to route to, a protocol to render gateway-level
+/// errors in, and a function from request to response. Everything else (parsing into an
+/// `Operation`, acting, rendering the output or error) is the service's own business.
+pub trait AwsService: Send + Sync {
+    /// The SigV4 signing name (`sts`, `iam`, `dynamodb`, ...) the gateway routes by.
+    fn signing_name(&self) -> &'static str;
+
+    /// The protocol the service answers in.
+    fn protocol(&self) -> Protocol;
+
+    /// Handles one request. Must not panic on anything the client sent: every failure becomes a
+    /// response in the service's protocol.
+    fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response>;
+}

@@ -1,0 +1,55 @@
+//! The command line, resolved once into typed settings.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Nimbus: AWS serverless applications on one machine, from one binary.
+#[derive(Debug, Parser)]
+#[command(name = "nimbus", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve every AWS service on one port.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "NIMBUS_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// Port for every service.
+    #[arg(long, env = "NIMBUS_PORT", default_value_t = 4566)]
+    pub port: u16,
+
+    /// Where state is kept.
+    #[arg(long, env = "NIMBUS_DATA_DIR", default_value = ".nimbus")]
+    pub data_dir: PathBuf,
+
+    /// Keep nothing: state lives in memory and is gone when the server stops.
+    #[arg(long, env = "NIMBUS_EPHEMERAL")]
+    pub ephemeral: bool,
+
+    /// Verify SigV4 signatures (header and presigned) against the configured key pairs.
+    #[arg(long, env = "NIMBUS_ENFORCE_SIGV4")]
+    pub enforce_sigv4: bool,
+
+    /// A key pair `ACCESS_KEY_ID:SECRET_ACCESS_KEY` accepted under --enforce-sigv4; repeatable
+    /// (env: comma-separated). Without any, the conventional local pair `test:test` is used.
+    #[arg(long = "access-key", env = "NIMBUS_ACCESS_KEYS", value_delimiter = ',', value_parser = parse_key_pair)]
+    pub access_keys: Vec<(String, String)>,
+}
+
+fn parse_key_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok((id.to_owned(), secret.to_owned())),
+        _ => Err("expected ACCESS_KEY_ID:SECRET_ACCESS_KEY".to_owned()),
+    }
+}

@@ -1,0 +1,141 @@
+//! Starting and stopping a real server process, and clients pointed at it.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+
+/// A running `nimbus serve` child process on its own port.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    args: Vec<String>,
+}
+
+fn free_port() -> u16 {
+    // Bind port 0 to let the OS pick, then release it for the server. A race with another
+    // process is possible but harmless here: the start would fail loudly.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Server {
+    /// A server keeping state under `data_dir`.
+    pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(Some(data_dir), &[])
+    }
+
+    /// A server with `--ephemeral`.
+    pub fn ephemeral() -> Server {
+        Server::start_with(None, &["--ephemeral"])
+    }
+
+    pub fn start_with(data_dir: Option<&Path>, extra: &[&str]) -> Server {
+        let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        if let Some(dir) = data_dir {
+            args.push("--data-dir".into());
+            args.push(dir.display().to_string());
+        }
+        let mut server = Server { child: None, port: free_port(), args };
+        server.spawn();
+        server
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nimbus"))
+            .arg("serve")
+            .arg("--port")
+            .arg(self.port.to_string())
+            .args(&self.args)
+            .env_remove("NIMBUS_PORT")
+            .env_remove("NIMBUS_DATA_DIR")
+            .env("NIMBUS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn nimbus");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let ready = lines.next().and_then(Result::ok).is_some_and(|l| l == "Ready.");
+            let _ = tx.send(ready);
+            // Keep draining so the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let ready = rx.recv_timeout(Duration::from_secs(30)).unwrap_or(false);
+        assert!(ready, "nimbus did not print Ready.");
+        self.child = Some(child);
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the process with SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL");
+            child.wait().expect("reap");
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let status =
+            Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("run kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "nimbus did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts the same server again (same port, data dir and flags).
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop the server first");
+        self.spawn();
+    }
+
+    /// An SDK config with the given access key, in the given region.
+    pub async fn sdk_config(&self, access_key: &str, region: &'static str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(aws_config::Region::new(region))
+            .credentials_provider(Credentials::new(access_key, "test", None, None, "nimbus-tests"))
+            .load()
+            .await
+    }
+
+    pub async fn iam(&self, access_key: &str, region: &'static str) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config(access_key, region).await)
+    }
+
+    pub async fn sts(&self, access_key: &str, region: &'static str) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk_config(access_key, region).await)
+    }
+
+    pub fn http(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A trust policy every role in the tests uses.
+pub const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

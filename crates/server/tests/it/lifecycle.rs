@@ -1,0 +1,68 @@
+//! The server process itself: start-up errors, graceful shutdown.
+
+use std::process::{Command, Stdio};
+
+use crate::harness::{Server, TRUST};
+
+fn run_serve(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nimbus"))
+        .arg("serve")
+        .args(args)
+        .env("NIMBUS_LOG", "off")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run nimbus")
+}
+
+#[test]
+fn port_in_use_is_a_one_line_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = run_serve(&["--ephemeral", "--port", &port]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&format!("port {port} on 127.0.0.1 is already in use")), "{stderr}");
+    assert!(out.stdout.is_empty(), "no Ready. line");
+}
+
+#[test]
+fn unwritable_data_dir_is_a_one_line_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A regular file where the data dir should be: no user, root included, can create it.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").expect("write");
+    let data_dir = blocker.join("state");
+    let out = run_serve(&["--port", "0", "--data-dir", data_dir.to_str().expect("utf8 path")]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("data dir") && stderr.contains("state"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly_keeping_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path());
+    let iam = server.iam("test", "us-east-1").await;
+    iam.create_role().role_name("kept").assume_role_policy_document(TRUST).send().await.expect("create");
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    server.restart();
+    let iam = server.iam("test", "us-east-1").await;
+    assert!(iam.get_role().role_name("kept").send().await.is_ok());
+}
+
+#[test]
+fn env_overrides_port() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_nimbus"))
+        .args(["serve", "--ephemeral"])
+        .env("NIMBUS_PORT", &port)
+        .env("NIMBUS_LOG", "off")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("port {port} ")), "NIMBUS_PORT was not used: {stderr}");
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: a real `nimbus` process, driven through the official AWS SDK for Rust and
+//! raw HTTP for what the SDKs never send (malformed requests).
+
+mod harness;
+mod health;
+mod iam;
+mod lifecycle;
+mod protocols;
+mod sigv4;
+mod sts;

@@ -1,0 +1,10 @@
+//! Identity and naming values shared by every Nimbus crate: who is calling (account, region),
+//! what a request is called (request id) and how resources are named (ARNs). No IO, no async.
+
+mod arn;
+mod clock;
+mod scope;
+
+pub use arn::{Arn, ArnError};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use scope::{AccountId, DEFAULT_ACCOUNT, DEFAULT_REGION, Region, RequestId, Scope};

@@ -1,7 +1,7 @@
 //! Unique ids in AWS's shapes: a four-letter prefix naming the kind (`AROA` roles, `ANPA`
 //! managed policies) and 17 uppercase letters and digits.
 
-const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+use types::ids::UPPER_ALNUM as ALPHABET;
 
 pub fn role_id() -> String {
     format!("AROA{}", random(17))
@@ -11,21 +11,8 @@ pub fn policy_id() -> String {
     format!("ANPA{}", random(17))
 }
 
-/// `n` characters of [`ALPHABET`] from the operating system's randomness behind UUID v4
-/// (17 characters carry about 88 bits, plenty for ids that only need to be unique).
 fn random(n: usize) -> String {
-    let mut out = String::with_capacity(n);
-    while out.len() < n {
-        let uuid = uuid::Uuid::new_v4();
-        // Bytes 6 and 8 carry the UUID's fixed version and variant bits.
-        for (_, b) in uuid.as_bytes().iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8) {
-            if out.len() == n {
-                break;
-            }
-            out.push(char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]));
-        }
-    }
-    out
+    types::ids::random_chars(ALPHABET, n)
 }
 
 #[cfg(test)]

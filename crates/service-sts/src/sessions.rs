@@ -13,7 +13,7 @@ use types::{AccountId, Arn};
 
 use crate::operation::AssumeRole;
 
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+use types::ids::{UPPER_ALNUM, random_chars};
 const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// A set of temporary credentials, as `<Credentials>` carries them.
@@ -95,24 +95,6 @@ fn role_id(role: &Arn) -> String {
 pub fn timestamp(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
     t.format(&Rfc3339).unwrap_or_default()
-}
-
-/// `n` characters drawn from `alphabet`, with the operating system's randomness behind UUID v4.
-/// These are look-alike secrets, not keys anything verifies, so the slight bias of `% len` does
-/// not matter.
-fn random_chars(alphabet: &[u8], n: usize) -> String {
-    let mut out = String::with_capacity(n);
-    while out.len() < n {
-        let uuid = uuid::Uuid::new_v4();
-        // Bytes 6 and 8 carry the UUID's fixed version and variant bits.
-        for (_, b) in uuid.as_bytes().iter().enumerate().filter(|(i, _)| *i != 6 && *i != 8) {
-            if out.len() == n {
-                break;
-            }
-            out.push(char::from(alphabet[usize::from(*b) % alphabet.len()]));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod arn;
 mod clock;
+pub mod ids;
 mod scope;
 
 pub use arn::{Arn, ArnError};

@@ -1,0 +1,173 @@
+//! `nimbus-loadgen`: the command line over the `loadgen` library. Runs one scenario against an
+//! endpoint, or `--self-test` to measure its own ceiling, and prints the figures (or, after
+//! failed requests, refuses to and exits non-zero).
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use loadgen::client::Target;
+use loadgen::scenario::Options;
+use loadgen::selftest::{LEVELS, TrivialServer};
+use loadgen::{Figures, Plan, Scenario, Signer, Stop};
+
+/// Drive a server with SigV4-signed requests over keep-alive connections and report ops/s and
+/// latency percentiles.
+#[derive(Debug, Parser)]
+#[command(name = "nimbus-loadgen", version)]
+struct Cli {
+    /// Base URL of the server.
+    #[arg(long, default_value = "http://127.0.0.1:4566")]
+    endpoint: String,
+
+    /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role.
+    #[arg(long, default_value = "sts-get-caller-identity")]
+    scenario: Scenario,
+
+    /// Workers, each with its own keep-alive connection and one request in flight.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+
+    /// Length of the timed phase (10s, 500ms, 1m).
+    #[arg(long, default_value = "10s", value_parser = loadgen::parse_duration, conflicts_with = "requests")]
+    duration: Duration,
+
+    /// Stop after this many timed requests instead of after --duration.
+    #[arg(long)]
+    requests: Option<u64>,
+
+    /// Untimed warmup before the timed phase.
+    #[arg(long, default_value = "2s", value_parser = loadgen::parse_duration)]
+    warmup: Duration,
+
+    /// Region in the credential scope.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+
+    #[arg(long, default_value = "test")]
+    access_key: String,
+
+    #[arg(long, default_value = "test")]
+    secret_key: String,
+
+    /// Report figures even if requests failed.
+    #[arg(long)]
+    allow_errors: bool,
+
+    /// Print one JSON object per result on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+
+    /// Path the `health` scenario requests (`/_localstack/health` for LocalStack).
+    #[arg(long, default_value = "/_nimbus/health")]
+    health_path: String,
+
+    /// Client runtime threads. One leaves the other cores to the server under test; the
+    /// self-test shows what one thread can drive.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+
+    /// Measure the client's own ceiling against a trivial in-process server at concurrency
+    /// 1, 8 and 32 (--duration and --warmup per level).
+    #[arg(long)]
+    self_test: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("nimbus-loadgen: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads.max(1))
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let signer = Signer::new(&cli.access_key, &cli.secret_key, &cli.region);
+    let stop = match cli.requests {
+        Some(n) => Stop::Requests(n),
+        None => Stop::After(cli.duration),
+    };
+    let plan = |scenario, concurrency| Plan {
+        scenario,
+        concurrency,
+        warmup: cli.warmup,
+        stop,
+        options: Options { health_path: cli.health_path.clone() },
+        run_id: loadgen::run::run_id(),
+    };
+
+    if cli.self_test {
+        let server = TrivialServer::start()?;
+        let target = server.target();
+        let mut rows = Vec::new();
+        for concurrency in LEVELS {
+            let report =
+                runtime.block_on(loadgen::run(&target, &plan(Scenario::Noop, concurrency), &signer))?;
+            match report.figures(cli.allow_errors) {
+                Ok(figures) => rows.push(figures),
+                Err(refused) => {
+                    eprintln!("nimbus-loadgen: self-test at concurrency {concurrency}: {refused}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        print_self_test(cli, &rows)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let target = runtime.block_on(Target::resolve(&cli.endpoint))?;
+    let report = runtime
+        .block_on(loadgen::run(&target, &plan(cli.scenario, cli.concurrency), &signer))
+        .with_context(|| format!("{} against {}", cli.scenario, cli.endpoint))?;
+    if report.reconnects > 0 {
+        eprintln!(
+            "nimbus-loadgen: note: the server closed keep-alive connections {} times",
+            report.reconnects
+        );
+    }
+    if report.cleanup_failures > 0 {
+        eprintln!("nimbus-loadgen: warning: {} cleanup requests failed", report.cleanup_failures);
+    }
+    match report.figures(cli.allow_errors) {
+        Ok(figures) => {
+            let mut out = std::io::stdout().lock();
+            if cli.json {
+                writeln!(out, "{}", figures.to_json())?;
+            } else {
+                writeln!(out, "{figures}")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(refused) => {
+            eprintln!("nimbus-loadgen: {refused}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn print_self_test(cli: &Cli, rows: &[Figures]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if cli.json {
+        for row in rows {
+            writeln!(out, "{}", row.to_json())?;
+        }
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "self-test: signed noop requests against a trivial hyper server on 127.0.0.1, {} client thread(s)",
+        cli.threads.max(1)
+    )?;
+    writeln!(out, "{}", loadgen::report::table(rows))?;
+    Ok(())
+}

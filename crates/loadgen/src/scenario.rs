@@ -1,0 +1,240 @@
+//! Scenarios: what one operation of a run sends, which status it must get back, what has to
+//! exist before the run, and what a write leaves behind to clean up afterwards.
+//!
+//! Adding a scenario is one variant of [`Scenario`] plus its arms in [`Scenario::call`] (the
+//! request builder) and, where they apply, [`Scenario::setup`] and [`Scenario::undo`]. The
+//! builders of [`Call`] cover the protocols: [`Call::query`] (STS, IAM, SNS, SQS query),
+//! [`Call::json`] (DynamoDB, SQS, EventBridge, CloudWatch Logs), [`Call::rest`] (S3, Lambda,
+//! API Gateway). Scenarios for services Nimbus does not serve yet — S3 PUT/GET, DynamoDB
+//! PutItem/GetItem/Query, SQS send/receive/delete, EventBridge PutEvents, Lambda Invoke, API
+//! Gateway → Lambda — are added when those services land, so that no figure is ever reported
+//! for a 501.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+
+use crate::sign::Signing;
+
+/// A named workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// A signed STS-shaped POST that any server answering 200 satisfies: the client's own
+    /// ceiling, run by `--self-test` against a trivial server. Against Nimbus it is
+    /// `sts-get-caller-identity`.
+    Noop,
+    /// `GET /_nimbus/health` (or `--health-path`), unsigned: the gateway's floor, no service.
+    Health,
+    /// STS `GetCallerIdentity`: the cheapest signed query-protocol operation, no storage.
+    StsGetCallerIdentity,
+    /// IAM `GetRole` of one role the setup creates: a signed read from storage.
+    IamGetRole,
+    /// IAM `CreateRole` of a new role per operation: the durable write path. The roles are
+    /// deleted after the run, untimed.
+    IamCreateDeleteRole,
+}
+
+/// Who and what one operation is: which worker, its sequence number within the worker, and
+/// the run, so that names made from it are unique across runs against the same server.
+#[derive(Clone, Copy, Debug)]
+pub struct Op<'a> {
+    pub run: &'a str,
+    pub worker: usize,
+    pub seq: u64,
+}
+
+/// One request to send, before the host, date and signature are added.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub method: Method,
+    /// Path and query, already encoded.
+    pub path_and_query: String,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Bytes,
+    pub signing: Signing,
+}
+
+/// A request run once before the timed phase, and the statuses that mean it did its job
+/// (creating something that already exists is fine: setups are idempotent).
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub call: Call,
+    pub accept: &'static [StatusCode],
+}
+
+/// The role `iam-get-role` reads. Fixed, so repeated runs reuse it.
+pub const READ_ROLE: &str = "nimbus-loadgen-read";
+
+const ASSUME_ROLE_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const IAM_VERSION: &str = "2010-05-08";
+const STS_VERSION: &str = "2011-06-15";
+
+/// Settings some scenarios read.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The path `health` probes (`/_localstack/health` for LocalStack).
+    pub health_path: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { health_path: "/_nimbus/health".to_owned() }
+    }
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Noop,
+        Scenario::Health,
+        Scenario::StsGetCallerIdentity,
+        Scenario::IamGetRole,
+        Scenario::IamCreateDeleteRole,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Noop => "noop",
+            Scenario::Health => "health",
+            Scenario::StsGetCallerIdentity => "sts-get-caller-identity",
+            Scenario::IamGetRole => "iam-get-role",
+            Scenario::IamCreateDeleteRole => "iam-create-delete-role",
+        }
+    }
+
+    /// The status every operation must get; anything else is an error.
+    pub fn expected_status(self) -> StatusCode {
+        match self {
+            Scenario::Noop
+            | Scenario::Health
+            | Scenario::StsGetCallerIdentity
+            | Scenario::IamGetRole
+            | Scenario::IamCreateDeleteRole => StatusCode::OK,
+        }
+    }
+
+    /// What must exist before the timed phase.
+    pub fn setup(self) -> Vec<Setup> {
+        match self {
+            Scenario::IamGetRole => vec![Setup {
+                call: create_role(READ_ROLE),
+                // 409 is EntityAlreadyExists: a previous run made it.
+                accept: &[StatusCode::OK, StatusCode::CONFLICT],
+            }],
+            Scenario::Noop
+            | Scenario::Health
+            | Scenario::StsGetCallerIdentity
+            | Scenario::IamCreateDeleteRole => Vec::new(),
+        }
+    }
+
+    /// The request of operation `op`.
+    pub fn call(self, op: Op<'_>, options: &Options) -> Call {
+        match self {
+            Scenario::Noop | Scenario::StsGetCallerIdentity => {
+                Call::query("sts", STS_VERSION, "GetCallerIdentity", &[])
+            }
+            Scenario::Health => {
+                Call::rest(Method::GET, &options.health_path, Bytes::new(), Signing::Unsigned)
+            }
+            Scenario::IamGetRole => Call::query("iam", IAM_VERSION, "GetRole", &[("RoleName", READ_ROLE)]),
+            Scenario::IamCreateDeleteRole => create_role(&unique_name(op)),
+        }
+    }
+
+    /// The request that undoes a successful operation `op`, run after the timed phase; `None`
+    /// for scenarios that leave nothing behind.
+    pub fn undo(self, op: Op<'_>) -> Option<Call> {
+        match self {
+            Scenario::IamCreateDeleteRole => {
+                Some(Call::query("iam", IAM_VERSION, "DeleteRole", &[("RoleName", &unique_name(op))]))
+            }
+            Scenario::Noop | Scenario::Health | Scenario::StsGetCallerIdentity | Scenario::IamGetRole => None,
+        }
+    }
+
+    /// Whether operations leave something for [`Scenario::undo`] (so their ids are kept).
+    pub fn has_undo(self) -> bool {
+        self.undo(Op { run: "", worker: 0, seq: 0 }).is_some()
+    }
+}
+
+/// `lg-RUN-WORKER-SEQ`: at most 64 characters, IAM's limit on role names.
+fn unique_name(op: Op<'_>) -> String {
+    format!("lg-{}-{}-{}", op.run, op.worker, op.seq)
+}
+
+fn create_role(name: &str) -> Call {
+    Call::query(
+        "iam",
+        IAM_VERSION,
+        "CreateRole",
+        &[("RoleName", name), ("AssumeRolePolicyDocument", ASSUME_ROLE_POLICY)],
+    )
+}
+
+impl Call {
+    /// A query-protocol call: `POST /` with a form body, as botocore and aws-sdk-rust send it.
+    pub fn query(service: &'static str, version: &str, action: &str, params: &[(&str, &str)]) -> Call {
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        form.append_pair("Action", action).append_pair("Version", version);
+        for (name, value) in params {
+            form.append_pair(name, value);
+        }
+        Call {
+            method: Method::POST,
+            path_and_query: "/".to_owned(),
+            headers: vec![(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+            )],
+            body: Bytes::from(form.finish()),
+            signing: Signing::Service(service),
+        }
+    }
+
+    /// An awsJson call (`1.0` or `1.1`): `POST /` with `X-Amz-Target: TARGET`.
+    pub fn json(service: &'static str, json_version: &'static str, target: &str, body: Bytes) -> Call {
+        let content_type = match json_version {
+            "1.0" => "application/x-amz-json-1.0",
+            _ => "application/x-amz-json-1.1",
+        };
+        let target = HeaderValue::from_str(target).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+        Call {
+            method: Method::POST,
+            path_and_query: "/".to_owned(),
+            headers: vec![
+                (http::header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (HeaderName::from_static("x-amz-target"), target),
+            ],
+            body,
+            signing: Signing::Service(service),
+        }
+    }
+
+    /// A REST call (S3, Lambda, API Gateway, or an unsigned probe).
+    pub fn rest(method: Method, path_and_query: &str, body: Bytes, signing: Signing) -> Call {
+        Call { method, path_and_query: path_and_query.to_owned(), headers: Vec::new(), body, signing }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scenario::ALL.into_iter().find(|sc| sc.name() == s).ok_or_else(|| {
+            let names: Vec<_> = Scenario::ALL.iter().map(|sc| sc.name()).collect();
+            format!("unknown scenario {s:?}; known: {}", names.join(", "))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

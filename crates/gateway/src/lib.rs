@@ -13,3 +13,6 @@ mod server;
 pub use auth::{Credentials, SigV4Mode};
 pub use gateway::{Gateway, GatewayBuilder};
 pub use server::serve;
+
+#[cfg(test)]
+mod tests;

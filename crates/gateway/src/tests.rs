@@ -1,0 +1,265 @@
+//! The pipeline end to end inside one process, with protocol fixtures standing in for services
+//! that do not exist yet: each fixture decodes its input exactly as a real service of its
+//! protocol will (target, JSON body, route templates, XML body), so malformed requests in every
+//! protocol are shown to come back in that protocol's error shape.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response, error_response};
+
+use crate::{Credentials, Gateway, SigV4Mode};
+
+/// An awsJson service with one operation, `Echo`, whose `Name` member is required.
+struct JsonFixture {
+    name: &'static str,
+    protocol: Protocol,
+    prefix: &'static str,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EchoInput {
+    name: String,
+    #[allow(dead_code)]
+    count: Option<u32>,
+}
+
+impl AwsService for JsonFixture {
+    fn signing_name(&self) -> &'static str {
+        self.name
+    }
+    fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+    fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
+        Box::pin(async move {
+            let result = protocol::json::target(req.headers(), self.prefix).and_then(|op| match op {
+                "Echo" => protocol::json::decode::<EchoInput>(req.body(), &["Name"]),
+                other => Err(protocol::ProtocolError::UnknownOperation(other.to_owned())),
+            });
+            match result {
+                Ok(input) => {
+                    protocol::json::response(self.protocol, &ctx, &serde_json::json!({ "Name": input.name }))
+                }
+                Err(e) => error_response(self.protocol, &ctx, &e.default_wire(self.protocol)),
+            }
+        })
+    }
+}
+
+/// A rest protocol service with one route, `PUT /things/{Name}`, taking a JSON or XML body.
+struct RestFixture {
+    name: &'static str,
+    protocol: Protocol,
+}
+
+impl AwsService for RestFixture {
+    fn signing_name(&self) -> &'static str {
+        self.name
+    }
+    fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+    fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
+        Box::pin(async move {
+            let route = protocol::rest::Route::new(Method::PUT, "/2015-03-31/things/{Name}");
+            let err = if route.matches(req.method(), req.uri().path()).is_none() {
+                protocol::ProtocolError::UnknownOperation(req.uri().path().to_owned())
+            } else {
+                let decoded = match self.protocol {
+                    Protocol::RestXml => protocol::xml::check_well_formed(req.body()),
+                    _ => protocol::json::object(req.body()).map(drop),
+                };
+                match decoded {
+                    Ok(()) => {
+                        return protocol::rest::json_response(StatusCode::OK, &serde_json::json!({}), "");
+                    }
+                    Err(e) => e,
+                }
+            };
+            error_response(self.protocol, &ctx, &err.default_wire(self.protocol))
+        })
+    }
+}
+
+/// A service that panics, to show a bug costs one request, not the server.
+struct Panics;
+
+impl AwsService for Panics {
+    fn signing_name(&self) -> &'static str {
+        "sns"
+    }
+    fn protocol(&self) -> Protocol {
+        Protocol::Query
+    }
+    #[allow(clippy::panic)]
+    fn call(&self, _ctx: RequestContext, _req: Request) -> BoxFuture<'_, Response> {
+        Box::pin(async move { panic!("fixture bug") })
+    }
+}
+
+fn gateway() -> Gateway {
+    Gateway::builder()
+        .version("test")
+        .service(Arc::new(JsonFixture {
+            name: "dynamodb",
+            protocol: Protocol::AwsJson1_0,
+            prefix: "DynamoDB_20120810",
+        }))
+        .service(Arc::new(JsonFixture {
+            name: "events",
+            protocol: Protocol::AwsJson1_1,
+            prefix: "AWSEvents",
+        }))
+        .service(Arc::new(RestFixture { name: "lambda", protocol: Protocol::RestJson }))
+        .service(Arc::new(RestFixture { name: "s3", protocol: Protocol::RestXml }))
+        .service(Arc::new(Panics))
+        .build()
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+async fn send(g: &Gateway, req: http::Request<Full<Bytes>>) -> Answer {
+    let resp = g.handle(req).await;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("full body").to_bytes();
+    Answer { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+fn json_req(target: &str, content_type: &str, body: &'static str) -> http::Request<Full<Bytes>> {
+    http::Request::post("/")
+        .header("x-amz-target", target)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn aws_json_1_0_malformed_and_unknown() {
+    let g = gateway();
+    let ct = "application/x-amz-json-1.0";
+    let ok = send(&g, json_req("DynamoDB_20120810.Echo", ct, r#"{"Name":"x"}"#)).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.json()["Name"], "x");
+
+    let cases = [
+        ("DynamoDB_20120810.Echo", "{", "SerializationException"),
+        ("DynamoDB_20120810.Echo", r#"{"Name":5}"#, "SerializationException"),
+        ("DynamoDB_20120810.Echo", r#"[1]"#, "SerializationException"),
+        ("DynamoDB_20120810.Echo", r#"{"Count":1}"#, "ValidationException"),
+        ("DynamoDB_20120810.Nope", "{}", "UnknownOperationException"),
+    ];
+    for (target, body, code) in cases {
+        let a = send(&g, json_req(target, ct, body)).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{target} {body}");
+        assert_eq!(a.headers["content-type"], ct);
+        assert!(a.headers.contains_key("x-amzn-requestid"));
+        assert_eq!(a.json()["__type"], code, "{target} {body}");
+    }
+    let missing = send(&g, json_req("DynamoDB_20120810.Echo", ct, "{}")).await;
+    assert_eq!(
+        missing.json()["message"],
+        "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    );
+}
+
+#[tokio::test]
+async fn aws_json_1_1_malformed() {
+    let g = gateway();
+    let a = send(&g, json_req("AWSEvents.Echo", "application/x-amz-json-1.1", "\u{1}")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(a.headers["content-type"], "application/x-amz-json-1.1");
+    assert_eq!(a.json()["__type"], "SerializationException");
+}
+
+fn put(path: &str, body: &'static str) -> http::Request<Full<Bytes>> {
+    http::Request::put(path)
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/SERVICE/aws4_request, SignedHeaders=host, Signature=00")
+        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .expect("request")
+}
+
+fn with_scope(mut req: http::Request<Full<Bytes>>, service: &str) -> http::Request<Full<Bytes>> {
+    let auth = req.headers()["authorization"].to_str().expect("ascii").replace("SERVICE", service);
+    req.headers_mut().insert("authorization", auth.parse().expect("header"));
+    req
+}
+
+#[tokio::test]
+async fn rest_json_malformed_and_unknown() {
+    let g = gateway();
+    let a = send(&g, with_scope(put("/2015-03-31/things/t", "{oops"), "lambda")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert_eq!(a.headers["x-amzn-errortype"], "SerializationException");
+    assert_eq!(a.json()["Type"], "User");
+    let a = send(&g, with_scope(put("/2015-03-31/nothing", "{}"), "lambda")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.headers["x-amzn-errortype"], "UnknownOperationException");
+}
+
+#[tokio::test]
+async fn rest_xml_malformed() {
+    let g = gateway();
+    let a = send(&g, with_scope(put("/2015-03-31/things/t", "<a><b></a>"), "s3")).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.headers.contains_key("x-amz-request-id"));
+    assert!(a.body.contains("<Code>MalformedXML</Code>"), "{}", a.body);
+}
+
+#[tokio::test]
+async fn a_panicking_service_costs_one_request() {
+    let g = gateway();
+    let req = || {
+        http::Request::post("/")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from_static(b"Action=Publish&Version=2010-03-31")))
+            .expect("request")
+    };
+    for _ in 0..2 {
+        let a = send(&g, req()).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(a.body.contains("<Code>InternalFailure</Code>"), "{}", a.body);
+    }
+}
+
+#[tokio::test]
+async fn presigned_scope_selects_tenant_and_enforcement_rejects_bad_signatures() {
+    let mut creds = Credentials::new();
+    creds.insert("AKID", "secret");
+    let g = Gateway::builder()
+        .sigv4(SigV4Mode::Enforce, creds)
+        .service(Arc::new(JsonFixture {
+            name: "dynamodb",
+            protocol: Protocol::AwsJson1_0,
+            prefix: "DynamoDB_20120810",
+        }))
+        .build();
+    let mut req = json_req("DynamoDB_20120810.Echo", "application/x-amz-json-1.0", r#"{"Name":"x"}"#);
+    req.headers_mut().insert("host", "localhost".parse().expect("header"));
+    req.headers_mut().insert("x-amz-date", "20260101T000000Z".parse().expect("header"));
+    req.headers_mut().insert(
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000"
+            .parse()
+            .expect("header"),
+    );
+    let a = send(&g, req).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    // A 2026-01-01 signature is far outside the 15-minute window: the clock is checked first.
+    assert_eq!(a.json()["__type"], "InvalidSignatureException");
+    assert!(a.json()["message"].as_str().is_some_and(|m| m.starts_with("Signature expired")), "{}", a.body);
+}

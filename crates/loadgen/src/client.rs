@@ -23,6 +23,10 @@ use crate::sign::Signer;
 pub struct Target {
     pub addr: SocketAddr,
     pub host: HeaderValue,
+    /// Send `Connection: keep-alive` (unsigned, like the hop-by-hop header it is). The SDKs
+    /// do not, but LocalStack behind hypercorn closes every connection of a request without
+    /// it, so a fair comparison sends it to every server.
+    pub keep_alive_header: bool,
 }
 
 impl Target {
@@ -46,7 +50,7 @@ impl Target {
                 source: std::io::ErrorKind::NotFound.into(),
             })?;
         let host = HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?;
-        Ok(Target { addr, host })
+        Ok(Target { addr, host, keep_alive_header: false })
     }
 }
 
@@ -138,6 +142,9 @@ impl Connection {
         }
         let (mut parts, ()) = request.into_parts();
         signer.sign(&mut parts, call.signing, &call.body, OffsetDateTime::now_utc());
+        if self.target.keep_alive_header {
+            parts.headers.insert(http::header::CONNECTION, HeaderValue::from_static("keep-alive"));
+        }
         Request::from_parts(parts, Full::new(call.body.clone()))
     }
 }

@@ -60,7 +60,7 @@ pub struct Report {
     pub latency: Histogram<u64>,
     /// The first unexpected response or transport error, to say why a run failed.
     pub first_error: Option<String>,
-    /// Connections opened beyond one per worker: the server closed keep-alive connections.
+    /// Connections opened during the timed phase: the server closed keep-alive connections.
     pub reconnects: u64,
     /// Cleanup requests (after the timed phase) that failed; the figures are unaffected.
     pub cleanup_failures: u64,
@@ -79,6 +79,8 @@ pub struct Figures {
     pub p90: Duration,
     pub p99: Duration,
     pub max: Duration,
+    /// Connections the server closed and the client reopened (see [`Report::reconnects`]).
+    pub reconnects: u64,
 }
 
 /// Why a run reports no figures.
@@ -138,6 +140,7 @@ impl Report {
             p90: at(0.90),
             p99: at(0.99),
             max: Duration::from_nanos(self.latency.max()),
+            reconnects: self.reconnects,
         })
     }
 }
@@ -162,6 +165,7 @@ impl Figures {
             "p90_ms": ms(self.p90),
             "p99_ms": ms(self.p99),
             "max_ms": ms(self.max),
+            "reconnects": self.reconnects,
         })
     }
 }

@@ -33,13 +33,14 @@ pub struct Plan {
     pub run_id: String,
 }
 
-/// A run id from the clock and the process: distinct between runs against one server.
+/// A run id from the clock and the process, so that runs against one server (which may keep
+/// what a run that was interrupted before its cleanup created) do not collide.
 pub fn run_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
         .unwrap_or_default();
-    format!("{:08x}", (nanos as u64 ^ u64::from(std::process::id()).rotate_left(32)) & 0xffff_ffff)
+    format!("{:08x}", nanos ^ std::process::id().rotate_left(16))
 }
 
 /// Runs `plan` against `target`. Connection and setup failures are errors; failed requests are
@@ -154,6 +155,9 @@ async fn work(
     let mut ok = 0;
     let mut last_done = shared.timed_from;
     let mut done = Vec::new();
+    // Connections opened before the timed phase (the first one, warmup reconnects) are not
+    // the timed phase's reconnects.
+    let mut opened_untimed = None;
     for seq in 0.. {
         let started = Instant::now();
         if deadline.is_some_and(|d| started >= d) {
@@ -165,6 +169,9 @@ async fn work(
             && shared.budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err()
         {
             break;
+        }
+        if timed && opened_untimed.is_none() {
+            opened_untimed = Some(connection.opened);
         }
         let op = Op { run: &plan.run_id, worker, seq };
         let call = scenario.call(op, &plan.options);
@@ -203,7 +210,7 @@ async fn work(
         errors,
         latency,
         first_error,
-        reconnects: connection.opened.saturating_sub(1),
+        reconnects: connection.opened.saturating_sub(opened_untimed.unwrap_or(connection.opened)),
         cleanup_failures: 0,
     };
     (report, Leftover { worker, connection, done })

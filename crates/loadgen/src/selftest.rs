@@ -53,7 +53,7 @@ impl TrivialServer {
     pub fn target(&self) -> Target {
         let host =
             HeaderValue::from_str(&self.addr.to_string()).expect("a socket address is a valid header value");
-        Target { addr: self.addr, host }
+        Target { addr: self.addr, host, keep_alive_header: false }
     }
 }
 

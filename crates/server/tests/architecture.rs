@@ -119,7 +119,10 @@ fn pure_cores_do_no_io() {
 #[test]
 fn only_gateway_knows_the_http_server() {
     for (name, m) in manifests() {
-        if name == "gateway" {
+        // The load generator is a client and its self-test a stand-in server; `runtime` serves
+        // the Lambda Runtime API to function processes on their own loopback ports. Neither is
+        // a front door for AWS API requests.
+        if name == "gateway" || name == "loadgen" || name == "runtime" {
             continue;
         }
         for dep in &m.external {

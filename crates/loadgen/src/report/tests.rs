@@ -36,7 +36,7 @@ fn merged_workers_give_percentiles_of_the_whole() {
         ops/s      99.8
         latency ms p50 0.100  p90 0.100  p99 10.002  max 10.002"#]]
     .assert_eq(&figures.to_string());
-    expect_test::expect![[r#"{"concurrency":2,"elapsed_s":1.002,"errors":0,"max_ms":10.002,"ok":100,"ops_per_sec":99.8,"p50_ms":0.1,"p90_ms":0.1,"p99_ms":10.002,"scenario":"iam-get-role"}"#]]
+    expect_test::expect![[r#"{"concurrency":2,"elapsed_s":1.002,"errors":0,"max_ms":10.002,"ok":100,"ops_per_sec":99.8,"p50_ms":0.1,"p90_ms":0.1,"p99_ms":10.002,"reconnects":0,"scenario":"iam-get-role"}"#]]
     .assert_eq(&figures.to_json().to_string());
     expect_test::expect![[r#"
         | scenario | concurrency | ops/s | p50 ms | p90 ms | p99 ms | max ms |

@@ -133,6 +133,7 @@ impl Gateway {
         }
         let (limit, shape) = match head {
             Destination::Service { spec, protocol } => (body_limit(spec), protocol),
+            Destination::UnknownTarget => (ROUTING_BODY_LIMIT, Protocol::AwsJson1_1),
             _ => (ROUTING_BODY_LIMIT, Protocol::Query),
         };
         let body = match Limited::new(body, limit).collect().await {
@@ -164,6 +165,16 @@ impl Gateway {
                 let action = params.get("Action").map(|a| a.as_ref()).unwrap_or_default();
                 let err = query::unknown_action(action, params.get("Version").map(|v| v.as_ref()));
                 return error_response(Protocol::Query, &ctx, &err);
+            }
+            Destination::UnknownTarget => {
+                let target =
+                    parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                let err = ErrorInfo::new(
+                    "NotImplemented",
+                    StatusCode::NOT_IMPLEMENTED,
+                    format!("Nimbus does not know the service of target '{target}'"),
+                );
+                return error_response(Protocol::AwsJson1_1, &ctx, &err);
             }
             Destination::Internal(_) | Destination::NeedsBody => {
                 return error_response(Protocol::Query, &ctx, &ErrorInfo::internal());

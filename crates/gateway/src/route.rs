@@ -134,6 +134,9 @@ pub enum Destination {
     },
     /// A query-protocol request whose `Version` names no service Nimbus knows.
     UnknownQueryVersion,
+    /// An awsJson request whose `X-Amz-Target` prefix names no service Nimbus knows (and whose
+    /// signature does not name one either): answered in JSON, which its client can read.
+    UnknownTarget,
     /// Not decidable without reading the form-encoded body.
     NeedsBody,
 }
@@ -157,10 +160,14 @@ pub fn route_head(
             return Destination::Service { spec, protocol };
         }
     }
+    let unknown_target = headers.contains_key("x-amz-target");
     let query_action =
         uri.query().is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "Action"));
     if let Some(spec) = scope_service.and_then(scope_spec) {
         return Destination::Service { spec, protocol: shape(spec, headers, query_action) };
+    }
+    if unknown_target {
+        return Destination::UnknownTarget;
     }
     if query_action {
         return by_query_version(uri.query().unwrap_or_default().as_bytes());

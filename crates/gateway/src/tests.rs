@@ -178,6 +178,16 @@ async fn aws_json_1_0_malformed_and_unknown() {
 }
 
 #[tokio::test]
+async fn unknown_target_gets_a_json_answer() {
+    let g = gateway();
+    let a =
+        send(&g, json_req("AWSStepFunctions.ListStateMachines", "application/x-amz-json-1.0", "{}")).await;
+    assert_eq!(a.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(a.json()["__type"], "NotImplemented");
+    assert!(a.headers.contains_key("x-amzn-requestid"));
+}
+
+#[tokio::test]
 async fn aws_json_1_1_malformed() {
     let g = gateway();
     let a = send(&g, json_req("AWSEvents.Echo", "application/x-amz-json-1.1", "\u{1}")).await;

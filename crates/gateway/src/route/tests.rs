@@ -87,3 +87,12 @@ fn unknown_scope_falls_through_to_shape() {
         Some(("lambda", Protocol::RestJson))
     );
 }
+
+#[test]
+fn unknown_target_is_answered_in_json() {
+    let h = headers(&[("x-amz-target", "AWSStepFunctions.ListStateMachines")]);
+    assert_eq!(head(Method::POST, "/", &h, None), Destination::UnknownTarget);
+    assert_eq!(head(Method::POST, "/", &h, Some("states")), Destination::UnknownTarget);
+    // A known signing scope still wins: the service answers its own unknown-operation error.
+    assert_eq!(name(head(Method::POST, "/", &h, Some("dynamodb"))), Some(("dynamodb", Protocol::AwsJson1_0)));
+}

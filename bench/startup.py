@@ -10,7 +10,6 @@ from /proc, and stops it. Reports the median and the spread of N runs.
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,31 +17,8 @@ import tempfile
 import time
 import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mib(pid):
-    """Resident set size of a process and its children, in MiB."""
-    total = 0
-    pids = [pid]
-    try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        pids += [int(c) for c in children]
-    except FileNotFoundError:
-        pass
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except FileNotFoundError:
-            pass
-    return total / 1024
+# One implementation of the port and memory probes, shared with the side-by-side runner.
+from peers import free_port, tree_rss_mib as rss_mib
 
 
 def run_nimbus(binary, ephemeral):

@@ -124,18 +124,7 @@ impl Signer {
 const X_AMZ_DATE: HeaderName = HeaderName::from_static("x-amz-date");
 const X_AMZ_CONTENT_SHA256: HeaderName = HeaderName::from_static("x-amz-content-sha256");
 
-/// `20150830T123600Z`.
-pub fn amz_date(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
+pub use sigv4::amz_date;
 
 fn header_value(text: &str) -> HeaderValue {
     // Dates, hex digests, the key id and region come from us or from the command line; a key

@@ -58,7 +58,7 @@ pub(crate) fn parse_http(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// `20150830T123600Z`. Fractions of a second are dropped, as AWS does when it prints times.
-pub(crate) fn basic(t: OffsetDateTime) -> String {
+pub fn basic(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",

@@ -22,6 +22,8 @@ mod verify;
 pub use canonical::{
     canonical_query, canonical_request, canonical_uri, signature, signing_key, string_to_sign,
 };
+/// `20150830T123600Z`: the `X-Amz-Date` form of a time, for signers.
+pub use date::basic as amz_date;
 pub use error::{
     INVALID_CLIENT_TOKEN_ID, MAX_SKEW, MISSING_AUTHENTICATION_TOKEN, Mismatch, S3_INVALID_ACCESS_KEY_ID,
     S3_SIGNATURE_MISMATCH, S3Rejection, SIGNATURE_MISMATCH, SigError,

@@ -144,7 +144,13 @@ impl Environment {
             Ok(r) => r,
             Err(e) => return Err(platform(RuntimeError::Spawn(e), &root)),
         };
-        let logs = LogWriter::start(receiver, ctx.sink.clone(), config.log_group.clone(), stream.clone());
+        let logs = LogWriter::start(
+            receiver,
+            ctx.sink.clone(),
+            config.scope(),
+            config.log_group.clone(),
+            stream.clone(),
+        );
         logs.line(format!(
             "INIT_START Runtime Version: nimbus:{runtime}\tRuntime Version ARN: arn:aws:lambda:{region}::runtime:nimbus-{runtime}",
             runtime = config.runtime,

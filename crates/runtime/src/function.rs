@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use types::{AccountId, Region};
+use types::{AccountId, Region, Scope};
 
 /// The runtimes Nimbus runs. A closed set: the control plane rejects any other identifier with
 /// `InvalidParameterValueException` before it gets here.
@@ -201,6 +201,11 @@ impl FunctionConfig {
             log_group: format!("/aws/lambda/{function_name}"),
             credentials: Credentials::default(),
         }
+    }
+
+    /// The tenant the function belongs to.
+    pub fn scope(&self) -> Scope {
+        Scope { account: self.account.clone(), region: self.region.clone() }
     }
 
     /// The unqualified function ARN (`…:function:NAME`).

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
+use types::Scope;
 
 /// One log line as CloudWatch Logs stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +29,8 @@ pub struct LogEvent {
 /// from the environment's log task for every batch of lines, in order per stream; it must not
 /// block for long (queue the events and return).
 pub trait LogSink: Send + Sync + 'static {
-    fn put(&self, log_group: &str, log_stream: &str, events: Vec<LogEvent>);
+    /// `scope` is the function's account and region: log groups are per tenant.
+    fn put(&self, scope: &Scope, log_group: &str, log_stream: &str, events: Vec<LogEvent>);
 }
 
 /// Discards everything.
@@ -36,7 +38,7 @@ pub trait LogSink: Send + Sync + 'static {
 pub struct NullSink;
 
 impl LogSink for NullSink {
-    fn put(&self, _: &str, _: &str, _: Vec<LogEvent>) {}
+    fn put(&self, _: &Scope, _: &str, _: &str, _: Vec<LogEvent>) {}
 }
 
 /// Keeps everything in memory, per (group, stream); for tests and small tools.
@@ -67,7 +69,7 @@ impl MemorySink {
 }
 
 impl LogSink for MemorySink {
-    fn put(&self, log_group: &str, log_stream: &str, events: Vec<LogEvent>) {
+    fn put(&self, _: &Scope, log_group: &str, log_stream: &str, events: Vec<LogEvent>) {
         let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
         streams.entry((log_group.to_owned(), log_stream.to_owned())).or_default().extend(events);
     }
@@ -130,12 +132,14 @@ impl LogWriter {
     pub(crate) fn start(
         pipe: pipe::Receiver,
         sink: Arc<dyn LogSink>,
+        scope: Scope,
         group: String,
         stream: String,
     ) -> LogWriter {
         let (ctl, rx) = mpsc::unbounded_channel();
         tokio::spawn(
-            LogTask { pipe: Some(pipe), sink, group, stream, partial: Vec::new(), current: None }.run(rx),
+            LogTask { pipe: Some(pipe), sink, scope, group, stream, partial: Vec::new(), current: None }
+                .run(rx),
         );
         LogWriter { ctl }
     }
@@ -182,6 +186,7 @@ struct LogTask {
     /// `None` after EOF.
     pipe: Option<pipe::Receiver>,
     sink: Arc<dyn LogSink>,
+    scope: Scope,
     group: String,
     stream: String,
     partial: Vec<u8>,
@@ -327,7 +332,7 @@ impl LogTask {
         {
             cur.events.extend(events.iter().cloned());
         }
-        self.sink.put(&self.group, &self.stream, events);
+        self.sink.put(&self.scope, &self.group, &self.stream, events);
     }
 }
 

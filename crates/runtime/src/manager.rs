@@ -455,7 +455,7 @@ impl Inner {
         ];
         let events: Vec<LogEvent> =
             lines.into_iter().map(|message| LogEvent { timestamp_ms: now_ms(), message }).collect();
-        self.ctx.sink.put(&config.log_group, &stream, events.clone());
+        self.ctx.sink.put(&config.scope(), &config.log_group, &stream, events.clone());
         InvokeOutcome {
             request_id: rid,
             result: InvokeResult::Error(error),

@@ -45,6 +45,19 @@ pub struct ServeArgs {
     /// (env: comma-separated). Without any, the conventional local pair `test:test` is used.
     #[arg(long = "access-key", env = "NIMBUS_ACCESS_KEYS", value_delimiter = ',', value_parser = parse_key_pair)]
     pub access_keys: Vec<(String, String)>,
+
+    /// Lambda: concurrent executions per account and region.
+    #[arg(long, env = "NIMBUS_LAMBDA_CONCURRENCY", default_value_t = 1000)]
+    pub lambda_concurrency: u32,
+
+    /// Lambda: an asynchronous invocation that failed is retried after n × this many
+    /// milliseconds (n = 1, 2). Lambda waits about a minute; tests want less.
+    #[arg(long, env = "NIMBUS_LAMBDA_RETRY_BASE_MS", default_value_t = 60_000)]
+    pub lambda_retry_base_ms: u64,
+
+    /// Lambda: an execution environment idle for this many seconds is stopped.
+    #[arg(long, env = "NIMBUS_LAMBDA_IDLE_TIMEOUT", default_value_t = 600)]
+    pub lambda_idle_timeout: u64,
 }
 
 fn parse_key_pair(s: &str) -> Result<(String, String), String> {

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use gateway::{Credentials, Gateway, SigV4Mode};
@@ -38,7 +39,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         _ => anyhow::Error::new(e).context(format!("cannot listen on {addr}")),
     })?;
-    let gateway = Arc::new(wire(&args, store.clone()));
+    let lambda = lambda(&args, store.clone())?;
+    lambda.start();
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone()));
 
     tracing::info!(
         %addr,
@@ -53,13 +56,52 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     gateway::serve(listener, gateway, shutdown_signal()).await;
-    tracing::info!("shutting down: flushing state");
+    tracing::info!("shutting down: stopping function environments, flushing state");
+    lambda.shutdown().await;
+    if args.ephemeral {
+        let _ = std::fs::remove_dir_all(lambda_work_dir(&args));
+    }
     store.kv.flush().context("flushing state at shutdown")?;
     Ok(())
 }
 
+/// Where clients (and functions' SDKs) reach this server.
+fn endpoint_url(args: &ServeArgs) -> String {
+    let host = if args.bind.is_unspecified() { "127.0.0.1".to_owned() } else { args.bind.to_string() };
+    let host = if host.contains(':') { format!("[{host}]") } else { host };
+    format!("http://{host}:{}", args.port)
+}
+
+fn lambda_work_dir(args: &ServeArgs) -> std::path::PathBuf {
+    if args.ephemeral {
+        std::env::temp_dir().join(format!("nimbus-{}", std::process::id()))
+    } else {
+        args.data_dir.join("lambda")
+    }
+}
+
+/// Lambda and its execution environments. Function work files live under the data dir, or
+/// under the system temp dir when the state is ephemeral.
+fn lambda(args: &ServeArgs, store: Store) -> anyhow::Result<service_lambda::LambdaService> {
+    let work_dir = lambda_work_dir(args);
+    let mut runtime_config = runtime::RuntimeConfig::new(work_dir.join("runtime"));
+    runtime_config.idle_timeout = Duration::from_secs(args.lambda_idle_timeout);
+    runtime_config.endpoint_url = Some(endpoint_url(args));
+    let sink: Arc<dyn runtime::LogSink> = Arc::new(runtime::NullSink);
+    let manager =
+        runtime::RuntimeManager::new(runtime_config, sink).context("starting the Lambda runtime")?;
+    tracing::info!(sandbox = ?manager.sandbox(), "lambda execution environments ready");
+    let mut config = service_lambda::LambdaConfig::new(work_dir);
+    config.account_concurrency = args.lambda_concurrency;
+    config.retry_base = Duration::from_millis(args.lambda_retry_base_ms);
+    config.endpoint_url = endpoint_url(args);
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    service_lambda::LambdaService::new(store, clock, Arc::new(manager), config)
+        .map_err(|e| anyhow::anyhow!("starting Lambda: {e}"))
+}
+
 /// The composition root: every service, built on the chosen store, registered with the gateway.
-fn wire(args: &ServeArgs, store: Store) -> Gateway {
+fn wire(args: &ServeArgs, store: Store, lambda: service_lambda::LambdaService) -> Gateway {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
     for (id, secret) in &args.access_keys {
@@ -74,6 +116,7 @@ fn wire(args: &ServeArgs, store: Store) -> Gateway {
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
         .service(Arc::new(service_iam::IamService::new(store, clock)))
+        .service(Arc::new(lambda))
         .build()
 }
 

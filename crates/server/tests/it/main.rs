@@ -4,6 +4,7 @@
 mod harness;
 mod health;
 mod iam;
+mod lambda;
 mod lifecycle;
 mod protocols;
 mod sigv4;

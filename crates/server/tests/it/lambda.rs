@@ -1,0 +1,549 @@
+//! Lambda through the Rust SDK: real functions (Python and Node, our bootstraps) created from
+//! zips, invoked synchronously and asynchronously; versions, aliases, concurrency, destinations,
+//! errors in Lambda's words, and async events that survive a SIGKILL.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    DestinationConfig, Environment, FunctionCode, InvocationType, LogType, OnFailure, Runtime, State,
+};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+
+const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
+
+/// A zip holding the given files.
+fn zip(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, body) in files {
+        let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+        w.start_file(*name, opts).expect("zip entry");
+        w.write_all(body.as_bytes()).expect("zip write");
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
+const PY_ECHO: &str = r#"
+import os, json, time
+
+def handler(event, context):
+    print("handling", json.dumps(event))
+    if event.get("fail"):
+        raise ValueError("asked to fail")
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return {
+        "event": event,
+        "request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "invoked_arn": context.invoked_function_arn,
+        "memory": context.memory_limit_in_mb,
+        "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 3000,
+        "greeting": os.environ.get("GREETING"),
+        "region": os.environ.get("AWS_REGION"),
+        "handler_env": os.environ.get("_HANDLER"),
+    }
+"#;
+
+/// Appends every event it gets (one JSON line) to the file named by `RECORD_TO`.
+const PY_RECORDER: &str = r#"
+import os, json, time
+
+def handler(event, context):
+    with open(os.environ["RECORD_TO"], "a") as f:
+        f.write(json.dumps({"event": event, "at": time.time()}) + "\n")
+    if event.get("fail"):
+        raise RuntimeError("recorded and failed")
+    if event.get("sleep"):
+        time.sleep(event["sleep"])
+    return "ok"
+"#;
+
+async fn create_python(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    source: &str,
+    env: &[(&str, &str)],
+) -> aws_sdk_lambda::operation::create_function::CreateFunctionOutput {
+    let mut vars = Environment::builder();
+    for (k, v) in env {
+        vars = vars.variables(*k, *v);
+    }
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(ROLE)
+        .handler("app.handler")
+        .environment(vars.build())
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("app.py", source)]))).build())
+        .send()
+        .await
+        .expect("create function")
+}
+
+fn payload_json(out: Option<&Blob>) -> Value {
+    serde_json::from_slice(out.expect("payload").as_ref()).expect("payload is JSON")
+}
+
+fn lines_of(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("recorded line is JSON"))
+        .collect()
+}
+
+/// Waits until `path` holds at least `n` lines.
+async fn wait_for_lines(path: &Path, n: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let lines = lines_of(path);
+        if lines.len() >= n || Instant::now() > deadline {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn python_function_lifecycle_and_invoke() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "eu-west-1").await;
+    let created = create_python(&lambda, "echo", PY_ECHO, &[("GREETING", "hello")]).await;
+    assert_eq!(created.state(), Some(&State::Pending), "a new function is Pending in the create answer");
+    assert_eq!(created.function_arn(), Some("arn:aws:lambda:eu-west-1:000000000000:function:echo"));
+    assert_eq!(created.code_size(), created.code_size().max(1));
+    assert_eq!(created.code_sha256().map(str::len), Some(44));
+
+    let got = lambda.get_function().function_name("echo").send().await.expect("get");
+    let config = got.configuration().expect("configuration");
+    assert_eq!(config.state(), Some(&State::Active));
+    assert_eq!(config.timeout(), Some(3));
+    assert_eq!(config.memory_size(), Some(128));
+    let location = got.code().and_then(|c| c.location()).expect("code location");
+    let downloaded = server.http().get(location).send().await.expect("download").bytes().await.expect("body");
+    assert_eq!(downloaded.len() as i64, config.code_size());
+
+    let out = lambda
+        .invoke()
+        .function_name("echo")
+        .payload(Blob::new(r#"{"n": 1}"#))
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(out.status_code(), 200);
+    assert_eq!(out.function_error(), None);
+    assert_eq!(out.executed_version(), Some("$LATEST"));
+    let body = payload_json(out.payload());
+    assert_eq!(body["event"], json!({"n": 1}));
+    assert_eq!(body["function_name"], "echo");
+    assert_eq!(body["function_version"], "$LATEST");
+    assert_eq!(body["invoked_arn"], "arn:aws:lambda:eu-west-1:000000000000:function:echo");
+    assert_eq!(body["memory"], json!("128"));
+    assert_eq!(body["remaining_ok"], true);
+    assert_eq!(body["greeting"], "hello");
+    assert_eq!(body["region"], "eu-west-1");
+    assert_eq!(body["handler_env"], "app.handler");
+    let request_id = body["request_id"].as_str().expect("request id").to_owned();
+    let tail = base64::engine::general_purpose::STANDARD
+        .decode(out.log_result().expect("log result"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .expect("base64 tail");
+    assert!(tail.contains(&format!("START RequestId: {request_id} Version: $LATEST")), "{tail}");
+    assert!(tail.contains("handling {\"n\": 1}"), "{tail}");
+    assert!(tail.contains(&format!("END RequestId: {request_id}")), "{tail}");
+    assert!(tail.contains(&format!("REPORT RequestId: {request_id}\tDuration: ")), "{tail}");
+
+    let failed = lambda
+        .invoke()
+        .function_name("echo")
+        .payload(Blob::new(r#"{"fail": true}"#))
+        .send()
+        .await
+        .expect("a function error is still a 200");
+    assert_eq!(failed.function_error(), Some("Unhandled"));
+    let err = payload_json(failed.payload());
+    assert_eq!(err["errorType"], "ValueError");
+    assert_eq!(err["errorMessage"], "asked to fail");
+
+    let dry = lambda.invoke().function_name("echo").invocation_type(InvocationType::DryRun).send().await;
+    assert_eq!(dry.expect("dry run").status_code(), 204);
+
+    lambda
+        .update_function_configuration()
+        .function_name("echo")
+        .memory_size(256)
+        .environment(Environment::builder().variables("GREETING", "bonjour").build())
+        .send()
+        .await
+        .expect("update configuration");
+    let out = lambda.invoke().function_name("echo").payload(Blob::new("{}")).send().await.expect("invoke");
+    let body = payload_json(out.payload());
+    assert_eq!(body["greeting"], "bonjour", "a configuration change replaces warm environments");
+    assert_eq!(body["memory"], json!("256"));
+
+    let listed = lambda.list_functions().send().await.expect("list");
+    let names: Vec<&str> = listed.functions().iter().filter_map(|f| f.function_name()).collect();
+    assert_eq!(names, ["echo"]);
+
+    lambda.delete_function().function_name("echo").send().await.expect("delete");
+    let err = lambda.get_function().function_name("echo").send().await.expect_err("gone");
+    let err = err.into_service_error();
+    assert!(err.is_resource_not_found_exception(), "{err:?}");
+    assert_eq!(
+        err.meta().message(),
+        Some("Function not found: arn:aws:lambda:eu-west-1:000000000000:function:echo")
+    );
+}
+
+#[tokio::test]
+async fn node_function_runs_on_our_bootstrap() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = r#"
+exports.handler = async (event, context) => {
+  console.log("node got", JSON.stringify(event));
+  return { doubled: event.n * 2, name: context.functionName, rid: context.awsRequestId };
+};
+"#;
+    lambda
+        .create_function()
+        .function_name("node-fn")
+        .runtime(Runtime::Nodejs20x)
+        .role(ROLE)
+        .handler("index.handler")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("index.js", source)]))).build())
+        .send()
+        .await
+        .expect("create");
+    let out = lambda
+        .invoke()
+        .function_name("node-fn")
+        .payload(Blob::new(r#"{"n": 21}"#))
+        .send()
+        .await
+        .expect("invoke");
+    let body = payload_json(out.payload());
+    assert_eq!(body["doubled"], 42);
+    assert_eq!(body["name"], "node-fn");
+    assert_eq!(body["rid"].as_str().map(str::len), Some(36));
+}
+
+#[tokio::test]
+async fn validation_errors_are_lambdas() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let code = || FunctionCode::builder().zip_file(Blob::new(zip(&[("app.py", PY_ECHO)]))).build();
+    let create = |name: &str| {
+        lambda.create_function().function_name(name).role(ROLE).handler("app.handler").code(code())
+    };
+
+    let e = create("m").runtime(Runtime::Python312).memory_size(10_241).send().await.expect_err("memory");
+    let e = e.into_service_error();
+    assert_eq!(e.meta().code(), Some("ValidationException"));
+    assert_eq!(
+        e.meta().message(),
+        Some(
+            "1 validation error detected: Value '10241' at 'memorySize' failed to satisfy constraint: Member must have value less than or equal to 10240"
+        )
+    );
+    let e = create("t").runtime(Runtime::Python312).timeout(901).send().await.expect_err("timeout");
+    assert!(e.into_service_error().meta().message().is_some_and(|m| m.contains("less than or equal to 900")));
+    let e = create("r").runtime(Runtime::from("python3.7")).send().await.expect_err("deprecated runtime");
+    let e = e.into_service_error();
+    assert!(e.is_invalid_parameter_value_exception(), "{e:?}");
+    assert!(
+        e.meta()
+            .message()
+            .is_some_and(|m| m.starts_with("The runtime parameter of python3.7 is no longer supported"))
+    );
+    let e = lambda
+        .create_function()
+        .function_name("no-role")
+        .runtime(Runtime::Python312)
+        .handler("app.handler")
+        .code(code())
+        .send()
+        .await
+        .expect_err("role is required");
+    assert_eq!(
+        e.into_service_error().meta().message(),
+        Some(
+            "1 validation error detected: Value null at 'role' failed to satisfy constraint: Member must not be null"
+        )
+    );
+    let e = create("bad-zip")
+        .runtime(Runtime::Python312)
+        .code(FunctionCode::builder().zip_file(Blob::new("not a zip")).build())
+        .send()
+        .await
+        .expect_err("bad zip");
+    assert!(
+        e.into_service_error()
+            .meta()
+            .message()
+            .is_some_and(|m| m.starts_with("Could not unzip uploaded file"))
+    );
+    let e = create("reserved")
+        .runtime(Runtime::Python312)
+        .environment(Environment::builder().variables("AWS_REGION", "x").build())
+        .send()
+        .await
+        .expect_err("reserved variable");
+    assert!(e.into_service_error().is_invalid_parameter_value_exception());
+
+    create("dup").runtime(Runtime::Python312).send().await.expect("first create");
+    let e = create("dup").runtime(Runtime::Python312).send().await.expect_err("second create");
+    let e = e.into_service_error();
+    assert!(e.is_resource_conflict_exception(), "{e:?}");
+    assert_eq!(e.meta().message(), Some("Function already exist: dup"));
+
+    let e = lambda
+        .invoke()
+        .function_name("dup")
+        .payload(Blob::new("{not json"))
+        .send()
+        .await
+        .expect_err("bad json");
+    assert!(e.into_service_error().is_invalid_request_content_exception());
+
+    // Raw HTTP: the wire shape of a Lambda error.
+    let resp = server
+        .http()
+        .get(format!("{}/2015-03-31/functions/missing", server.endpoint()))
+        .send()
+        .await
+        .expect("http");
+    assert_eq!(resp.status(), 404);
+    assert_eq!(
+        resp.headers().get("x-amzn-errortype").and_then(|v| v.to_str().ok()),
+        Some("ResourceNotFoundException")
+    );
+    let body: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json error body");
+    assert_eq!(body["Type"], "User");
+    assert_eq!(body["message"], "Function not found: arn:aws:lambda:us-east-1:000000000000:function:missing");
+}
+
+#[tokio::test]
+async fn versions_and_aliases_route_invokes() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let v1_source = "def handler(e, c):\n    return {'v': 'one', 'version': c.function_version, 'arn': c.invoked_function_arn}\n";
+    create_python(&lambda, "versioned", v1_source, &[]).await;
+    let v1 = lambda.publish_version().function_name("versioned").send().await.expect("publish 1");
+    assert_eq!(v1.version(), Some("1"));
+    let again = lambda.publish_version().function_name("versioned").send().await.expect("publish unchanged");
+    assert_eq!(again.version(), Some("1"), "publishing unchanged code returns the same version");
+
+    let v2_source = v1_source.replace("'one'", "'two'");
+    lambda
+        .update_function_code()
+        .function_name("versioned")
+        .zip_file(Blob::new(zip(&[("app.py", &v2_source)])))
+        .publish(true)
+        .send()
+        .await
+        .expect("update and publish");
+    let versions =
+        lambda.list_versions_by_function().function_name("versioned").send().await.expect("versions");
+    let numbers: Vec<&str> = versions.versions().iter().filter_map(|v| v.version()).collect();
+    assert_eq!(numbers, ["$LATEST", "1", "2"]);
+
+    lambda
+        .create_alias()
+        .function_name("versioned")
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .expect("alias");
+    let out =
+        lambda.invoke().function_name("versioned").qualifier("live").send().await.expect("invoke alias");
+    assert_eq!(out.executed_version(), Some("1"));
+    let body = payload_json(out.payload());
+    assert_eq!(body["v"], "one");
+    assert_eq!(body["version"], "1");
+    assert_eq!(body["arn"], "arn:aws:lambda:us-east-1:000000000000:function:versioned:live");
+
+    let out = lambda.invoke().function_name("versioned:2").send().await.expect("invoke version");
+    assert_eq!(payload_json(out.payload())["v"], "two");
+
+    let e =
+        lambda.delete_function().function_name("versioned").qualifier("1").send().await.expect_err("in use");
+    assert!(e.into_service_error().is_resource_conflict_exception());
+    lambda
+        .update_alias()
+        .function_name("versioned")
+        .name("live")
+        .function_version("2")
+        .send()
+        .await
+        .expect("move alias");
+    let out =
+        lambda.invoke().function_name("versioned").qualifier("live").send().await.expect("invoke alias");
+    assert_eq!(out.executed_version(), Some("2"));
+    lambda
+        .delete_function()
+        .function_name("versioned")
+        .qualifier("1")
+        .send()
+        .await
+        .expect("delete version 1");
+    let e = lambda.invoke().function_name("versioned").qualifier("1").send().await.expect_err("version gone");
+    assert!(e.into_service_error().is_resource_not_found_exception());
+}
+
+#[tokio::test]
+async fn reserved_concurrency_throttles_the_second_invoke() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda_without_retries().await;
+    create_python(&lambda, "single", PY_ECHO, &[]).await;
+    let put = lambda
+        .put_function_concurrency()
+        .function_name("single")
+        .reserved_concurrent_executions(1)
+        .send()
+        .await
+        .expect("reserve");
+    assert_eq!(put.reserved_concurrent_executions(), Some(1));
+    let settings = lambda.get_account_settings().send().await.expect("settings");
+    assert_eq!(settings.account_limit().map(|l| l.unreserved_concurrent_executions()), Some(Some(999)));
+
+    let slow = lambda.invoke().function_name("single").payload(Blob::new(r#"{"sleep": 1.5}"#)).send();
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        lambda.invoke().function_name("single").payload(Blob::new("{}")).send().await
+    };
+    let (first, second) = tokio::join!(slow, second);
+    assert!(first.expect("first invoke runs").function_error().is_none());
+    let err = second.expect_err("second invoke is throttled").into_service_error();
+    match &err {
+        aws_sdk_lambda::operation::invoke::InvokeError::TooManyRequestsException(t) => {
+            assert_eq!(
+                t.reason(),
+                Some(
+                    &aws_sdk_lambda::types::ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded
+                )
+            );
+        }
+        other => panic!("expected TooManyRequestsException, got {other:?}"),
+    }
+
+    lambda
+        .put_function_concurrency()
+        .function_name("single")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("0");
+    let err =
+        lambda.invoke().function_name("single").send().await.expect_err("disabled").into_service_error();
+    assert!(err.is_too_many_requests_exception());
+    let e = lambda
+        .put_function_concurrency()
+        .function_name("single")
+        .reserved_concurrent_executions(901)
+        .send()
+        .await
+        .expect_err("leaves less than 100 unreserved");
+    assert!(
+        e.into_service_error()
+            .meta()
+            .message()
+            .is_some_and(|m| m.contains("below its minimum value of [100]"))
+    );
+}
+
+#[tokio::test]
+async fn async_failures_are_retried_then_sent_to_on_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with(None, &["--ephemeral", "--lambda-retry-base-ms", "200"]);
+    let lambda = server.lambda("test", "us-east-1").await;
+    let attempts = dir.path().join("attempts.jsonl");
+    let failures = dir.path().join("failures.jsonl");
+    create_python(&lambda, "flaky", PY_RECORDER, &[("RECORD_TO", attempts.to_str().expect("utf-8"))]).await;
+    let recorder = create_python(
+        &lambda,
+        "on-failure",
+        PY_RECORDER,
+        &[("RECORD_TO", failures.to_str().expect("utf-8"))],
+    )
+    .await;
+    let config = lambda
+        .put_function_event_invoke_config()
+        .function_name("flaky")
+        .maximum_retry_attempts(1)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_failure(OnFailure::builder().destination(recorder.function_arn().expect("arn")).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("event invoke config");
+    assert_eq!(config.maximum_retry_attempts(), Some(1));
+
+    let accepted = lambda
+        .invoke()
+        .function_name("flaky")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"fail": true, "order": 7}"#))
+        .send()
+        .await
+        .expect("event accepted");
+    assert_eq!(accepted.status_code(), 202);
+
+    let records = wait_for_lines(&failures, 1, Duration::from_secs(20)).await;
+    assert_eq!(records.len(), 1, "the failure destination got the record");
+    assert_eq!(lines_of(&attempts).len(), 2, "one attempt and one retry");
+    let record = &records[0]["event"];
+    assert_eq!(record["version"], "1.0");
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+    assert_eq!(
+        record["requestContext"]["functionArn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:flaky:$LATEST"
+    );
+    assert_eq!(record["requestPayload"], json!({"fail": true, "order": 7}));
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(record["responseContext"]["executedVersion"], "$LATEST");
+    assert_eq!(record["responsePayload"]["errorType"], "RuntimeError");
+}
+
+#[tokio::test]
+async fn an_accepted_async_event_survives_sigkill() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let marks = out.path().join("marks.jsonl");
+    let mut server = Server::start(data.path());
+    let lambda = server.lambda("test", "us-east-1").await;
+    create_python(&lambda, "slow", PY_RECORDER, &[("RECORD_TO", marks.to_str().expect("utf-8"))]).await;
+    // The function records on entry, then takes 2 s: the kill lands mid-invocation, so the event
+    // is still queued, and the restarted server must run it again.
+    lambda
+        .invoke()
+        .function_name("slow")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"sleep": 2}"#))
+        .send()
+        .await
+        .expect("accepted");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill9();
+    let restarted_at =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
+    server.restart();
+    let lines = wait_for_lines(&marks, 2, Duration::from_secs(20)).await;
+    assert!(
+        lines.iter().any(|l| l["at"].as_f64().is_some_and(|at| at > restarted_at)),
+        "the event ran again after the restart: {lines:?}"
+    );
+}

@@ -1,0 +1,237 @@
+//! The Invoke API: resolving what to run (version, alias routing), checking the payload,
+//! throttling, running it on the runtime manager, and answering with Lambda's headers.
+//! `Event` invokes are queued durably (see `queue.rs`); `DryRun` only checks.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode};
+use protocol::{RequestContext, Response, rest::json_response};
+use runtime::{InvokeOutcome, RuntimeError};
+use types::Scope;
+
+use crate::error::Error;
+use crate::model::{FunctionRecord, VersionConfig, function_key};
+use crate::names::{function_arn, function_not_found, qualified_arn};
+use crate::operation::{InvocationType, InvokeInput, Target};
+use crate::{Inner, queue};
+
+/// Lambda's synchronous payload limit (request and response).
+pub const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+/// Lambda's asynchronous payload limit (1 MB since 2025).
+pub const MAX_ASYNC_PAYLOAD: usize = 1024 * 1024;
+
+/// `X-Amz-Log-Result` carries the last 4 KB of the invocation's log.
+const LOG_TAIL_BYTES: usize = 4096;
+
+/// What an invoke runs: a function version, and the ARN the caller used.
+pub struct Resolved {
+    pub config: VersionConfig,
+    pub invoked_arn: String,
+}
+
+/// Picks the version a qualifier runs: an alias with weighted routing sends each invoke to its
+/// additional version with that version's weight.
+pub fn resolve(scope: &Scope, f: &FunctionRecord, qualifier: Option<&str>) -> Result<Resolved, Error> {
+    let Some(q) = qualifier else {
+        return Ok(Resolved { config: f.latest.clone(), invoked_arn: function_arn(scope, &f.name) });
+    };
+    let version = match f.aliases.get(q) {
+        Some(alias) => {
+            let roll: f64 = random_unit();
+            let mut acc = 0.0;
+            let mut chosen = alias.function_version.as_str();
+            for (v, w) in &alias.routing {
+                acc += w;
+                if roll < acc {
+                    chosen = v.as_str();
+                    break;
+                }
+            }
+            chosen.to_owned()
+        }
+        None => q.to_owned(),
+    };
+    let config = f.version(&version).cloned().ok_or_else(|| function_not_found(scope, &f.name, Some(q)))?;
+    Ok(Resolved { config, invoked_arn: qualified_arn(scope, &f.name, q) })
+}
+
+/// A uniform number in [0, 1), from the randomness of a v4 UUID (no extra dependency).
+fn random_unit() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() >> 75;
+    (bits as f64) / ((1u64 << 53) as f64)
+}
+
+/// Checks an Invoke payload: within the limit and JSON (an empty payload is `{}`).
+pub fn check_payload(payload: Bytes, limit: usize) -> Result<Bytes, Error> {
+    if payload.len() > limit {
+        return Err(Error::RequestTooLargeException(format!(
+            "Request must be smaller than {limit} bytes for the InvokeFunction operation"
+        )));
+    }
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+        return Err(Error::InvalidRequestContentException(format!(
+            "Could not parse request body into json: Could not parse payload into json: {e}"
+        )));
+    }
+    Ok(payload)
+}
+
+/// The runtime manager's view of a version.
+pub fn runtime_config(
+    svc: &Inner,
+    scope: &Scope,
+    name: &str,
+    v: &VersionConfig,
+) -> Result<runtime::FunctionConfig, Error> {
+    let rt = v
+        .runtime
+        .parse::<runtime::Runtime>()
+        .map_err(|_| Error::ServiceException(format!("stored runtime {} is unknown", v.runtime)))?;
+    let code_dir = svc.code.unpacked(&v.code)?;
+    let mut c = runtime::FunctionConfig::new(
+        scope.account.clone(),
+        scope.region.clone(),
+        name,
+        rt,
+        &v.handler,
+        code_dir,
+    );
+    c.version = v.version.clone();
+    c.qualified_arn = qualified_arn(scope, name, &v.version);
+    c.memory_mb = v.memory_size;
+    c.timeout = std::time::Duration::from_secs(u64::from(v.timeout));
+    c.environment = v.environment.clone().unwrap_or_default();
+    c.ephemeral_storage_mb = v.ephemeral_storage;
+    c.log_group = v.logging.log_group.clone();
+    Ok(c)
+}
+
+/// Runs one invocation under a concurrency permit the caller holds.
+pub async fn run(
+    svc: &Inner,
+    scope: &Scope,
+    name: &str,
+    resolved: &Resolved,
+    invocation: runtime::Invocation,
+) -> Result<InvokeOutcome, Error> {
+    let config = runtime_config(svc, scope, name, &resolved.config)?;
+    svc.runtime.invoke(&config, invocation).await.map_err(|e| match e {
+        RuntimeError::NoInterpreter(rt) => {
+            Error::ServiceException(format!("no interpreter for {rt} on this host; configure one"))
+        }
+        other => Error::ServiceException(other.to_string()),
+    })
+}
+
+pub async fn invoke(
+    svc: &Arc<Inner>,
+    ctx: &RequestContext,
+    t: Target,
+    input: InvokeInput,
+) -> Result<Response, Error> {
+    let scope = &ctx.scope;
+    let f = svc
+        .load(scope, &t.name)?
+        .ok_or_else(|| function_not_found(scope, &t.name, t.qualifier.as_deref()))?;
+    let resolved = resolve(scope, &f, t.qualifier.as_deref())?;
+    match input.invocation_type {
+        InvocationType::DryRun => {
+            check_payload(input.payload, MAX_SYNC_PAYLOAD)?;
+            let mut resp =
+                json_response(StatusCode::NO_CONTENT, &serde_json::Value::Null, ctx.request_id.as_str());
+            *resp.body_mut() = Bytes::new();
+            Ok(resp)
+        }
+        InvocationType::Event => {
+            let payload = check_payload(input.payload, MAX_ASYNC_PAYLOAD)?;
+            queue::accept(svc, ctx, &f.name, t.qualifier.as_deref().unwrap_or("$LATEST"), &payload)?;
+            let mut resp =
+                json_response(StatusCode::ACCEPTED, &serde_json::Value::Null, ctx.request_id.as_str());
+            *resp.body_mut() = Bytes::new();
+            Ok(resp)
+        }
+        InvocationType::RequestResponse => {
+            let payload = check_payload(input.payload, MAX_SYNC_PAYLOAD)?;
+            let key = String::from_utf8_lossy(&function_key(scope, &f.name)).into_owned();
+            let _permit = svc.concurrency.acquire(&key).map_err(Error::TooManyRequestsException)?;
+            let invocation = runtime::Invocation {
+                request_id: ctx.request_id.as_str().to_owned(),
+                payload,
+                invoked_function_arn: Some(resolved.invoked_arn.clone()),
+                client_context: input.client_context,
+                cognito_identity: None,
+                trace_id: input.trace_id,
+                tail_logs: input.tail,
+            };
+            let outcome = run(svc, scope, &f.name, &resolved, invocation).await?;
+            Ok(respond(ctx, &resolved.config.version, &outcome, input.tail))
+        }
+    }
+}
+
+/// The deprecated `InvokeAsync`: queues an event and answers `{"Status": 202}`.
+pub fn invoke_async_legacy(
+    svc: &Arc<Inner>,
+    ctx: &RequestContext,
+    t: Target,
+    payload: Bytes,
+) -> Result<Response, Error> {
+    let scope = &ctx.scope;
+    let f = svc.load(scope, &t.name)?.ok_or_else(|| function_not_found(scope, &t.name, None))?;
+    let payload = check_payload(payload, MAX_ASYNC_PAYLOAD)?;
+    queue::accept(svc, ctx, &f.name, "$LATEST", &payload)?;
+    Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({ "Status": 202 }), ctx.request_id.as_str()))
+}
+
+/// Status 200 whatever the function did; a failure is told by `X-Amz-Function-Error`.
+fn respond(ctx: &RequestContext, version: &str, outcome: &InvokeOutcome, tail: bool) -> Response {
+    let mut resp = json_response(StatusCode::OK, &serde_json::Value::Null, ctx.request_id.as_str());
+    *resp.body_mut() = outcome.payload().clone();
+    let headers = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(version) {
+        headers.insert("x-amz-executed-version", v);
+    }
+    if outcome.error().is_some() {
+        headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+    }
+    if tail {
+        let tail_text = outcome.log_tail(LOG_TAIL_BYTES);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(tail_text.as_bytes());
+        if let Ok(v) = HeaderValue::from_str(&encoded) {
+            headers.insert("x-amz-log-result", v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_must_be_json_and_small() {
+        assert_eq!(check_payload(Bytes::new(), 10).ok(), Some(Bytes::from_static(b"{}")));
+        assert!(check_payload(Bytes::from_static(b"[1, 2]"), 100).is_ok());
+        assert!(matches!(
+            check_payload(Bytes::from_static(b"{nope"), 100),
+            Err(Error::InvalidRequestContentException(m)) if m.starts_with("Could not parse request body into json")
+        ));
+        assert!(matches!(
+            check_payload(Bytes::from_static(b"\"0123456789\""), 5),
+            Err(Error::RequestTooLargeException(_))
+        ));
+    }
+
+    #[test]
+    fn random_unit_stays_in_range() {
+        for _ in 0..1000 {
+            let r = random_unit();
+            assert!((0.0..1.0).contains(&r), "{r}");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! AWS Lambda for Nimbus, on rest-json: the control plane (functions, versions, aliases,
+//! reserved concurrency, event-invoke configs, resource policies, tags, account settings), the
+//! Invoke API and the durable queue of asynchronous invocations. Functions run in
+//! [`runtime::RuntimeManager`] environments; this crate decides *whether* and *where* an invoke
+//! runs (which version, under which concurrency), the runtime crate *how*.
+//!
+//! Reading order: `operation.rs` (request → [`Operation`]), `functions.rs` (the control plane),
+//! `invoke.rs` (sync, dry-run and event invokes), `concurrency.rs` (counting and throttling),
+//! `queue.rs` (the async queue, retries and destinations), `model.rs` (records and keys).
+//!
+//! Records are cached in memory, write-through: one Nimbus process owns its data dir (the
+//! storage engine locks it), so the cache can never be stale. Control-plane writes are
+//! serialized by one lock; invokes only read.
+
+mod code;
+mod concurrency;
+mod error;
+mod functions;
+mod invoke;
+mod model;
+mod names;
+mod operation;
+mod queue;
+mod render;
+mod routes;
+mod settings;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response};
+use runtime::RuntimeManager;
+use storage::{Kv, Store};
+use types::{Clock, Scope};
+
+pub use error::Error;
+pub use operation::Operation;
+
+use code::CodeStore;
+use concurrency::Concurrency;
+use model::FunctionRecord;
+
+/// The service's settings; [`LambdaConfig::new`] has Lambda's defaults.
+#[derive(Clone, Debug)]
+pub struct LambdaConfig {
+    /// Unpacked deployment packages are cached under `work_dir/code`.
+    pub work_dir: PathBuf,
+    /// Concurrent executions per account and region (Lambda's default quota: 1,000).
+    pub account_concurrency: u32,
+    /// How long an asynchronous event waits before retry `n` (n = 1, 2): `n × retry_base`.
+    /// Lambda waits about one minute, then two.
+    pub retry_base: Duration,
+    /// The first wait of a throttled asynchronous event; doubled per throttle up to 5 minutes.
+    pub throttle_backoff: Duration,
+    /// The base URL clients reach Nimbus at, for `Code.Location` in `GetFunction`.
+    pub endpoint_url: String,
+}
+
+impl LambdaConfig {
+    pub fn new(work_dir: impl Into<PathBuf>) -> LambdaConfig {
+        LambdaConfig {
+            work_dir: work_dir.into(),
+            account_concurrency: 1000,
+            retry_base: Duration::from_secs(60),
+            throttle_backoff: Duration::from_secs(1),
+            endpoint_url: "http://127.0.0.1:4566".to_owned(),
+        }
+    }
+}
+
+/// The Lambda service. Cheap to clone; shares one state.
+#[derive(Clone)]
+pub struct LambdaService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for LambdaService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LambdaService").finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    kv: Arc<dyn Kv>,
+    code: CodeStore,
+    clock: Arc<dyn Clock>,
+    runtime: Arc<RuntimeManager>,
+    config: LambdaConfig,
+    cache: Mutex<HashMap<Vec<u8>, Arc<FunctionRecord>>>,
+    /// Serializes control-plane read-modify-writes of function records.
+    writes: Mutex<()>,
+    concurrency: Concurrency,
+    queue: queue::Queue,
+}
+
+impl LambdaService {
+    /// Builds the service; reserved concurrency is read back from the store so that limits hold
+    /// across restarts. Call [`LambdaService::start`] from inside the async runtime to run the
+    /// asynchronous queue.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        runtime: Arc<RuntimeManager>,
+        config: LambdaConfig,
+    ) -> Result<LambdaService, Error> {
+        let code = CodeStore::new(store.blobs.clone(), config.work_dir.join("code"));
+        std::fs::create_dir_all(config.work_dir.join("code")).map_err(|e| {
+            Error::ServiceException(format!("cannot create {}: {e}", config.work_dir.display()))
+        })?;
+        let concurrency = Concurrency::new(config.account_concurrency);
+        let inner = Inner {
+            kv: store.kv,
+            code,
+            clock,
+            runtime,
+            config,
+            cache: Mutex::new(HashMap::new()),
+            writes: Mutex::new(()),
+            concurrency,
+            queue: queue::Queue::new(),
+        };
+        inner.load_reservations()?;
+        Ok(LambdaService { inner: Arc::new(inner) })
+    }
+
+    /// Starts the worker that delivers asynchronous invocations (including those accepted
+    /// before a restart). Must be called inside a tokio runtime.
+    pub fn start(&self) {
+        queue::start(self.inner.clone());
+    }
+
+    /// Stops the queue worker and every execution environment.
+    pub async fn shutdown(&self) {
+        self.inner.queue.stop();
+        self.inner.runtime.shutdown().await;
+    }
+
+    async fn handle(&self, ctx: RequestContext, req: Request) -> Response {
+        let result = match Operation::parse(&req) {
+            Ok(op) => self.inner.clone().act(&ctx, op).await,
+            Err(Error::UnknownOperationException) if req.method() == http::Method::GET => {
+                match functions::code_download(&self.inner, &ctx, req.uri().path()) {
+                    Some(resp) => Ok(resp),
+                    None => Err(Error::UnknownOperationException),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        result.unwrap_or_else(|e| e.into_response(&ctx))
+    }
+}
+
+impl AwsService for LambdaService {
+    fn signing_name(&self) -> &'static str {
+        "lambda"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+
+    fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
+        Box::pin(self.handle(ctx, req))
+    }
+}
+
+/// Unix milliseconds as `2024-05-01T12:00:03.013` followed by `zone` (`Z`, `+0000`).
+pub(crate) fn timestamp(ms: i64, zone: &str) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{zone}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    /// The one dispatch from operation to handler.
+    async fn act(self: Arc<Self>, ctx: &RequestContext, op: Operation) -> Result<Response, Error> {
+        let env = functions::Env { svc: &self, ctx, scope: &ctx.scope };
+        match op {
+            Operation::CreateFunction(input) => env.create_function(*input),
+            Operation::GetFunction(t) => env.get_function(&t),
+            Operation::GetFunctionConfiguration(t) => env.get_function_configuration(&t),
+            Operation::ListFunctions(page) => env.list_functions(&page),
+            Operation::DeleteFunction(t) => env.delete_function(&t),
+            Operation::UpdateFunctionCode(t, input) => env.update_function_code(&t, *input),
+            Operation::UpdateFunctionConfiguration(t, input) => env.update_function_configuration(&t, *input),
+            Operation::PublishVersion(t, input) => env.publish_version(&t, input),
+            Operation::ListVersionsByFunction(t, page) => env.list_versions(&t, &page),
+            Operation::CreateAlias(t, input) => env.create_alias(&t, input),
+            Operation::GetAlias(t, name) => env.get_alias(&t, &name),
+            Operation::UpdateAlias(t, name, input) => env.update_alias(&t, &name, input),
+            Operation::DeleteAlias(t, name) => env.delete_alias(&t, &name),
+            Operation::ListAliases(t, version, page) => env.list_aliases(&t, version.as_deref(), &page),
+            Operation::PutFunctionConcurrency(t, input) => env.put_concurrency(&t, input),
+            Operation::GetFunctionConcurrency(t) => env.get_concurrency(&t),
+            Operation::DeleteFunctionConcurrency(t) => env.delete_concurrency(&t),
+            Operation::PutFunctionEventInvokeConfig { target, input, replace } => {
+                env.put_event_invoke_config(&target, input, replace)
+            }
+            Operation::GetFunctionEventInvokeConfig(t) => env.get_event_invoke_config(&t),
+            Operation::DeleteFunctionEventInvokeConfig(t) => env.delete_event_invoke_config(&t),
+            Operation::ListFunctionEventInvokeConfigs(t, page) => env.list_event_invoke_configs(&t, &page),
+            Operation::AddPermission(t, input) => env.add_permission(&t, *input),
+            Operation::RemovePermission(t, sid, revision) => env.remove_permission(&t, &sid, revision),
+            Operation::GetPolicy(t) => env.get_policy(&t),
+            Operation::TagResource(arn, tags) => env.tag_resource(&arn, tags),
+            Operation::UntagResource(arn, keys) => env.untag_resource(&arn, &keys),
+            Operation::ListTags(arn) => env.list_tags(&arn),
+            Operation::GetAccountSettings => env.account_settings(),
+            Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
+            Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),
+            Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("Lambda {name}"))),
+        }
+    }
+
+    /// A function record, from the cache or the store.
+    pub(crate) fn load(&self, scope: &Scope, name: &str) -> Result<Option<Arc<FunctionRecord>>, Error> {
+        let key = model::function_key(scope, name);
+        if let Some(r) = lock(&self.cache).get(&key) {
+            return Ok(Some(r.clone()));
+        }
+        let Some(raw) = self.kv.get(model::FUNCTIONS, &key)? else { return Ok(None) };
+        let record = Arc::new(model::decode::<FunctionRecord>(&raw)?);
+        lock(&self.cache).insert(key, record.clone());
+        Ok(Some(record))
+    }
+
+    /// Writes a record through the cache. Callers hold `writes`.
+    pub(crate) fn save(&self, scope: &Scope, record: FunctionRecord) -> Result<Arc<FunctionRecord>, Error> {
+        let key = model::function_key(scope, &record.name);
+        self.kv.put(model::FUNCTIONS, &key, &model::encode(&record))?;
+        let record = Arc::new(record);
+        lock(&self.cache).insert(key, record.clone());
+        Ok(record)
+    }
+
+    pub(crate) fn remove(&self, scope: &Scope, name: &str) -> Result<(), Error> {
+        let key = model::function_key(scope, name);
+        self.kv.delete(model::FUNCTIONS, &key)?;
+        lock(&self.cache).remove(&key);
+        Ok(())
+    }
+
+    /// Reserved concurrency of every function, into the counters.
+    fn load_reservations(&self) -> Result<(), Error> {
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let range = match &after {
+                None => storage::KeyRange::all(),
+                Some(k) => storage::KeyRange::from(std::ops::Bound::Excluded(k.clone())),
+            };
+            let entries = self.kv.scan(model::FUNCTIONS, range, 256)?;
+            let Some(last) = entries.last() else { return Ok(()) };
+            after = Some(last.0.clone());
+            for e in &entries {
+                let record: FunctionRecord = model::decode(&e.1)?;
+                if let Some(n) = record.reserved_concurrency {
+                    let key = String::from_utf8_lossy(&e.0).into_owned();
+                    self.concurrency.reserve(&key, Some(n));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        let now = self.clock.now();
+        i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+}

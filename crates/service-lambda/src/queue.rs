@@ -1,0 +1,364 @@
+//! The durable queue of asynchronous invocations. An `Event` invoke is acknowledged (202) only
+//! after its event is committed to `lambda.async`, keyed by when it is due; a worker runs due
+//! events, retries failures (`MaximumRetryAttempts`, default 2, waiting `n × retry_base`),
+//! waits out throttles without counting them, drops events older than
+//! `MaximumEventAgeInSeconds` (default 6 hours), and sends the outcome to the configured
+//! OnSuccess/OnFailure destination.
+//!
+//! Delivery is at least once, as on Lambda: an event is removed (or rescheduled) only after its
+//! attempt ended, and the removal and any destination event are one atomic batch. An event
+//! running when the process dies runs again after the restart.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use protocol::RequestContext;
+use serde_json::{Value, json};
+use storage::{Batch, KeyRange};
+use tokio::sync::Notify;
+use types::{AccountId, Region, Scope};
+
+use crate::error::{Error, ThrottleReason};
+use crate::invoke::{Resolved, resolve, run};
+use crate::model::{
+    ASYNC_QUEUE, AsyncEvent, EventInvokeConfig, SCHEMA_VERSION, decode, encode, function_key,
+};
+use crate::names::qualified_arn;
+use crate::{Inner, lock};
+
+/// Lambda's defaults when no event-invoke config says otherwise.
+const DEFAULT_RETRIES: u32 = 2;
+const DEFAULT_MAX_AGE_SECONDS: u32 = 21_600;
+/// The longest wait between two attempts of a throttled event.
+const MAX_THROTTLE_BACKOFF: Duration = Duration::from_secs(300);
+/// How many due events the worker takes per scan.
+const BATCH: usize = 64;
+
+#[derive(Debug, Default)]
+pub struct Queue {
+    wake: Notify,
+    stopped: AtomicBool,
+    /// Keys being delivered right now, so a rescan does not start them twice.
+    running: std::sync::Mutex<HashSet<Vec<u8>>>,
+}
+
+impl Queue {
+    pub fn new() -> Queue {
+        Queue::default()
+    }
+
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+}
+
+fn queue_key(due_ms: i64, id: &str) -> Vec<u8> {
+    format!("{:016}/{id}", due_ms.max(0)).into_bytes()
+}
+
+/// Commits an event for later delivery; returns once it is durable.
+pub fn accept(
+    svc: &Inner,
+    ctx: &RequestContext,
+    function: &str,
+    qualifier: &str,
+    payload: &Bytes,
+) -> Result<(), Error> {
+    let now = svc.now_ms();
+    let event = AsyncEvent {
+        v: SCHEMA_VERSION,
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        account: ctx.scope.account.as_str().to_owned(),
+        region: ctx.scope.region.as_str().to_owned(),
+        function_name: function.to_owned(),
+        qualifier: qualifier.to_owned(),
+        request_id: ctx.request_id.as_str().to_owned(),
+        payload: String::from_utf8_lossy(payload).into_owned(),
+        received_ms: now,
+        attempts: 0,
+    };
+    svc.kv.put(ASYNC_QUEUE, &queue_key(now, &event.id), &encode(&event))?;
+    svc.queue.wake.notify_one();
+    Ok(())
+}
+
+/// Spawns the worker loop.
+pub fn start(svc: Arc<Inner>) {
+    tokio::spawn(async move {
+        while !svc.queue.stopped.load(Ordering::Acquire) {
+            let wait = match dispatch_due(&svc) {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::error!(error = %e, "lambda async queue scan failed");
+                    Duration::from_secs(1)
+                }
+            };
+            let _ = tokio::time::timeout(wait, svc.queue.wake.notified()).await;
+        }
+    });
+}
+
+/// Starts every due event that is not running yet; returns how long to sleep until the next.
+fn dispatch_due(svc: &Arc<Inner>) -> Result<Duration, Error> {
+    let now = svc.now_ms();
+    let end = std::ops::Bound::Excluded(format!("{:016}/", now + 1).into_bytes());
+    let due = svc.kv.scan(ASYNC_QUEUE, KeyRange::until(end), BATCH)?;
+    let mut started = 0;
+    for entry in due {
+        if !lock(&svc.queue.running).insert(entry.0.clone()) {
+            continue;
+        }
+        started += 1;
+        let event: AsyncEvent = match decode(&entry.1) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "dropping an unreadable async event");
+                let _ = svc.kv.delete(ASYNC_QUEUE, &entry.0);
+                lock(&svc.queue.running).remove(&entry.0);
+                continue;
+            }
+        };
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let key = entry.0;
+            if let Err(e) = deliver(&svc, &key, event).await {
+                tracing::error!(error = %e, "async invocation could not be settled; it stays queued");
+            }
+            lock(&svc.queue.running).remove(&key);
+            svc.queue.wake.notify_one();
+        });
+    }
+    if started == BATCH {
+        return Ok(Duration::ZERO);
+    }
+    // Sleep until the next future event (or a wake-up from `accept`).
+    let next = svc.kv.scan(
+        ASYNC_QUEUE,
+        KeyRange::from(std::ops::Bound::Excluded(format!("{:016}/", now).into_bytes())),
+        1,
+    )?;
+    let wait = next
+        .first()
+        .and_then(|e| std::str::from_utf8(&e.0[..16.min(e.0.len())]).ok()?.parse::<i64>().ok())
+        .map_or(Duration::from_secs(1), |due| Duration::from_millis(u64::try_from(due - now).unwrap_or(0)));
+    Ok(wait.clamp(Duration::from_millis(5), Duration::from_secs(1)))
+}
+
+/// How one attempt ended.
+enum Settle {
+    /// Remove the event; deliver this record to this destination if any.
+    Done(Option<(String, Value)>),
+    /// Try again at this time (a retry or a throttle).
+    Later(i64, AsyncEvent),
+}
+
+async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<(), Error> {
+    let (Some(account), Some(region)) = (AccountId::parse(&event.account), Region::parse(&event.region))
+    else {
+        tracing::error!(id = %event.id, "async event with an invalid scope dropped");
+        svc.kv.delete(ASYNC_QUEUE, key)?;
+        return Ok(());
+    };
+    let scope = Scope { account, region };
+    let now = svc.now_ms();
+    let Some(f) = svc.load(&scope, &event.function_name)? else {
+        tracing::warn!(function = %event.function_name, "async event for a deleted function dropped");
+        svc.kv.delete(ASYNC_QUEUE, key)?;
+        return Ok(());
+    };
+    let config = f.event_invoke_configs.get(&event.qualifier).cloned().unwrap_or(EventInvokeConfig {
+        maximum_retry_attempts: None,
+        maximum_event_age_seconds: None,
+        on_success: None,
+        on_failure: None,
+        last_modified: 0,
+    });
+    let max_retries = config.maximum_retry_attempts.unwrap_or(DEFAULT_RETRIES);
+    let max_age_ms = i64::from(config.maximum_event_age_seconds.unwrap_or(DEFAULT_MAX_AGE_SECONDS)) * 1000;
+    let qualifier = (event.qualifier != "$LATEST").then_some(event.qualifier.as_str());
+    let resolved = match resolve(&scope, &f, qualifier) {
+        Ok(r) => r,
+        Err(_) => {
+            tracing::warn!(function = %event.function_name, qualifier = %event.qualifier, "async event for a deleted version dropped");
+            svc.kv.delete(ASYNC_QUEUE, key)?;
+            return Ok(());
+        }
+    };
+    let settle = if now - event.received_ms > max_age_ms {
+        Settle::Done(
+            config
+                .on_failure
+                .clone()
+                .map(|d| (d, record(now, &scope, &event, &resolved, "EventAgeExceeded", None))),
+        )
+    } else if f.reserved_concurrency == Some(0) {
+        // Lambda sends events of a function that may not run straight to the failure path.
+        Settle::Done(
+            config
+                .on_failure
+                .clone()
+                .map(|d| (d, record(now, &scope, &event, &resolved, "RetriesExhausted", None))),
+        )
+    } else {
+        let fkey = String::from_utf8_lossy(&function_key(&scope, &f.name)).into_owned();
+        match svc.concurrency.acquire(&fkey) {
+            Err(reason) => {
+                debug_assert!(matches!(
+                    reason,
+                    ThrottleReason::ConcurrentInvocationLimitExceeded
+                        | ThrottleReason::ReservedFunctionConcurrentInvocationLimitExceeded
+                ));
+                Settle::Later(now + throttle_delay(svc, &event), event.clone())
+            }
+            Ok(_permit) => {
+                let invocation = runtime::Invocation {
+                    request_id: event.request_id.clone(),
+                    payload: Bytes::from(event.payload.clone()),
+                    invoked_function_arn: Some(resolved.invoked_arn.clone()),
+                    client_context: None,
+                    cognito_identity: None,
+                    trace_id: None,
+                    tail_logs: false,
+                };
+                let outcome = run(svc, &scope, &f.name, &resolved, invocation).await?;
+                event.attempts += 1;
+                match outcome.error() {
+                    None => Settle::Done(config.on_success.clone().map(|d| {
+                        (
+                            d,
+                            record(
+                                now,
+                                &scope,
+                                &event,
+                                &resolved,
+                                "Success",
+                                Some((outcome.payload(), None)),
+                            ),
+                        )
+                    })),
+                    Some(_) if event.attempts <= max_retries => {
+                        let wait = svc.config.retry_base.saturating_mul(event.attempts);
+                        Settle::Later(
+                            now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
+                            event.clone(),
+                        )
+                    }
+                    Some(_) => Settle::Done(config.on_failure.clone().map(|d| {
+                        (
+                            d,
+                            record(
+                                now,
+                                &scope,
+                                &event,
+                                &resolved,
+                                "RetriesExhausted",
+                                Some((outcome.payload(), Some("Unhandled"))),
+                            ),
+                        )
+                    })),
+                }
+            }
+        }
+    };
+    let mut batch = Batch::new().delete(ASYNC_QUEUE, key.to_vec());
+    match settle {
+        Settle::Later(due, next) => {
+            batch = batch.put(ASYNC_QUEUE, queue_key(due, &next.id), encode(&next));
+        }
+        Settle::Done(Some((destination, body))) => {
+            match destination_event(svc, &destination, &event, &body) {
+                Some(dest) => {
+                    batch = batch.put(ASYNC_QUEUE, queue_key(svc.now_ms(), &dest.id), encode(&dest));
+                }
+                None => {
+                    tracing::warn!(%destination, "destination is not a Lambda function Nimbus knows; record dropped")
+                }
+            }
+        }
+        Settle::Done(None) => {}
+    }
+    svc.kv.commit(batch).map_err(|e| match e {
+        storage::CommitError::Storage(e) => Error::Internal(e),
+        storage::CommitError::ConditionFailed { .. } => {
+            Error::ServiceException("queue commit raced".to_owned())
+        }
+    })?;
+    Ok(())
+}
+
+/// Throttled events wait 1 s, doubling per throttle up to 5 minutes; kept apart from attempts
+/// by counting throttles in the delay only (Lambda does not count them as retries).
+fn throttle_delay(svc: &Inner, event: &AsyncEvent) -> i64 {
+    let age = Duration::from_millis(u64::try_from(svc.now_ms() - event.received_ms).unwrap_or(0));
+    let wait = svc.config.throttle_backoff.max(age / 2).min(MAX_THROTTLE_BACKOFF);
+    i64::try_from(wait.as_millis()).unwrap_or(1000)
+}
+
+/// The invocation record Lambda sends to a destination.
+fn record(
+    now_ms: i64,
+    scope: &Scope,
+    event: &AsyncEvent,
+    resolved: &Resolved,
+    condition: &str,
+    response: Option<(&Bytes, Option<&str>)>,
+) -> Value {
+    let payload: Value = serde_json::from_str(&event.payload).unwrap_or(Value::String(event.payload.clone()));
+    let mut response_context = json!({ "statusCode": 200, "executedVersion": resolved.config.version });
+    let mut body = json!({
+        "version": "1.0",
+        "timestamp": crate::timestamp(now_ms, "Z"),
+        "requestContext": {
+            "requestId": event.request_id,
+            "functionArn": qualified_arn(scope, &event.function_name, &event.qualifier),
+            "condition": condition,
+            "approximateInvokeCount": event.attempts,
+        },
+        "requestPayload": payload,
+    });
+    if let Some((payload, error)) = response {
+        if let Some(e) = error {
+            response_context["functionError"] = json!(e);
+        }
+        body["responseContext"] = response_context;
+        body["responsePayload"] = serde_json::from_slice(payload)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
+    }
+    body
+}
+
+/// A destination that is a Lambda function gets the record as a new asynchronous event.
+fn destination_event(svc: &Inner, arn: &str, source: &AsyncEvent, body: &Value) -> Option<AsyncEvent> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    if parts.len() < 7 || parts[2] != "lambda" || parts[5] != "function" {
+        return None;
+    }
+    Some(AsyncEvent {
+        v: SCHEMA_VERSION,
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        account: parts[4].to_owned(),
+        region: parts[3].to_owned(),
+        function_name: parts[6].to_owned(),
+        qualifier: parts.get(7).map_or("$LATEST", |q| q).to_owned(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        payload: body.to_string(),
+        received_ms: svc.now_ms(),
+        attempts: 0,
+    })
+    .filter(|_| !source.id.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_due_time() {
+        assert!(queue_key(999, "b") < queue_key(1000, "a"));
+        assert_eq!(queue_key(-5, "x"), b"0000000000000000/x".to_vec());
+    }
+}

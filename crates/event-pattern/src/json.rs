@@ -211,7 +211,10 @@ impl<'a> Tokens<'a> {
         let bytes = self.src.as_bytes();
         let start = self.pos + 1;
         let mut i = start;
-        // Fast path: no escapes, borrow the text as it stands.
+        // Text without escapes is borrowed as it stands; only a string with escapes is copied,
+        // one unescaped run at a time (runs end at ASCII bytes, so on character boundaries).
+        let mut owned: Option<String> = None;
+        let mut run = start;
         loop {
             match bytes.get(i) {
                 None => {
@@ -221,27 +224,17 @@ impl<'a> Tokens<'a> {
                 }
                 Some(b'"') => {
                     self.pos = i + 1;
-                    return Ok(Cow::Borrowed(&self.src[start..i]));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(control_character(b)),
-                Some(_) => i += 1,
-            }
-        }
-        let mut out = String::with_capacity(i - start + 16);
-        out.push_str(&self.src[start..i]);
-        loop {
-            match bytes.get(i) {
-                None => {
-                    return Err(
-                        "Unexpected end-of-input: was expecting closing quote for a string value".to_owned()
-                    );
-                }
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    return Ok(Cow::Owned(out));
+                    return Ok(match owned {
+                        None => Cow::Borrowed(&self.src[start..i]),
+                        Some(mut out) => {
+                            out.push_str(&self.src[run..i]);
+                            Cow::Owned(out)
+                        }
+                    });
                 }
                 Some(b'\\') => {
+                    let out = owned.get_or_insert_with(String::new);
+                    out.push_str(&self.src[run..i]);
                     let escaped = *bytes
                         .get(i + 1)
                         .ok_or_else(|| "Unexpected end-of-input in character escape sequence".to_owned())?;
@@ -282,17 +275,10 @@ impl<'a> Tokens<'a> {
                             ));
                         }
                     }
+                    run = i;
                 }
                 Some(&b) if b < 0x20 => return Err(control_character(b)),
-                Some(_) => {
-                    // Copy the run up to the next quote or backslash in one go; both are ASCII so
-                    // the slice ends on a character boundary.
-                    let from = i;
-                    while bytes.get(i).is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20) {
-                        i += 1;
-                    }
-                    out.push_str(&self.src[from..i]);
-                }
+                Some(_) => i += 1,
             }
         }
     }
@@ -420,4 +406,43 @@ fn build<'a>(tokens: &mut Tokens<'a>, token: Token<'a>) -> Result<Json<'a>, Stri
         }
         other => return Err(format!("unexpected token {other:?}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(src: &str) -> String {
+        match parse(src).expect(src) {
+            Json::String(s) => s.into_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        assert!(matches!(parse(r#""plain""#), Ok(Json::String(Cow::Borrowed("plain")))));
+        assert_eq!(text(r#""a\"b\\c\/d\n\t""#), "a\"b\\c/d\n\t");
+        assert_eq!(text(r#""\u00e9t\u00E9""#), "été");
+        assert_eq!(text(r#""\ud83d\ude00 ok""#), "😀 ok");
+        assert_eq!(text(r#""\ud83d x""#), "\u{FFFD} x");
+        assert!(parse(r#""\x""#).is_err());
+        assert!(parse("\"a\u{1}\"").is_err());
+        assert!(parse(r#""\u12""#).is_err());
+    }
+
+    #[test]
+    fn numbers_keep_their_text_and_follow_the_grammar() {
+        assert_eq!(parse("-0.50e+3"), Ok(Json::Number("-0.50e+3")));
+        for bad in ["01", "+1", ".5", "1.", "1e", "-", "NaN", "1.e5"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn objects_keep_order_and_duplicates() {
+        let Ok(Json::Object(entries)) = parse(r#"{"b":1,"a":2,"b":3}"#) else { panic!("object") };
+        let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_ref()).collect();
+        assert_eq!(keys, ["b", "a", "b"]);
+    }
 }

@@ -1,0 +1,31 @@
+//! EventBridge's event pattern language, sans IO: parse → validate → compile → match.
+//!
+//! - [`Pattern::parse`] reads a pattern and refuses an invalid one with the reason EventBridge
+//!   gives ([`PatternError`]'s Display is the `InvalidEventPatternException` message);
+//!   [`Pattern::matches`] answers for one event (TestEventPattern).
+//! - [`Matcher`] compiles every rule of a bus into one automaton over field paths and values;
+//!   [`Matcher::matches`] names the rules an event matches, at a cost that follows the event's
+//!   size rather than the number of rules.
+//!
+//! Semantics follow aws/event-ruler (the library EventBridge runs) where AWS's documentation and
+//! its behaviour differ: numbers compare by value (`300` = `300.0` = `3e2`), dot-joined keys
+//! equal nesting, the last duplicate key wins, and the fields of one rule must match inside the
+//! same element of any array they share. Start reading at `pattern.rs`, then `machine.rs`.
+
+mod error;
+mod eval;
+mod event;
+mod ip;
+mod json;
+mod machine;
+mod number;
+mod pattern;
+mod trie;
+mod wildcard;
+
+pub use error::PatternError;
+pub use machine::Matcher;
+pub use pattern::{Dialect, Pattern};
+
+#[cfg(test)]
+mod tests;

@@ -51,7 +51,9 @@ fn manifests() -> BTreeMap<String, Manifest> {
 fn allowed(krate: &str) -> &'static [&'static str] {
     match krate {
         "types" => &[],
-        "protocol" | "sigv4" | "event-pattern" | "dynamodb-expr" | "storage" | "ports" | "runtime" => &["types"],
+        "protocol" | "sigv4" | "event-pattern" | "dynamodb-expr" | "storage" | "ports" | "runtime" => {
+            &["types"]
+        }
         "storage-sqlite" | "storage-postgres" => &["storage", "types"],
         "gateway" => &["protocol", "sigv4", "types"],
         "server" => &["*"],

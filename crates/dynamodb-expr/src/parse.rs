@@ -169,25 +169,27 @@ impl<'s> Parser<'s> {
     }
 
     fn or(&mut self) -> Parsed<Raw<'s>> {
-        let mut left = self.and()?;
-        while self.is_keyword("OR") {
-            self.require_condition(&left)?;
-            self.advance();
-            let right = self.and()?;
-            self.require_condition(&right)?;
-            left = Raw::Or(Box::new(left), Box::new(right));
-        }
-        Ok(left)
+        self.chain("OR", Self::and, Raw::Or)
     }
 
     fn and(&mut self) -> Parsed<Raw<'s>> {
-        let mut left = self.not()?;
-        while self.is_keyword("AND") {
+        self.chain("AND", Self::not, Raw::And)
+    }
+
+    /// `operand (KEYWORD operand)*`, left-associative; both sides must be conditions.
+    fn chain(
+        &mut self,
+        keyword: &str,
+        operand: fn(&mut Self) -> Parsed<Raw<'s>>,
+        build: fn(Box<Raw<'s>>, Box<Raw<'s>>) -> Raw<'s>,
+    ) -> Parsed<Raw<'s>> {
+        let mut left = operand(self)?;
+        while self.is_keyword(keyword) {
             self.require_condition(&left)?;
             self.advance();
-            let right = self.not()?;
+            let right = operand(self)?;
             self.require_condition(&right)?;
-            left = Raw::And(Box::new(left), Box::new(right));
+            left = build(Box::new(left), Box::new(right));
         }
         Ok(left)
     }
@@ -248,7 +250,7 @@ impl<'s> Parser<'s> {
             return Ok(Raw::Between(Box::new(left), Box::new(low), Box::new(high)));
         }
         self.expect(Tok::LParen)?;
-        let list = self.operand_list()?;
+        let list = self.list(Self::operand)?;
         self.expect(Tok::RParen)?;
         Ok(Raw::In(Box::new(left), list))
     }
@@ -263,13 +265,33 @@ impl<'s> Parser<'s> {
         Ok(raw)
     }
 
-    fn operand_list(&mut self) -> Parsed<Vec<Raw<'s>>> {
-        let mut list = vec![self.operand()?];
+    /// `item (, item)*`.
+    fn list(&mut self, item: fn(&mut Self) -> Parsed<Raw<'s>>) -> Parsed<Vec<Raw<'s>>> {
+        let mut list = vec![item(self)?];
         while self.peek() == Tok::Comma {
             self.advance();
-            list.push(self.operand()?);
+            list.push(item(self)?);
         }
         Ok(list)
+    }
+
+    /// `name(arg, ...)`, at the name.
+    fn call(&mut self, arg: fn(&mut Self) -> Parsed<Raw<'s>>) -> Parsed<Raw<'s>> {
+        let name = self.text();
+        self.enter()?;
+        self.advance();
+        self.advance();
+        let args = self.list(arg)?;
+        self.expect(Tok::RParen)?;
+        self.depth -= 1;
+        Ok(Raw::Call { name, args })
+    }
+
+    /// A `:value` placeholder, at it.
+    fn value(&mut self) -> Raw<'s> {
+        let value = self.text();
+        self.advance();
+        Raw::Value(value)
     }
 
     /// A parenthesized condition or operand, a function call, a path or a value.
@@ -284,21 +306,8 @@ impl<'s> Parser<'s> {
                 let redundant = matches!(inner, Raw::Paren { .. });
                 Ok(Raw::Paren { inner: Box::new(inner), redundant })
             }
-            Tok::Ident if self.peek_at(1) == Tok::LParen => {
-                let name = self.text();
-                self.enter()?;
-                self.advance();
-                self.advance();
-                let args = self.operand_list()?;
-                self.expect(Tok::RParen)?;
-                self.depth -= 1;
-                Ok(Raw::Call { name, args })
-            }
-            Tok::Value => {
-                let value = self.text();
-                self.advance();
-                Ok(Raw::Value(value))
-            }
+            Tok::Ident if self.peek_at(1) == Tok::LParen => self.call(Self::operand),
+            Tok::Value => Ok(self.value()),
             _ => Ok(Raw::Path(self.path()?)),
         }
     }
@@ -434,25 +443,8 @@ impl<'s> Parser<'s> {
                 self.depth -= 1;
                 Ok(Raw::Paren { inner: Box::new(inner), redundant: false })
             }
-            Tok::Ident if self.peek_at(1) == Tok::LParen => {
-                let name = self.text();
-                self.enter()?;
-                self.advance();
-                self.advance();
-                let mut args = vec![self.set_value()?];
-                while self.peek() == Tok::Comma {
-                    self.advance();
-                    args.push(self.set_value()?);
-                }
-                self.expect(Tok::RParen)?;
-                self.depth -= 1;
-                Ok(Raw::Call { name, args })
-            }
-            Tok::Value => {
-                let value = self.text();
-                self.advance();
-                Ok(Raw::Value(value))
-            }
+            Tok::Ident if self.peek_at(1) == Tok::LParen => self.call(Self::set_value),
+            Tok::Value => Ok(self.value()),
             _ => Ok(Raw::Path(self.update_path()?)),
         }
     }

@@ -255,6 +255,12 @@ impl<'p> Checker<'p> {
         }
     }
 
+    fn note_parens(&mut self, redundant: bool) {
+        if redundant {
+            self.note(Finding::RedundantParens, || "The expression has redundant parentheses;".to_owned());
+        }
+    }
+
     fn finish(self) -> Result<(), Error> {
         match self.found.into_iter().min_by_key(|(rank, _)| *rank) {
             Some((_, error)) => Err(error),
@@ -359,11 +365,7 @@ impl<'p> Checker<'p> {
     fn condition(&mut self, raw: &Raw<'_>) -> Condition {
         match raw {
             Raw::Paren { inner, redundant } => {
-                if *redundant {
-                    self.note(Finding::RedundantParens, || {
-                        "The expression has redundant parentheses;".to_owned()
-                    });
-                }
+                self.note_parens(*redundant);
                 self.condition(inner)
             }
             Raw::And(a, b) => Condition::And(Box::new(self.condition(a)), Box::new(self.condition(b))),
@@ -515,11 +517,7 @@ impl<'p> Checker<'p> {
     fn operand(&mut self, raw: &Raw<'_>) -> Operand {
         match raw {
             Raw::Paren { inner, redundant } => {
-                if *redundant {
-                    self.note(Finding::RedundantParens, || {
-                        "The expression has redundant parentheses;".to_owned()
-                    });
-                }
+                self.note_parens(*redundant);
                 self.operand(inner)
             }
             Raw::Path(p) => Operand::Path(self.path(p)),

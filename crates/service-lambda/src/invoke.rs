@@ -149,7 +149,8 @@ pub async fn invoke(
         }
         InvocationType::Event => {
             let payload = check_payload(input.payload, MAX_ASYNC_PAYLOAD)?;
-            queue::accept(svc, ctx, &f.name, t.qualifier.as_deref().unwrap_or("$LATEST"), &payload)?;
+            let qualifier = t.qualifier.as_deref().unwrap_or("$LATEST");
+            queue::accept(svc, scope, ctx.request_id.as_str(), &f.name, qualifier, &payload)?;
             let mut resp =
                 json_response(StatusCode::ACCEPTED, &serde_json::Value::Null, ctx.request_id.as_str());
             *resp.body_mut() = Bytes::new();
@@ -157,8 +158,6 @@ pub async fn invoke(
         }
         InvocationType::RequestResponse => {
             let payload = check_payload(input.payload, MAX_SYNC_PAYLOAD)?;
-            let key = String::from_utf8_lossy(&function_key(scope, &f.name)).into_owned();
-            let _permit = svc.concurrency.acquire(&key).map_err(Error::TooManyRequestsException)?;
             let invocation = runtime::Invocation {
                 request_id: ctx.request_id.as_str().to_owned(),
                 payload,
@@ -168,10 +167,23 @@ pub async fn invoke(
                 trace_id: input.trace_id,
                 tail_logs: input.tail,
             };
-            let outcome = run(svc, scope, &f.name, &resolved, invocation).await?;
+            let outcome = run_throttled(svc, scope, &f.name, &resolved, invocation).await?;
             Ok(respond(ctx, &resolved.config.version, &outcome, input.tail))
         }
     }
+}
+
+/// A synchronous invocation under the function's concurrency: throttled with 429 when full.
+pub async fn run_throttled(
+    svc: &Inner,
+    scope: &Scope,
+    name: &str,
+    resolved: &Resolved,
+    invocation: runtime::Invocation,
+) -> Result<InvokeOutcome, Error> {
+    let key = String::from_utf8_lossy(&function_key(scope, name)).into_owned();
+    let _permit = svc.concurrency.acquire(&key).map_err(Error::TooManyRequestsException)?;
+    run(svc, scope, name, resolved, invocation).await
 }
 
 /// The deprecated `InvokeAsync`: queues an event and answers `{"Status": 202}`.
@@ -184,7 +196,7 @@ pub fn invoke_async_legacy(
     let scope = &ctx.scope;
     let f = svc.load(scope, &t.name)?.ok_or_else(|| function_not_found(scope, &t.name, None))?;
     let payload = check_payload(payload, MAX_ASYNC_PAYLOAD)?;
-    queue::accept(svc, ctx, &f.name, "$LATEST", &payload)?;
+    queue::accept(svc, scope, ctx.request_id.as_str(), &f.name, "$LATEST", &payload)?;
     Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({ "Status": 202 }), ctx.request_id.as_str()))
 }
 

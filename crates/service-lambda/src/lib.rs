@@ -20,6 +20,7 @@ mod invoke;
 mod model;
 mod names;
 mod operation;
+mod ports;
 mod queue;
 mod render;
 mod routes;

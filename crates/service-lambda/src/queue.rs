@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use protocol::RequestContext;
 use serde_json::{Value, json};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
@@ -63,7 +62,8 @@ fn queue_key(due_ms: i64, id: &str) -> Vec<u8> {
 /// Commits an event for later delivery; returns once it is durable.
 pub fn accept(
     svc: &Inner,
-    ctx: &RequestContext,
+    scope: &Scope,
+    request_id: &str,
     function: &str,
     qualifier: &str,
     payload: &Bytes,
@@ -72,11 +72,11 @@ pub fn accept(
     let event = AsyncEvent {
         v: SCHEMA_VERSION,
         id: uuid::Uuid::new_v4().simple().to_string(),
-        account: ctx.scope.account.as_str().to_owned(),
-        region: ctx.scope.region.as_str().to_owned(),
+        account: scope.account.as_str().to_owned(),
+        region: scope.region.as_str().to_owned(),
         function_name: function.to_owned(),
         qualifier: qualifier.to_owned(),
-        request_id: ctx.request_id.as_str().to_owned(),
+        request_id: request_id.to_owned(),
         payload: String::from_utf8_lossy(payload).into_owned(),
         received_ms: now,
         attempts: 0,

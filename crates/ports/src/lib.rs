@@ -1,0 +1,47 @@
+//! The ports: traits through which one service reaches another. Services depend on this crate,
+//! never on each other; `server` hands each service the implementations it needs (Lambda
+//! implements [`FunctionInvoker`], later SQS a queue port, and so on). A port speaks in ARNs and
+//! bytes, the way AWS services address each other, so the caller needs no types of the callee.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+
+/// A boxed, sendable future, so the traits stay object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a port call failed, in terms the calling service turns into its own error or retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The target does not exist (no such function, queue, topic …).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The target refused the input (payload too large, not JSON …).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The target exists but cannot take it now (throttled, shutting down); worth retrying.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a synchronous invocation returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeResponse {
+    pub payload: Bytes,
+    /// `Some("Unhandled")` when the function failed; the payload is then its error document.
+    pub function_error: Option<String>,
+    /// The version that ran.
+    pub executed_version: String,
+}
+
+/// Invoking Lambda functions from another service (EventBridge targets, S3 notifications,
+/// API Gateway integrations, SNS subscriptions).
+pub trait FunctionInvoker: Send + Sync {
+    /// Queues an asynchronous invocation (`InvocationType: Event`) of `function_arn` (qualified
+    /// or not). Returns once the event is durably accepted, as a 202 from Invoke would.
+    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError>;
+
+    /// Runs a synchronous invocation (`RequestResponse`) and returns its result.
+    fn invoke(&self, function_arn: &str, payload: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>>;
+}

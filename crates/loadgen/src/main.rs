@@ -22,7 +22,8 @@ struct Cli {
     #[arg(long, default_value = "http://127.0.0.1:4566")]
     endpoint: String,
 
-    /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role.
+    /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role,
+    /// lambda-invoke.
     #[arg(long, default_value = "sts-get-caller-identity")]
     scenario: Scenario,
 
@@ -63,6 +64,19 @@ struct Cli {
     /// Path the `health` scenario requests (`/_localstack/health` for LocalStack).
     #[arg(long, default_value = "/_nimbus/health")]
     health_path: String,
+
+    /// `lambda-invoke`: the deployment package to create the function from (default: a Python
+    /// echo function made here).
+    #[arg(long, requires = "function_runtime")]
+    function_zip: Option<std::path::PathBuf>,
+
+    /// `lambda-invoke`: the runtime of --function-zip (`provided.al2023`, `python3.12`, ...).
+    #[arg(long, requires = "function_zip")]
+    function_runtime: Option<String>,
+
+    /// `lambda-invoke`: the handler of --function-zip.
+    #[arg(long, default_value = "bootstrap")]
+    function_handler: String,
 
     /// Send `Connection: keep-alive` (unsigned) with every request. SDKs do not; LocalStack
     /// behind hypercorn closes the connection after each request without it.
@@ -107,12 +121,20 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
         Some(n) => Stop::Requests(n),
         None => Stop::After(cli.duration),
     };
+    let function = match (&cli.function_zip, &cli.function_runtime) {
+        (Some(path), Some(runtime)) => loadgen::scenario::FunctionSource {
+            runtime: runtime.clone(),
+            handler: cli.function_handler.clone(),
+            zip: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?.into(),
+        },
+        _ => loadgen::scenario::FunctionSource::python_echo(),
+    };
     let plan = |scenario, concurrency| Plan {
         scenario,
         concurrency,
         warmup: cli.warmup,
         stop,
-        options: Options { health_path: cli.health_path.clone() },
+        options: Options { health_path: cli.health_path.clone(), function: function.clone() },
         run_id: loadgen::run::run_id(),
     };
 

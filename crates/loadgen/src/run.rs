@@ -48,7 +48,7 @@ pub fn run_id() -> String {
 pub async fn run(target: &Target, plan: &Plan, signer: &Signer) -> Result<Report, Error> {
     let mut signer = signer.clone();
     let mut setup_connection = Connection::new(target.clone());
-    for setup in plan.scenario.setup() {
+    for setup in plan.scenario.setup(&plan.options) {
         let response = setup_connection.send(&setup.call, &mut signer).await?;
         if !setup.accept.contains(&response.status) {
             return Err(Error::Setup { scenario: plan.scenario.name(), detail: describe(&response) });

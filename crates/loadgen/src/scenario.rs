@@ -13,6 +13,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
@@ -34,6 +35,9 @@ pub enum Scenario {
     /// IAM `CreateRole` of a new role per operation: the durable write path. The roles are
     /// deleted after the run, untimed.
     IamCreateDeleteRole,
+    /// Lambda `Invoke` (`RequestResponse`) of one function the setup creates (a Python echo, or
+    /// the package given with `--function-zip`): warm invokes once the first ran.
+    LambdaInvoke,
 }
 
 /// Who and what one operation is: which worker, its sequence number within the worker, and
@@ -64,6 +68,12 @@ pub struct Setup {
     pub accept: &'static [StatusCode],
 }
 
+/// The function `lambda-invoke` calls. Fixed, so repeated runs reuse it.
+pub const INVOKE_FUNCTION: &str = "nimbus-loadgen-fn";
+
+/// The role functions are created with (Nimbus does not check that it exists).
+const FUNCTION_ROLE: &str = "arn:aws:iam::000000000000:role/nimbus-loadgen";
+
 /// The role `iam-get-role` reads. Fixed, so repeated runs reuse it.
 pub const READ_ROLE: &str = "nimbus-loadgen-read";
 
@@ -76,21 +86,55 @@ const STS_VERSION: &str = "2011-06-15";
 pub struct Options {
     /// The path `health` probes (`/_localstack/health` for LocalStack).
     pub health_path: String,
+    /// The function `lambda-invoke` creates.
+    pub function: FunctionSource,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { health_path: "/_nimbus/health".to_owned() }
+        Options { health_path: "/_nimbus/health".to_owned(), function: FunctionSource::python_echo() }
     }
 }
 
+/// A deployment package and how to run it.
+#[derive(Clone, Debug)]
+pub struct FunctionSource {
+    pub runtime: String,
+    pub handler: String,
+    pub zip: Bytes,
+}
+
+impl FunctionSource {
+    /// `def handler(event, context): return event`, zipped here.
+    pub fn python_echo() -> FunctionSource {
+        FunctionSource {
+            runtime: "python3.12".to_owned(),
+            handler: "app.handler".to_owned(),
+            zip: Bytes::from(zip_of("app.py", b"def handler(event, context):\n    return event\n")),
+        }
+    }
+}
+
+/// A zip of one file, mode 0644.
+fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
+    // Writing to memory cannot fail; an empty package would be refused by the setup loudly.
+    if w.start_file(name, options).and_then(|()| Ok(w.write_all(body)?)).is_err() {
+        return Vec::new();
+    }
+    w.finish().map(std::io::Cursor::into_inner).unwrap_or_default()
+}
+
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
         Scenario::IamGetRole,
         Scenario::IamCreateDeleteRole,
+        Scenario::LambdaInvoke,
     ];
 
     pub fn name(self) -> &'static str {
@@ -100,6 +144,7 @@ impl Scenario {
             Scenario::StsGetCallerIdentity => "sts-get-caller-identity",
             Scenario::IamGetRole => "iam-get-role",
             Scenario::IamCreateDeleteRole => "iam-create-delete-role",
+            Scenario::LambdaInvoke => "lambda-invoke",
         }
     }
 
@@ -110,13 +155,19 @@ impl Scenario {
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
-            | Scenario::IamCreateDeleteRole => StatusCode::OK,
+            | Scenario::IamCreateDeleteRole
+            | Scenario::LambdaInvoke => StatusCode::OK,
         }
     }
 
     /// What must exist before the timed phase.
-    pub fn setup(self) -> Vec<Setup> {
+    pub fn setup(self, options: &Options) -> Vec<Setup> {
         match self {
+            Scenario::LambdaInvoke => vec![Setup {
+                call: create_function(INVOKE_FUNCTION, &options.function),
+                // 409 is ResourceConflictException: a previous run made it.
+                accept: &[StatusCode::CREATED, StatusCode::CONFLICT],
+            }],
             Scenario::IamGetRole => vec![Setup {
                 call: create_role(READ_ROLE),
                 // 409 is EntityAlreadyExists: a previous run made it.
@@ -140,6 +191,12 @@ impl Scenario {
             }
             Scenario::IamGetRole => Call::query("iam", IAM_VERSION, "GetRole", &[("RoleName", READ_ROLE)]),
             Scenario::IamCreateDeleteRole => create_role(&unique_name(op)),
+            Scenario::LambdaInvoke => Call::rest(
+                Method::POST,
+                &format!("/2015-03-31/functions/{INVOKE_FUNCTION}/invocations"),
+                Bytes::from(format!(r#"{{"seq":{}}}"#, op.seq)),
+                Signing::Service("lambda"),
+            ),
         }
     }
 
@@ -150,7 +207,11 @@ impl Scenario {
             Scenario::IamCreateDeleteRole => {
                 Some(Call::query("iam", IAM_VERSION, "DeleteRole", &[("RoleName", &unique_name(op))]))
             }
-            Scenario::Noop | Scenario::Health | Scenario::StsGetCallerIdentity | Scenario::IamGetRole => None,
+            Scenario::Noop
+            | Scenario::Health
+            | Scenario::StsGetCallerIdentity
+            | Scenario::IamGetRole
+            | Scenario::LambdaInvoke => None,
         }
     }
 
@@ -163,6 +224,22 @@ impl Scenario {
 /// `lg-RUN-WORKER-SEQ`: at most 64 characters, IAM's limit on role names.
 fn unique_name(op: Op<'_>) -> String {
     format!("lg-{}-{}-{}", op.run, op.worker, op.seq)
+}
+
+fn create_function(name: &str, source: &FunctionSource) -> Call {
+    let body = serde_json::json!({
+        "FunctionName": name,
+        "Runtime": source.runtime,
+        "Role": FUNCTION_ROLE,
+        "Handler": source.handler,
+        "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(&source.zip) },
+    });
+    Call::rest(
+        Method::POST,
+        "/2015-03-31/functions",
+        Bytes::from(body.to_string()),
+        Signing::Service("lambda"),
+    )
 }
 
 fn create_role(name: &str) -> Call {

@@ -49,7 +49,7 @@ fn every_signed_scenario_verifies() {
         if let Some(undo) = scenario.undo(op) {
             check_verifies(&undo);
         }
-        for setup in scenario.setup() {
+        for setup in scenario.setup(&Options::default()) {
             check_verifies(&setup.call);
         }
     }

@@ -30,6 +30,9 @@ pub enum Error {
     /// 404: a function, version, alias, statement or configuration that is not there.
     #[error("resource not found: {0}")]
     ResourceNotFoundException(String),
+    /// 404: no provisioned concurrency on that qualifier.
+    #[error("no provisioned concurrency config: {0}")]
+    ProvisionedConcurrencyConfigNotFoundException(String),
     /// 409: the resource exists already, or is in a state that forbids the change.
     #[error("resource conflict: {0}")]
     ResourceConflictException(String),
@@ -108,6 +111,9 @@ impl ServiceError for Error {
     fn to_wire(&self) -> ErrorInfo {
         let (code, status, message) = match self {
             Error::ResourceNotFoundException(m) => ("ResourceNotFoundException", StatusCode::NOT_FOUND, m),
+            Error::ProvisionedConcurrencyConfigNotFoundException(m) => {
+                ("ProvisionedConcurrencyConfigNotFoundException", StatusCode::NOT_FOUND, m)
+            }
             Error::ResourceConflictException(m) => ("ResourceConflictException", StatusCode::CONFLICT, m),
             Error::InvalidParameterValueException(m) => {
                 ("InvalidParameterValueException", StatusCode::BAD_REQUEST, m)

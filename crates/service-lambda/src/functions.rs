@@ -351,7 +351,7 @@ fn revision() -> String {
 }
 
 /// `2024-05-01T12:00:03.013+0000`, Lambda's `LastModified`.
-fn last_modified(ms: i64) -> String {
+pub(crate) fn last_modified(ms: i64) -> String {
     crate::timestamp(ms, "+0000")
 }
 
@@ -528,6 +528,7 @@ impl Env<'_> {
             event_invoke_configs: BTreeMap::new(),
             policies: BTreeMap::new(),
             tags,
+            provisioned: BTreeMap::new(),
         };
         let shown =
             if input.publish == Some(true) { publish(&mut record, None, now) } else { record.latest.clone() };

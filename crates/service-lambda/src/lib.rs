@@ -21,6 +21,7 @@ mod model;
 mod names;
 mod operation;
 mod ports;
+mod provisioned;
 mod queue;
 mod render;
 mod routes;
@@ -94,6 +95,8 @@ pub(crate) struct Inner {
     writes: Mutex<()>,
     concurrency: Concurrency,
     queue: queue::Queue,
+    /// Where provisioning of each `account/region/name/qualifier` stands (see `provisioned.rs`).
+    provisioning: Mutex<HashMap<String, provisioned::Progress>>,
 }
 
 impl LambdaService {
@@ -121,6 +124,7 @@ impl LambdaService {
             writes: Mutex::new(()),
             concurrency,
             queue: queue::Queue::new(),
+            provisioning: Mutex::new(HashMap::new()),
         };
         inner.load_reservations()?;
         Ok(LambdaService { inner: Arc::new(inner) })
@@ -130,6 +134,7 @@ impl LambdaService {
     /// before a restart). Must be called inside a tokio runtime.
     pub fn start(&self) {
         queue::start(self.inner.clone());
+        provisioned::restore(&self.inner);
     }
 
     /// Stops the queue worker and every execution environment.
@@ -221,6 +226,10 @@ impl Inner {
             Operation::TagResource(arn, tags) => env.tag_resource(&arn, tags),
             Operation::UntagResource(arn, keys) => env.untag_resource(&arn, &keys),
             Operation::ListTags(arn) => env.list_tags(&arn),
+            Operation::PutProvisionedConcurrencyConfig(t, input) => provisioned::put(&self, &env, &t, input),
+            Operation::GetProvisionedConcurrencyConfig(t) => provisioned::get(&env, &t),
+            Operation::DeleteProvisionedConcurrencyConfig(t) => provisioned::delete(&self, &env, &t),
+            Operation::ListProvisionedConcurrencyConfigs(t, page) => provisioned::list(&env, &t, &page),
             Operation::GetAccountSettings => env.account_settings(),
             Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
             Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),

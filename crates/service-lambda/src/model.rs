@@ -59,6 +59,16 @@ pub struct FunctionRecord {
     /// Resource-based policy statements, keyed by qualifier (`""` for the unqualified function).
     pub policies: BTreeMap<String, Vec<serde_json::Value>>,
     pub tags: BTreeMap<String, String>,
+    /// Provisioned concurrency per qualifier (a version number or an alias name).
+    #[serde(default)]
+    pub provisioned: BTreeMap<String, ProvisionedConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionedConfig {
+    pub requested: u32,
+    /// `2024-05-01T12:00:03.013+0000`.
+    pub last_modified: String,
 }
 
 impl FunctionRecord {

@@ -52,6 +52,10 @@ pub enum Operation {
     TagResource(String, BTreeMap<String, String>),
     UntagResource(String, Vec<String>),
     ListTags(String),
+    PutProvisionedConcurrencyConfig(Target, ProvisionedInput),
+    GetProvisionedConcurrencyConfig(Target),
+    DeleteProvisionedConcurrencyConfig(Target),
+    ListProvisionedConcurrencyConfigs(Target, Page),
     GetAccountSettings,
     /// An operation of the Lambda model that Nimbus does not serve yet.
     NotImplemented(&'static str),
@@ -193,6 +197,12 @@ pub struct AliasInput {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ConcurrencyInput {
     pub reserved_concurrent_executions: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ProvisionedInput {
+    pub provisioned_concurrent_executions: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -363,6 +373,16 @@ impl Operation {
                 Operation::UntagResource(label("Resource"), keys)
             }
             "ListTags" => Operation::ListTags(label("Resource")),
+            "PutProvisionedConcurrencyConfig" => {
+                Operation::PutProvisionedConcurrencyConfig(target(140)?, json(body)?)
+            }
+            "GetProvisionedConcurrencyConfig" => Operation::GetProvisionedConcurrencyConfig(target(140)?),
+            "DeleteProvisionedConcurrencyConfig" => {
+                Operation::DeleteProvisionedConcurrencyConfig(target(140)?)
+            }
+            "ListProvisionedConcurrencyConfigs" => {
+                Operation::ListProvisionedConcurrencyConfigs(target(140)?, page()?)
+            }
             "GetAccountSettings" => Operation::GetAccountSettings,
             other => Operation::NotImplemented(other),
         })
@@ -483,9 +503,15 @@ mod tests {
             "/2019-09-30/functions/f/provisioned-concurrency?List=ALL",
             "",
         ));
-        assert!(matches!(op, Ok(Operation::NotImplemented("ListProvisionedConcurrencyConfigs"))));
-        let op = Operation::parse(&req(Method::GET, "/2019-09-30/functions/f/provisioned-concurrency", ""));
-        assert!(matches!(op, Ok(Operation::NotImplemented("GetProvisionedConcurrencyConfig"))));
+        assert!(matches!(op, Ok(Operation::ListProvisionedConcurrencyConfigs(..))));
+        let op = Operation::parse(&req(
+            Method::GET,
+            "/2019-09-30/functions/f/provisioned-concurrency?Qualifier=1",
+            "",
+        ));
+        assert!(matches!(op, Ok(Operation::GetProvisionedConcurrencyConfig(..))));
+        let op = Operation::parse(&req(Method::POST, "/2018-10-31/layers/l/versions", "{}"));
+        assert!(matches!(op, Ok(Operation::NotImplemented("PublishLayerVersion"))));
         assert!(matches!(
             Operation::parse(&req(Method::GET, "/2015-03-31/nothing", "")),
             Err(Error::UnknownOperationException)

@@ -547,3 +547,89 @@ async fn an_accepted_async_event_survives_sigkill() {
         "the event ran again after the restart: {lines:?}"
     );
 }
+
+#[tokio::test]
+async fn provisioned_concurrency_keeps_an_environment_initialised() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = "import os\n\ndef handler(e, c):\n    return os.environ['AWS_LAMBDA_INITIALIZATION_TYPE']\n";
+    create_python(&lambda, "warm", source, &[]).await;
+    lambda.publish_version().function_name("warm").send().await.expect("publish");
+    lambda
+        .create_alias()
+        .function_name("warm")
+        .name("prod")
+        .function_version("1")
+        .send()
+        .await
+        .expect("alias");
+    let e = lambda
+        .put_provisioned_concurrency_config()
+        .function_name("warm")
+        .qualifier("$LATEST")
+        .provisioned_concurrent_executions(1)
+        .send()
+        .await
+        .expect_err("$LATEST cannot be provisioned");
+    assert!(e.into_service_error().is_invalid_parameter_value_exception());
+    let put = lambda
+        .put_provisioned_concurrency_config()
+        .function_name("warm")
+        .qualifier("prod")
+        .provisioned_concurrent_executions(1)
+        .send()
+        .await
+        .expect("provision");
+    assert_eq!(put.requested_provisioned_concurrent_executions(), Some(1));
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = lambda
+            .get_provisioned_concurrency_config()
+            .function_name("warm")
+            .qualifier("prod")
+            .send()
+            .await
+            .expect("get config");
+        match got.status().map(|s| s.as_str()) {
+            Some("READY") => {
+                assert_eq!(got.available_provisioned_concurrent_executions(), Some(1));
+                break;
+            }
+            Some("IN_PROGRESS") if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            other => panic!("provisioning ended as {other:?}: {:?}", got.status_reason()),
+        }
+    }
+    let out = lambda
+        .invoke()
+        .function_name("warm")
+        .qualifier("prod")
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(payload_json(out.payload()), json!("provisioned-concurrency"));
+    let tail =
+        base64::engine::general_purpose::STANDARD.decode(out.log_result().expect("tail")).expect("base64");
+    let tail = String::from_utf8_lossy(&tail);
+    assert!(tail.contains("REPORT RequestId:"), "{tail}");
+    assert!(!tail.contains("Init Duration"), "a provisioned environment reports no init: {tail}");
+
+    lambda
+        .delete_provisioned_concurrency_config()
+        .function_name("warm")
+        .qualifier("prod")
+        .send()
+        .await
+        .expect("delete");
+    let e = lambda
+        .get_provisioned_concurrency_config()
+        .function_name("warm")
+        .qualifier("prod")
+        .send()
+        .await
+        .expect_err("deleted");
+    assert!(e.into_service_error().is_provisioned_concurrency_config_not_found_exception());
+}

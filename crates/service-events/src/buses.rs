@@ -87,11 +87,7 @@ pub fn list(svc: &Inner, ctx: &RequestContext, prefix: Option<&str>, page: &Page
     all.sort_by(|a, b| a.name.cmp(&b.name));
     let selected = all.iter().filter(|b| prefix.is_none_or(|p| b.name.starts_with(p)));
     let (items, next) = paginate(selected, page, |b| b.name.as_str());
-    let mut out = json!({ "EventBuses": items.iter().map(|b| render(scope, b)).collect::<Vec<_>>() });
-    if let Some(n) = next {
-        out["NextToken"] = json!(n);
-    }
-    ok(ctx, &out)
+    ok(ctx, &paged("EventBuses", items.into_iter().map(|b| render(scope, b)).collect(), next))
 }
 
 /// Deleting a bus takes its rules (and their targets) with it; a bus that is not there is not an
@@ -132,6 +128,15 @@ where
         None
     };
     (out, next)
+}
+
+/// A list response: the items under `member`, and `NextToken` when there are more.
+pub fn paged(member: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut out = json!({ member: items });
+    if let Some(n) = next {
+        out["NextToken"] = json!(n);
+    }
+    out
 }
 
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use protocol::{RequestContext, Response};
 use serde_json::{Value, json};
 use types::Scope;
 
-use crate::buses::{bus_not_found, paginate};
+use crate::buses::{bus_not_found, paged, paginate};
 use crate::error::Error;
 use crate::input::unknown_placeholders;
 use crate::model::{self, DEFAULT_BUS, RULES, RuleRecord, SCHEMA_VERSION, Target};
@@ -106,20 +106,27 @@ pub fn list(
     prefix: Option<&str>,
     page: &Page,
 ) -> Result<Response, Error> {
+    let keep = |r: &RuleRecord| prefix.is_none_or(|p| r.name.starts_with(p));
+    page_of_rules(svc, ctx, bus, page, "Rules", keep, |r| render(&ctx.scope, r))
+}
+
+/// One page of the rules of `bus` that `keep` selects, each shown by `show`, under `member`.
+fn page_of_rules(
+    svc: &Inner,
+    ctx: &RequestContext,
+    bus: &str,
+    page: &Page,
+    member: &str,
+    keep: impl Fn(&RuleRecord) -> bool,
+    show: impl Fn(&RuleRecord) -> Value,
+) -> Result<Response, Error> {
     if !svc.bus_exists(&ctx.scope, bus)? {
         return Err(bus_not_found(bus));
     }
     let rules = svc.rules_of(&ctx.scope, bus);
-    let selected = rules
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|r: &&RuleRecord| prefix.is_none_or(|p| r.name.starts_with(p)));
+    let selected = rules.iter().map(AsRef::as_ref).filter(|r: &&RuleRecord| keep(r));
     let (items, next) = paginate(selected, page, |r| r.name.as_str());
-    let mut out = json!({ "Rules": items.iter().map(|r| render(&ctx.scope, r)).collect::<Vec<_>>() });
-    if let Some(n) = next {
-        out["NextToken"] = json!(n);
-    }
-    ok(ctx, &out)
+    ok(ctx, &paged(member, items.into_iter().map(show).collect(), next))
 }
 
 pub fn set_state(
@@ -235,11 +242,7 @@ pub fn list_targets(
     let mut targets: Vec<&Target> = record.targets.iter().collect();
     targets.sort_by(|a, b| a.id.cmp(&b.id));
     let (items, next) = paginate(targets.into_iter(), page, |t| t.id.as_str());
-    let mut out = json!({ "Targets": items });
-    if let Some(n) = next {
-        out["NextToken"] = json!(n);
-    }
-    ok(ctx, &out)
+    ok(ctx, &paged("Targets", items.iter().map(|t| json!(t)).collect(), next))
 }
 
 pub fn names_by_target(
@@ -249,18 +252,6 @@ pub fn names_by_target(
     target_arn: &str,
     page: &Page,
 ) -> Result<Response, Error> {
-    if !svc.bus_exists(&ctx.scope, bus)? {
-        return Err(bus_not_found(bus));
-    }
-    let rules = svc.rules_of(&ctx.scope, bus);
-    let selected = rules
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|r: &&RuleRecord| r.targets.iter().any(|t| t.arn == target_arn));
-    let (items, next) = paginate(selected, page, |r| r.name.as_str());
-    let mut out = json!({ "RuleNames": items.iter().map(|r| r.name.as_str()).collect::<Vec<_>>() });
-    if let Some(n) = next {
-        out["NextToken"] = json!(n);
-    }
-    ok(ctx, &out)
+    let keep = |r: &RuleRecord| r.targets.iter().any(|t| t.arn == target_arn);
+    page_of_rules(svc, ctx, bus, page, "RuleNames", keep, |r| json!(r.name))
 }

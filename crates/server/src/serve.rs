@@ -41,7 +41,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let lambda = lambda(&args, store.clone())?;
     lambda.start();
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone()));
+    let events = events(store.clone(), &lambda)?;
+    events.start();
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone()));
 
     tracing::info!(
         %addr,
@@ -57,6 +59,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     gateway::serve(listener, gateway, shutdown_signal()).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
+    events.shutdown();
     lambda.shutdown().await;
     if args.ephemeral {
         let _ = std::fs::remove_dir_all(lambda_work_dir(&args));
@@ -100,8 +103,24 @@ fn lambda(args: &ServeArgs, store: Store) -> anyhow::Result<service_lambda::Lamb
         .map_err(|e| anyhow::anyhow!("starting Lambda: {e}"))
 }
 
+/// EventBridge, delivering to Lambda functions through the `FunctionInvoker` port.
+fn events(
+    store: Store,
+    lambda: &service_lambda::LambdaService,
+) -> anyhow::Result<service_events::EventsService> {
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
+    service_events::EventsService::new(store, clock, invoker, service_events::EventsConfig::default())
+        .map_err(|e| anyhow::anyhow!("starting EventBridge: {e}"))
+}
+
 /// The composition root: every service, built on the chosen store, registered with the gateway.
-fn wire(args: &ServeArgs, store: Store, lambda: service_lambda::LambdaService) -> Gateway {
+fn wire(
+    args: &ServeArgs,
+    store: Store,
+    lambda: service_lambda::LambdaService,
+    events: service_events::EventsService,
+) -> Gateway {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
     for (id, secret) in &args.access_keys {
@@ -117,6 +136,7 @@ fn wire(args: &ServeArgs, store: Store, lambda: service_lambda::LambdaService) -
         .service(Arc::new(service_sts::StsService::new()))
         .service(Arc::new(service_iam::IamService::new(store, clock)))
         .service(Arc::new(lambda))
+        .service(Arc::new(events))
         .build()
 }
 

@@ -52,7 +52,7 @@ def handler(event, context):
 "#;
 
 /// Appends every event it gets (one JSON line) to the file named by `RECORD_TO`.
-const PY_RECORDER: &str = r#"
+pub(crate) const PY_RECORDER: &str = r#"
 import os, json, time
 
 def handler(event, context):
@@ -65,7 +65,7 @@ def handler(event, context):
     return "ok"
 "#;
 
-async fn create_python(
+pub(crate) async fn create_python(
     lambda: &aws_sdk_lambda::Client,
     name: &str,
     source: &str,
@@ -92,7 +92,7 @@ fn payload_json(out: Option<&Blob>) -> Value {
     serde_json::from_slice(out.expect("payload").as_ref()).expect("payload is JSON")
 }
 
-fn lines_of(path: &Path) -> Vec<Value> {
+pub(crate) fn lines_of(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -101,7 +101,7 @@ fn lines_of(path: &Path) -> Vec<Value> {
 }
 
 /// Waits until `path` holds at least `n` lines.
-async fn wait_for_lines(path: &Path, n: usize, within: Duration) -> Vec<Value> {
+pub(crate) async fn wait_for_lines(path: &Path, n: usize, within: Duration) -> Vec<Value> {
     let deadline = Instant::now() + within;
     loop {
         let lines = lines_of(path);

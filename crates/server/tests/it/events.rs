@@ -1,0 +1,180 @@
+//! EventBridge through the Rust SDK: a custom bus, a rule fanning an `OrderPlaced` event out to
+//! three real Python functions (one through an InputTransformer), errors in EventBridge's words,
+//! and an acknowledged event delivered after a SIGKILL and a restart.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+use crate::lambda::{PY_RECORDER, create_python, lines_of, wait_for_lines};
+
+fn order(detail_type: &str, bus: &str) -> PutEventsRequestEntry {
+    PutEventsRequestEntry::builder()
+        .source("com.shop.orders")
+        .detail_type(detail_type)
+        .detail(r#"{"orderId": "o-1", "total": 42.5, "customer": {"email": "a@example.com"}}"#)
+        .event_bus_name(bus)
+        .build()
+}
+
+/// A recording function per name, each writing to its own file under `dir`.
+async fn recorders(server: &Server, dir: &Path, names: &[&str]) -> Vec<String> {
+    let lambda = server.lambda("test", "us-east-1").await;
+    let mut arns = Vec::new();
+    for name in names {
+        let file = dir.join(format!("{name}.jsonl"));
+        let f =
+            create_python(&lambda, name, PY_RECORDER, &[("RECORD_TO", file.to_str().expect("utf-8"))]).await;
+        arns.push(f.function_arn().expect("arn").to_owned());
+    }
+    arns
+}
+
+#[tokio::test]
+async fn order_placed_fans_out_to_three_functions() {
+    let server = Server::ephemeral();
+    let out = tempfile::tempdir().expect("tempdir");
+    let arns = recorders(&server, out.path(), &["inventory", "email", "fraud"]).await;
+    let events = server.events("test", "us-east-1").await;
+
+    events.create_event_bus().name("orders").send().await.expect("create bus");
+    let rule = events
+        .put_rule()
+        .name("order-placed")
+        .event_bus_name("orders")
+        .event_pattern(r#"{"source":["com.shop.orders"],"detail-type":["OrderPlaced"],"detail":{"total":[{"numeric":[">",0]}]}}"#)
+        .send()
+        .await
+        .expect("put rule");
+    assert_eq!(rule.rule_arn(), Some("arn:aws:events:us-east-1:000000000000:rule/orders/order-placed"));
+    let transformer = InputTransformer::builder()
+        .input_paths_map("order", "$.detail.orderId")
+        .input_paths_map("email", "$.detail.customer.email")
+        .input_template(
+            r#"{"to": <email>, "subject": "Order <order> placed", "rule": <aws.events.rule-name>}"#,
+        )
+        .build()
+        .expect("transformer");
+    let put = events
+        .put_targets()
+        .rule("order-placed")
+        .event_bus_name("orders")
+        .targets(Target::builder().id("inventory").arn(&arns[0]).build().expect("target"))
+        .targets(
+            Target::builder()
+                .id("email")
+                .arn(&arns[1])
+                .input_transformer(transformer)
+                .build()
+                .expect("target"),
+        )
+        .targets(Target::builder().id("fraud").arn(&arns[2]).input_path("$.detail").build().expect("target"))
+        .send()
+        .await
+        .expect("put targets");
+    assert_eq!(put.failed_entry_count(), 0);
+
+    let sent = events
+        .put_events()
+        .entries(order("OrderPlaced", "orders"))
+        .entries(order("OrderShipped", "orders"))
+        .send()
+        .await
+        .expect("put events");
+    assert_eq!(sent.failed_entry_count(), 0);
+    let placed_id = sent.entries()[0].event_id().expect("event id").to_owned();
+
+    let inventory = wait_for_lines(&out.path().join("inventory.jsonl"), 1, Duration::from_secs(30)).await;
+    let email = wait_for_lines(&out.path().join("email.jsonl"), 1, Duration::from_secs(30)).await;
+    let fraud = wait_for_lines(&out.path().join("fraud.jsonl"), 1, Duration::from_secs(30)).await;
+    let event = &inventory.first().expect("inventory got the event")["event"];
+    assert_eq!(event["id"], placed_id.as_str());
+    assert_eq!(event["detail-type"], "OrderPlaced");
+    assert_eq!(event["source"], "com.shop.orders");
+    assert_eq!(event["account"], "000000000000");
+    assert_eq!(event["region"], "us-east-1");
+    assert_eq!(event["version"], "0");
+    assert_eq!(event["resources"], json!([]));
+    assert_eq!(event["detail"]["total"], 42.5);
+    assert_eq!(
+        email.first().expect("email got the event")["event"],
+        json!({"to": "a@example.com", "subject": "Order o-1 placed", "rule": "order-placed"})
+    );
+    assert_eq!(fraud.first().expect("fraud got the detail")["event"]["orderId"], "o-1");
+
+    // The non-matching OrderShipped reached nobody: give it time, then count again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for name in ["inventory", "email", "fraud"] {
+        let lines: Vec<Value> = lines_of(&out.path().join(format!("{name}.jsonl")));
+        assert_eq!(lines.len(), 1, "{name} got only OrderPlaced: {lines:?}");
+    }
+
+    let e = events
+        .delete_rule()
+        .name("order-placed")
+        .event_bus_name("orders")
+        .send()
+        .await
+        .expect_err("has targets");
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().message()),
+        Some("Rule can't be deleted since it has targets.")
+    );
+    let e = events.describe_rule().name("order-placed").send().await.expect_err("not on default");
+    assert!(e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()));
+    let e =
+        events.put_rule().name("bad").event_pattern(r#"{"source":"x"}"#).send().await.expect_err("invalid");
+    assert!(e.as_service_error().is_some_and(|e| e.is_invalid_event_pattern_exception()));
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().message()),
+        Some("Event pattern is not valid. Reason: \"source\" must be an object or an array")
+    );
+    let tested = events
+        .test_event_pattern()
+        .event_pattern(r#"{"detail":{"n":[{"numeric":[">=",300]}]}}"#)
+        .event(r#"{"id":"1","account":"1","source":"s","time":"2024-01-01T00:00:00Z","region":"r","detail-type":"d","detail":{"n":300.0}}"#)
+        .send()
+        .await
+        .expect("test pattern");
+    assert!(tested.result());
+}
+
+#[tokio::test]
+async fn an_acknowledged_event_is_delivered_after_sigkill() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(data.path());
+    let arns = recorders(&server, out.path(), &["durable"]).await;
+    let events = server.events("test", "us-east-1").await;
+    events
+        .put_rule()
+        .name("all")
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("put rule");
+    events
+        .put_targets()
+        .rule("all")
+        .targets(Target::builder().id("d").arn(&arns[0]).build().expect("target"))
+        .send()
+        .await
+        .expect("put targets");
+    // Acknowledged, then killed at once: whether the worker got to it or not, the event must
+    // reach the function, after the restart if not before.
+    let sent = events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+    assert_eq!(sent.failed_entry_count(), 0);
+    server.kill9();
+    server.restart();
+    let lines = wait_for_lines(&out.path().join("durable.jsonl"), 1, Duration::from_secs(30)).await;
+    assert!(
+        lines.iter().any(|l| l["event"]["detail"]["orderId"] == "o-1"),
+        "the acknowledged event was delivered: {lines:?}"
+    );
+    // The rule survived the restart too.
+    let rules = server.events("test", "us-east-1").await.list_rules().send().await.expect("list");
+    assert_eq!(rules.rules().len(), 1);
+}

@@ -1,0 +1,622 @@
+//! Parsing an awsJson 1.1 request (`X-Amz-Target: AWSEvents.X`) into an EventBridge
+//! [`Operation`]. Model constraints (lengths, name alphabets, ranges, enums) are checked here
+//! with AWS's validation messages; everything that needs state happens in the handlers.
+
+use std::collections::BTreeMap;
+
+use protocol::Request;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::model::{DEFAULT_BUS, Target};
+
+/// One EventBridge request, parsed.
+#[derive(Debug)]
+pub enum Operation {
+    CreateEventBus {
+        name: String,
+        description: Option<String>,
+        tags: Vec<Tag>,
+    },
+    DescribeEventBus(String),
+    ListEventBuses {
+        prefix: Option<String>,
+        page: Page,
+    },
+    DeleteEventBus(String),
+    PutRule(Box<PutRuleInput>),
+    DescribeRule(RuleRef),
+    ListRules {
+        bus: String,
+        prefix: Option<String>,
+        page: Page,
+    },
+    /// EnableRule (`true`) and DisableRule (`false`).
+    SetRuleState(RuleRef, bool),
+    DeleteRule(RuleRef),
+    PutTargets(RuleRef, Vec<Target>),
+    RemoveTargets(RuleRef, Vec<String>),
+    ListTargetsByRule(RuleRef, Page),
+    ListRuleNamesByTarget {
+        bus: String,
+        target_arn: String,
+        page: Page,
+    },
+    PutEvents(Vec<EventEntry>),
+    TestEventPattern {
+        pattern: String,
+        event: String,
+    },
+    TagResource(String, Vec<Tag>),
+    UntagResource(String, Vec<String>),
+    ListTagsForResource(String),
+    /// An operation of the EventBridge model that Nimbus does not serve yet.
+    NotImplemented(&'static str),
+}
+
+/// A rule, by bus and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    pub bus: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Page {
+    pub next_token: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug)]
+pub struct PutRuleInput {
+    pub rule: RuleRef,
+    pub event_pattern: Option<String>,
+    pub schedule_expression: Option<String>,
+    pub state: Option<String>,
+    pub description: Option<String>,
+    pub role_arn: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// One PutEvents entry; every member is optional on the wire, and a missing one fails only its
+/// entry.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct EventEntry {
+    /// Epoch seconds, as awsJson sends timestamps.
+    pub time: Option<f64>,
+    pub source: Option<String>,
+    pub resources: Option<Vec<String>>,
+    pub detail_type: Option<String>,
+    pub detail: Option<String>,
+    pub event_bus_name: Option<String>,
+    pub trace_header: Option<String>,
+}
+
+/// The operations of the model Nimbus answers with NotImplemented.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "ActivateEventSource",
+    "CancelReplay",
+    "CreateApiDestination",
+    "CreateArchive",
+    "CreateConnection",
+    "CreateEndpoint",
+    "CreatePartnerEventSource",
+    "DeactivateEventSource",
+    "DeauthorizeConnection",
+    "DeleteApiDestination",
+    "DeleteArchive",
+    "DeleteConnection",
+    "DeleteEndpoint",
+    "DeletePartnerEventSource",
+    "DescribeApiDestination",
+    "DescribeArchive",
+    "DescribeConnection",
+    "DescribeEndpoint",
+    "DescribeEventSource",
+    "DescribePartnerEventSource",
+    "DescribeReplay",
+    "ListApiDestinations",
+    "ListArchives",
+    "ListConnections",
+    "ListEndpoints",
+    "ListEventSources",
+    "ListPartnerEventSourceAccounts",
+    "ListPartnerEventSources",
+    "ListReplays",
+    "PutPartnerEvents",
+    "PutPermission",
+    "RemovePermission",
+    "StartReplay",
+    "UpdateApiDestination",
+    "UpdateArchive",
+    "UpdateConnection",
+    "UpdateEndpoint",
+    "UpdateEventBus",
+];
+
+const NAME_PATTERN: &str = r"[\.\-_A-Za-z0-9]+";
+const BUS_PATTERN: &str = r"[/\.\-_A-Za-z0-9]+";
+
+impl Operation {
+    pub fn parse(req: &Request) -> Result<Operation, Error> {
+        let name = protocol::json::target(req.headers(), "AWSEvents")?;
+        let body = req.body();
+        let op = match name {
+            "CreateEventBus" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                    event_source_name: Option<String>,
+                    description: Option<String>,
+                    tags: Option<Vec<Tag>>,
+                }
+                let i: In = decode(body, &["Name"])?;
+                check_name("name", &i.name, 256, BUS_PATTERN, is_bus_char)?;
+                if i.event_source_name.is_some() {
+                    return Err(Error::NotImplemented("EventBridge partner event buses".to_owned()));
+                }
+                check_len("description", i.description.as_deref(), 0, 512)?;
+                Operation::CreateEventBus {
+                    name: i.name,
+                    description: i.description,
+                    tags: i.tags.unwrap_or_default(),
+                }
+            }
+            "DescribeEventBus" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: Option<String>,
+                }
+                let i: In = decode(body, &[])?;
+                Operation::DescribeEventBus(bus_name("name", i.name)?)
+            }
+            "ListEventBuses" => {
+                let i: ListIn = decode(body, &[])?;
+                Operation::ListEventBuses { prefix: i.name_prefix.clone(), page: i.page()? }
+            }
+            "DeleteEventBus" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                }
+                let i: In = decode(body, &["Name"])?;
+                check_name("name", &i.name, 256, BUS_PATTERN, is_bus_char)?;
+                Operation::DeleteEventBus(i.name)
+            }
+            "PutRule" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                    schedule_expression: Option<String>,
+                    event_pattern: Option<String>,
+                    state: Option<String>,
+                    description: Option<String>,
+                    role_arn: Option<String>,
+                    tags: Option<Vec<Tag>>,
+                    event_bus_name: Option<String>,
+                }
+                let i: In = decode(body, &["Name"])?;
+                let rule = rule_ref(&i.name, i.event_bus_name)?;
+                check_len("scheduleExpression", i.schedule_expression.as_deref(), 0, 256)?;
+                check_len("eventPattern", i.event_pattern.as_deref(), 0, 4096)?;
+                check_len("description", i.description.as_deref(), 0, 512)?;
+                check_len("roleArn", i.role_arn.as_deref(), 1, 1600)?;
+                if let Some(state) = &i.state {
+                    const STATES: [&str; 3] =
+                        ["ENABLED", "DISABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"];
+                    if !STATES.contains(&state.as_str()) {
+                        return Err(Error::constraint(
+                            "state",
+                            state,
+                            "Member must satisfy enum value set: [ENABLED, DISABLED, ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS]",
+                        ));
+                    }
+                }
+                Operation::PutRule(Box::new(PutRuleInput {
+                    rule,
+                    event_pattern: i.event_pattern,
+                    schedule_expression: i.schedule_expression,
+                    state: i.state,
+                    description: i.description,
+                    role_arn: i.role_arn,
+                    tags: i.tags.unwrap_or_default(),
+                }))
+            }
+            "DescribeRule" | "EnableRule" | "DisableRule" | "DeleteRule" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                    event_bus_name: Option<String>,
+                }
+                let i: In = decode(body, &["Name"])?;
+                let rule = rule_ref(&i.name, i.event_bus_name)?;
+                match name {
+                    "DescribeRule" => Operation::DescribeRule(rule),
+                    "EnableRule" => Operation::SetRuleState(rule, true),
+                    "DisableRule" => Operation::SetRuleState(rule, false),
+                    _ => Operation::DeleteRule(rule),
+                }
+            }
+            "ListRules" => {
+                let i: ListIn = decode(body, &[])?;
+                if let Some(p) = &i.name_prefix {
+                    check_name("namePrefix", p, 64, NAME_PATTERN, is_name_char)?;
+                }
+                Operation::ListRules {
+                    bus: bus_name("eventBusName", i.event_bus_name.clone())?,
+                    prefix: i.name_prefix.clone(),
+                    page: i.page()?,
+                }
+            }
+            "PutTargets" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    rule: String,
+                    event_bus_name: Option<String>,
+                    targets: Vec<Target>,
+                }
+                let i: In = decode(body, &["Rule", "Targets"])?;
+                let rule = rule_ref_member("rule", &i.rule, i.event_bus_name)?;
+                if i.targets.is_empty() || i.targets.len() > 100 {
+                    let c = if i.targets.is_empty() {
+                        "greater than or equal to 1"
+                    } else {
+                        "less than or equal to 100"
+                    };
+                    return Err(Error::constraint(
+                        "targets",
+                        "[...]",
+                        &format!("Member must have length {c}"),
+                    ));
+                }
+                for (n, t) in i.targets.iter().enumerate() {
+                    let member = format!("targets.{}.member.id", n + 1);
+                    check_name(&member, &t.id, 64, NAME_PATTERN, is_name_char)?;
+                    check_len(&format!("targets.{}.member.arn", n + 1), Some(&t.arn), 1, 1600)?;
+                    check_len(&format!("targets.{}.member.input", n + 1), t.input.as_deref(), 0, 8192)?;
+                    check_len(
+                        &format!("targets.{}.member.inputPath", n + 1),
+                        t.input_path.as_deref(),
+                        0,
+                        256,
+                    )?;
+                    if let Some(r) = &t.retry_policy {
+                        if r.maximum_retry_attempts.is_some_and(|n| n > 185) {
+                            return Err(Error::constraint(
+                                &format!("targets.{}.member.retryPolicy.maximumRetryAttempts", n + 1),
+                                &r.maximum_retry_attempts.unwrap_or_default().to_string(),
+                                "Member must have value less than or equal to 185",
+                            ));
+                        }
+                        if let Some(age) =
+                            r.maximum_event_age_in_seconds.filter(|a| !(60..=86_400).contains(a))
+                        {
+                            let c = if age < 60 {
+                                "greater than or equal to 60"
+                            } else {
+                                "less than or equal to 86400"
+                            };
+                            return Err(Error::constraint(
+                                &format!("targets.{}.member.retryPolicy.maximumEventAgeInSeconds", n + 1),
+                                &age.to_string(),
+                                &format!("Member must have value {c}"),
+                            ));
+                        }
+                    }
+                }
+                Operation::PutTargets(rule, i.targets)
+            }
+            "RemoveTargets" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    rule: String,
+                    event_bus_name: Option<String>,
+                    ids: Vec<String>,
+                }
+                let i: In = decode(body, &["Rule", "Ids"])?;
+                let rule = rule_ref_member("rule", &i.rule, i.event_bus_name)?;
+                if i.ids.is_empty() || i.ids.len() > 100 {
+                    let c = if i.ids.is_empty() {
+                        "greater than or equal to 1"
+                    } else {
+                        "less than or equal to 100"
+                    };
+                    return Err(Error::constraint("ids", "[...]", &format!("Member must have length {c}")));
+                }
+                Operation::RemoveTargets(rule, i.ids)
+            }
+            "ListTargetsByRule" => {
+                let i: ListIn = decode(body, &["Rule"])?;
+                let rule =
+                    rule_ref_member("rule", i.rule.as_deref().unwrap_or_default(), i.event_bus_name.clone())?;
+                Operation::ListTargetsByRule(rule, i.page()?)
+            }
+            "ListRuleNamesByTarget" => {
+                let i: ListIn = decode(body, &["TargetArn"])?;
+                Operation::ListRuleNamesByTarget {
+                    bus: bus_name("eventBusName", i.event_bus_name.clone())?,
+                    target_arn: i.target_arn.clone().unwrap_or_default(),
+                    page: i.page()?,
+                }
+            }
+            "PutEvents" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    entries: Vec<EventEntry>,
+                    endpoint_id: Option<String>,
+                }
+                let i: In = decode(body, &["Entries"])?;
+                if i.endpoint_id.is_some() {
+                    return Err(Error::NotImplemented("EventBridge global endpoints".to_owned()));
+                }
+                if i.entries.is_empty() || i.entries.len() > 10 {
+                    let c = if i.entries.is_empty() {
+                        "greater than or equal to 1"
+                    } else {
+                        "less than or equal to 10"
+                    };
+                    return Err(Error::constraint(
+                        "entries",
+                        "[...]",
+                        &format!("Member must have length {c}"),
+                    ));
+                }
+                Operation::PutEvents(i.entries)
+            }
+            "TestEventPattern" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    event_pattern: String,
+                    event: String,
+                }
+                let i: In = decode(body, &["EventPattern", "Event"])?;
+                check_len("eventPattern", Some(&i.event_pattern), 0, 4096)?;
+                Operation::TestEventPattern { pattern: i.event_pattern, event: i.event }
+            }
+            "TagResource" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    #[serde(rename = "ResourceARN")]
+                    resource_arn: String,
+                    tags: Vec<Tag>,
+                }
+                let i: In = decode(body, &["ResourceARN", "Tags"])?;
+                check_tags(&i.tags)?;
+                Operation::TagResource(i.resource_arn, i.tags)
+            }
+            "UntagResource" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    #[serde(rename = "ResourceARN")]
+                    resource_arn: String,
+                    tag_keys: Vec<String>,
+                }
+                let i: In = decode(body, &["ResourceARN", "TagKeys"])?;
+                Operation::UntagResource(i.resource_arn, i.tag_keys)
+            }
+            "ListTagsForResource" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    #[serde(rename = "ResourceARN")]
+                    resource_arn: String,
+                }
+                let i: In = decode(body, &["ResourceARN"])?;
+                Operation::ListTagsForResource(i.resource_arn)
+            }
+            other => match NOT_IMPLEMENTED.iter().find(|n| **n == other) {
+                Some(n) => Operation::NotImplemented(n),
+                None => return Err(Error::UnknownOperationException),
+            },
+        };
+        Ok(op)
+    }
+}
+
+/// The list operations' common members.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListIn {
+    name_prefix: Option<String>,
+    event_bus_name: Option<String>,
+    rule: Option<String>,
+    target_arn: Option<String>,
+    next_token: Option<String>,
+    limit: Option<i64>,
+}
+
+impl ListIn {
+    fn page(&self) -> Result<Page, Error> {
+        if let Some(n) = self.limit.filter(|n| !(1..=100).contains(n)) {
+            let c = if n < 1 { "greater than or equal to 1" } else { "less than or equal to 100" };
+            return Err(Error::constraint("limit", &n.to_string(), &format!("Member must have value {c}")));
+        }
+        Ok(Page {
+            next_token: self.next_token.clone(),
+            limit: self.limit.and_then(|n| usize::try_from(n).ok()),
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8], required: &[&str]) -> Result<T, Error> {
+    Ok(protocol::json::decode(body, required)?)
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+}
+
+fn is_bus_char(c: char) -> bool {
+    is_name_char(c) || c == '/'
+}
+
+fn check_len(member: &str, value: Option<&str>, min: usize, max: usize) -> Result<(), Error> {
+    let Some(value) = value else { return Ok(()) };
+    let n = value.chars().count();
+    if n < min {
+        return Err(Error::constraint(
+            member,
+            value,
+            &format!("Member must have length greater than or equal to {min}"),
+        ));
+    }
+    if n > max {
+        return Err(Error::constraint(
+            member,
+            value,
+            &format!("Member must have length less than or equal to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(
+    member: &str,
+    value: &str,
+    max: usize,
+    pattern: &str,
+    ok: fn(char) -> bool,
+) -> Result<(), Error> {
+    check_len(member, Some(value), 1, max)?;
+    if !value.chars().all(ok) {
+        return Err(Error::constraint(
+            member,
+            value,
+            &format!("Member must satisfy regular expression pattern: {pattern}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_tags(tags: &[Tag]) -> Result<(), Error> {
+    for (n, t) in tags.iter().enumerate() {
+        check_len(&format!("tags.{}.member.key", n + 1), Some(&t.key), 1, 128)?;
+        check_len(&format!("tags.{}.member.value", n + 1), Some(&t.value), 0, 256)?;
+    }
+    Ok(())
+}
+
+/// `EventBusName` as a name or a bus ARN (`arn:aws:events:…:event-bus/NAME`); absent means
+/// `default`.
+pub fn bus_name(member: &str, value: Option<String>) -> Result<String, Error> {
+    let Some(value) = value else { return Ok(DEFAULT_BUS.to_owned()) };
+    check_len(member, Some(&value), 1, 1600)?;
+    let name = match value.strip_prefix("arn:") {
+        Some(_) => match value.split_once(":event-bus/") {
+            Some((_, name)) => name.to_owned(),
+            None => {
+                return Err(Error::constraint(
+                    member,
+                    &value,
+                    r"Member must satisfy regular expression pattern: (arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus\/)?[/\.\-_A-Za-z0-9]+",
+                ));
+            }
+        },
+        None => value,
+    };
+    check_name(member, &name, 1600, BUS_PATTERN, is_bus_char)?;
+    Ok(name)
+}
+
+fn rule_ref(name: &str, bus: Option<String>) -> Result<RuleRef, Error> {
+    rule_ref_member("name", name, bus)
+}
+
+fn rule_ref_member(member: &str, name: &str, bus: Option<String>) -> Result<RuleRef, Error> {
+    check_name(member, name, 64, NAME_PATTERN, is_name_char)?;
+    Ok(RuleRef { bus: bus_name("eventBusName", bus)?, name: name.to_owned() })
+}
+
+/// Tags as a map; the last of duplicate keys wins.
+pub fn tag_map(tags: Vec<Tag>) -> BTreeMap<String, String> {
+    tags.into_iter().map(|t| (t.key, t.value)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn req(op: &str, body: &str) -> Request {
+        http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("x-amz-target", format!("AWSEvents.{op}"))
+            .body(Bytes::from(body.to_owned()))
+            .expect("request")
+    }
+
+    fn parse(op: &str, body: &str) -> Result<Operation, Error> {
+        Operation::parse(&req(op, body))
+    }
+
+    fn message(e: Error) -> String {
+        use protocol::ServiceError as _;
+        e.to_wire().message
+    }
+
+    #[test]
+    fn parses_rules_with_bus_names_and_arns() {
+        let Ok(Operation::PutRule(input)) = parse(
+            "PutRule",
+            r#"{"Name":"r","EventPattern":"{}","EventBusName":"arn:aws:events:us-east-1:000000000000:event-bus/orders"}"#,
+        ) else {
+            panic!("PutRule parses")
+        };
+        assert_eq!(input.rule, RuleRef { bus: "orders".into(), name: "r".into() });
+        let Ok(Operation::SetRuleState(rule, false)) = parse("DisableRule", r#"{"Name":"r"}"#) else {
+            panic!("DisableRule parses")
+        };
+        assert_eq!(rule.bus, "default");
+    }
+
+    #[test]
+    fn model_constraints_in_aws_words() {
+        let e = parse("PutRule", r#"{"Name":"bad name"}"#).err().map(message);
+        assert_eq!(
+            e.as_deref(),
+            Some(
+                r"1 validation error detected: Value 'bad name' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+"
+            )
+        );
+        let e = parse("PutRule", r#"{"Name":"r","State":"ON"}"#).err().map(message).unwrap_or_default();
+        assert!(e.contains("Member must satisfy enum value set"), "{e}");
+        let e = parse("PutRule", "{}").err().map(message).unwrap_or_default();
+        assert!(
+            e.contains("Value null at 'name' failed to satisfy constraint: Member must not be null"),
+            "{e}"
+        );
+        let e = parse("ListRules", r#"{"Limit":0}"#).err().map(message).unwrap_or_default();
+        assert!(e.contains("Member must have value greater than or equal to 1"), "{e}");
+        let eleven = format!("{{\"Entries\":[{}]}}", ["{}"; 11].join(","));
+        let e = parse("PutEvents", &eleven).err().map(message).unwrap_or_default();
+        assert!(e.contains("Member must have length less than or equal to 10"), "{e}");
+    }
+
+    #[test]
+    fn unknown_and_unimplemented_operations() {
+        assert!(matches!(parse("CreateArchive", "{}"), Ok(Operation::NotImplemented("CreateArchive"))));
+        assert!(matches!(parse("Frobnicate", "{}"), Err(Error::UnknownOperationException)));
+        assert!(matches!(parse("PutRule", "[1]"), Err(Error::SerializationException(_))));
+    }
+}

@@ -1,0 +1,387 @@
+//! Service-level tests: requests through `Operation::parse` and `act` on an in-memory store, a
+//! clock the test moves and an invoker that records what it was given.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use ports::{BoxFuture, FunctionInvoker, InvokeResponse, PortError};
+use protocol::{Request, RequestContext, Response};
+use serde_json::{Value, json};
+use storage::Store;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use types::{Clock, Scope};
+
+use crate::{EventsConfig, EventsService, Operation, queue};
+
+#[derive(Debug)]
+struct TestClock(Mutex<OffsetDateTime>);
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *crate::lock(&self.0)
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<(String, Value)>>,
+    fail: Mutex<Option<PortError>>,
+}
+
+impl FunctionInvoker for Recorder {
+    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError> {
+        if let Some(e) = crate::lock(&self.fail).clone() {
+            return Err(e);
+        }
+        let value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+        crate::lock(&self.calls).push((function_arn.to_owned(), value));
+        Ok(())
+    }
+
+    fn invoke(&self, _: &str, _: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+        Box::pin(async { Err(PortError::Invalid("not used".to_owned())) })
+    }
+}
+
+struct Env {
+    svc: EventsService,
+    clock: Arc<TestClock>,
+    invoker: Arc<Recorder>,
+    store: Store,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env::with_store(Store::memory())
+    }
+
+    fn with_store(store: Store) -> Env {
+        let clock = Arc::new(TestClock(Mutex::new(datetime!(2024-05-01 12:00:30 UTC))));
+        let invoker = Arc::new(Recorder::default());
+        let svc = EventsService::new(store.clone(), clock.clone(), invoker.clone(), EventsConfig::default())
+            .expect("service");
+        Env { svc, clock, invoker, store }
+    }
+
+    fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        let req: Request = http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("x-amz-target", format!("AWSEvents.{op}"))
+            .body(Bytes::from(body.to_string()))
+            .expect("request");
+        let ctx = RequestContext::new(Scope::default(), "test");
+        let resp: Response = match Operation::parse(&req) {
+            Ok(op) => self.svc.inner.act(&ctx, op).unwrap_or_else(|e| e.into_response(&ctx)),
+            Err(e) => e.into_response(&ctx),
+        };
+        (resp.status().as_u16(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
+    }
+
+    fn ok(&self, op: &str, body: Value) -> Value {
+        let (status, out) = self.call(op, body);
+        assert_eq!(status, 200, "{op}: {out}");
+        out
+    }
+
+    fn err(&self, op: &str, body: Value) -> (String, String) {
+        let (status, out) = self.call(op, body);
+        assert_ne!(status, 200, "{op} should fail");
+        (
+            out["__type"].as_str().unwrap_or_default().to_owned(),
+            out["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    fn advance(&self, seconds: i64) {
+        let mut t = crate::lock(&self.clock.0);
+        *t += time::Duration::seconds(seconds);
+    }
+
+    fn deliver(&self) -> Vec<(String, Value)> {
+        queue::deliver_due(&self.svc.inner).expect("deliver");
+        std::mem::take(&mut *crate::lock(&self.invoker.calls))
+    }
+}
+
+const FN: &str = "arn:aws:lambda:us-east-1:000000000000:function:inventory";
+
+fn order(kind: &str) -> Value {
+    json!({ "Source": "shop", "DetailType": kind, "Detail": "{\"total\": 42}", "EventBusName": "orders" })
+}
+
+#[test]
+fn buses_and_rules_lifecycle() {
+    let env = Env::new();
+    assert_eq!(
+        env.ok("CreateEventBus", json!({"Name": "orders"}))["EventBusArn"],
+        "arn:aws:events:us-east-1:000000000000:event-bus/orders"
+    );
+    assert_eq!(
+        env.err("CreateEventBus", json!({"Name": "orders"})),
+        ("ResourceAlreadyExistsException".into(), "Event bus orders already exists.".into())
+    );
+    let names: Vec<Value> = env.ok("ListEventBuses", json!({}))["EventBuses"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|b| b["Name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("default"), json!("orders")]);
+    assert_eq!(
+        env.err("DeleteEventBus", json!({"Name": "default"})),
+        ("ValidationException".into(), "Cannot delete event bus default.".into())
+    );
+
+    let arn = env.ok("PutRule", json!({"Name": "placed", "EventBusName": "orders", "EventPattern": "{\"detail-type\":[\"OrderPlaced\"]}"}));
+    assert_eq!(arn["RuleArn"], "arn:aws:events:us-east-1:000000000000:rule/orders/placed");
+    assert_eq!(
+        env.err("DescribeRule", json!({"Name": "placed"})),
+        ("ResourceNotFoundException".into(), "Rule placed does not exist on EventBus default.".into())
+    );
+    let described = env.ok("DescribeRule", json!({"Name": "placed", "EventBusName": "orders"}));
+    assert_eq!(described["State"], "ENABLED");
+    assert_eq!(described["EventBusName"], "orders");
+
+    let (code, message) = env.err("PutRule", json!({"Name": "bad", "EventPattern": "{\"a\": 1}"}));
+    assert_eq!(code, "InvalidEventPatternException");
+    assert_eq!(message, "Event pattern is not valid. Reason: \"a\" must be an object or an array");
+    assert_eq!(
+        env.err("PutRule", json!({"Name": "none"})).1,
+        "Parameter(s) EventPattern or ScheduleExpression must be specified."
+    );
+    assert_eq!(
+        env.err(
+            "PutRule",
+            json!({"Name": "s", "EventBusName": "orders", "ScheduleExpression": "rate(1 minute)"})
+        )
+        .1,
+        "ScheduleExpression is supported only on the default event bus."
+    );
+    assert_eq!(
+        env.err("PutRule", json!({"Name": "s", "ScheduleExpression": "rate(1 minutes)"})).1,
+        "Parameter ScheduleExpression is not valid."
+    );
+    assert_eq!(
+        env.err(
+            "PutRule",
+            json!({"Name": "x", "EventBusName": "nope", "EventPattern": "{\"source\":[\"x\"]}"})
+        )
+        .1,
+        "Event bus nope does not exist."
+    );
+
+    let put = env.ok(
+        "PutTargets",
+        json!({"Rule": "placed", "EventBusName": "orders", "Targets": [
+            {"Id": "inv", "Arn": FN},
+            {"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"}
+        ]}),
+    );
+    assert_eq!(put["FailedEntryCount"], 1);
+    assert_eq!(put["FailedEntries"][0]["TargetId"], "q");
+    assert_eq!(put["FailedEntries"][0]["ErrorCode"], "NotImplemented");
+    let (code, message) = env.err(
+        "PutTargets",
+        json!({"Rule": "placed", "EventBusName": "orders", "Targets": [
+            {"Id": "t", "Arn": FN, "InputTransformer": {"InputTemplate": "<nope>"}}
+        ]}),
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", "InputTemplate for target t contains invalid placeholder nope.")
+    );
+    assert_eq!(
+        env.ok("ListTargetsByRule", json!({"Rule": "placed", "EventBusName": "orders"}))["Targets"],
+        json!([{"Id": "inv", "Arn": FN}])
+    );
+    assert_eq!(
+        env.ok("ListRuleNamesByTarget", json!({"TargetArn": FN, "EventBusName": "orders"}))["RuleNames"],
+        json!(["placed"])
+    );
+    assert_eq!(
+        env.err("DeleteRule", json!({"Name": "placed", "EventBusName": "orders"})),
+        ("ValidationException".into(), "Rule can't be deleted since it has targets.".into())
+    );
+    env.ok("RemoveTargets", json!({"Rule": "placed", "EventBusName": "orders", "Ids": ["inv"]}));
+    env.ok("DeleteRule", json!({"Name": "placed", "EventBusName": "orders"}));
+    env.ok("DeleteRule", json!({"Name": "placed", "EventBusName": "orders"}));
+    assert_eq!(env.ok("ListRules", json!({"EventBusName": "orders"}))["Rules"], json!([]));
+}
+
+#[test]
+fn list_rules_pages_with_prefix() {
+    let env = Env::new();
+    for name in ["a1", "a2", "a3", "b1"] {
+        env.ok("PutRule", json!({"Name": name, "EventPattern": "{\"source\":[\"x\"]}"}));
+    }
+    let first = env.ok("ListRules", json!({"NamePrefix": "a", "Limit": 2}));
+    assert_eq!(first["Rules"].as_array().map(Vec::len), Some(2));
+    let second = env.ok("ListRules", json!({"NamePrefix": "a", "Limit": 2, "NextToken": first["NextToken"]}));
+    assert_eq!(second["Rules"][0]["Name"], "a3");
+    assert!(second.get("NextToken").is_none());
+}
+
+#[test]
+fn tags_on_rules_and_buses() {
+    let env = Env::new();
+    env.ok(
+        "PutRule",
+        json!({"Name": "r", "EventPattern": "{\"source\":[\"x\"]}", "Tags": [{"Key": "team", "Value": "a"}]}),
+    );
+    let arn = "arn:aws:events:us-east-1:000000000000:rule/r";
+    env.ok("TagResource", json!({"ResourceARN": arn, "Tags": [{"Key": "env", "Value": "dev"}]}));
+    env.ok("UntagResource", json!({"ResourceARN": arn, "TagKeys": ["team"]}));
+    assert_eq!(
+        env.ok("ListTagsForResource", json!({"ResourceARN": arn}))["Tags"],
+        json!([{"Key": "env", "Value": "dev"}])
+    );
+    let bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+    env.ok("TagResource", json!({"ResourceARN": bus, "Tags": [{"Key": "k", "Value": "v"}]}));
+    assert_eq!(
+        env.ok("ListTagsForResource", json!({"ResourceARN": bus}))["Tags"],
+        json!([{"Key": "k", "Value": "v"}])
+    );
+}
+
+#[test]
+fn put_events_matches_fans_out_and_validates_entries() {
+    let env = Env::new();
+    env.ok("CreateEventBus", json!({"Name": "orders"}));
+    env.ok("PutRule", json!({"Name": "placed", "EventBusName": "orders", "EventPattern": "{\"detail-type\":[\"OrderPlaced\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "placed", "EventBusName": "orders", "Targets": [
+        {"Id": "whole", "Arn": FN},
+        {"Id": "path", "Arn": FN, "InputPath": "$.detail"},
+        {"Id": "t", "Arn": FN, "InputTransformer": {"InputPathsMap": {"total": "$.detail.total"}, "InputTemplate": "{\"rule\": <aws.events.rule-name>, \"total\": <total>}"}}
+    ]}));
+    let out = env.ok(
+        "PutEvents",
+        json!({"Entries": [
+            order("OrderPlaced"),
+            order("OrderShipped"),
+            {"DetailType": "x", "Detail": "{}"},
+            {"Source": "s", "DetailType": "x", "Detail": "[1]"},
+            {"Source": "s", "DetailType": "x", "Detail": "{}", "EventBusName": "nope"}
+        ]}),
+    );
+    assert_eq!(out["FailedEntryCount"], 3);
+    assert!(out["Entries"][0]["EventId"].is_string());
+    assert_eq!(
+        out["Entries"][2],
+        json!({"ErrorCode": "InvalidArgument", "ErrorMessage": "Parameter Source is not valid. Reason: Source is a required argument."})
+    );
+    assert_eq!(
+        out["Entries"][3],
+        json!({"ErrorCode": "MalformedDetail", "ErrorMessage": "Detail is malformed."})
+    );
+    assert_eq!(out["Entries"][4]["ErrorMessage"], "Event bus nope does not exist.");
+    let mut got = env.deliver();
+    got.sort_by_key(|(_, v)| v.to_string());
+    assert_eq!(got.len(), 3, "{got:?}");
+    let payloads: Vec<&Value> = got.iter().map(|(_, v)| v).collect();
+    assert!(payloads.contains(&&json!({"total": 42})));
+    assert!(payloads.contains(&&json!({"rule": "placed", "total": 42})));
+    let whole = payloads.iter().find(|p| p.get("detail-type").is_some()).expect("whole event");
+    assert_eq!(whole["source"], "shop");
+    assert_eq!(whole["account"], "000000000000");
+    assert_eq!(whole["time"], "2024-05-01T12:00:30Z");
+    assert!(env.deliver().is_empty(), "delivered once");
+}
+
+#[test]
+fn matcher_follows_rule_changes() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "r", "Targets": [{"Id": "f", "Arn": FN}]}));
+    let send = |source: &str| {
+        env.ok("PutEvents", json!({"Entries": [{"Source": source, "DetailType": "d", "Detail": "{}"}]}));
+        env.deliver().len()
+    };
+    assert_eq!(send("a"), 1);
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"b\"]}"}));
+    assert_eq!(send("a"), 0);
+    assert_eq!(send("b"), 1, "targets survive PutRule");
+    env.ok("DisableRule", json!({"Name": "r"}));
+    assert_eq!(send("b"), 0);
+    env.ok("EnableRule", json!({"Name": "r"}));
+    assert_eq!(send("b"), 1);
+    // A second service on the same store loads rules and matchers at start.
+    let again = Env::with_store(env.store.clone());
+    again.ok("PutEvents", json!({"Entries": [{"Source": "b", "DetailType": "d", "Detail": "{}"}]}));
+    assert_eq!(again.deliver().len(), 1);
+}
+
+#[test]
+fn unavailable_targets_are_retried_then_given_up() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));
+    env.ok(
+        "PutTargets",
+        json!({"Rule": "r", "Targets": [{"Id": "f", "Arn": FN, "RetryPolicy": {"MaximumRetryAttempts": 1}}]}),
+    );
+    *crate::lock(&env.invoker.fail) = Some(PortError::Unavailable("busy".into()));
+    env.ok("PutEvents", json!({"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}"}]}));
+    assert!(env.deliver().is_empty());
+    *crate::lock(&env.invoker.fail) = None;
+    assert!(env.deliver().is_empty(), "not due yet");
+    env.advance(2);
+    assert_eq!(env.deliver().len(), 1, "retried after the backoff");
+    *crate::lock(&env.invoker.fail) = Some(PortError::Unavailable("busy".into()));
+    env.ok("PutEvents", json!({"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{}"}]}));
+    env.deliver();
+    env.advance(2);
+    env.deliver();
+    *crate::lock(&env.invoker.fail) = None;
+    env.advance(10);
+    assert!(env.deliver().is_empty(), "dropped after MaximumRetryAttempts");
+}
+
+#[test]
+fn a_rate_rule_fires_under_the_test_clock() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "tick", "ScheduleExpression": "rate(1 minute)"}));
+    env.ok("PutTargets", json!({"Rule": "tick", "Targets": [{"Id": "f", "Arn": FN}]}));
+    queue::fire_schedules(&env.svc.inner).expect("tick");
+    assert!(env.deliver().is_empty(), "not yet");
+    env.advance(59);
+    queue::fire_schedules(&env.svc.inner).expect("tick");
+    assert!(env.deliver().is_empty(), "not yet");
+    env.advance(1);
+    queue::fire_schedules(&env.svc.inner).expect("tick");
+    let got = env.deliver();
+    assert_eq!(got.len(), 1);
+    let event = &got[0].1;
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["source"], "aws.events");
+    assert_eq!(event["resources"], json!(["arn:aws:events:us-east-1:000000000000:rule/tick"]));
+    assert_eq!(event["detail"], json!({}));
+    assert_eq!(event["time"], "2024-05-01T12:01:30Z");
+    env.advance(60);
+    queue::fire_schedules(&env.svc.inner).expect("tick");
+    assert_eq!(env.deliver().len(), 1, "and again a minute later");
+    env.ok("DisableRule", json!({"Name": "tick"}));
+    env.advance(60);
+    queue::fire_schedules(&env.svc.inner).expect("tick");
+    assert!(env.deliver().is_empty(), "disabled rules do not fire");
+}
+
+#[test]
+fn test_event_pattern_answers_and_refuses() {
+    let env = Env::new();
+    let event = json!({"id": "1", "account": "1", "source": "s", "time": "t", "region": "r", "detail-type": "d", "detail": {"n": 300.0}}).to_string();
+    let ok =
+        env.ok("TestEventPattern", json!({"EventPattern": "{\"detail\":{\"n\":[300]}}", "Event": event}));
+    assert_eq!(ok["Result"], true);
+    assert_eq!(
+        env.err(
+            "TestEventPattern",
+            json!({"EventPattern": "{\"detail\":{\"n\":[300]}}", "Event": "{\"source\":\"s\"}"})
+        ),
+        ("ValidationException".into(), "Parameter Event is not valid.".into())
+    );
+    assert_eq!(
+        env.err("TestEventPattern", json!({"EventPattern": "[]", "Event": event})).0,
+        "InvalidEventPatternException"
+    );
+}

@@ -257,11 +257,6 @@ fn apply_config(c: &mut VersionConfig, input: ConfigInput) -> Result<(), Error> 
     if let Some(logging) = input.logging_config {
         apply_logging(&mut c.logging, logging)?;
     }
-    if let Some(layers) = input.layers
-        && !layers.is_empty()
-    {
-        return Err(Error::NotImplemented("Lambda layers".to_owned()));
-    }
     let has_items = |v: &Option<Value>, member: &str| {
         v.as_ref().and_then(|v| v.get(member)).and_then(Value::as_array).is_some_and(|a| !a.is_empty())
     };
@@ -509,7 +504,10 @@ impl Env<'_> {
             last_modified: last_modified(now),
             revision_id: revision(),
         };
-        apply_config(&mut latest, input.config)?;
+        let mut config = input.config;
+        let layers = config.layers.take().map(|arns| self.resolve_layers(&arns)).transpose()?;
+        apply_config(&mut latest, config)?;
+        latest.layers = layers.unwrap_or_default();
         let zip = zip_bytes(&code_input)?;
         latest.code = self.take_package(&zip)?;
 

@@ -108,6 +108,10 @@ pub fn runtime_config(
     c.environment = v.environment.clone().unwrap_or_default();
     c.ephemeral_storage_mb = v.ephemeral_storage;
     c.log_group = v.logging.log_group.clone();
+    for layer in &v.layers {
+        let code = crate::model::CodeRef { sha256_hex: layer.sha256_hex.clone(), size: layer.code_size };
+        c.layers.push(svc.code.unpacked(&code)?);
+    }
     Ok(c)
 }
 

@@ -17,6 +17,7 @@ mod concurrency;
 mod error;
 mod functions;
 mod invoke;
+mod layers;
 mod model;
 mod names;
 mod operation;
@@ -230,6 +231,14 @@ impl Inner {
             Operation::GetProvisionedConcurrencyConfig(t) => provisioned::get(&env, &t),
             Operation::DeleteProvisionedConcurrencyConfig(t) => provisioned::delete(&self, &env, &t),
             Operation::ListProvisionedConcurrencyConfigs(t, page) => provisioned::list(&env, &t, &page),
+            Operation::PublishLayerVersion(name, input) => env.publish_layer_version(&name, input),
+            Operation::GetLayerVersion(name, n) => env.get_layer_version(&name, n),
+            Operation::GetLayerVersionByArn(arn) => env.get_layer_version_by_arn(&arn),
+            Operation::DeleteLayerVersion(name, n) => env.delete_layer_version(&name, n),
+            Operation::ListLayerVersions(name, page, filter) => {
+                env.list_layer_versions(&name, &page, &filter)
+            }
+            Operation::ListLayers(page, filter) => env.list_layers(&page, &filter),
             Operation::GetAccountSettings => env.account_settings(),
             Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
             Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),

@@ -115,6 +115,9 @@ pub struct CodeRef {
 pub struct LayerRef {
     pub arn: String,
     pub code_size: u64,
+    /// The layer version's package, so an invoke needs no layer lookup.
+    #[serde(default)]
+    pub sha256_hex: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

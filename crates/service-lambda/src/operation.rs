@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
+use crate::layers::LayerFilter;
 use crate::names::FunctionRef;
 use crate::routes::ROUTES;
 
@@ -56,6 +57,12 @@ pub enum Operation {
     GetProvisionedConcurrencyConfig(Target),
     DeleteProvisionedConcurrencyConfig(Target),
     ListProvisionedConcurrencyConfigs(Target, Page),
+    PublishLayerVersion(String, LayerInput),
+    GetLayerVersion(String, u64),
+    GetLayerVersionByArn(String),
+    DeleteLayerVersion(String, u64),
+    ListLayerVersions(String, Page, LayerFilter),
+    ListLayers(Page, LayerFilter),
     GetAccountSettings,
     /// An operation of the Lambda model that Nimbus does not serve yet.
     NotImplemented(&'static str),
@@ -201,6 +208,25 @@ pub struct ConcurrencyInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
+pub struct LayerContentInput {
+    pub zip_file: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_key: Option<String>,
+    pub s3_object_version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct LayerInput {
+    pub description: Option<String>,
+    pub content: Option<LayerContentInput>,
+    pub compatible_runtimes: Option<Vec<String>>,
+    pub license_info: Option<String>,
+    pub compatible_architectures: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct ProvisionedInput {
     pub provisioned_concurrent_executions: Option<i64>,
 }
@@ -305,6 +331,8 @@ impl Operation {
                 all_versions: q("FunctionVersion").as_deref() == Some("ALL"),
             })
         };
+        let layer_filter =
+            || LayerFilter { runtime: q("CompatibleRuntime"), architecture: q("CompatibleArchitecture") };
         let body = req.body();
         Ok(match name {
             "CreateFunction" => Operation::CreateFunction(Box::new(json(body)?)),
@@ -383,6 +411,18 @@ impl Operation {
             "ListProvisionedConcurrencyConfigs" => {
                 Operation::ListProvisionedConcurrencyConfigs(target(140)?, page()?)
             }
+            "PublishLayerVersion" => Operation::PublishLayerVersion(label("LayerName"), json(body)?),
+            "GetLayerVersion" => {
+                Operation::GetLayerVersion(label("LayerName"), version_number(&label("VersionNumber"))?)
+            }
+            "GetLayerVersionByArn" => {
+                Operation::GetLayerVersionByArn(q("Arn").ok_or_else(|| missing("arn"))?)
+            }
+            "DeleteLayerVersion" => {
+                Operation::DeleteLayerVersion(label("LayerName"), version_number(&label("VersionNumber"))?)
+            }
+            "ListLayerVersions" => Operation::ListLayerVersions(label("LayerName"), page()?, layer_filter()),
+            "ListLayers" => Operation::ListLayers(page()?, layer_filter()),
             "GetAccountSettings" => Operation::GetAccountSettings,
             other => Operation::NotImplemented(other),
         })
@@ -412,6 +452,10 @@ fn route(
         }
     }
     Err(Error::UnknownOperationException)
+}
+
+fn version_number(raw: &str) -> Result<u64, Error> {
+    raw.parse().map_err(|_| Error::SerializationException(format!("VersionNumber {raw:?} is not a number")))
 }
 
 /// `1 validation error detected: Value null at 'member' …`.
@@ -511,7 +555,13 @@ mod tests {
         ));
         assert!(matches!(op, Ok(Operation::GetProvisionedConcurrencyConfig(..))));
         let op = Operation::parse(&req(Method::POST, "/2018-10-31/layers/l/versions", "{}"));
-        assert!(matches!(op, Ok(Operation::NotImplemented("PublishLayerVersion"))));
+        assert!(matches!(op, Ok(Operation::PublishLayerVersion(..))));
+        let op = Operation::parse(&req(Method::GET, "/2018-10-31/layers?find=LayerVersion&Arn=x", ""));
+        assert!(matches!(op, Ok(Operation::GetLayerVersionByArn(arn)) if arn == "x"));
+        let op = Operation::parse(&req(Method::GET, "/2018-10-31/layers", ""));
+        assert!(matches!(op, Ok(Operation::ListLayers(..))));
+        let op = Operation::parse(&req(Method::POST, "/2021-10-31/functions/f/url", "{}"));
+        assert!(matches!(op, Ok(Operation::NotImplemented("CreateFunctionUrlConfig"))));
         assert!(matches!(
             Operation::parse(&req(Method::GET, "/2015-03-31/nothing", "")),
             Err(Error::UnknownOperationException)

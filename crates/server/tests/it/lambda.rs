@@ -633,3 +633,77 @@ async fn provisioned_concurrency_keeps_an_environment_initialised() {
         .expect_err("deleted");
     assert!(e.into_service_error().is_provisioned_concurrency_config_not_found_exception());
 }
+
+#[tokio::test]
+async fn layers_are_on_the_python_path() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let layer = lambda
+        .publish_layer_version()
+        .layer_name("shared")
+        .description("greeting helpers")
+        .compatible_runtimes(Runtime::Python312)
+        .content(
+            aws_sdk_lambda::types::LayerVersionContentInput::builder()
+                .zip_file(Blob::new(zip(&[("python/greet.py", "def greet(n):\n    return 'hi ' + n\n")])))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("publish layer");
+    assert_eq!(layer.version(), 1);
+    let arn = layer.layer_version_arn().expect("arn").to_owned();
+    assert_eq!(arn, "arn:aws:lambda:us-east-1:000000000000:layer:shared:1");
+
+    let e = lambda
+        .create_function()
+        .function_name("no-such-layer")
+        .runtime(Runtime::Python312)
+        .role(ROLE)
+        .handler("app.handler")
+        .layers("arn:aws:lambda:us-east-1:000000000000:layer:shared:9")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("app.py", PY_ECHO)]))).build())
+        .send()
+        .await
+        .expect_err("unknown layer version");
+    assert_eq!(
+        e.into_service_error().meta().message(),
+        Some("Layer version arn:aws:lambda:us-east-1:000000000000:layer:shared:9 does not exist.")
+    );
+
+    let source = "import greet\n\ndef handler(e, c):\n    return greet.greet(e['name'])\n";
+    let created = lambda
+        .create_function()
+        .function_name("uses-layer")
+        .runtime(Runtime::Python312)
+        .role(ROLE)
+        .handler("app.handler")
+        .layers(&arn)
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("app.py", source)]))).build())
+        .send()
+        .await
+        .expect("create with layer");
+    assert_eq!(created.layers().first().and_then(|l| l.arn()), Some(arn.as_str()));
+    let out = lambda
+        .invoke()
+        .function_name("uses-layer")
+        .payload(Blob::new(r#"{"name":"ada"}"#))
+        .send()
+        .await
+        .expect("invoke");
+    assert_eq!(out.function_error(), None, "{:?}", out.payload());
+    assert_eq!(payload_json(out.payload()), json!("hi ada"));
+
+    let layers = lambda.list_layers().send().await.expect("list layers");
+    assert_eq!(layers.layers().first().and_then(|l| l.layer_name()), Some("shared"));
+    lambda
+        .delete_layer_version()
+        .layer_name("shared")
+        .version_number(1)
+        .send()
+        .await
+        .expect("delete layer version");
+    let e =
+        lambda.get_layer_version().layer_name("shared").version_number(1).send().await.expect_err("deleted");
+    assert!(e.into_service_error().is_resource_not_found_exception());
+}

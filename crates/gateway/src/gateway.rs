@@ -21,7 +21,7 @@ const ROUTING_BODY_LIMIT: usize = 1 << 20;
 /// The default request body limit. AWS's JSON and query services cap requests well below this.
 const DEFAULT_BODY_LIMIT: usize = 16 << 20;
 /// Lambda's CreateFunction takes a 50 MB zip, base64-encoded inside JSON.
-const LAMBDA_BODY_LIMIT: usize = 70 << 20;
+const LAMBDA_BODY_LIMIT: usize = 70_167_211;
 
 /// Assembles a [`Gateway`]; `server` registers the services it wires.
 #[derive(Default)]
@@ -140,11 +140,7 @@ impl Gateway {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
                 let err = if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                    ErrorInfo::new(
-                        "RequestEntityTooLarge",
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("Request must be smaller than {limit} bytes"),
-                    )
+                    too_large(head, limit, parts.uri.path())
                 } else {
                     ErrorInfo::new(
                         "IncompleteBody",
@@ -220,6 +216,27 @@ impl Gateway {
             Internal::NotFound => (StatusCode::NOT_FOUND, serde_json::json!({ "message": "not found" })),
         };
         protocol::rest::json_response(status, &body, ctx.request_id.as_str())
+    }
+}
+
+/// The answer to a body over the limit, in the words of the service it was for.
+pub(crate) fn too_large(head: Destination, limit: usize, path: &str) -> ErrorInfo {
+    match head {
+        // Lambda names the exception, the limit and the operation; only its package uploads
+        // can come near this limit.
+        Destination::Service { spec, .. } if spec.name == "lambda" => {
+            let operation = if path.ends_with("/code") { "UpdateFunctionCode" } else { "CreateFunction" };
+            ErrorInfo::new(
+                "RequestEntityTooLargeException",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("Request must be smaller than {limit} bytes for the {operation} operation"),
+            )
+        }
+        _ => ErrorInfo::new(
+            "RequestEntityTooLarge",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Request must be smaller than {limit} bytes"),
+        ),
     }
 }
 

@@ -273,3 +273,22 @@ async fn presigned_scope_selects_tenant_and_enforcement_rejects_bad_signatures()
     assert_eq!(a.json()["__type"], "InvalidSignatureException");
     assert!(a.json()["message"].as_str().is_some_and(|m| m.starts_with("Signature expired")), "{}", a.body);
 }
+
+#[test]
+fn oversized_lambda_uploads_are_refused_in_lambdas_words() {
+    let lambda = crate::route::spec("lambda").expect("lambda is routed");
+    let head = crate::route::Destination::Service { spec: lambda, protocol: Protocol::RestJson };
+    let err = crate::gateway::too_large(head, 70_167_211, "/2015-03-31/functions");
+    assert_eq!(err.code, "RequestEntityTooLargeException");
+    assert_eq!(err.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(err.message, "Request must be smaller than 70167211 bytes for the CreateFunction operation");
+    let err = crate::gateway::too_large(head, 70_167_211, "/2015-03-31/functions/f/code");
+    assert!(err.message.ends_with("for the UpdateFunctionCode operation"));
+    let iam = crate::route::spec("iam").expect("iam is routed");
+    let err = crate::gateway::too_large(
+        crate::route::Destination::Service { spec: iam, protocol: Protocol::Query },
+        16 << 20,
+        "/",
+    );
+    assert_eq!(err.code, "RequestEntityTooLarge");
+}

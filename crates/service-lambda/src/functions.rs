@@ -599,7 +599,9 @@ impl Env<'_> {
                 self.function(&t.name)?;
                 self.svc.remove(self.scope, &t.name)?;
                 self.svc.concurrency.reserve(&self.key(&t.name), None);
-                self.svc.runtime.evict_function(&crate::names::function_arn(self.scope, &t.name));
+                let arn = crate::names::function_arn(self.scope, &t.name);
+                self.svc.runtime.evict_function(&arn);
+                self.svc.usage.forget(&arn);
             }
             Some("$LATEST") => {
                 return Err(Error::invalid(

@@ -115,21 +115,30 @@ pub fn runtime_config(
     Ok(c)
 }
 
-/// Runs one invocation under a concurrency permit the caller holds.
+/// Runs one invocation under a concurrency permit the caller holds, and records its cost.
 pub async fn run(
     svc: &Inner,
     scope: &Scope,
     name: &str,
     resolved: &Resolved,
     invocation: runtime::Invocation,
+    asynchronous: bool,
 ) -> Result<InvokeOutcome, Error> {
     let config = runtime_config(svc, scope, name, &resolved.config)?;
-    svc.runtime.invoke(&config, invocation).await.map_err(|e| match e {
+    let outcome = svc.runtime.invoke(&config, invocation).await.map_err(|e| match e {
         RuntimeError::NoInterpreter(rt) => {
             Error::ServiceException(format!("no interpreter for {rt} on this host; configure one"))
         }
         other => Error::ServiceException(other.to_string()),
-    })
+    })?;
+    svc.usage.record(
+        &function_arn(scope, name),
+        &resolved.config.version,
+        &outcome,
+        svc.now_ms(),
+        asynchronous,
+    );
+    Ok(outcome)
 }
 
 pub async fn invoke(
@@ -186,8 +195,11 @@ pub async fn run_throttled(
     invocation: runtime::Invocation,
 ) -> Result<InvokeOutcome, Error> {
     let key = String::from_utf8_lossy(&function_key(scope, name)).into_owned();
-    let _permit = svc.concurrency.acquire(&key).map_err(Error::TooManyRequestsException)?;
-    run(svc, scope, name, resolved, invocation).await
+    let _permit = svc.concurrency.acquire(&key).map_err(|reason| {
+        svc.usage.throttled(&function_arn(scope, name));
+        Error::TooManyRequestsException(reason)
+    })?;
+    run(svc, scope, name, resolved, invocation, false).await
 }
 
 /// The deprecated `InvokeAsync`: queues an event and answers `{"Status": 202}`.

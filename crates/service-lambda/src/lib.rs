@@ -27,6 +27,7 @@ mod queue;
 mod render;
 mod routes;
 mod settings;
+mod usage;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -40,6 +41,7 @@ use types::{Clock, Scope};
 
 pub use error::Error;
 pub use operation::Operation;
+pub use usage::{FunctionUsage, InvocationRecord};
 
 use code::CodeStore;
 use concurrency::Concurrency;
@@ -96,6 +98,7 @@ pub(crate) struct Inner {
     writes: Mutex<()>,
     concurrency: Concurrency,
     queue: queue::Queue,
+    usage: usage::Usage,
     /// Where provisioning of each `account/region/name/qualifier` stands (see `provisioned.rs`).
     provisioning: Mutex<HashMap<String, provisioned::Progress>>,
 }
@@ -126,6 +129,7 @@ impl LambdaService {
             concurrency,
             queue: queue::Queue::new(),
             provisioning: Mutex::new(HashMap::new()),
+            usage: usage::Usage::default(),
         };
         inner.load_reservations()?;
         Ok(LambdaService { inner: Arc::new(inner) })
@@ -136,6 +140,12 @@ impl LambdaService {
     pub fn start(&self) {
         queue::start(self.inner.clone());
         provisioned::restore(&self.inner);
+    }
+
+    /// Invocation totals and recent invocations of every function of `scope` that ran since
+    /// the server started.
+    pub fn usage(&self, scope: &Scope) -> Vec<FunctionUsage> {
+        self.inner.usage.snapshot(&format!("arn:aws:lambda:{}:{}:function:", scope.region, scope.account))
     }
 
     /// Stops the queue worker and every execution environment.

@@ -207,6 +207,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
         let fkey = String::from_utf8_lossy(&function_key(&scope, &f.name)).into_owned();
         match svc.concurrency.acquire(&fkey) {
             Err(reason) => {
+                svc.usage.throttled(&crate::names::function_arn(&scope, &f.name));
                 debug_assert!(matches!(
                     reason,
                     ThrottleReason::ConcurrentInvocationLimitExceeded
@@ -224,7 +225,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                     trace_id: None,
                     tail_logs: false,
                 };
-                let outcome = run(svc, &scope, &f.name, &resolved, invocation).await?;
+                let outcome = run(svc, &scope, &f.name, &resolved, invocation, true).await?;
                 event.attempts += 1;
                 match outcome.error() {
                     None => Settle::Done(config.on_success.clone().map(|d| {

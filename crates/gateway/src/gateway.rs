@@ -93,7 +93,7 @@ impl Gateway {
             credential.as_ref().map(|c| c.service.as_str()),
         );
         let service_name = match head {
-            Destination::Service { spec, .. } => spec.name,
+            Destination::Service { spec, .. } | Destination::DataPlane { spec } => spec.name,
             Destination::Internal(_) => "nimbus",
             _ => "unrouted",
         };
@@ -133,6 +133,7 @@ impl Gateway {
         }
         let (limit, shape) = match head {
             Destination::Service { spec, protocol } => (body_limit(spec), protocol),
+            Destination::DataPlane { spec } => (body_limit(spec), spec.protocol),
             Destination::UnknownTarget => (ROUTING_BODY_LIMIT, Protocol::AwsJson1_1),
             _ => (ROUTING_BODY_LIMIT, Protocol::Query),
         };
@@ -152,8 +153,9 @@ impl Gateway {
             }
         };
         let dest = if head == Destination::NeedsBody { route::route_body(&body) } else { head };
-        let (spec, protocol) = match dest {
-            Destination::Service { spec, protocol } => (spec, protocol),
+        let (spec, protocol, public) = match dest {
+            Destination::Service { spec, protocol } => (spec, protocol, false),
+            Destination::DataPlane { spec } => (spec, spec.protocol, true),
             Destination::UnknownQueryVersion => {
                 let params = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
                     .chain(form_urlencoded::parse(&body))
@@ -177,6 +179,7 @@ impl Gateway {
             }
         };
         if self.sigv4 == SigV4Mode::Enforce
+            && !public
             && let Err(err) =
                 auth::verify(&parts, &body, &self.credentials, spec.name, protocol, OffsetDateTime::now_utc())
         {

@@ -132,6 +132,12 @@ pub enum Destination {
         spec: &'static ServiceSpec,
         protocol: Protocol,
     },
+    /// A request to a service's public data plane, addressed by host name (a Lambda function
+    /// URL, `{id}.lambda-url.{region}.localhost`): not an AWS API call, so not subject to
+    /// `--enforce-sigv4`; the service applies the resource's own auth type.
+    DataPlane {
+        spec: &'static ServiceSpec,
+    },
     /// A query-protocol request whose `Version` names no service Nimbus knows.
     UnknownQueryVersion,
     /// An awsJson request whose `X-Amz-Target` prefix names no service Nimbus knows (and whose
@@ -152,6 +158,9 @@ pub fn route_head(
     let path = uri.path();
     if let Some(rest) = path.strip_prefix("/_nimbus/").or_else(|| path.strip_prefix("/_localstack/")) {
         return Destination::Internal(if rest == "health" { Internal::Health } else { Internal::NotFound });
+    }
+    if let Some(spec) = data_plane(uri, headers) {
+        return Destination::DataPlane { spec };
     }
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let prefix = target.split('.').next().unwrap_or_default();
@@ -179,6 +188,23 @@ pub fn route_head(
         return Destination::NeedsBody;
     }
     s3()
+}
+
+/// The service whose public data plane the request's host names, if any.
+fn data_plane(uri: &Uri, headers: &HeaderMap) -> Option<&'static ServiceSpec> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(http::uri::Authority::as_str))?;
+    let name = host
+        .rsplit_once(':')
+        .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host });
+    let name = name.to_ascii_lowercase();
+    let labels: Vec<&str> = name.split('.').collect();
+    // `{url-id}.lambda-url.{region}.localhost`
+    (labels.len() == 4 && labels[1] == "lambda-url" && labels[3] == "localhost")
+        .then(|| spec("lambda"))
+        .flatten()
 }
 
 /// Routes a form-encoded `POST /` by its body's `Action` and `Version`.

@@ -292,3 +292,22 @@ fn oversized_lambda_uploads_are_refused_in_lambdas_words() {
     );
     assert_eq!(err.code, "RequestEntityTooLarge");
 }
+
+#[test]
+fn function_url_hosts_go_to_lambdas_data_plane() {
+    use crate::route::{Destination, route_head};
+    let route = |host: &str| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::HOST, http::HeaderValue::from_str(host).expect("host"));
+        route_head(&Method::GET, &"/any/path?x=1".parse().expect("uri"), &headers, None)
+    };
+    let lambda = crate::route::spec("lambda").expect("lambda");
+    assert_eq!(
+        route("abcdef0123.lambda-url.eu-west-1.localhost:4566"),
+        Destination::DataPlane { spec: lambda }
+    );
+    assert_eq!(route("ABCDEF0123.Lambda-URL.us-east-1.LOCALHOST"), Destination::DataPlane { spec: lambda });
+    assert!(!matches!(route("lambda-url.us-east-1.localhost"), Destination::DataPlane { .. }));
+    assert!(!matches!(route("127.0.0.1:4566"), Destination::DataPlane { .. }));
+    assert!(!matches!(route("x.lambda-url.us-east-1.example.com"), Destination::DataPlane { .. }));
+}

@@ -527,6 +527,7 @@ impl Env<'_> {
             policies: BTreeMap::new(),
             tags,
             provisioned: BTreeMap::new(),
+            urls: BTreeMap::new(),
         };
         let shown =
             if input.publish == Some(true) { publish(&mut record, None, now) } else { record.latest.clone() };
@@ -596,8 +597,11 @@ impl Env<'_> {
         match t.qualifier.as_deref() {
             None => {
                 let _guard = lock(&self.svc.writes);
-                self.function(&t.name)?;
+                let f = self.function(&t.name)?;
                 self.svc.remove(self.scope, &t.name)?;
+                for c in f.urls.values() {
+                    lock(&self.svc.urls).remove(&c.url_id);
+                }
                 self.svc.concurrency.reserve(&self.key(&t.name), None);
                 let arn = crate::names::function_arn(self.scope, &t.name);
                 self.svc.runtime.evict_function(&arn);
@@ -802,12 +806,14 @@ impl Env<'_> {
 
     pub fn delete_alias(&self, t: &Target, name: &str) -> Result<Response, Error> {
         self.modify(&t.name, |f| {
-            // Deleting an alias that is not there succeeds, as on Lambda.
+            // Deleting an alias that is not there succeeds, as on Lambda. Its URL goes with it.
             f.aliases.remove(name);
             f.event_invoke_configs.remove(name);
             f.policies.remove(name);
-            Ok(())
-        })?;
+            f.provisioned.remove(name);
+            Ok(f.urls.remove(name))
+        })?
+        .map(|url| lock(&self.svc.urls).remove(&url.url_id));
         Ok(no_content(self.ctx))
     }
 

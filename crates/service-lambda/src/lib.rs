@@ -27,6 +27,7 @@ mod queue;
 mod render;
 mod routes;
 mod settings;
+mod url;
 mod usage;
 
 use std::collections::HashMap;
@@ -99,6 +100,8 @@ pub(crate) struct Inner {
     concurrency: Concurrency,
     queue: queue::Queue,
     usage: usage::Usage,
+    /// Function URL ids → the function they invoke, for the data plane.
+    urls: Mutex<HashMap<String, url::UrlTarget>>,
     /// Where provisioning of each `account/region/name/qualifier` stands (see `provisioned.rs`).
     provisioning: Mutex<HashMap<String, provisioned::Progress>>,
 }
@@ -130,8 +133,9 @@ impl LambdaService {
             queue: queue::Queue::new(),
             provisioning: Mutex::new(HashMap::new()),
             usage: usage::Usage::default(),
+            urls: Mutex::new(HashMap::new()),
         };
-        inner.load_reservations()?;
+        inner.load_indexes()?;
         Ok(LambdaService { inner: Arc::new(inner) })
     }
 
@@ -155,6 +159,9 @@ impl LambdaService {
     }
 
     async fn handle(&self, ctx: RequestContext, req: Request) -> Response {
+        if let Some(url_id) = url::url_id_of(&req) {
+            return url::serve(&self.inner, &ctx, &url_id, req).await;
+        }
         let result = match Operation::parse(&req) {
             Ok(op) => self.inner.clone().act(&ctx, op).await,
             Err(Error::UnknownOperationException) if req.method() == http::Method::GET => {
@@ -249,6 +256,11 @@ impl Inner {
                 env.list_layer_versions(&name, &page, &filter)
             }
             Operation::ListLayers(page, filter) => env.list_layers(&page, &filter),
+            Operation::CreateFunctionUrlConfig(t, input) => env.create_url(&t, input),
+            Operation::GetFunctionUrlConfig(t) => env.get_url(&t),
+            Operation::UpdateFunctionUrlConfig(t, input) => env.update_url(&t, input),
+            Operation::DeleteFunctionUrlConfig(t) => env.delete_url(&t),
+            Operation::ListFunctionUrlConfigs(t, page) => env.list_urls(&t, &page),
             Operation::GetAccountSettings => env.account_settings(),
             Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
             Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),
@@ -284,8 +296,9 @@ impl Inner {
         Ok(())
     }
 
-    /// Reserved concurrency of every function, into the counters.
-    fn load_reservations(&self) -> Result<(), Error> {
+    /// What the in-memory indexes hold, from the store: reserved concurrency of every function
+    /// (the counters) and every function URL (the data plane's lookup).
+    fn load_indexes(&self) -> Result<(), Error> {
         let mut after: Option<Vec<u8>> = None;
         loop {
             let range = match &after {
@@ -297,9 +310,24 @@ impl Inner {
             after = Some(last.0.clone());
             for e in &entries {
                 let record: FunctionRecord = model::decode(&e.1)?;
+                let key = String::from_utf8_lossy(&e.0).into_owned();
                 if let Some(n) = record.reserved_concurrency {
-                    let key = String::from_utf8_lossy(&e.0).into_owned();
                     self.concurrency.reserve(&key, Some(n));
+                }
+                let mut parts = key.splitn(3, '/');
+                if let (Some(account), Some(region)) = (parts.next(), parts.next())
+                    && let (Some(account), Some(region)) =
+                        (types::AccountId::parse(account), types::Region::parse(region))
+                {
+                    let scope = Scope { account, region };
+                    for (q, c) in &record.urls {
+                        let target = url::UrlTarget {
+                            scope: scope.clone(),
+                            function: record.name.clone(),
+                            qualifier: q.clone(),
+                        };
+                        lock(&self.urls).insert(c.url_id.clone(), target);
+                    }
                 }
             }
         }

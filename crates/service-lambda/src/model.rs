@@ -62,6 +62,21 @@ pub struct FunctionRecord {
     /// Provisioned concurrency per qualifier (a version number or an alias name).
     #[serde(default)]
     pub provisioned: BTreeMap<String, ProvisionedConfig>,
+    /// Function URLs, keyed by qualifier (`""` for the unqualified function, else an alias).
+    #[serde(default)]
+    pub urls: BTreeMap<String, UrlConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlConfig {
+    /// The 32-character host label of the URL.
+    pub url_id: String,
+    pub auth_type: String,
+    /// As the client gave it (the `Cors` shape).
+    pub cors: Option<serde_json::Value>,
+    pub invoke_mode: String,
+    pub created: String,
+    pub modified: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

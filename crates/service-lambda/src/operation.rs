@@ -63,6 +63,11 @@ pub enum Operation {
     DeleteLayerVersion(String, u64),
     ListLayerVersions(String, Page, LayerFilter),
     ListLayers(Page, LayerFilter),
+    CreateFunctionUrlConfig(Target, UrlInput),
+    GetFunctionUrlConfig(Target),
+    UpdateFunctionUrlConfig(Target, UrlInput),
+    DeleteFunctionUrlConfig(Target),
+    ListFunctionUrlConfigs(Target, Page),
     GetAccountSettings,
     /// An operation of the Lambda model that Nimbus does not serve yet.
     NotImplemented(&'static str),
@@ -223,6 +228,14 @@ pub struct LayerInput {
     pub compatible_runtimes: Option<Vec<String>>,
     pub license_info: Option<String>,
     pub compatible_architectures: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UrlInput {
+    pub auth_type: Option<String>,
+    pub cors: Option<serde_json::Value>,
+    pub invoke_mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -423,6 +436,11 @@ impl Operation {
             }
             "ListLayerVersions" => Operation::ListLayerVersions(label("LayerName"), page()?, layer_filter()),
             "ListLayers" => Operation::ListLayers(page()?, layer_filter()),
+            "CreateFunctionUrlConfig" => Operation::CreateFunctionUrlConfig(target(140)?, json(body)?),
+            "GetFunctionUrlConfig" => Operation::GetFunctionUrlConfig(target(140)?),
+            "UpdateFunctionUrlConfig" => Operation::UpdateFunctionUrlConfig(target(140)?, json(body)?),
+            "DeleteFunctionUrlConfig" => Operation::DeleteFunctionUrlConfig(target(140)?),
+            "ListFunctionUrlConfigs" => Operation::ListFunctionUrlConfigs(target(140)?, page()?),
             "GetAccountSettings" => Operation::GetAccountSettings,
             other => Operation::NotImplemented(other),
         })
@@ -561,7 +579,9 @@ mod tests {
         let op = Operation::parse(&req(Method::GET, "/2018-10-31/layers", ""));
         assert!(matches!(op, Ok(Operation::ListLayers(..))));
         let op = Operation::parse(&req(Method::POST, "/2021-10-31/functions/f/url", "{}"));
-        assert!(matches!(op, Ok(Operation::NotImplemented("CreateFunctionUrlConfig"))));
+        assert!(matches!(op, Ok(Operation::CreateFunctionUrlConfig(..))));
+        let op = Operation::parse(&req(Method::GET, "/2015-03-31/event-source-mappings", ""));
+        assert!(matches!(op, Ok(Operation::NotImplemented("ListEventSourceMappings"))));
         assert!(matches!(
             Operation::parse(&req(Method::GET, "/2015-03-31/nothing", "")),
             Err(Error::UnknownOperationException)

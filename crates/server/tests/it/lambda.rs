@@ -707,3 +707,85 @@ async fn layers_are_on_the_python_path() {
         lambda.get_layer_version().layer_name("shared").version_number(1).send().await.expect_err("deleted");
     assert!(e.into_service_error().is_resource_not_found_exception());
 }
+
+#[tokio::test]
+async fn function_urls_serve_http_requests() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = r#"
+import json
+
+def handler(event, context):
+    if event["rawPath"] == "/plain":
+        return {"hello": "world"}
+    return {
+        "statusCode": 201,
+        "headers": {"content-type": "application/json", "x-seen-method": event["requestContext"]["http"]["method"]},
+        "cookies": ["session=abc"],
+        "body": json.dumps({"path": event["rawPath"], "query": event.get("queryStringParameters"), "body": event.get("body")}),
+    }
+"#;
+    create_python(&lambda, "web", source, &[]).await;
+    let created = lambda
+        .create_function_url_config()
+        .function_name("web")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .cors(
+            aws_sdk_lambda::types::Cors::builder()
+                .allow_origins("https://app.example")
+                .allow_methods("POST")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create url");
+    let url = created.function_url().to_owned();
+    let host = url.trim_start_matches("http://").split(':').next().expect("host").to_owned();
+    assert!(host.ends_with(".lambda-url.us-east-1.localhost"), "{url}");
+    let e = lambda
+        .create_function_url_config()
+        .function_name("web")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .send()
+        .await
+        .expect_err("one URL per qualifier");
+    assert!(e.into_service_error().is_resource_conflict_exception());
+
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", server.port).parse().expect("addr");
+    let http = reqwest::Client::builder().resolve(&host, addr).build().expect("client");
+    let resp = http
+        .post(format!("{url}orders/7?x=1"))
+        .header("origin", "https://app.example")
+        .body(r#"{"item":"tea"}"#)
+        .send()
+        .await
+        .expect("url request");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers().get("x-seen-method").and_then(|v| v.to_str().ok()), Some("POST"));
+    assert_eq!(resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()), Some("session=abc"));
+    assert_eq!(
+        resp.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        Some("https://app.example")
+    );
+    let body: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json");
+    assert_eq!(body, json!({"path": "/orders/7", "query": {"x": "1"}, "body": "{\"item\":\"tea\"}"}));
+
+    let resp = http.get(format!("{url}plain")).send().await.expect("plain");
+    assert_eq!(resp.status(), 200);
+    let body: Value = serde_json::from_slice(&resp.bytes().await.expect("body")).expect("json");
+    assert_eq!(body, json!({"hello": "world"}));
+
+    lambda
+        .update_function_url_config()
+        .function_name("web")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::AwsIam)
+        .send()
+        .await
+        .expect("update url");
+    let resp = http.get(format!("{url}plain")).send().await.expect("unsigned");
+    assert_eq!(resp.status(), 403, "AWS_IAM URLs refuse unsigned requests");
+
+    lambda.delete_function_url_config().function_name("web").send().await.expect("delete url");
+    let resp = http.get(format!("{url}plain")).send().await.expect("gone");
+    assert_eq!(resp.status(), 404);
+}

@@ -38,7 +38,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         _ => anyhow::Error::new(e).context(format!("cannot listen on {addr}")),
     })?;
-    let gateway = Arc::new(wire(&args, store.clone()));
+    let (gateway, log_writer) = wire(&args, store.clone());
+    let gateway = Arc::new(gateway);
 
     tracing::info!(
         %addr,
@@ -54,12 +55,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     gateway::serve(listener, gateway, shutdown_signal()).await;
     tracing::info!("shutting down: flushing state");
+    // Function log lines still queued are committed before the store makes everything durable.
+    log_writer.flush();
     store.kv.flush().context("flushing state at shutdown")?;
     Ok(())
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
-fn wire(args: &ServeArgs, store: Store) -> Gateway {
+/// Also answers the CloudWatch Logs writer, which shutdown flushes.
+fn wire(args: &ServeArgs, store: Store) -> (Gateway, service_logs::LogWriter) {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
     for (id, secret) in &args.access_keys {
@@ -69,12 +73,17 @@ fn wire(args: &ServeArgs, store: Store) -> Gateway {
         credentials.insert("test", "test");
     }
     let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
-    Gateway::builder()
+    // Lambda will write function logs through `logs.writer()`.
+    let logs = service_logs::LogsService::new(store.clone(), clock.clone());
+    let log_writer = logs.writer();
+    let gateway = Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
         .service(Arc::new(service_iam::IamService::new(store, clock)))
-        .build()
+        .service(Arc::new(logs))
+        .build();
+    (gateway, log_writer)
 }
 
 async fn shutdown_signal() {

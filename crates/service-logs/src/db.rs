@@ -36,11 +36,20 @@ impl Db {
         self.record(GROUPS, &model::group_key(scope, name))
     }
 
-    pub fn stream(&self, scope: &Scope, group: &str, name: &str) -> Result<Option<(Vec<u8>, StreamRecord)>, Error> {
+    pub fn stream(
+        &self,
+        scope: &Scope,
+        group: &str,
+        name: &str,
+    ) -> Result<Option<(Vec<u8>, StreamRecord)>, Error> {
         self.record(STREAMS, &model::stream_key(scope, group, name))
     }
 
-    fn record<R: serde::de::DeserializeOwned>(&self, table: &str, key: &[u8]) -> Result<Option<(Vec<u8>, R)>, Error> {
+    fn record<R: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &[u8],
+    ) -> Result<Option<(Vec<u8>, R)>, Error> {
         match self.kv.get(table, key)? {
             Some(raw) => {
                 let record = model::decode(&raw)?;
@@ -71,7 +80,8 @@ impl Db {
             }
         }
         Err(Error::OperationAbortedException(
-            "A conflicting operation is currently in progress against this resource. Please try again.".to_owned(),
+            "A conflicting operation is currently in progress against this resource. Please try again."
+                .to_owned(),
         ))
     }
 
@@ -90,8 +100,13 @@ impl Db {
                     if self.kv.get(GROUPS, &gkey)?.is_some() {
                         batch = batch.expect_present(GROUPS, gkey.clone());
                     } else if a.create {
-                        let group = new_group(a.group, now_ms, Default::default(), None, "STANDARD".to_owned());
-                        batch = batch.expect_absent(GROUPS, gkey.clone()).put(GROUPS, gkey.clone(), model::encode(&group));
+                        let group =
+                            new_group(a.group, now_ms, Default::default(), None, "STANDARD".to_owned());
+                        batch = batch.expect_absent(GROUPS, gkey.clone()).put(
+                            GROUPS,
+                            gkey.clone(),
+                            model::encode(&group),
+                        );
                     } else {
                         return Err(error::group_not_found());
                     }

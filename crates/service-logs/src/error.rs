@@ -63,11 +63,11 @@ impl From<ProtocolError> for Error {
             ProtocolError::UnknownOperation(op) => Error::UnknownOperationException(op),
             ProtocolError::MissingOperation => Error::UnknownOperationException(String::new()),
             ProtocolError::Serialization(m) => Error::SerializationException(m),
-            ProtocolError::MissingMembers(members) => Error::InvalidParameterException(
-                protocol::validation_message(
+            ProtocolError::MissingMembers(members) => {
+                Error::InvalidParameterException(protocol::validation_message(
                     members.iter().map(|m| (m.as_str(), "null", "Member must not be null")),
-                ),
-            ),
+                ))
+            }
             ProtocolError::InvalidValue { message, .. } => Error::InvalidParameterException(message),
         }
     }

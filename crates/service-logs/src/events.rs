@@ -8,13 +8,13 @@ use protocol::Response;
 use serde_json::{Map, Value, json};
 use storage::KeyRange;
 
+use crate::Env;
 use crate::db::Append;
 use crate::error::{self, Error};
 use crate::model::{self, EVENTS, Position, StoredEvent};
 use crate::operation::{EVENT_OVERHEAD, GetLogEvents};
 use crate::streams::sequence_token;
 use crate::token::{self, Direction};
-use crate::Env;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -79,7 +79,12 @@ impl Env<'_> {
         entries.iter().map(|(k, v)| Ok(model::decode_event(k, v)?)).collect()
     }
 
-    pub fn put_log_events(&self, group: &str, stream: &str, events: Vec<(i64, String)>) -> Result<Response, Error> {
+    pub fn put_log_events(
+        &self,
+        group: &str,
+        stream: &str,
+        events: Vec<(i64, String)>,
+    ) -> Result<Response, Error> {
         let (_, record) = self.load_group_named(group)?;
         let cutoff = record.retention_cutoff(self.now);
         let mut too_new_start = None;
@@ -102,7 +107,8 @@ impl Env<'_> {
             && last.0 - first.0 > DAY_MS
         {
             return Err(Error::InvalidParameterException(
-                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.".to_owned(),
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours."
+                    .to_owned(),
             ));
         }
         let append = Append { scope: self.scope(), group, stream, events: &accepted, create: false };

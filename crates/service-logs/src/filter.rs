@@ -144,7 +144,11 @@ fn parse_terms(text: &str) -> Result<Terms, Error> {
                 word.push(c);
             }
             // A bare term is a word: quote anything else, as AWS requires.
-            if word.is_empty() || !word.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '@' | '-')) {
+            if word.is_empty()
+                || !word
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '@' | '-'))
+            {
                 return Err(Error::InvalidParameterException(format!(
                     "Invalid filter pattern: Invalid character(s) in term '{word}'"
                 )));

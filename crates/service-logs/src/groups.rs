@@ -37,7 +37,9 @@ impl Env<'_> {
     ) -> Result<Response, Error> {
         let record = new_group(name, self.now, tags, kms_key_id, class);
         if !self.db.kv.insert_new(GROUPS, &model::group_key(self.scope(), name), &model::encode(&record))? {
-            return Err(Error::ResourceAlreadyExistsException("The specified log group already exists".to_owned()));
+            return Err(Error::ResourceAlreadyExistsException(
+                "The specified log group already exists".to_owned(),
+            ));
         }
         Ok(self.empty())
     }
@@ -48,7 +50,9 @@ impl Env<'_> {
             let (raw, _) = self.load_group_named(name)?;
             let mut batch = Batch::new().expect_value(GROUPS, gkey.clone(), raw).delete(GROUPS, gkey.clone());
             let prefix = model::streams_prefix(self.scope(), name);
-            for (skey, sraw) in self.db.kv.scan(STREAMS, storage::KeyRange::prefix(prefix), storage::UNLIMITED)? {
+            for (skey, sraw) in
+                self.db.kv.scan(STREAMS, storage::KeyRange::prefix(prefix), storage::UNLIMITED)?
+            {
                 let stream: StreamRecord = model::decode(&sraw)?;
                 batch = batch.expect_value(STREAMS, skey.clone(), sraw).delete(STREAMS, skey).put(
                     PURGE,
@@ -121,12 +125,20 @@ impl Env<'_> {
     }
 
     /// Changes one group with a compare-and-set on its record, retried on conflicts.
-    pub fn update_group(&self, name: &str, change: impl Fn(&mut GroupRecord) -> Result<(), Error>) -> Result<(), Error> {
+    pub fn update_group(
+        &self,
+        name: &str,
+        change: impl Fn(&mut GroupRecord) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let key = model::group_key(self.scope(), name);
         self.db.transact(|| {
             let (raw, mut record) = self.load_group_named(name)?;
             change(&mut record)?;
-            let batch = Batch::new().expect_value(GROUPS, key.clone(), raw).put(GROUPS, key.clone(), model::encode(&record));
+            let batch = Batch::new().expect_value(GROUPS, key.clone(), raw).put(
+                GROUPS,
+                key.clone(),
+                model::encode(&record),
+            );
             Ok((batch, ()))
         })
     }

@@ -23,7 +23,9 @@ mod writer;
 
 use std::sync::Arc;
 
-use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response, ServiceError, error_response, json};
+use protocol::{
+    AwsService, BoxFuture, Protocol, Request, RequestContext, Response, ServiceError, error_response, json,
+};
 use serde::Serialize;
 use storage::Store;
 use types::{Clock, Scope};

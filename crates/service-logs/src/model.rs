@@ -103,7 +103,10 @@ pub fn event_key(prefix: &[u8], at: Position) -> Vec<u8> {
 pub fn key_position(key: &[u8]) -> Option<Position> {
     let tail = key.len().checked_sub(16).map(|start| &key[start..])?;
     let (ts, seq) = tail.split_at(8);
-    Some(Position { timestamp: u64::from_be_bytes(ts.try_into().ok()?), seq: u64::from_be_bytes(seq.try_into().ok()?) })
+    Some(Position {
+        timestamp: u64::from_be_bytes(ts.try_into().ok()?),
+        seq: u64::from_be_bytes(seq.try_into().ok()?),
+    })
 }
 
 /// One stored event. Events are the one record written per log line, so they are not JSON but
@@ -228,7 +231,12 @@ mod tests {
     fn events_round_trip() {
         let key = event_key(b"x", Position { timestamp: 1, seq: 2 });
         let e = decode_event(&key, &encode_event(7, "héllo")).expect("decodes");
-        assert_eq!(e, StoredEvent { at: Position { timestamp: 1, seq: 2 }, ingestion_time: 7, message: "héllo".into() });
+        assert_eq!(
+            e,
+            StoredEvent {
+                at: Position { timestamp: 1, seq: 2 }, ingestion_time: 7, message: "héllo".into()
+            }
+        );
         assert!(decode_event(&key, b"\x02").is_err());
     }
 

@@ -14,23 +14,61 @@ use crate::filter::Pattern;
 /// The operations Nimbus serves.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Operation {
-    CreateLogGroup { group: String, tags: BTreeMap<String, String>, kms_key_id: Option<String>, class: String },
-    DeleteLogGroup { group: String },
+    CreateLogGroup {
+        group: String,
+        tags: BTreeMap<String, String>,
+        kms_key_id: Option<String>,
+        class: String,
+    },
+    DeleteLogGroup {
+        group: String,
+    },
     DescribeLogGroups(DescribeLogGroups),
-    CreateLogStream { group: String, stream: String },
-    DeleteLogStream { group: String, stream: String },
+    CreateLogStream {
+        group: String,
+        stream: String,
+    },
+    DeleteLogStream {
+        group: String,
+        stream: String,
+    },
     DescribeLogStreams(DescribeLogStreams),
-    PutLogEvents { group: String, stream: String, events: Vec<(i64, String)> },
+    PutLogEvents {
+        group: String,
+        stream: String,
+        events: Vec<(i64, String)>,
+    },
     GetLogEvents(GetLogEvents),
     FilterLogEvents(Box<FilterLogEvents>),
-    PutRetentionPolicy { group: String, days: u32 },
-    DeleteRetentionPolicy { group: String },
-    TagLogGroup { group: String, tags: BTreeMap<String, String> },
-    UntagLogGroup { group: String, keys: Vec<String> },
-    ListTagsLogGroup { group: String },
-    TagResource { arn: GroupArn, tags: BTreeMap<String, String> },
-    UntagResource { arn: GroupArn, keys: Vec<String> },
-    ListTagsForResource { arn: GroupArn },
+    PutRetentionPolicy {
+        group: String,
+        days: u32,
+    },
+    DeleteRetentionPolicy {
+        group: String,
+    },
+    TagLogGroup {
+        group: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagLogGroup {
+        group: String,
+        keys: Vec<String>,
+    },
+    ListTagsLogGroup {
+        group: String,
+    },
+    TagResource {
+        arn: GroupArn,
+        tags: BTreeMap<String, String>,
+    },
+    UntagResource {
+        arn: GroupArn,
+        keys: Vec<String>,
+    },
+    ListTagsForResource {
+        arn: GroupArn,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,38 +159,125 @@ impl GroupArn {
 }
 
 /// The retention periods PutRetentionPolicy accepts.
-pub const RETENTION_DAYS: &[u32] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+pub const RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 /// Every operation of the CloudWatch Logs model, so that a real operation Nimbus lacks answers
 /// `NotImplemented` while a misspelt one answers `UnknownOperationException`.
 const MODEL_OPERATIONS: &[&str] = &[
-    "AssociateKmsKey", "AssociateSourceToS3TableIntegration", "CancelExportTask", "CancelImportTask",
-    "CreateDelivery", "CreateExportTask", "CreateImportTask", "CreateLogAnomalyDetector", "CreateLogGroup",
-    "CreateLogStream", "CreateLookupTable", "CreateScheduledQuery", "DeleteAccountPolicy",
-    "DeleteDataProtectionPolicy", "DeleteDelivery", "DeleteDeliveryDestination",
-    "DeleteDeliveryDestinationPolicy", "DeleteDeliverySource", "DeleteDestination", "DeleteIndexPolicy",
-    "DeleteIntegration", "DeleteLogAnomalyDetector", "DeleteLogGroup", "DeleteLogStream", "DeleteLookupTable",
-    "DeleteMetricFilter", "DeleteQueryDefinition", "DeleteResourcePolicy", "DeleteRetentionPolicy",
-    "DeleteScheduledQuery", "DeleteSubscriptionFilter", "DeleteTransformer", "DescribeAccountPolicies",
-    "DescribeConfigurationTemplates", "DescribeDeliveries", "DescribeDeliveryDestinations",
-    "DescribeDeliverySources", "DescribeDestinations", "DescribeExportTasks", "DescribeFieldIndexes",
-    "DescribeImportTaskBatches", "DescribeImportTasks", "DescribeIndexPolicies", "DescribeLogGroups",
-    "DescribeLogStreams", "DescribeLookupTables", "DescribeMetricFilters", "DescribeQueries",
-    "DescribeQueryDefinitions", "DescribeResourcePolicies", "DescribeSubscriptionFilters", "DisassociateKmsKey",
-    "DisassociateSourceFromS3TableIntegration", "FilterLogEvents", "GetDataProtectionPolicy", "GetDelivery",
-    "GetDeliveryDestination", "GetDeliveryDestinationPolicy", "GetDeliverySource", "GetIntegration",
-    "GetLogAnomalyDetector", "GetLogEvents", "GetLogFields", "GetLogGroupFields", "GetLogObject", "GetLogRecord",
-    "GetLookupTable", "GetQueryResults", "GetScheduledQuery", "GetScheduledQueryHistory", "GetTransformer",
-    "ListAggregateLogGroupSummaries", "ListAnomalies", "ListIntegrations", "ListLogAnomalyDetectors",
-    "ListLogGroups", "ListLogGroupsForQuery", "ListScheduledQueries", "ListSourcesForS3TableIntegration",
-    "ListTagsForResource", "ListTagsLogGroup", "PutAccountPolicy", "PutBearerTokenAuthentication",
-    "PutDataProtectionPolicy", "PutDeliveryDestination", "PutDeliveryDestinationPolicy", "PutDeliverySource",
-    "PutDestination", "PutDestinationPolicy", "PutIndexPolicy", "PutIntegration", "PutLogEvents",
-    "PutLogGroupDeletionProtection", "PutMetricFilter", "PutQueryDefinition", "PutResourcePolicy",
-    "PutRetentionPolicy", "PutSubscriptionFilter", "PutTransformer", "StartLiveTail", "StartQuery", "StopQuery",
-    "TagLogGroup", "TagResource", "TestMetricFilter", "TestTransformer", "UntagLogGroup", "UntagResource",
-    "UpdateAnomaly", "UpdateDeliveryConfiguration", "UpdateLogAnomalyDetector", "UpdateLookupTable",
+    "AssociateKmsKey",
+    "AssociateSourceToS3TableIntegration",
+    "CancelExportTask",
+    "CancelImportTask",
+    "CreateDelivery",
+    "CreateExportTask",
+    "CreateImportTask",
+    "CreateLogAnomalyDetector",
+    "CreateLogGroup",
+    "CreateLogStream",
+    "CreateLookupTable",
+    "CreateScheduledQuery",
+    "DeleteAccountPolicy",
+    "DeleteDataProtectionPolicy",
+    "DeleteDelivery",
+    "DeleteDeliveryDestination",
+    "DeleteDeliveryDestinationPolicy",
+    "DeleteDeliverySource",
+    "DeleteDestination",
+    "DeleteIndexPolicy",
+    "DeleteIntegration",
+    "DeleteLogAnomalyDetector",
+    "DeleteLogGroup",
+    "DeleteLogStream",
+    "DeleteLookupTable",
+    "DeleteMetricFilter",
+    "DeleteQueryDefinition",
+    "DeleteResourcePolicy",
+    "DeleteRetentionPolicy",
+    "DeleteScheduledQuery",
+    "DeleteSubscriptionFilter",
+    "DeleteTransformer",
+    "DescribeAccountPolicies",
+    "DescribeConfigurationTemplates",
+    "DescribeDeliveries",
+    "DescribeDeliveryDestinations",
+    "DescribeDeliverySources",
+    "DescribeDestinations",
+    "DescribeExportTasks",
+    "DescribeFieldIndexes",
+    "DescribeImportTaskBatches",
+    "DescribeImportTasks",
+    "DescribeIndexPolicies",
+    "DescribeLogGroups",
+    "DescribeLogStreams",
+    "DescribeLookupTables",
+    "DescribeMetricFilters",
+    "DescribeQueries",
+    "DescribeQueryDefinitions",
+    "DescribeResourcePolicies",
+    "DescribeSubscriptionFilters",
+    "DisassociateKmsKey",
+    "DisassociateSourceFromS3TableIntegration",
+    "FilterLogEvents",
+    "GetDataProtectionPolicy",
+    "GetDelivery",
+    "GetDeliveryDestination",
+    "GetDeliveryDestinationPolicy",
+    "GetDeliverySource",
+    "GetIntegration",
+    "GetLogAnomalyDetector",
+    "GetLogEvents",
+    "GetLogFields",
+    "GetLogGroupFields",
+    "GetLogObject",
+    "GetLogRecord",
+    "GetLookupTable",
+    "GetQueryResults",
+    "GetScheduledQuery",
+    "GetScheduledQueryHistory",
+    "GetTransformer",
+    "ListAggregateLogGroupSummaries",
+    "ListAnomalies",
+    "ListIntegrations",
+    "ListLogAnomalyDetectors",
+    "ListLogGroups",
+    "ListLogGroupsForQuery",
+    "ListScheduledQueries",
+    "ListSourcesForS3TableIntegration",
+    "ListTagsForResource",
+    "ListTagsLogGroup",
+    "PutAccountPolicy",
+    "PutBearerTokenAuthentication",
+    "PutDataProtectionPolicy",
+    "PutDeliveryDestination",
+    "PutDeliveryDestinationPolicy",
+    "PutDeliverySource",
+    "PutDestination",
+    "PutDestinationPolicy",
+    "PutIndexPolicy",
+    "PutIntegration",
+    "PutLogEvents",
+    "PutLogGroupDeletionProtection",
+    "PutMetricFilter",
+    "PutQueryDefinition",
+    "PutResourcePolicy",
+    "PutRetentionPolicy",
+    "PutSubscriptionFilter",
+    "PutTransformer",
+    "StartLiveTail",
+    "StartQuery",
+    "StopQuery",
+    "TagLogGroup",
+    "TagResource",
+    "TestMetricFilter",
+    "TestTransformer",
+    "UntagLogGroup",
+    "UntagResource",
+    "UpdateAnomaly",
+    "UpdateDeliveryConfiguration",
+    "UpdateLogAnomalyDetector",
+    "UpdateLookupTable",
     "UpdateScheduledQuery",
 ];
 
@@ -163,7 +288,8 @@ const MAX_BATCH_BYTES: usize = 1_048_576;
 pub const EVENT_OVERHEAD: usize = 26;
 
 pub fn is_group_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
+    !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'/' | b'#'))
 }
 
 /// Collects model violations in member order; AWS reports them together in one message.
@@ -209,7 +335,11 @@ impl Violations {
     fn range(&mut self, member: &str, value: Option<i64>, min: i64, max: i64) {
         let Some(v) = value else { return };
         if v < min {
-            self.push(member, v.to_string(), format!("Member must have value greater than or equal to {min}"));
+            self.push(
+                member,
+                v.to_string(),
+                format!("Member must have value greater than or equal to {min}"),
+            );
         }
         if v > max {
             self.push(member, v.to_string(), format!("Member must have value less than or equal to {max}"));
@@ -460,14 +590,21 @@ impl Operation {
                 let mut v = Violations::default();
                 v.tags("tags", i.tags.as_ref(), 1);
                 v.finish()?;
-                Ok(Operation::TagResource { arn: resource_arn(&i.resource_arn)?, tags: i.tags.unwrap_or_default() })
+                Ok(Operation::TagResource {
+                    arn: resource_arn(&i.resource_arn)?,
+                    tags: i.tags.unwrap_or_default(),
+                })
             }
             "UntagResource" => {
                 let i: ResourceInput = decode(body, &["resourceArn", "tagKeys"])?;
                 let keys = i.tag_keys.unwrap_or_default();
                 let mut v = Violations::default();
                 if keys.len() > 50 {
-                    v.push("tagKeys", format!("{keys:?}"), "Member must have length less than or equal to 50");
+                    v.push(
+                        "tagKeys",
+                        format!("{keys:?}"),
+                        "Member must have length less than or equal to 50",
+                    );
                 }
                 v.finish()?;
                 Ok(Operation::UntagResource { arn: resource_arn(&i.resource_arn)?, keys })
@@ -504,11 +641,17 @@ fn resource_arn(arn: &str) -> Result<GroupArn, Error> {
 }
 
 /// Resolves `logGroupName` / `logGroupIdentifier`: exactly one of them must be given.
-fn group_ref(v: &mut Violations, name: Option<String>, identifier: Option<String>) -> Result<GroupRef, Error> {
+fn group_ref(
+    v: &mut Violations,
+    name: Option<String>,
+    identifier: Option<String>,
+) -> Result<GroupRef, Error> {
     v.group_name("logGroupName", name.as_deref());
     v.length("logGroupIdentifier", identifier.as_deref(), 1, 2048);
     match (name, identifier) {
-        (Some(_), Some(_)) => Err(invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")),
+        (Some(_), Some(_)) => {
+            Err(invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters."))
+        }
         (None, None) => Err(invalid("Should provide either logGroupName or logGroupIdentifier.")),
         (Some(name), None) => Ok(GroupRef { name, arn_scope: None }),
         (None, Some(id)) if id.starts_with("arn:") => match GroupArn::parse(&id, true) {
@@ -603,7 +746,11 @@ fn parse_put_events(body: &[u8]) -> Result<Operation, Error> {
         match e.timestamp {
             None => v.push(&member("timestamp"), "null", "Member must not be null"),
             Some(t) if t < 0 => {
-                v.push(&member("timestamp"), t.to_string(), "Member must have value greater than or equal to 0");
+                v.push(
+                    &member("timestamp"),
+                    t.to_string(),
+                    "Member must have value greater than or equal to 0",
+                );
             }
             Some(_) => {}
         }
@@ -661,7 +808,11 @@ fn parse_filter_events(body: &[u8]) -> Result<Operation, Error> {
             v.push("logStreamNames", "[]", "Member must have length greater than or equal to 1");
         }
         if names.len() > 100 {
-            v.push("logStreamNames", format!("{names:?}"), "Member must have length less than or equal to 100");
+            v.push(
+                "logStreamNames",
+                format!("{names:?}"),
+                "Member must have length less than or equal to 100",
+            );
         }
     }
     v.stream_name("logStreamNamePrefix", i.log_stream_name_prefix.as_deref());

@@ -9,12 +9,12 @@ use std::collections::{BinaryHeap, VecDeque};
 use protocol::Response;
 use serde_json::{Map, Value, json};
 
+use crate::Env;
 use crate::error::Error;
 use crate::events::{MAX_RESPONSE_BYTES, Window};
 use crate::model::{self, Position, STREAMS, StoredEvent, StreamRecord};
 use crate::operation::{EVENT_OVERHEAD, FilterLogEvents, StreamSelection};
 use crate::token::{self, Direction};
-use crate::Env;
 
 /// How many events one cursor reads from the store at a time.
 const CHUNK: usize = 256;

@@ -22,11 +22,10 @@ impl Env<'_> {
                 ));
             }
             let record = StreamRecord::new(stream, self.now);
-            let batch = Batch::new().expect_present(GROUPS, gkey.clone()).expect_absent(STREAMS, skey.clone()).put(
-                STREAMS,
-                skey.clone(),
-                model::encode(&record),
-            );
+            let batch = Batch::new()
+                .expect_present(GROUPS, gkey.clone())
+                .expect_absent(STREAMS, skey.clone())
+                .put(STREAMS, skey.clone(), model::encode(&record));
             Ok((batch, ()))
         })?;
         Ok(self.empty())
@@ -36,12 +35,12 @@ impl Env<'_> {
         let skey = model::stream_key(self.scope(), group, stream);
         self.db.transact(|| {
             self.load_group_named(group)?;
-            let (raw, record) = self.db.stream(self.scope(), group, stream)?.ok_or_else(error::stream_not_found)?;
-            let batch = Batch::new().expect_value(STREAMS, skey.clone(), raw).delete(STREAMS, skey.clone()).put(
-                PURGE,
-                model::events_prefix(self.scope(), &record.id_bytes()?),
-                Vec::new(),
-            );
+            let (raw, record) =
+                self.db.stream(self.scope(), group, stream)?.ok_or_else(error::stream_not_found)?;
+            let batch = Batch::new()
+                .expect_value(STREAMS, skey.clone(), raw)
+                .delete(STREAMS, skey.clone())
+                .put(PURGE, model::events_prefix(self.scope(), &record.id_bytes()?), Vec::new());
             Ok((batch, ()))
         })?;
         self.writer.nudge_purge();
@@ -67,7 +66,9 @@ impl Env<'_> {
         let mut next_token = None;
         for s in streams {
             let key = sort_key(&s);
-            let seen = after.as_deref().is_some_and(|a| if input.descending { key.as_str() >= a } else { key.as_str() <= a });
+            let seen = after
+                .as_deref()
+                .is_some_and(|a| if input.descending { key.as_str() >= a } else { key.as_str() <= a });
             if seen {
                 continue;
             }

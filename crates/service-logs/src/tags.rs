@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use protocol::Response;
 use serde_json::json;
 
+use crate::Env;
 use crate::error::Error;
 use crate::operation::GroupArn;
-use crate::Env;
 
 /// Which API asked: they word the over-50 error differently.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +24,9 @@ impl Env<'_> {
     /// The group a tagging ARN names, which must be one of the caller's own.
     pub fn tagged(&self, arn: &GroupArn) -> Result<String, Error> {
         let s = self.scope();
-        let missing = || Error::ResourceNotFoundException(format!("The specified resource does not exist: {}", arn.arn));
+        let missing = || {
+            Error::ResourceNotFoundException(format!("The specified resource does not exist: {}", arn.arn))
+        };
         if arn.account != s.account.as_str() || arn.region != s.region.as_str() {
             return Err(missing());
         }
@@ -43,9 +45,9 @@ impl Env<'_> {
                     Api::Legacy => Error::InvalidParameterException(format!(
                         "A resource can have no more than {MAX_TAGS} tags."
                     )),
-                    Api::Resource => {
-                        Error::TooManyTagsException(format!("A resource can have no more than {MAX_TAGS} tags."))
-                    }
+                    Api::Resource => Error::TooManyTagsException(format!(
+                        "A resource can have no more than {MAX_TAGS} tags."
+                    )),
                 });
             }
             g.tags = merged;

@@ -180,7 +180,11 @@ fn run(shared: &Shared, db: &Db, clock: &dyn Clock) {
     let mut next_purge = Instant::now() + PURGE_INTERVAL;
     loop {
         let mut state = shared.lock();
-        while state.queue.is_empty() && !state.purge_requested && !state.shutdown && Instant::now() < next_purge {
+        while state.queue.is_empty()
+            && !state.purge_requested
+            && !state.shutdown
+            && Instant::now() < next_purge
+        {
             let wait = next_purge.saturating_duration_since(Instant::now());
             state = shared.work.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0;
         }
@@ -237,7 +241,13 @@ fn commit(db: &Db, now: i64, items: Vec<Item>) {
                 appends.clear();
                 in_commit = 0;
             }
-            appends.push(Append { scope: &key.0, group: &key.1, stream: &key.2, events: chunk, create: true });
+            appends.push(Append {
+                scope: &key.0,
+                group: &key.1,
+                stream: &key.2,
+                events: chunk,
+                create: true,
+            });
             in_commit += chunk.len();
         }
     }
@@ -283,8 +293,11 @@ pub(crate) fn purge_all(db: &Db, now: i64) -> Result<(), Error> {
                 let mut s: StreamRecord = model::decode(&raw)?;
                 s.stored_bytes = s.stored_bytes.saturating_sub(freed);
                 s.first_event = s.first_event.map(|f| f.max(cutoff));
-                let batch =
-                    Batch::new().expect_value(STREAMS, skey.clone(), raw).put(STREAMS, skey.clone(), model::encode(&s));
+                let batch = Batch::new().expect_value(STREAMS, skey.clone(), raw).put(
+                    STREAMS,
+                    skey.clone(),
+                    model::encode(&s),
+                );
                 Ok((batch, ()))
             })?;
         }

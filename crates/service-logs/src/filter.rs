@@ -128,16 +128,7 @@ fn parse_terms(text: &str) -> Result<Terms, Error> {
             _ => ' ',
         };
         let term = if chars.next_if_eq(&'"').is_some() {
-            let mut phrase = String::new();
-            loop {
-                match chars.next() {
-                    Some('"') => break,
-                    Some('\\') => phrase.extend(chars.next()),
-                    Some(c) => phrase.push(c),
-                    None => return Err(invalid()),
-                }
-            }
-            Term::Phrase(phrase)
+            Term::Phrase(quoted(&mut chars)?)
         } else {
             let mut word = String::new();
             while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
@@ -162,6 +153,19 @@ fn parse_terms(text: &str) -> Result<Terms, Error> {
         }
     }
     Ok(terms)
+}
+
+/// The rest of a double-quoted string whose opening quote was read; `\` escapes a character.
+fn quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Result<String, Error> {
+    let mut text = String::new();
+    loop {
+        match chars.next() {
+            Some('"') => return Ok(text),
+            Some('\\') => text.extend(chars.next()),
+            Some(c) => text.push(c),
+            None => return Err(invalid()),
+        }
+    }
 }
 
 impl Term {
@@ -223,16 +227,7 @@ fn lex(s: &str) -> Result<Vec<Token>, Error> {
             }
             '"' => {
                 chars.next();
-                let mut v = String::new();
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => v.extend(chars.next()),
-                        Some(c) => v.push(c),
-                        None => return Err(invalid()),
-                    }
-                }
-                out.push(Token::Str(v));
+                out.push(Token::Str(quoted(&mut chars)?));
             }
             '$' => {
                 chars.next();

@@ -81,13 +81,13 @@ impl Harness {
     }
 }
 
+/// The `field` of every item of the list `list` in a response.
+fn column(v: &Value, list: &str, field: &str) -> Vec<String> {
+    v[list].as_array().expect("list").iter().map(|e| e[field].as_str().unwrap_or("").to_owned()).collect()
+}
+
 fn messages(v: &Value) -> Vec<String> {
-    v["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .map(|e| e["message"].as_str().unwrap_or("").to_owned())
-        .collect()
+    column(v, "events", "message")
 }
 
 #[test]
@@ -119,14 +119,7 @@ fn describe_groups_filters_and_pages() {
     for name in ["a/1", "a/2", "a/3", "b/1", "xa/9"] {
         h.ok("CreateLogGroup", json!({"logGroupName": name}));
     }
-    let names = |v: &Value| -> Vec<String> {
-        v["logGroups"]
-            .as_array()
-            .expect("groups")
-            .iter()
-            .map(|g| g["logGroupName"].as_str().unwrap_or("").to_owned())
-            .collect()
-    };
+    let names = |v: &Value| column(v, "logGroups", "logGroupName");
     assert_eq!(names(&h.ok("DescribeLogGroups", json!({"logGroupNamePrefix": "a/"}))), ["a/1", "a/2", "a/3"]);
     let p = h.ok("DescribeLogGroups", json!({"logGroupNamePattern": "a/"}));
     assert_eq!(names(&p), ["a/1", "a/2", "a/3", "xa/9"]);
@@ -192,14 +185,7 @@ fn streams_are_described_in_either_order() {
         h.err("CreateLogStream", json!({"logGroupName": "g", "logStreamName": "a"})),
         ("ResourceAlreadyExistsException".into(), "The specified log stream already exists".into())
     );
-    let names = |v: &Value| -> Vec<String> {
-        v["logStreams"]
-            .as_array()
-            .expect("streams")
-            .iter()
-            .map(|s| s["logStreamName"].as_str().unwrap_or("").to_owned())
-            .collect()
-    };
+    let names = |v: &Value| column(v, "logStreams", "logStreamName");
     assert_eq!(names(&h.ok("DescribeLogStreams", json!({"logGroupName": "g"}))), ["a", "b", "c"]);
     let by_time = json!({"logGroupName": "g", "orderBy": "LastEventTime", "descending": true, "limit": 2});
     let first = h.ok("DescribeLogStreams", by_time.clone());

@@ -5,6 +5,7 @@ mod harness;
 mod health;
 mod iam;
 mod lifecycle;
+mod logs;
 mod protocols;
 mod sigv4;
 mod sts;

@@ -84,9 +84,9 @@ def client(server):
     return lambda service, **kw: make_client(server, service, **kw)
 
 
-def run_aws(server, *args, access_key="test", region="us-east-1"):
-    """Runs the AWS CLI against the server; returns the completed process."""
-    env = {
+def aws_env(access_key="test", region="us-east-1"):
+    """A clean environment for an AWS CLI process: these credentials and region, no config."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
         "AWS_ACCESS_KEY_ID": access_key,
@@ -96,5 +96,10 @@ def run_aws(server, *args, access_key="test", region="us-east-1"):
         "AWS_CONFIG_FILE": "/dev/null",
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     }
+
+
+def run_aws(server, *args, access_key="test", region="us-east-1"):
+    """Runs the AWS CLI against the server; returns the completed process."""
+    env = aws_env(access_key, region)
     cmd = [os.environ.get("AWS_CLI", "aws"), "--endpoint-url", server.endpoint, "--output", "json", *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)

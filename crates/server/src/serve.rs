@@ -39,11 +39,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         _ => anyhow::Error::new(e).context(format!("cannot listen on {addr}")),
     })?;
-    let lambda = lambda(&args, store.clone())?;
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let logs = service_logs::LogsService::new(store.clone(), clock.clone());
+    let log_writer = logs.writer();
+    let lambda = lambda(&args, store.clone(), log_writer.clone())?;
     lambda.start();
     let events = events(store.clone(), &lambda)?;
     events.start();
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone()));
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs));
 
     tracing::info!(
         %addr,
@@ -61,6 +64,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: stopping function environments, flushing state");
     events.shutdown();
     lambda.shutdown().await;
+    // Function log lines still queued are committed before the store makes everything durable.
+    log_writer.flush();
     if args.ephemeral {
         let _ = std::fs::remove_dir_all(lambda_work_dir(&args));
     }
@@ -85,12 +90,16 @@ fn lambda_work_dir(args: &ServeArgs) -> std::path::PathBuf {
 
 /// Lambda and its execution environments. Function work files live under the data dir, or
 /// under the system temp dir when the state is ephemeral.
-fn lambda(args: &ServeArgs, store: Store) -> anyhow::Result<service_lambda::LambdaService> {
+fn lambda(
+    args: &ServeArgs,
+    store: Store,
+    logs: service_logs::LogWriter,
+) -> anyhow::Result<service_lambda::LambdaService> {
     let work_dir = lambda_work_dir(args);
     let mut runtime_config = runtime::RuntimeConfig::new(work_dir.join("runtime"));
     runtime_config.idle_timeout = Duration::from_secs(args.lambda_idle_timeout);
     runtime_config.endpoint_url = Some(endpoint_url(args));
-    let sink: Arc<dyn runtime::LogSink> = Arc::new(runtime::NullSink);
+    let sink: Arc<dyn runtime::LogSink> = Arc::new(FunctionLogs(logs));
     let manager =
         runtime::RuntimeManager::new(runtime_config, sink).context("starting the Lambda runtime")?;
     tracing::info!(sandbox = ?manager.sandbox(), "lambda execution environments ready");
@@ -101,6 +110,16 @@ fn lambda(args: &ServeArgs, store: Store) -> anyhow::Result<service_lambda::Lamb
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     service_lambda::LambdaService::new(store, clock, Arc::new(manager), config)
         .map_err(|e| anyhow::anyhow!("starting Lambda: {e}"))
+}
+
+/// Function output and START/END/REPORT lines go to CloudWatch Logs, queued and batched.
+struct FunctionLogs(service_logs::LogWriter);
+
+impl runtime::LogSink for FunctionLogs {
+    fn put(&self, scope: &types::Scope, log_group: &str, log_stream: &str, events: Vec<runtime::LogEvent>) {
+        let events = events.into_iter().map(|e| (e.timestamp_ms, e.message)).collect();
+        self.0.put(scope, log_group, log_stream, events);
+    }
 }
 
 /// EventBridge, delivering to Lambda functions through the `FunctionInvoker` port.
@@ -120,6 +139,7 @@ fn wire(
     store: Store,
     lambda: service_lambda::LambdaService,
     events: service_events::EventsService,
+    logs: service_logs::LogsService,
 ) -> Gateway {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
@@ -137,6 +157,7 @@ fn wire(
         .service(Arc::new(service_iam::IamService::new(store, clock)))
         .service(Arc::new(lambda))
         .service(Arc::new(events))
+        .service(Arc::new(logs))
         .build()
 }
 

@@ -789,3 +789,48 @@ def handler(event, context):
     let resp = http.get(format!("{url}plain")).send().await.expect("gone");
     assert_eq!(resp.status(), 404);
 }
+
+#[tokio::test]
+async fn function_logs_land_in_cloudwatch_logs() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "eu-west-1").await;
+    let logs = server.logs("test", "eu-west-1").await;
+    create_python(&lambda, "logged", PY_ECHO, &[]).await;
+    let out = lambda
+        .invoke()
+        .function_name("logged")
+        .payload(Blob::new(r#"{"n": 5}"#))
+        .send()
+        .await
+        .expect("invoke");
+    let request_id = payload_json(out.payload())["request_id"].as_str().expect("request id").to_owned();
+
+    // Lines are queued and batched: poll briefly, as `aws logs tail` would.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let messages = loop {
+        let found = logs
+            .filter_log_events()
+            .log_group_name("/aws/lambda/logged")
+            .send()
+            .await
+            .map(|o| o.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect::<Vec<_>>())
+            .unwrap_or_default();
+        if found.iter().any(|m| m.starts_with("REPORT")) || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        messages.iter().any(|m| m.starts_with(&format!("START RequestId: {request_id}"))),
+        "{messages:?}"
+    );
+    assert!(messages.iter().any(|m| m.contains("handling {\"n\": 5}")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.starts_with(&format!("REPORT RequestId: {request_id}"))),
+        "{messages:?}"
+    );
+    let streams =
+        logs.describe_log_streams().log_group_name("/aws/lambda/logged").send().await.expect("streams");
+    let name = streams.log_streams().first().and_then(|s| s.log_stream_name()).expect("a stream").to_owned();
+    assert!(name.contains("/[$LATEST]"), "Lambda's stream name form: {name}");
+}

@@ -7,6 +7,7 @@ mod health;
 mod iam;
 mod lambda;
 mod lifecycle;
+mod logs;
 mod protocols;
 mod sigv4;
 mod sts;

@@ -43,7 +43,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.start();
     let events = events(store.clone(), &lambda)?;
     events.start();
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone()));
+    let sqs = service_sqs::SqsService::new(
+        store.clone(),
+        Arc::new(types::SystemClock),
+        service_sqs::SqsConfig { endpoint_url: endpoint_url(&args) },
+    )
+    .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), sqs));
 
     tracing::info!(
         %addr,
@@ -120,6 +126,7 @@ fn wire(
     store: Store,
     lambda: service_lambda::LambdaService,
     events: service_events::EventsService,
+    sqs: service_sqs::SqsService,
 ) -> Gateway {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
@@ -137,6 +144,7 @@ fn wire(
         .service(Arc::new(service_iam::IamService::new(store, clock)))
         .service(Arc::new(lambda))
         .service(Arc::new(events))
+        .service(Arc::new(sqs))
         .build()
 }
 

@@ -9,4 +9,5 @@ mod lambda;
 mod lifecycle;
 mod protocols;
 mod sigv4;
+mod sqs;
 mod sts;

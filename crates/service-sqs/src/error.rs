@@ -174,7 +174,20 @@ impl Error {
         let wire = self.wire();
         let info = self.to_wire();
         if protocol == Protocol::Query {
-            return error_response(Protocol::Query, ctx, &info);
+            // SQS's query errors carry the service namespace, unlike the shared shape.
+            let mut resp = error_response(Protocol::Query, ctx, &info);
+            let mut w = protocol::xml::XmlWriter::new();
+            w.open_ns("ErrorResponse", "http://queue.amazonaws.com/doc/2012-11-05/");
+            w.open("Error");
+            w.leaf("Type", if info.fault == Fault::Sender { "Sender" } else { "Receiver" });
+            w.leaf("Code", &info.code);
+            w.leaf("Message", &info.message);
+            w.leaf("Detail", "");
+            w.close("Error");
+            w.leaf("RequestId", ctx.request_id.as_str());
+            w.close("ErrorResponse");
+            *resp.body_mut() = bytes::Bytes::from(w.finish());
+            return resp;
         }
         let type_name = match wire.shape {
             Some(shape) => format!("com.amazonaws.sqs#{shape}"),

@@ -1,6 +1,6 @@
 //! The ports: traits through which one service reaches another. Services depend on this crate,
 //! never on each other; `server` hands each service the implementations it needs (Lambda
-//! implements [`FunctionInvoker`], later SQS a queue port, and so on). A port speaks in ARNs and
+//! implements [`FunctionInvoker`], SQS implements [`QueueSender`], and so on). A port speaks in ARNs and
 //! bytes, the way AWS services address each other, so the caller needs no types of the callee.
 
 use std::future::Future;
@@ -44,4 +44,28 @@ pub trait FunctionInvoker: Send + Sync {
 
     /// Runs a synchronous invocation (`RequestResponse`) and returns its result.
     fn invoke(&self, function_arn: &str, payload: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>>;
+}
+
+/// A message attribute as another service hands it to a queue: its data type (`String`,
+/// `Number`, `Binary`, optionally with a `.custom` suffix) and its value (binary values as raw
+/// bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessageAttribute {
+    pub data_type: String,
+    pub value: Bytes,
+}
+
+/// Sending to SQS queues from another service (Lambda destinations, EventBridge targets, SNS
+/// subscriptions).
+pub trait QueueSender: Send + Sync {
+    /// Sends `body` to the queue named by `queue_arn`, as SendMessage would; returns the message
+    /// id once the message is durably accepted. `group_id` is required by FIFO queues (which
+    /// then deduplicate by content) and ignored by standard ones.
+    fn send_message(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(String, QueueMessageAttribute)],
+        group_id: Option<&str>,
+    ) -> Result<String, PortError>;
 }

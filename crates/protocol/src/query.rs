@@ -67,6 +67,12 @@ impl QueryParams {
         self.params.get(name).map(String::as_str)
     }
 
+    /// Every parameter in key order, for services whose lists are flattened (`Tag.1.Key`, as
+    /// SQS sends them) rather than written with `.member`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Checks that every named member is present, reporting all absent ones at once.
     pub fn require(&self, names: &[&str]) -> Result<(), ProtocolError> {
         let missing: Vec<String> =

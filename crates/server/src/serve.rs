@@ -46,7 +46,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.start();
     let events = events(store.clone(), &lambda)?;
     events.start();
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs));
+    let sqs = service_sqs::SqsService::new(
+        store.clone(),
+        Arc::new(types::SystemClock),
+        service_sqs::SqsConfig { endpoint_url: endpoint_url(&args) },
+    )
+    .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs));
 
     tracing::info!(
         %addr,
@@ -140,6 +146,7 @@ fn wire(
     lambda: service_lambda::LambdaService,
     events: service_events::EventsService,
     logs: service_logs::LogsService,
+    sqs: service_sqs::SqsService,
 ) -> Gateway {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
@@ -158,6 +165,7 @@ fn wire(
         .service(Arc::new(lambda))
         .service(Arc::new(events))
         .service(Arc::new(logs))
+        .service(Arc::new(sqs))
         .build()
 }
 

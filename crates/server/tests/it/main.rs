@@ -10,4 +10,5 @@ mod lifecycle;
 mod logs;
 mod protocols;
 mod sigv4;
+mod sqs;
 mod sts;

@@ -180,7 +180,9 @@ impl Gateway {
                 return error_response(Protocol::Query, &ctx, &ErrorInfo::internal());
             }
         };
+        // The execute-api data plane serves a user's API to its callers: no SigV4 there.
         if self.sigv4 == SigV4Mode::Enforce
+            && !route::is_execute_api(&parts.uri, &parts.headers)
             && let Err(err) =
                 auth::verify(&parts, &body, &self.credentials, spec.name, protocol, OffsetDateTime::now_utc())
         {

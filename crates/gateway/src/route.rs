@@ -1,7 +1,8 @@
 //! Which service a request is for. Pure: headers, URI and (for form-encoded query requests) the
 //! body in, a destination out.
 //!
-//! The order matters and follows how precise each signal is: Nimbus's own paths; `X-Amz-Target`
+//! The order matters and follows how precise each signal is: Nimbus's own paths; API Gateway's
+//! execute-api data plane (by `Host` or `/_aws/execute-api/`, which no AWS API uses); `X-Amz-Target`
 //! (names service and operation); the SigV4 credential scope (names the service for every signed
 //! request); `Action=` with `Version=` (query protocol, also unsigned); REST path prefixes; and S3
 //! last, because S3 paths are arbitrary bucket and key names.
@@ -153,6 +154,10 @@ pub fn route_head(
     if let Some(rest) = path.strip_prefix("/_nimbus/").or_else(|| path.strip_prefix("/_localstack/")) {
         return Destination::Internal(if rest == "health" { Internal::Health } else { Internal::NotFound });
     }
+    if is_execute_api(uri, headers) {
+        let spec = spec("apigateway").expect("apigateway is in SERVICES");
+        return Destination::Service { spec, protocol: spec.protocol };
+    }
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let prefix = target.split('.').next().unwrap_or_default();
         if let Some(spec) = SERVICES.iter().find(|s| s.targets.contains(&prefix)) {
@@ -179,6 +184,18 @@ pub fn route_head(
         return Destination::NeedsBody;
     }
     s3()
+}
+
+/// Whether a request is for an API Gateway API's invoke URL rather than an AWS API: `Host:
+/// {apiId}.execute-api.{anything}` or a path under `/_aws/execute-api/`. Such requests are
+/// callers of a user's API, so the gateway neither routes them by signature nor verifies one.
+pub fn is_execute_api(uri: &Uri, headers: &HeaderMap) -> bool {
+    if uri.path().starts_with("/_aws/execute-api/") {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).or_else(|| uri.host());
+    host.and_then(|h| h.split_once(".execute-api."))
+        .is_some_and(|(id, _)| !id.is_empty() && !id.contains('/'))
 }
 
 /// Routes a form-encoded `POST /` by its body's `Action` and `Version`.

@@ -43,7 +43,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.start();
     let events = events(store.clone(), &lambda)?;
     events.start();
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone()));
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone())?);
 
     tracing::info!(
         %addr,
@@ -115,12 +115,13 @@ fn events(
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
+/// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(
     args: &ServeArgs,
     store: Store,
     lambda: service_lambda::LambdaService,
     events: service_events::EventsService,
-) -> Gateway {
+) -> anyhow::Result<Gateway> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
     for (id, secret) in &args.access_keys {
@@ -130,14 +131,18 @@ fn wire(
         credentials.insert("test", "test");
     }
     let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
-    Gateway::builder()
+    let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
+    let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
+        .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
+    Ok(Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
         .service(Arc::new(service_iam::IamService::new(store, clock)))
         .service(Arc::new(lambda))
         .service(Arc::new(events))
-        .build()
+        .service(Arc::new(apigateway))
+        .build())
 }
 
 async fn shutdown_signal() {

@@ -227,32 +227,36 @@ impl Inner {
         Ok(api)
     }
 
-    /// Read-modify-write of the caller's HTTP API under the write lock.
+    /// Read-modify-write of the caller's API `id` under the write lock.
+    fn update<A: Record, T>(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        change: impl FnOnce(&mut A) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let _writes = lock(&self.writes);
+        let mut api = (*A::find(self, ctx, id)?).clone();
+        let out = change(&mut api)?;
+        api.save(self)?;
+        Ok(out)
+    }
+
     pub(crate) fn update_http<T>(
         &self,
         ctx: &RequestContext,
         id: &str,
         change: impl FnOnce(&mut HttpApi) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let _writes = lock(&self.writes);
-        let mut api = (*self.http_api(ctx, id)?).clone();
-        let out = change(&mut api)?;
-        self.save_http(api)?;
-        Ok(out)
+        self.update(ctx, id, change)
     }
 
-    /// Read-modify-write of the caller's REST API under the write lock.
     pub(crate) fn update_rest<T>(
         &self,
         ctx: &RequestContext,
         id: &str,
         change: impl FnOnce(&mut RestApi) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let _writes = lock(&self.writes);
-        let mut api = (*self.rest_api(ctx, id)?).clone();
-        let out = change(&mut api)?;
-        self.save_rest(api)?;
-        Ok(out)
+        self.update(ctx, id, change)
     }
 
     /// Deletes an API of either kind from the store and the cache.
@@ -313,6 +317,32 @@ impl Inner {
             Change::Add(_) if kind == "apis" => ok(ctx, StatusCode::CREATED, &serde_json::json!({})),
             _ => empty(ctx, StatusCode::NO_CONTENT),
         }
+    }
+}
+
+/// An API record of either kind, as the read-modify-write helper needs it.
+trait Record: Clone {
+    fn find(inner: &Inner, ctx: &RequestContext, id: &str) -> Result<Arc<Self>, Error>;
+    fn save(self, inner: &Inner) -> Result<Arc<Self>, Error>;
+}
+
+impl Record for HttpApi {
+    fn find(inner: &Inner, ctx: &RequestContext, id: &str) -> Result<Arc<Self>, Error> {
+        inner.http_api(ctx, id)
+    }
+
+    fn save(self, inner: &Inner) -> Result<Arc<Self>, Error> {
+        inner.save_http(self)
+    }
+}
+
+impl Record for RestApi {
+    fn find(inner: &Inner, ctx: &RequestContext, id: &str) -> Result<Arc<Self>, Error> {
+        inner.rest_api(ctx, id)
+    }
+
+    fn save(self, inner: &Inner) -> Result<Arc<Self>, Error> {
+        inner.save_rest(self)
     }
 }
 

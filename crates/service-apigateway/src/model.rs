@@ -45,19 +45,12 @@ pub fn epoch_seconds(ms: i64) -> serde_json::Value {
     serde_json::json!(ms / 1000)
 }
 
-/// Unix ms as the ISO-8601 timestamp the HTTP API model asks for (`timestampFormat: iso8601`).
+/// Unix ms as the ISO-8601 timestamp the HTTP API model asks for (`timestampFormat: iso8601`),
+/// to the second as AWS writes it.
 pub fn iso(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 /// Which tenant owns an API; the data plane finds APIs by id alone.

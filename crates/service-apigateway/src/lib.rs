@@ -3,7 +3,8 @@
 //! plane that turns HTTP requests into Lambda proxy events through [`ports::FunctionInvoker`].
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `http_apis.rs` and `rest_apis.rs`
-//! (the two control planes), `patch.rs` (v1 patch operations), `model.rs` (records and keys),
+//! (the two control planes), `patch.rs` (v1 patch operations), `openapi.rs` (REST APIs from
+//! OpenAPI 3 / Swagger 2), `model.rs` (records and keys),
 //! then `dataplane/` (`mod.rs` finds the API and stage, `router.rs` picks the route,
 //! `event.rs` builds the 1.0/2.0 events, `response.rs` reads what the function returned).
 //!
@@ -15,6 +16,7 @@ mod dataplane;
 mod error;
 mod http_apis;
 mod model;
+mod openapi;
 mod operation;
 mod patch;
 mod rest_apis;

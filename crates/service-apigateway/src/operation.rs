@@ -211,6 +211,14 @@ pub enum Operation {
     DeleteDeployment(String, String),
     // REST APIs (v1).
     CreateRestApi(RestApiInput),
+    /// ImportRestApi: the OpenAPI / Swagger document as sent.
+    ImportRestApi(bytes::Bytes),
+    /// PutRestApi: the API, `mode` (`merge` unless `overwrite`) and the document.
+    PutRestApi {
+        api: String,
+        overwrite: bool,
+        body: bytes::Bytes,
+    },
     GetRestApi(String),
     GetRestApis,
     UpdateRestApi(String, Vec<PatchOp>),
@@ -317,6 +325,13 @@ impl Operation {
             }
             "GetTags" => Operation::GetTags(tag_arn(&labels)),
             "CreateRestApi" => Operation::CreateRestApi(json(body)?),
+            "ImportRestApi" => Operation::ImportRestApi(body.clone()),
+            "PutRestApi" => Operation::PutRestApi {
+                api: api(),
+                overwrite: form_urlencoded::parse(query.as_bytes())
+                    .any(|(k, v)| k == "mode" && v == "overwrite"),
+                body: body.clone(),
+            },
             "GetRestApi" => Operation::GetRestApi(api()),
             "GetRestApis" => Operation::GetRestApis,
             "UpdateRestApi" => Operation::UpdateRestApi(api(), patch(body)?),
@@ -428,8 +443,12 @@ mod tests {
             Some(Operation::GetRestStage("a".into(), "dev".into()))
         );
         assert_eq!(
-            parse(Method::POST, "/restapis?mode=import", "").ok(),
-            Some(Operation::NotImplemented("ImportRestApi"))
+            parse(Method::POST, "/restapis?mode=import", "{}").ok(),
+            Some(Operation::ImportRestApi(bytes::Bytes::from_static(b"{}")))
+        );
+        assert_eq!(
+            parse(Method::GET, "/restapis/a/authorizers", "").ok(),
+            Some(Operation::NotImplemented("GetAuthorizers"))
         );
         assert!(matches!(parse(Method::POST, "/restapis", "{}"), Ok(Operation::CreateRestApi(_))));
         assert!(matches!(parse(Method::GET, "/v2/nothing", ""), Err(Error::UnknownOperationException)));

@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use crate::error::Error;
 use crate::model::{self, Method, Owner, Resource, RestApi, RestDeployment, RestIntegration, RestStage};
 use crate::operation::{
-    DeploymentInput, MethodAddr, MethodInput, Operation, RestIntegrationInput, RestStageInput,
+    DeploymentInput, MethodAddr, MethodInput, Operation, RestApiInput, RestIntegrationInput, RestStageInput,
 };
-use crate::{Api, Inner, empty, ok, patch};
+use crate::{Api, Inner, empty, ok, openapi, patch};
 
 const METHODS: &[&str] = &["ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
 
@@ -21,33 +21,34 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
     let created = StatusCode::CREATED;
     match op {
         Operation::CreateRestApi(input) => {
-            let name = input.name.ok_or_else(|| Error::bad("Name is required"))?;
-            let now = inner.now_ms();
-            let root = Resource { id: model::new_id(), path: "/".to_owned(), ..Resource::default() };
-            let api = RestApi {
-                v: model::SCHEMA_VERSION,
-                owner: Owner::of(&ctx.scope),
-                id: model::new_id(),
-                name,
-                description: input.description,
-                version: input.version,
-                api_key_source: input.api_key_source.unwrap_or_else(|| "HEADER".to_owned()),
-                endpoint_types: input
-                    .endpoint_configuration
-                    .and_then(|e| e.types)
-                    .unwrap_or_else(|| vec!["EDGE".to_owned()]),
-                binary_media_types: input.binary_media_types.unwrap_or_default(),
-                disable_execute_api_endpoint: input.disable_execute_api_endpoint.unwrap_or(false),
-                root_resource_id: root.id.clone(),
-                created_ms: now,
-                tags: input.tags.unwrap_or_default(),
-                resources: BTreeMap::from([(root.id.clone(), root)]),
-                stages: BTreeMap::new(),
-                deployments: BTreeMap::new(),
-            };
+            let api = new_rest_api(ctx, input, inner.now_ms())?;
             let _writes = crate::lock(&inner.writes);
             let api = inner.save_rest(api)?;
             ok(ctx, created, &api_view(&api))
+        }
+        Operation::ImportRestApi(body) => {
+            let doc = openapi::parse(&body)?;
+            let mut api = new_rest_api(ctx, openapi::api_input(&doc)?, inner.now_ms())?;
+            openapi::apply(&mut api, &doc)?;
+            let _writes = crate::lock(&inner.writes);
+            let api = inner.save_rest(api)?;
+            ok(ctx, created, &api_view(&api))
+        }
+        Operation::PutRestApi { api, overwrite, body } => {
+            let doc = openapi::parse(&body)?;
+            let api = inner.update_rest(ctx, &api, |api| {
+                if overwrite {
+                    // The root resource keeps its id; everything below it is replaced.
+                    let root_id = api.root_resource_id.clone();
+                    api.resources.retain(|id, _| *id == root_id);
+                    if let Some(root) = api.resources.get_mut(&root_id) {
+                        root.methods.clear();
+                    }
+                }
+                openapi::apply(api, &doc)?;
+                Ok(api.clone())
+            })?;
+            ok(ctx, StatusCode::OK, &api_view(&api))
         }
         Operation::GetRestApi(id) => ok(ctx, StatusCode::OK, &api_view(&*inner.rest_api(ctx, &id)?)),
         Operation::GetRestApis => {
@@ -247,7 +248,38 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
     }
 }
 
-fn create_resource(api: &mut RestApi, parent: &str, path_part: Option<String>) -> Result<Resource, Error> {
+/// A new REST API with its root resource.
+fn new_rest_api(ctx: &RequestContext, input: RestApiInput, now: i64) -> Result<RestApi, Error> {
+    let name = input.name.ok_or_else(|| Error::bad("Name is required"))?;
+    let root = Resource { id: model::new_id(), path: "/".to_owned(), ..Resource::default() };
+    Ok(RestApi {
+        v: model::SCHEMA_VERSION,
+        owner: Owner::of(&ctx.scope),
+        id: model::new_id(),
+        name,
+        description: input.description,
+        version: input.version,
+        api_key_source: input.api_key_source.unwrap_or_else(|| "HEADER".to_owned()),
+        endpoint_types: input
+            .endpoint_configuration
+            .and_then(|e| e.types)
+            .unwrap_or_else(|| vec!["EDGE".to_owned()]),
+        binary_media_types: input.binary_media_types.unwrap_or_default(),
+        disable_execute_api_endpoint: input.disable_execute_api_endpoint.unwrap_or(false),
+        root_resource_id: root.id.clone(),
+        created_ms: now,
+        tags: input.tags.unwrap_or_default(),
+        resources: BTreeMap::from([(root.id.clone(), root)]),
+        stages: BTreeMap::new(),
+        deployments: BTreeMap::new(),
+    })
+}
+
+pub(crate) fn create_resource(
+    api: &mut RestApi,
+    parent: &str,
+    path_part: Option<String>,
+) -> Result<Resource, Error> {
     let parent = api.resources.get(parent).ok_or_else(no_resource)?;
     if parent.path_part.as_deref().is_some_and(|p| p.ends_with("+}")) {
         return Err(Error::bad("Cannot create a child of a resource with a greedy path variable"));
@@ -296,7 +328,7 @@ fn create_resource(api: &mut RestApi, parent: &str, path_part: Option<String>) -
     Ok(resource)
 }
 
-fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInput) -> Result<Method, Error> {
+pub(crate) fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInput) -> Result<Method, Error> {
     if !METHODS.contains(&addr.method.as_str()) {
         return Err(Error::bad(format!(
             "Invalid HttpMethod specified. Valid options are {}",
@@ -328,7 +360,10 @@ fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInput) -> Resul
     Ok(method)
 }
 
-fn integration_of(addr: &MethodAddr, input: RestIntegrationInput) -> Result<RestIntegration, Error> {
+pub(crate) fn integration_of(
+    addr: &MethodAddr,
+    input: RestIntegrationInput,
+) -> Result<RestIntegration, Error> {
     let kind =
         input.kind.ok_or_else(|| Error::bad("Enumeration value for IntegrationType must be non-empty"))?;
     match kind.as_str() {

@@ -324,3 +324,44 @@ async fn rest_api_stages_with_variables_send_the_v1_event() {
     let err = apigw.get_authorizers().rest_api_id(api_id).send().await.expect_err("not implemented");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
 }
+
+#[tokio::test]
+async fn rest_api_imported_from_openapi_serves_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Server::start(dir.path());
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function = create_python(&lambda, "apigw-echo-import", PY_EVENT_ECHO, &[]).await;
+    let uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+        function.function_arn().expect("arn")
+    );
+    let doc = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "imported", "version": "1.0"},
+        "paths": {
+            "/orders/{orderId}": {
+                "get": {
+                    "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}
+                }
+            }
+        }
+    });
+    let apigw = server.apigateway().await;
+    let api = apigw
+        .import_rest_api()
+        .body(aws_sdk_apigateway::primitives::Blob::new(doc.to_string()))
+        .send()
+        .await
+        .expect("import rest api");
+    assert_eq!(api.name(), Some("imported"));
+    let api_id = api.id().expect("id").to_owned();
+    apigw.create_deployment().rest_api_id(&api_id).stage_name("v1").send().await.expect("deploy");
+
+    server.terminate();
+    server.restart();
+    let (status, _, body) = get(&server.execute_api(&api_id, "/v1/orders/17"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let event = json_of(&body);
+    assert_eq!(event["resource"], "/orders/{orderId}");
+    assert_eq!(event["pathParameters"], json!({"orderId": "17"}));
+}

@@ -1,4 +1,4 @@
-"""Each protocol's error shape as real clients parse it, for services not implemented yet too."""
+"""Each protocol's error shape as real clients parse it, for operations not implemented yet too."""
 
 import pytest
 import requests
@@ -11,13 +11,13 @@ from conftest import make_client
     "service,call",
     [
         ("dynamodb", lambda c: c.list_tables()),  # awsJson 1.0
-        ("events", lambda c: c.list_event_buses()),  # awsJson 1.1
-        ("lambda", lambda c: c.list_functions()),  # rest-json
+        ("events", lambda c: c.list_archives()),  # awsJson 1.1
+        ("lambda", lambda c: c.list_event_source_mappings()),  # rest-json
         ("s3", lambda c: c.list_buckets()),  # rest-xml
         ("sns", lambda c: c.list_topics()),  # query
     ],
 )
-def test_unimplemented_services_answer_not_implemented_in_their_protocol(server, service, call):
+def test_unimplemented_operations_answer_not_implemented_in_their_protocol(server, service, call):
     with pytest.raises(ClientError) as e:
         call(make_client(server, service))
     assert e.value.response["Error"]["Code"] == "NotImplemented"

@@ -178,6 +178,7 @@ impl Gateway {
                 return error_response(Protocol::Query, &ctx, &ErrorInfo::internal());
             }
         };
+        // The execute-api data plane serves a user's API to its callers: no SigV4 there.
         if self.sigv4 == SigV4Mode::Enforce
             && !public
             && let Err(err) =

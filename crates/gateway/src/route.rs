@@ -1,7 +1,8 @@
 //! Which service a request is for. Pure: headers, URI and (for form-encoded query requests) the
 //! body in, a destination out.
 //!
-//! The order matters and follows how precise each signal is: Nimbus's own paths; `X-Amz-Target`
+//! The order matters and follows how precise each signal is: Nimbus's own paths; API Gateway's
+//! execute-api data plane (by `Host` or `/_aws/execute-api/`, which no AWS API uses); `X-Amz-Target`
 //! (names service and operation); the SigV4 credential scope (names the service for every signed
 //! request); `Action=` with `Version=` (query protocol, also unsigned); REST path prefixes; and S3
 //! last, because S3 paths are arbitrary bucket and key names.
@@ -132,8 +133,8 @@ pub enum Destination {
         spec: &'static ServiceSpec,
         protocol: Protocol,
     },
-    /// A request to a service's public data plane, addressed by host name (a Lambda function
-    /// URL, `{id}.lambda-url.{region}.localhost`): not an AWS API call, so not subject to
+    /// A request to a service's public data plane (an API Gateway invoke URL, a Lambda function
+    /// URL `{id}.lambda-url.{region}.localhost`): not an AWS API call, so not subject to
     /// `--enforce-sigv4`; the service applies the resource's own auth type.
     DataPlane {
         spec: &'static ServiceSpec,
@@ -190,8 +191,12 @@ pub fn route_head(
     s3()
 }
 
-/// The service whose public data plane the request's host names, if any.
+/// The service whose public data plane the request is for, if any: an API Gateway invoke URL
+/// or a Lambda function URL.
 fn data_plane(uri: &Uri, headers: &HeaderMap) -> Option<&'static ServiceSpec> {
+    if is_execute_api(uri, headers) {
+        return spec("apigateway");
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -205,6 +210,18 @@ fn data_plane(uri: &Uri, headers: &HeaderMap) -> Option<&'static ServiceSpec> {
     (labels.len() == 4 && labels[1] == "lambda-url" && labels[3] == "localhost")
         .then(|| spec("lambda"))
         .flatten()
+}
+
+/// Whether a request is for an API Gateway API's invoke URL rather than an AWS API: `Host:
+/// {apiId}.execute-api.{anything}` or a path under `/_aws/execute-api/`. Such requests are
+/// callers of a user's API, so the gateway neither routes them by signature nor verifies one.
+pub fn is_execute_api(uri: &Uri, headers: &HeaderMap) -> bool {
+    if uri.path().starts_with("/_aws/execute-api/") {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).or_else(|| uri.host());
+    host.and_then(|h| h.split_once(".execute-api."))
+        .is_some_and(|(id, _)| !id.is_empty() && !id.contains('/'))
 }
 
 /// Routes a form-encoded `POST /` by its body's `Action` and `Version`.

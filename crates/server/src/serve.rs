@@ -1,6 +1,7 @@
 //! `nimbus serve`: open the store, wire the services into the gateway, listen, print `Ready.`,
 //! and on SIGINT/SIGTERM drain requests and flush state.
 
+use std::future::Future;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         service_sqs::SqsConfig { endpoint_url: endpoint_url(&args) },
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs));
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
 
     tracing::info!(
         %addr,
@@ -60,13 +61,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sigv4 = if args.enforce_sigv4 { "enforced" } else { "accepted" },
         "nimbus {VERSION} listening"
     );
+    let shutdown = shutdown_signal();
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "Ready.").context("writing to stdout")?;
         out.flush().context("writing to stdout")?;
     }
 
-    gateway::serve(listener, gateway, shutdown_signal()).await;
+    gateway::serve(listener, gateway, shutdown).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
     events.shutdown();
     lambda.shutdown().await;
@@ -140,6 +142,7 @@ fn events(
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
+/// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(
     args: &ServeArgs,
     store: Store,
@@ -147,7 +150,7 @@ fn wire(
     events: service_events::EventsService,
     logs: service_logs::LogsService,
     sqs: service_sqs::SqsService,
-) -> Gateway {
+) -> anyhow::Result<Gateway> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
     for (id, secret) in &args.access_keys {
@@ -157,7 +160,10 @@ fn wire(
         credentials.insert("test", "test");
     }
     let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
-    Gateway::builder()
+    let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
+    let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
+        .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
+    Ok(Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
@@ -166,21 +172,36 @@ fn wire(
         .service(Arc::new(events))
         .service(Arc::new(logs))
         .service(Arc::new(sqs))
-        .build()
+        .service(Arc::new(apigateway))
+        .build())
 }
 
-async fn shutdown_signal() {
+/// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal that arrives right after `Ready.` is never missed (it would kill
+/// the process with the default action instead of draining).
+fn shutdown_signal() -> impl Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            (term, int) => {
+                if let Some(e) = term.as_ref().err().or(int.as_ref().err()) {
+                    tracing::warn!(error = %e, "cannot listen for a stop signal; only the other one stops the server");
+                }
+                match (term, int) {
+                    (Ok(mut s), _) | (_, Ok(mut s)) => {
+                        s.recv().await;
+                    }
+                    _ => std::future::pending().await,
+                }
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -12,6 +12,8 @@ fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
 fn name(d: Destination) -> Option<(&'static str, Protocol)> {
     match d {
         Destination::Service { spec, protocol } => Some((spec.name, protocol)),
+        // Data planes answer in their service's protocol.
+        Destination::DataPlane { spec } => Some((spec.name, spec.protocol)),
         _ => None,
     }
 }
@@ -95,4 +97,20 @@ fn unknown_target_is_answered_in_json() {
     assert_eq!(head(Method::POST, "/", &h, Some("states")), Destination::UnknownTarget);
     // A known signing scope still wins: the service answers its own unknown-operation error.
     assert_eq!(name(head(Method::POST, "/", &h, Some("dynamodb"))), Some(("dynamodb", Protocol::AwsJson1_0)));
+}
+
+#[test]
+fn execute_api_requests_go_to_apigateway_before_anything_else() {
+    let apigw = Some(("apigateway", Protocol::RestJson));
+    let host = headers(&[
+        ("host", "a1b2c3d4e5.execute-api.localhost:4566"),
+        ("x-amz-target", "AWSEvents.PutEvents"),
+    ]);
+    assert_eq!(name(head(Method::GET, "/dev/users", &host, Some("s3"))), apigw);
+    let plain = HeaderMap::new();
+    assert_eq!(name(head(Method::POST, "/_aws/execute-api/a1b2c3d4e5/prod/x", &plain, None)), apigw);
+    // A bucket named like a path, or a host that merely contains the words, stays with S3.
+    assert_eq!(name(head(Method::GET, "/_aws/execute-api", &plain, None)), Some(("s3", Protocol::RestXml)));
+    let other = headers(&[("host", "execute-api.localhost")]);
+    assert_eq!(name(head(Method::GET, "/b/k", &other, None)), Some(("s3", Protocol::RestXml)));
 }

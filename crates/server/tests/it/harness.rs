@@ -139,6 +139,19 @@ impl Server {
         aws_sdk_sqs::Client::new(&self.sdk_config(access_key, region).await)
     }
 
+    pub async fn apigateway(&self) -> aws_sdk_apigateway::Client {
+        aws_sdk_apigateway::Client::new(&self.sdk_config("test", "us-east-1").await)
+    }
+
+    pub async fn apigatewayv2(&self) -> aws_sdk_apigatewayv2::Client {
+        aws_sdk_apigatewayv2::Client::new(&self.sdk_config("test", "us-east-1").await)
+    }
+
+    /// The path-form invoke URL of an API Gateway API: `/_aws/execute-api/{api}{path}`.
+    pub fn execute_api(&self, api_id: &str, path: &str) -> String {
+        format!("{}/_aws/execute-api/{api_id}{path}", self.endpoint())
+    }
+
     /// A Lambda client that does not retry: throttles reach the test as errors.
     pub async fn lambda_without_retries(&self) -> aws_sdk_lambda::Client {
         let config = aws_sdk_lambda::config::Builder::from(&self.sdk_config("test", "us-east-1").await)

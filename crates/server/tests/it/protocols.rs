@@ -102,20 +102,24 @@ async fn aws_json_1_0_service_not_yet_implemented() {
 }
 
 #[tokio::test]
-async fn aws_json_1_1_service_not_yet_implemented() {
+async fn aws_json_1_1_operation_not_yet_implemented() {
     let server = Server::ephemeral();
     let (status, headers, v) =
-        json_call(&server, "AWSEvents.PutEvents", "application/x-amz-json-1.1", "{").await;
+        json_call(&server, "Logs_20140328.StartQuery", "application/x-amz-json-1.1", "{}").await;
     assert_eq!(status, 501);
     assert_eq!(headers["content-type"], "application/x-amz-json-1.1");
     assert_eq!(v["__type"], "NotImplemented");
 }
 
 #[tokio::test]
-async fn rest_json_service_not_yet_implemented() {
+async fn rest_json_operation_not_yet_implemented() {
     let server = Server::ephemeral();
-    let resp =
-        server.http().get(format!("{}/2015-03-31/functions/", server.endpoint())).send().await.expect("send");
+    let resp = server
+        .http()
+        .get(format!("{}/2015-03-31/event-source-mappings", server.endpoint()))
+        .send()
+        .await
+        .expect("send");
     assert_eq!(resp.status().as_u16(), 501);
     assert_eq!(resp.headers()["x-amzn-errortype"], "NotImplemented");
     let v: serde_json::Value = serde_json::from_str(&resp.text().await.expect("body")).expect("json");

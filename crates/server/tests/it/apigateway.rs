@@ -1,0 +1,367 @@
+//! API Gateway through the Rust SDKs (`aws-sdk-apigatewayv2`, `aws-sdk-apigateway`) and plain
+//! HTTP for the data plane: an HTTP API and a REST API in front of a real Python function that
+//! echoes the event it was given, so the tests see exactly what a function would see.
+
+use aws_sdk_apigateway::types::{IntegrationType as RestIntegrationType, Op, PatchOperation};
+use aws_sdk_apigatewayv2::types::{Cors, IntegrationType, ProtocolType};
+use serde_json::{Value, json};
+
+use crate::harness::Server;
+use crate::lambda::create_python;
+
+/// Answers every proxy request with the event it received, as JSON.
+const PY_EVENT_ECHO: &str = r#"
+import json
+
+def handler(event, context):
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "x-echo": "1"},
+        "multiValueHeaders": {"x-multi": ["a", "b"]} if event.get("version") != "2.0" else None,
+        "body": json.dumps(event),
+    } if event.get("version") != "2.0" else {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "x-echo": "1"},
+        "cookies": ["session=abc"],
+        "body": json.dumps(event),
+    }
+"#;
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
+    send(reqwest::Method::GET, url, headers, "").await
+}
+
+async fn send(
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &'static str,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let mut req = reqwest::Client::new().request(method, url).body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.expect("data plane request");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.expect("body"))
+}
+
+fn json_of(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+#[tokio::test]
+async fn http_api_proxy_routes_send_the_2_0_event() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function = create_python(&lambda, "apigw-echo-v2", PY_EVENT_ECHO, &[]).await;
+    let function_arn = function.function_arn().expect("arn");
+    let apigw = server.apigatewayv2().await;
+
+    let api = apigw
+        .create_api()
+        .name("echo")
+        .protocol_type(ProtocolType::Http)
+        .cors_configuration(
+            Cors::builder()
+                .allow_origins("https://app.example")
+                .allow_methods("GET")
+                .allow_methods("POST")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create api");
+    let api_id = api.api_id().expect("api id");
+    assert_eq!(api_id.len(), 10);
+    let integration = apigw
+        .create_integration()
+        .api_id(api_id)
+        .integration_type(IntegrationType::AwsProxy)
+        .integration_uri(function_arn)
+        .payload_format_version("2.0")
+        .send()
+        .await
+        .expect("create integration");
+    let target = format!("integrations/{}", integration.integration_id().expect("id"));
+    for key in ["ANY /{proxy+}", "GET /items/{id}"] {
+        apigw
+            .create_route()
+            .api_id(api_id)
+            .route_key(key)
+            .target(&target)
+            .send()
+            .await
+            .expect("create route");
+    }
+    let routes = apigw.get_routes().api_id(api_id).send().await.expect("get routes");
+    assert_eq!(routes.items().len(), 2);
+    apigw.create_stage().api_id(api_id).stage_name("$default").auto_deploy(true).send().await.expect("stage");
+
+    let (status, headers, body) = get(
+        &server.execute_api(api_id, "/items/42?a=1&a=2&b=x"),
+        &[("cookie", "c1=v1; c2=v2"), ("x-custom", "yes"), ("origin", "https://app.example")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-echo"], "1");
+    assert_eq!(headers["set-cookie"], "session=abc");
+    assert_eq!(headers["access-control-allow-origin"], "https://app.example");
+    let event = json_of(&body);
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "GET /items/{id}");
+    assert_eq!(event["rawPath"], "/items/42");
+    assert_eq!(event["rawQueryString"], "a=1&a=2&b=x");
+    assert_eq!(event["queryStringParameters"], json!({"a": "1,2", "b": "x"}));
+    assert_eq!(event["cookies"], json!(["c1=v1", "c2=v2"]));
+    assert_eq!(event["headers"]["x-custom"], "yes");
+    assert_eq!(event["pathParameters"], json!({"id": "42"}));
+    assert_eq!(event["isBase64Encoded"], false);
+    assert!(event.get("body").is_none());
+    let rc = &event["requestContext"];
+    assert_eq!(rc["apiId"], api_id);
+    assert_eq!(rc["accountId"], "000000000000");
+    assert_eq!(rc["stage"], "$default");
+    assert_eq!(rc["routeKey"], "GET /items/{id}");
+    assert_eq!(rc["http"]["method"], "GET");
+    assert_eq!(rc["http"]["path"], "/items/42");
+    assert_eq!(rc["http"]["sourceIp"], "127.0.0.1");
+    assert!(rc["timeEpoch"].as_i64().is_some_and(|t| t > 0));
+
+    // POST goes to the greedy ANY route; the body arrives as text.
+    let url = server.execute_api(api_id, "/items/42/notes");
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "application/json")], r#"{"n":1}"#).await;
+    assert_eq!(status, 200, "{body}");
+    let event = json_of(&body);
+    assert_eq!(event["routeKey"], "ANY /{proxy+}");
+    assert_eq!(event["pathParameters"], json!({"proxy": "items/42/notes"}));
+    assert_eq!(event["body"], r#"{"n":1}"#);
+
+    // The root matches no route: HTTP APIs answer 404 Not Found.
+    let (status, _, body) = get(&server.execute_api(api_id, "/"), &[]).await;
+    assert_eq!((status, body.as_str()), (404, r#"{"message":"Not Found"}"#));
+    // Preflight is answered from the CORS configuration, without the function.
+    let (status, headers, _) = send(
+        reqwest::Method::OPTIONS,
+        &server.execute_api(api_id, "/items/1"),
+        &[("origin", "https://app.example"), ("access-control-request-method", "POST")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(headers["access-control-allow-methods"], "GET,POST");
+
+    // Quick create, reached through the Host form of the invoke URL.
+    let quick = apigw
+        .create_api()
+        .name("quick")
+        .protocol_type(ProtocolType::Http)
+        .target(function_arn)
+        .send()
+        .await
+        .expect("quick create");
+    let quick_id = quick.api_id().expect("api id");
+    let host = format!("{quick_id}.execute-api.localhost:{}", server.port);
+    let (status, _, body) = get(&format!("{}/hello", server.endpoint()), &[("host", &host)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["routeKey"], "$default");
+
+    let err = apigw.get_api().api_id("nope").send().await.expect_err("unknown api");
+    let err = err.into_service_error();
+    assert!(err.is_not_found_exception(), "{err:?}");
+    assert_eq!(err.meta().message(), Some("Invalid API identifier specified 000000000000:nope"));
+    apigw.delete_api().api_id(quick_id).send().await.expect("delete api");
+    let apis = apigw.get_apis().send().await.expect("get apis");
+    assert_eq!(apis.items().len(), 1);
+}
+
+#[tokio::test]
+async fn rest_api_stages_with_variables_send_the_v1_event() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function = create_python(&lambda, "apigw-echo-v1", PY_EVENT_ECHO, &[]).await;
+    let uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+        function.function_arn().expect("arn")
+    );
+    let apigw = server.apigateway().await;
+
+    let api = apigw.create_rest_api().name("shop").send().await.expect("create rest api");
+    let api_id = api.id().expect("id");
+    let root = api.root_resource_id().expect("root");
+    let users = apigw.create_resource().rest_api_id(api_id).parent_id(root).path_part("users").send().await;
+    let users = users.expect("users").id().expect("id").to_owned();
+    let products =
+        apigw.create_resource().rest_api_id(api_id).parent_id(root).path_part("products").send().await;
+    let products = products.expect("products").id().expect("id").to_owned();
+    let product =
+        apigw.create_resource().rest_api_id(api_id).parent_id(&products).path_part("{id}").send().await;
+    let product = product.expect("product").id().expect("id").to_owned();
+    for (resource, methods) in [(&users, &["GET", "POST"][..]), (&product, &["GET", "PUT", "DELETE"][..])] {
+        for method in methods {
+            apigw
+                .put_method()
+                .rest_api_id(api_id)
+                .resource_id(resource)
+                .http_method(*method)
+                .authorization_type("NONE")
+                .send()
+                .await
+                .expect("put method");
+            apigw
+                .put_integration()
+                .rest_api_id(api_id)
+                .resource_id(resource)
+                .http_method(*method)
+                .r#type(RestIntegrationType::AwsProxy)
+                .integration_http_method("POST")
+                .uri(&uri)
+                .send()
+                .await
+                .expect("put integration");
+        }
+    }
+    let resources = apigw.get_resources().rest_api_id(api_id).send().await.expect("get resources");
+    let mut paths: Vec<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["/", "/products", "/products/{id}", "/users"]);
+    let method = apigw.get_method().rest_api_id(api_id).resource_id(&users).http_method("GET").send().await;
+    assert_eq!(method.expect("get method").method_integration().and_then(|i| i.uri()), Some(uri.as_str()));
+
+    apigw
+        .create_deployment()
+        .rest_api_id(api_id)
+        .stage_name("dev")
+        .variables("env", "dev")
+        .send()
+        .await
+        .expect("deploy dev");
+    let prod = apigw.create_deployment().rest_api_id(api_id).send().await.expect("deploy");
+    apigw
+        .create_stage()
+        .rest_api_id(api_id)
+        .stage_name("prod")
+        .deployment_id(prod.id().expect("id"))
+        .variables("env", "production")
+        .send()
+        .await
+        .expect("create prod");
+    let patched = apigw
+        .update_stage()
+        .rest_api_id(api_id)
+        .stage_name("prod")
+        .patch_operations(
+            PatchOperation::builder().op(Op::Replace).path("/variables/tier").value("gold").build(),
+        )
+        .send()
+        .await
+        .expect("patch stage");
+    assert_eq!(patched.variables().and_then(|v| v.get("tier")).map(String::as_str), Some("gold"));
+
+    let (status, headers, body) =
+        get(&server.execute_api(api_id, "/dev/products/7?color=red&color=blue"), &[("x-custom", "yes")])
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers.get_all("x-multi").iter().count(), 2);
+    let event = json_of(&body);
+    assert_eq!(event["resource"], "/products/{id}");
+    assert_eq!(event["path"], "/products/7");
+    assert_eq!(event["httpMethod"], "GET");
+    assert_eq!(event["pathParameters"], json!({"id": "7"}));
+    assert_eq!(event["queryStringParameters"], json!({"color": "blue"}));
+    assert_eq!(event["multiValueQueryStringParameters"], json!({"color": ["red", "blue"]}));
+    assert_eq!(event["headers"]["x-custom"], "yes");
+    assert_eq!(event["multiValueHeaders"]["x-custom"], json!(["yes"]));
+    assert_eq!(event["stageVariables"], json!({"env": "dev"}));
+    assert_eq!(event["body"], Value::Null);
+    assert_eq!(event["isBase64Encoded"], false);
+    let rc = &event["requestContext"];
+    assert_eq!(rc["resourcePath"], "/products/{id}");
+    assert_eq!(rc["resourceId"], product.as_str());
+    assert_eq!(rc["stage"], "dev");
+    assert_eq!(rc["path"], "/dev/products/7");
+    assert_eq!(rc["httpMethod"], "GET");
+    assert_eq!(rc["apiId"], api_id);
+    assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+    assert!(rc["requestId"].as_str().is_some_and(|r| !r.is_empty()));
+
+    let host = format!("{api_id}.execute-api.localhost:{}", server.port);
+    let (status, _, body) =
+        send(reqwest::Method::POST, &format!("{}/prod/users", server.endpoint()), &[("host", &host)], "hi")
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let event = json_of(&body);
+    assert_eq!(event["resource"], "/users");
+    assert_eq!(event["body"], "hi");
+    assert_eq!(event["stageVariables"], json!({"env": "production", "tier": "gold"}));
+    assert_eq!(event["pathParameters"], Value::Null);
+
+    // Unknown paths and methods: 403 Missing Authentication Token; an unknown stage: Forbidden.
+    for (method, path) in [(reqwest::Method::GET, "/dev/nothing"), (reqwest::Method::DELETE, "/dev/users")] {
+        let (status, headers, body) = send(method, &server.execute_api(api_id, path), &[], "").await;
+        assert_eq!((status, body.as_str()), (403, r#"{"message":"Missing Authentication Token"}"#), "{path}");
+        assert_eq!(headers["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    }
+    let (status, _, body) = get(&server.execute_api(api_id, "/staging/users"), &[]).await;
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+
+    let err =
+        apigw.get_rest_api().rest_api_id("nope").send().await.expect_err("unknown api").into_service_error();
+    assert!(err.is_not_found_exception(), "{err:?}");
+    assert_eq!(err.meta().message(), Some("Invalid API identifier specified 000000000000:nope"));
+    let err = apigw
+        .create_resource()
+        .rest_api_id(api_id)
+        .parent_id(root)
+        .path_part("users")
+        .send()
+        .await
+        .expect_err("duplicate")
+        .into_service_error();
+    assert!(err.is_conflict_exception(), "{err:?}");
+    let err = apigw.get_authorizers().rest_api_id(api_id).send().await.expect_err("not implemented");
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
+}
+
+#[tokio::test]
+async fn rest_api_imported_from_openapi_serves_and_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Server::start(dir.path());
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function = create_python(&lambda, "apigw-echo-import", PY_EVENT_ECHO, &[]).await;
+    let uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+        function.function_arn().expect("arn")
+    );
+    let doc = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "imported", "version": "1.0"},
+        "paths": {
+            "/orders/{orderId}": {
+                "get": {
+                    "x-amazon-apigateway-integration": {"type": "aws_proxy", "httpMethod": "POST", "uri": uri}
+                }
+            }
+        }
+    });
+    let apigw = server.apigateway().await;
+    let api = apigw
+        .import_rest_api()
+        .body(aws_sdk_apigateway::primitives::Blob::new(doc.to_string()))
+        .send()
+        .await
+        .expect("import rest api");
+    assert_eq!(api.name(), Some("imported"));
+    let api_id = api.id().expect("id").to_owned();
+    apigw.create_deployment().rest_api_id(&api_id).stage_name("v1").send().await.expect("deploy");
+
+    server.terminate();
+    server.restart();
+    let (status, _, body) = get(&server.execute_api(&api_id, "/v1/orders/17"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let event = json_of(&body);
+    assert_eq!(event["resource"], "/orders/{orderId}");
+    assert_eq!(event["pathParameters"], json!({"orderId": "17"}));
+}

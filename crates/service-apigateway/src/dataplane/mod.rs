@@ -1,0 +1,483 @@
+//! The execute-api data plane: an HTTP request to an API's invoke URL becomes a Lambda proxy
+//! event, and what the function returns becomes the HTTP response. Two URL forms reach it:
+//! `Host: {apiId}.execute-api.{anything}` and `/_aws/execute-api/{apiId}/...`; REST APIs take the
+//! stage as the first path segment, HTTP APIs too unless the request falls to `$default`.
+//!
+//! Misses and failures are API Gateway's own gateway responses, not control-plane errors:
+//! REST APIs answer `403 Missing Authentication Token` for an unknown path or method and
+//! `502 Internal server error` for a failed integration; HTTP APIs `404 Not Found` and
+//! `500 Internal Server Error`.
+
+mod event;
+mod response;
+mod router;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode, header};
+use protocol::{Request, RequestContext, Response};
+
+use crate::model::{Cors, HttpApi, RestApi, RestIntegration};
+use crate::{Api, Inner};
+use event::{RequestInfo, V1Target};
+use response::ProxyResponse;
+
+/// Where a data-plane request goes: the API and the path after it (stage included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub api_id: String,
+    pub path: String,
+    /// The API's domain name as the events report it.
+    pub domain_name: String,
+}
+
+const PATH_PREFIX: &str = "/_aws/execute-api/";
+
+/// Whether `req` is for the data plane, and for which API.
+pub(crate) fn target(req: &Request) -> Option<Target> {
+    let path = req.uri().path();
+    if let Some(rest) = path.strip_prefix(PATH_PREFIX) {
+        let (api_id, rest) = rest.split_once('/').unwrap_or((rest, ""));
+        if api_id.is_empty() {
+            return None;
+        }
+        return Some(Target {
+            api_id: api_id.to_owned(),
+            path: format!("/{rest}"),
+            domain_name: format!("{api_id}.execute-api.localhost"),
+        });
+    }
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok())?;
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    let (prefix, _) = host.split_once(".execute-api.")?;
+    // `{apiId}-{vpce id}` names a private API through a VPC endpoint; the API id comes first.
+    let api_id = prefix.split('-').next().unwrap_or(prefix);
+    (!api_id.is_empty()).then(|| Target {
+        api_id: api_id.to_owned(),
+        path: path.to_owned(),
+        domain_name: host.to_owned(),
+    })
+}
+
+/// The function ARN inside an integration URI: either the ARN itself (HTTP APIs accept it) or
+/// `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations`.
+pub(crate) fn lambda_arn_of_uri(uri: &str) -> Option<&str> {
+    if let Some((_, rest)) = uri.split_once(":lambda:path/2015-03-31/functions/") {
+        return rest.strip_suffix("/invocations").filter(|arn| arn.starts_with("arn:"));
+    }
+    (uri.starts_with("arn:") && uri.contains(":lambda:") && uri.contains(":function:")).then_some(uri)
+}
+
+/// `${stageVariables.name}` in an integration URI, replaced by the stage's value.
+fn with_stage_variables(uri: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = uri.to_owned();
+    for (name, value) in vars {
+        out = out.replace(&format!("${{stageVariables.{name}}}"), value);
+    }
+    out
+}
+
+pub(crate) async fn handle(inner: &Inner, ctx: &RequestContext, target: Target, req: Request) -> Response {
+    match inner.api(&target.api_id) {
+        Some(Api::Http(api)) => http_api(inner, ctx, &api, target, req).await,
+        Some(Api::Rest(api)) => rest_api(inner, ctx, &api, target, req).await,
+        None => message(
+            StatusCode::NOT_FOUND,
+            None,
+            &format!("The API id '{}' does not correspond to a deployed API Gateway API", target.api_id),
+        ),
+    }
+}
+
+/// A gateway response: `{"message": …}` with the error type header REST APIs send.
+fn message(status: StatusCode, error_type: Option<&'static str>, text: &str) -> Response {
+    let mut resp = http::Response::new(Bytes::from(serde_json::json!({ "message": text }).to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(t) = error_type {
+        resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    resp
+}
+
+fn http_not_found() -> Response {
+    message(StatusCode::NOT_FOUND, None, "Not Found")
+}
+
+fn http_internal_error() -> Response {
+    message(StatusCode::INTERNAL_SERVER_ERROR, None, "Internal Server Error")
+}
+
+fn rest_missing_token() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        Some("MissingAuthenticationTokenException"),
+        "Missing Authentication Token",
+    )
+}
+
+fn rest_internal_error() -> Response {
+    message(StatusCode::BAD_GATEWAY, Some("InternalServerErrorException"), "Internal server error")
+}
+
+/// The first path segment and the rest (`/dev/a/b` → `dev`, `/a/b`).
+fn split_stage(path: &str) -> (&str, String) {
+    let trimmed = path.trim_start_matches('/');
+    let (first, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+    (first, format!("/{rest}"))
+}
+
+fn request_info(inner: &Inner, ctx: &RequestContext, target: &Target, req: &Request) -> RequestInfo {
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+        .collect();
+    let source_ip = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.trim().to_owned());
+    RequestInfo {
+        method: req.method().as_str().to_owned(),
+        headers,
+        raw_query: req.uri().query().unwrap_or_default().to_owned(),
+        body: req.body().to_vec(),
+        full_path: target.path.clone(),
+        path: target.path.clone(),
+        source_ip,
+        domain_name: target.domain_name.clone(),
+        request_id: ctx.request_id.as_str().to_owned(),
+        time_epoch_ms: inner.now_ms(),
+        account: String::new(),
+        api_id: target.api_id.clone(),
+        stage: String::new(),
+    }
+}
+
+/// Invokes the function with the event; `None` when the integration failed (function error,
+/// no such function, throttled, timed out), which API Gateway turns into its 5xx response.
+async fn invoke(
+    inner: &Inner,
+    function_arn: &str,
+    event: &serde_json::Value,
+    timeout_ms: i64,
+) -> Option<Bytes> {
+    let payload = Bytes::from(event.to_string());
+    let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(30_000));
+    match tokio::time::timeout(timeout, inner.invoker.invoke(function_arn, payload)).await {
+        Ok(Ok(resp)) if resp.function_error.is_none() => Some(resp.payload),
+        Ok(Ok(resp)) => {
+            tracing::debug!(function_arn, error = ?resp.function_error, "integration function failed");
+            None
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(function_arn, error = %e, "integration invoke failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(function_arn, "integration timed out");
+            None
+        }
+    }
+}
+
+fn write(proxy: ProxyResponse) -> Response {
+    let mut resp = http::Response::new(Bytes::from(proxy.body));
+    *resp.status_mut() = StatusCode::from_u16(proxy.status).unwrap_or(StatusCode::OK);
+    for (name, value) in proxy.headers {
+        // Hop-by-hop and length headers are the server's business, not the function's.
+        if ["content-length", "transfer-encoding", "connection"].iter().any(|h| name.eq_ignore_ascii_case(h))
+        {
+            continue;
+        }
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            resp.headers_mut().append(n, v);
+        }
+    }
+    if !resp.headers().contains_key(header::CONTENT_TYPE) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    resp
+}
+
+async fn http_api(
+    inner: &Inner,
+    ctx: &RequestContext,
+    api: &HttpApi,
+    target: Target,
+    req: Request,
+) -> Response {
+    let (first, rest) = split_stage(&target.path);
+    let (stage, path) = match api.stages.get(first) {
+        Some(stage) if first != "$default" => (stage, rest),
+        _ => match api.stages.get("$default") {
+            Some(stage) => (stage, target.path.clone()),
+            None => return http_not_found(),
+        },
+    };
+    let (routes, integrations) = if stage.auto_deploy {
+        (&api.routes, &api.integrations)
+    } else {
+        match stage.deployment_id.as_ref().and_then(|d| api.deployments.get(d)) {
+            Some(d) => (&d.routes, &d.integrations),
+            None => return http_not_found(),
+        }
+    };
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(cors) = &api.cors_configuration
+        && req.method() == http::Method::OPTIONS
+        && let Some(origin) = &origin
+        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return preflight(cors, origin);
+    }
+    let method = req.method().as_str();
+    let Some((route, params)) =
+        router::pick_route(routes.values().map(|r| (r.route_key.as_str(), r)), method, &path)
+    else {
+        return http_not_found();
+    };
+    let integration = route
+        .target
+        .as_deref()
+        .and_then(|t| t.strip_prefix("integrations/"))
+        .and_then(|id| integrations.get(id));
+    let Some(integration) = integration else { return http_not_found() };
+    let mut info = request_info(inner, ctx, &target, &req);
+    info.account.clone_from(&api.owner.account);
+    info.stage.clone_from(&stage.stage_name);
+    info.path = path;
+    let vars = &stage.stage_variables;
+    let uri = with_stage_variables(integration.integration_uri.as_deref().unwrap_or_default(), vars);
+    let resp = match (integration.integration_type.as_str(), lambda_arn_of_uri(&uri)) {
+        ("AWS_PROXY", Some(function_arn)) => {
+            let v1 = integration.payload_format_version.as_deref() == Some("1.0");
+            let event = if v1 {
+                event::v1(&info, V1Target::Http { route_key: &route.route_key }, &params, vars)
+            } else {
+                event::v2(&info, &route.route_key, &params, vars)
+            };
+            let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
+            else {
+                return http_internal_error();
+            };
+            let parsed = if v1 { response::v1(&payload) } else { response::v2(&payload) };
+            match parsed {
+                Ok(proxy) => write(proxy),
+                Err(e) => {
+                    tracing::debug!(reason = e.0, "malformed Lambda proxy response");
+                    return http_internal_error();
+                }
+            }
+        }
+        (kind, _) => {
+            tracing::warn!(kind, uri, "HTTP API integration not supported by the Nimbus data plane");
+            return http_internal_error();
+        }
+    };
+    match (&api.cors_configuration, origin) {
+        (Some(cors), Some(origin)) => with_cors(resp, cors, &origin),
+        _ => resp,
+    }
+}
+
+fn origin_allowed(cors: &Cors, origin: &str) -> Option<String> {
+    let origins = cors.allow_origins.as_deref().unwrap_or_default();
+    if origins.iter().any(|o| o == origin) {
+        Some(origin.to_owned())
+    } else if origins.iter().any(|o| o == "*") {
+        // With credentials a wildcard cannot be echoed; browsers need the origin itself.
+        Some(if cors.allow_credentials == Some(true) { origin.to_owned() } else { "*".to_owned() })
+    } else {
+        None
+    }
+}
+
+fn set(resp: &mut Response, name: HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        resp.headers_mut().insert(name, v);
+    }
+}
+
+/// API Gateway answers CORS preflight requests itself from the API's CORS configuration.
+fn preflight(cors: &Cors, origin: &str) -> Response {
+    let mut resp = http::Response::new(Bytes::new());
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let Some(allowed) = origin_allowed(cors, origin) else { return resp };
+    set(&mut resp, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+    if let Some(methods) = cors.allow_methods.as_ref().filter(|m| !m.is_empty()) {
+        set(&mut resp, header::ACCESS_CONTROL_ALLOW_METHODS, &methods.join(","));
+    }
+    if let Some(headers) = cors.allow_headers.as_ref().filter(|h| !h.is_empty()) {
+        set(&mut resp, header::ACCESS_CONTROL_ALLOW_HEADERS, &headers.join(","));
+    }
+    if let Some(age) = cors.max_age {
+        set(&mut resp, header::ACCESS_CONTROL_MAX_AGE, &age.to_string());
+    }
+    if cors.allow_credentials == Some(true) {
+        set(&mut resp, header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+    }
+    resp
+}
+
+/// An HTTP API with CORS configured ignores the integration's CORS headers and sends its own.
+fn with_cors(mut resp: Response, cors: &Cors, origin: &str) -> Response {
+    let names: Vec<HeaderName> =
+        resp.headers().keys().filter(|k| k.as_str().starts_with("access-control-")).cloned().collect();
+    for name in names {
+        resp.headers_mut().remove(name);
+    }
+    if let Some(allowed) = origin_allowed(cors, origin) {
+        set(&mut resp, header::ACCESS_CONTROL_ALLOW_ORIGIN, &allowed);
+        if let Some(expose) = cors.expose_headers.as_ref().filter(|h| !h.is_empty()) {
+            set(&mut resp, header::ACCESS_CONTROL_EXPOSE_HEADERS, &expose.join(","));
+        }
+        if cors.allow_credentials == Some(true) {
+            set(&mut resp, header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+        }
+    }
+    resp
+}
+
+async fn rest_api(
+    inner: &Inner,
+    ctx: &RequestContext,
+    api: &RestApi,
+    target: Target,
+    req: Request,
+) -> Response {
+    let (stage_name, path) = split_stage(&target.path);
+    if stage_name.is_empty() {
+        return rest_missing_token();
+    }
+    let Some(stage) = api.stages.get(stage_name) else {
+        return message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+    };
+    let Some(deployment) = api.deployments.get(&stage.deployment_id) else {
+        return message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+    };
+    let Some((resource, params)) =
+        router::pick_resource(deployment.resources.values().map(|r| (r.path.as_str(), r)), &path)
+    else {
+        return rest_missing_token();
+    };
+    let method = resource.methods.get(req.method().as_str()).or_else(|| resource.methods.get("ANY"));
+    let Some(method) = method else { return rest_missing_token() };
+    let Some(integration) = &method.method_integration else { return rest_internal_error() };
+    let mut info = request_info(inner, ctx, &target, &req);
+    info.account.clone_from(&api.owner.account);
+    info.stage.clone_from(&stage.stage_name);
+    info.path = path;
+    let vars = &stage.variables;
+    match integration.kind.as_str() {
+        "AWS_PROXY" => {
+            let uri = with_stage_variables(integration.uri.as_deref().unwrap_or_default(), vars);
+            let Some(function_arn) = lambda_arn_of_uri(&uri) else { return rest_internal_error() };
+            let target = V1Target::Rest { resource_id: &resource.id, resource_path: &resource.path };
+            let event = event::v1(&info, target, &params, vars);
+            let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
+            else {
+                return rest_internal_error();
+            };
+            match response::v1(&payload) {
+                Ok(proxy) => write(proxy),
+                Err(e) => {
+                    tracing::debug!(reason = e.0, "malformed Lambda proxy response");
+                    rest_internal_error()
+                }
+            }
+        }
+        "MOCK" => mock(integration),
+        kind => {
+            tracing::warn!(kind, "REST API integration type not supported by the Nimbus data plane");
+            rest_internal_error()
+        }
+    }
+}
+
+/// A MOCK integration answers with its default integration response (the one without a
+/// selection pattern): its status code and its `application/json` template, not evaluated.
+fn mock(integration: &RestIntegration) -> Response {
+    let default = integration
+        .integration_responses
+        .values()
+        .find(|r| r.get("selectionPattern").and_then(|p| p.as_str()).is_none_or(str::is_empty));
+    let status = default
+        .and_then(|r| r.get("statusCode"))
+        .and_then(|s| s.as_str())
+        .and_then(|s| s.parse::<u16>().ok())
+        .unwrap_or(200);
+    let body = default
+        .and_then(|r| r.pointer("/responseTemplates/application~1json"))
+        .and_then(|t| t.as_str())
+        .unwrap_or_default();
+    write(ProxyResponse { status, headers: Vec::new(), body: body.as_bytes().to_vec() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(host: &str, path: &str) -> Request {
+        http::Request::builder().uri(path).header("host", host).body(Bytes::new()).expect("valid request")
+    }
+
+    #[test]
+    fn finds_the_api_in_both_url_forms() {
+        let t = target(&req("abc123defg.execute-api.localhost:4566", "/dev/users")).expect("host form");
+        assert_eq!((t.api_id.as_str(), t.path.as_str()), ("abc123defg", "/dev/users"));
+        assert_eq!(t.domain_name, "abc123defg.execute-api.localhost");
+        let t = target(&req("127.0.0.1:4566", "/_aws/execute-api/abc/prod/a/b")).expect("path form");
+        assert_eq!((t.api_id.as_str(), t.path.as_str()), ("abc", "/prod/a/b"));
+        let t = target(&req("127.0.0.1", "/_aws/execute-api/abc")).expect("path form, root");
+        assert_eq!(t.path, "/");
+        assert_eq!(target(&req("127.0.0.1:4566", "/restapis")), None);
+        assert_eq!(target(&req("x.execute-api.localhost", "/")).map(|t| t.api_id), Some("x".to_owned()));
+    }
+
+    #[test]
+    fn lambda_arns_in_integration_uris() {
+        let arn = "arn:aws:lambda:us-east-1:000000000000:function:f";
+        let uri = format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations");
+        assert_eq!(lambda_arn_of_uri(&uri), Some(arn));
+        assert_eq!(lambda_arn_of_uri(arn), Some(arn));
+        assert_eq!(lambda_arn_of_uri("https://example.com"), None);
+        let vars = BTreeMap::from([("fn".to_owned(), "f".to_owned())]);
+        assert_eq!(
+            with_stage_variables(
+                "arn:aws:lambda:us-east-1:000000000000:function:${stageVariables.fn}",
+                &vars
+            ),
+            arn
+        );
+    }
+
+    #[test]
+    fn preflight_from_cors_configuration() {
+        let cors = Cors {
+            allow_origins: Some(vec!["https://app.example".into()]),
+            allow_methods: Some(vec!["GET".into(), "POST".into()]),
+            allow_headers: Some(vec!["content-type".into()]),
+            max_age: Some(300),
+            ..Cors::default()
+        };
+        let resp = preflight(&cors, "https://app.example");
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        let h = resp.headers();
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+        assert_eq!(h[header::ACCESS_CONTROL_ALLOW_METHODS], "GET,POST");
+        assert_eq!(h[header::ACCESS_CONTROL_MAX_AGE], "300");
+        assert!(preflight(&cors, "https://evil.example").headers().is_empty());
+        let mut backend = http::Response::new(Bytes::new());
+        backend.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        let resp = with_cors(backend, &cors, "https://app.example");
+        assert_eq!(resp.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+    }
+}

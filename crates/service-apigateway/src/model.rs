@@ -1,0 +1,315 @@
+//! API Gateway's persisted records and where they live in the key-value store.
+//!
+//! - `apigateway.httpapis`, keyed `{account}/{region}/{apiId}`: one [`HttpApi`] holding the
+//!   API with its routes, integrations, stages and deployments.
+//! - `apigateway.restapis`, keyed the same way: one [`RestApi`] holding the resource tree with
+//!   its methods and integrations, stages and deployments.
+//!
+//! One record per API keeps every change atomic (a route can never point at a half-written
+//! integration) and lets the data plane resolve a request from one cached value. A deployment
+//! freezes what it deploys (routes and integrations, or the resource tree) inside itself, so
+//! later edits reach callers only through the next deployment (or `autoDeploy`).
+//!
+//! Records are JSON with a schema version `v`, their members in the wire's camelCase, so that a
+//! record minus its bookkeeping is what the Get operations answer.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use storage::StorageError;
+use types::Scope;
+
+pub const HTTP_APIS: &str = "apigateway.httpapis";
+pub const REST_APIS: &str = "apigateway.restapis";
+
+/// The schema version this code writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// API Gateway's ids: ten lowercase alphanumerics (`a1b2c3d4e5`), for APIs and resources alike.
+pub fn new_id() -> String {
+    types::ids::random_chars(b"abcdefghijklmnopqrstuvwxyz0123456789", 10)
+}
+
+/// Route, integration and deployment ids of HTTP APIs are seven characters in AWS.
+pub fn short_id() -> String {
+    types::ids::random_chars(b"abcdefghijklmnopqrstuvwxyz0123456789", 7)
+}
+
+pub fn api_key(account: &str, region: &str, id: &str) -> Vec<u8> {
+    format!("{account}/{region}/{id}").into_bytes()
+}
+
+/// Unix ms as the REST API model's timestamps: rest-json's default, epoch seconds.
+pub fn epoch_seconds(ms: i64) -> serde_json::Value {
+    serde_json::json!(ms / 1000)
+}
+
+/// Unix ms as the ISO-8601 timestamp the HTTP API model asks for (`timestampFormat: iso8601`),
+/// to the second as AWS writes it.
+pub fn iso(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Which tenant owns an API; the data plane finds APIs by id alone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Owner {
+    pub account: String,
+    pub region: String,
+}
+
+impl Owner {
+    pub fn of(scope: &Scope) -> Owner {
+        Owner { account: scope.account.to_string(), region: scope.region.to_string() }
+    }
+
+    pub fn owns(&self, scope: &Scope) -> bool {
+        self.account == scope.account.as_str() && self.region == scope.region.as_str()
+    }
+}
+
+// ---- HTTP APIs (v2) ------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpApi {
+    pub v: u32,
+    pub owner: Owner,
+    pub api_id: String,
+    pub name: String,
+    pub protocol_type: String,
+    pub route_selection_expression: String,
+    pub api_key_selection_expression: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    pub disable_execute_api_endpoint: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cors_configuration: Option<Cors>,
+    pub created_ms: i64,
+    pub tags: BTreeMap<String, String>,
+    pub routes: BTreeMap<String, Route>,
+    pub integrations: BTreeMap<String, Integration>,
+    pub stages: BTreeMap<String, Stage>,
+    pub deployments: BTreeMap<String, Deployment>,
+}
+
+/// CORS as HTTP APIs configure it; absent lists mean "none".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub allow_credentials: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub allow_headers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub allow_methods: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub allow_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expose_headers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_age: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub route_id: String,
+    pub route_key: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub target: Option<String>,
+    pub authorization_type: String,
+    pub api_key_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub operation_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorization_scopes: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Integration {
+    pub integration_id: String,
+    pub integration_type: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub integration_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub integration_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub payload_format_version: Option<String>,
+    pub connection_type: String,
+    pub timeout_in_millis: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_parameters: Option<BTreeMap<String, String>>,
+    /// True for the integration quick create made; AWS reports it and refuses some edits.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub api_gateway_managed: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    pub stage_name: String,
+    pub auto_deploy: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub deployment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    pub stage_variables: BTreeMap<String, String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub tags: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub api_gateway_managed: bool,
+}
+
+/// What a deployment of an HTTP API froze.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub deployment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    pub auto_deployed: bool,
+    pub created_ms: i64,
+    pub routes: BTreeMap<String, Route>,
+    pub integrations: BTreeMap<String, Integration>,
+}
+
+// ---- REST APIs (v1) ------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestApi {
+    pub v: u32,
+    pub owner: Owner,
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub version: Option<String>,
+    pub api_key_source: String,
+    pub endpoint_types: Vec<String>,
+    pub binary_media_types: Vec<String>,
+    pub disable_execute_api_endpoint: bool,
+    pub root_resource_id: String,
+    pub created_ms: i64,
+    pub tags: BTreeMap<String, String>,
+    pub resources: BTreeMap<String, Resource>,
+    pub stages: BTreeMap<String, RestStage>,
+    pub deployments: BTreeMap<String, RestDeployment>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resource {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parent_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub path_part: Option<String>,
+    pub path: String,
+    /// By HTTP method (`GET`, `ANY` …).
+    pub methods: BTreeMap<String, Method>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Method {
+    pub http_method: String,
+    pub authorization_type: String,
+    pub api_key_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub operation_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_parameters: Option<BTreeMap<String, bool>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_models: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub method_responses: BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub method_integration: Option<RestIntegration>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestIntegration {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub http_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub uri: Option<String>,
+    pub passthrough_behavior: String,
+    pub timeout_in_millis: i64,
+    pub cache_namespace: String,
+    pub cache_key_parameters: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_templates: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_parameters: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub integration_responses: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestStage {
+    pub stage_name: String,
+    pub deployment_id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    pub variables: BTreeMap<String, String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestDeployment {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    pub created_ms: i64,
+    /// The resource tree as it was deployed.
+    pub resources: BTreeMap<String, Resource>,
+}
+
+pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+    // Records are plain structs with string keys: serialising them cannot fail.
+    serde_json::to_vec(record).unwrap_or_default()
+}
+
+pub fn decode<T: DeserializeOwned>(raw: &[u8]) -> Result<T, StorageError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(raw).map_err(|e| StorageError::Corrupt(format!("apigateway record: {e}")))?;
+    if value.get("v").and_then(serde_json::Value::as_u64) != Some(u64::from(SCHEMA_VERSION)) {
+        return Err(StorageError::Corrupt("apigateway record of an unknown schema version".to_owned()));
+    }
+    serde_json::from_value(value).map_err(|e| StorageError::Corrupt(format!("apigateway record: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_look_like_aws() {
+        let id = new_id();
+        assert_eq!(id.len(), 10);
+        assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+    }
+}

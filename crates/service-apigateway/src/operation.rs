@@ -1,0 +1,480 @@
+//! Request → [`Operation`]: the route tables of both models pick the operation by method and
+//! path; the labels and the JSON body become a typed input. No IO here, and nothing is acted on
+//! until the whole request has been read.
+
+use std::collections::BTreeMap;
+
+use http::Method;
+use protocol::Request;
+use protocol::rest::match_template;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Error;
+use crate::model::Cors;
+use crate::routes::{HTTP_API_ROUTES, REST_API_ROUTES, RouteRow};
+
+/// CreateApi / UpdateApi input; `target`, `routeKey` and `credentialsArn` are quick create's.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiInput {
+    pub name: Option<String>,
+    pub protocol_type: Option<String>,
+    pub description: Option<String>,
+    pub version: Option<String>,
+    pub route_selection_expression: Option<String>,
+    pub api_key_selection_expression: Option<String>,
+    pub disable_execute_api_endpoint: Option<bool>,
+    pub cors_configuration: Option<Cors>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub target: Option<String>,
+    pub route_key: Option<String>,
+    pub credentials_arn: Option<String>,
+}
+
+/// CreateRoute / UpdateRoute input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteInput {
+    pub route_key: Option<String>,
+    pub target: Option<String>,
+    pub authorization_type: Option<String>,
+    pub api_key_required: Option<bool>,
+    pub operation_name: Option<String>,
+    pub authorizer_id: Option<String>,
+    pub authorization_scopes: Option<Vec<String>>,
+}
+
+/// CreateIntegration / UpdateIntegration input (HTTP APIs).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationInput {
+    pub integration_type: Option<String>,
+    pub integration_uri: Option<String>,
+    pub integration_method: Option<String>,
+    pub payload_format_version: Option<String>,
+    pub connection_type: Option<String>,
+    pub timeout_in_millis: Option<i64>,
+    pub description: Option<String>,
+    pub request_parameters: Option<BTreeMap<String, String>>,
+}
+
+/// CreateStage / UpdateStage input (HTTP APIs).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageInput {
+    pub stage_name: Option<String>,
+    pub auto_deploy: Option<bool>,
+    pub deployment_id: Option<String>,
+    pub description: Option<String>,
+    pub stage_variables: Option<BTreeMap<String, String>>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// CreateDeployment input, both models: v2 names a stage `stageName`, v1 too, and v1 adds
+/// `stageDescription` and `variables` for the stage it creates or updates.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentInput {
+    pub stage_name: Option<String>,
+    pub description: Option<String>,
+    pub stage_description: Option<String>,
+    pub variables: Option<BTreeMap<String, String>>,
+}
+
+/// CreateRestApi input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestApiInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub version: Option<String>,
+    pub api_key_source: Option<String>,
+    pub binary_media_types: Option<Vec<String>>,
+    pub disable_execute_api_endpoint: Option<bool>,
+    pub endpoint_configuration: Option<EndpointConfiguration>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct EndpointConfiguration {
+    pub types: Option<Vec<String>>,
+}
+
+/// PutMethod input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodInput {
+    pub authorization_type: Option<String>,
+    pub api_key_required: Option<bool>,
+    pub authorizer_id: Option<String>,
+    pub operation_name: Option<String>,
+    pub request_parameters: Option<BTreeMap<String, bool>>,
+    pub request_models: Option<BTreeMap<String, String>>,
+}
+
+/// PutIntegration input (REST APIs).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestIntegrationInput {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The wire name is `httpMethod` (the model's `integrationHttpMethod`).
+    #[serde(rename = "httpMethod")]
+    pub integration_http_method: Option<String>,
+    pub uri: Option<String>,
+    pub passthrough_behavior: Option<String>,
+    pub timeout_in_millis: Option<i64>,
+    pub request_templates: Option<BTreeMap<String, String>>,
+    pub request_parameters: Option<BTreeMap<String, String>>,
+    pub cache_namespace: Option<String>,
+    pub cache_key_parameters: Option<Vec<String>>,
+}
+
+/// CreateStage input (REST APIs).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestStageInput {
+    pub stage_name: Option<String>,
+    pub deployment_id: Option<String>,
+    pub description: Option<String>,
+    pub variables: Option<BTreeMap<String, String>>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// One JSON Patch-like operation of the REST API's Update* calls.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct PatchOp {
+    #[serde(default)]
+    pub op: String,
+    #[serde(default)]
+    pub path: String,
+    pub value: Option<String>,
+    pub from: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PatchInput {
+    #[serde(default)]
+    patch_operations: Vec<PatchOp>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+struct TagsInput {
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceInput {
+    path_part: Option<String>,
+}
+
+/// A REST API method address: API, resource, HTTP method.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MethodAddr {
+    pub api: String,
+    pub resource: String,
+    pub method: String,
+}
+
+/// Every operation Nimbus serves, fully parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Operation {
+    // HTTP APIs (v2).
+    CreateApi(Box<ApiInput>),
+    GetApi(String),
+    GetApis,
+    UpdateApi(String, Box<ApiInput>),
+    DeleteApi(String),
+    DeleteCorsConfiguration(String),
+    CreateRoute(String, RouteInput),
+    GetRoute(String, String),
+    GetRoutes(String),
+    UpdateRoute(String, String, RouteInput),
+    DeleteRoute(String, String),
+    CreateIntegration(String, IntegrationInput),
+    GetIntegration(String, String),
+    GetIntegrations(String),
+    UpdateIntegration(String, String, IntegrationInput),
+    DeleteIntegration(String, String),
+    CreateStage(String, StageInput),
+    GetStage(String, String),
+    GetStages(String),
+    UpdateStage(String, String, StageInput),
+    DeleteStage(String, String),
+    CreateDeployment(String, DeploymentInput),
+    GetDeployment(String, String),
+    GetDeployments(String),
+    DeleteDeployment(String, String),
+    // REST APIs (v1).
+    CreateRestApi(RestApiInput),
+    /// ImportRestApi: the OpenAPI / Swagger document as sent.
+    ImportRestApi(bytes::Bytes),
+    /// PutRestApi: the API, `mode` (`merge` unless `overwrite`) and the document.
+    PutRestApi {
+        api: String,
+        overwrite: bool,
+        body: bytes::Bytes,
+    },
+    GetRestApi(String),
+    GetRestApis,
+    UpdateRestApi(String, Vec<PatchOp>),
+    DeleteRestApi(String),
+    GetResources {
+        api: String,
+        embed_methods: bool,
+    },
+    GetResource(String, String),
+    CreateResource {
+        api: String,
+        parent: String,
+        path_part: Option<String>,
+    },
+    DeleteResource(String, String),
+    PutMethod(MethodAddr, MethodInput),
+    GetMethod(MethodAddr),
+    UpdateMethod(MethodAddr, Vec<PatchOp>),
+    DeleteMethod(MethodAddr),
+    PutRestIntegration(MethodAddr, RestIntegrationInput),
+    GetRestIntegration(MethodAddr),
+    DeleteRestIntegration(MethodAddr),
+    PutMethodResponse(MethodAddr, String, serde_json::Value),
+    GetMethodResponse(MethodAddr, String),
+    PutIntegrationResponse(MethodAddr, String, serde_json::Value),
+    GetIntegrationResponse(MethodAddr, String),
+    CreateRestDeployment(String, DeploymentInput),
+    GetRestDeployment(String, String),
+    GetRestDeployments(String),
+    DeleteRestDeployment(String, String),
+    CreateRestStage(String, RestStageInput),
+    GetRestStage(String, String),
+    GetRestStages(String),
+    UpdateRestStage(String, String, Vec<PatchOp>),
+    DeleteRestStage(String, String),
+    // Tags, both models: by resource ARN.
+    TagResource(String, BTreeMap<String, String>),
+    UntagResource(String, Vec<String>),
+    GetTags(String),
+    /// An operation of the models that Nimbus does not serve yet.
+    NotImplemented(&'static str),
+}
+
+impl Operation {
+    pub fn parse(req: &Request) -> Result<Operation, Error> {
+        let path = req.uri().path();
+        let query = req.uri().query().unwrap_or_default();
+        let table = if path.starts_with("/v2/") { HTTP_API_ROUTES } else { REST_API_ROUTES };
+        let (name, labels) =
+            find(table, req.method(), path, query).ok_or(Error::UnknownOperationException)?;
+        let label =
+            |n: &str| labels.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+        let body = req.body();
+        let api = || if path.starts_with("/v2/") { label("apiId") } else { label("restapi_id") };
+        let addr = || MethodAddr { api: api(), resource: label("resource_id"), method: label("http_method") };
+        let op = match name {
+            "CreateApi" => Operation::CreateApi(Box::new(json(body)?)),
+            "GetApi" => Operation::GetApi(api()),
+            "GetApis" => Operation::GetApis,
+            "UpdateApi" => Operation::UpdateApi(api(), Box::new(json(body)?)),
+            "DeleteApi" => Operation::DeleteApi(api()),
+            "DeleteCorsConfiguration" => Operation::DeleteCorsConfiguration(api()),
+            "CreateRoute" => Operation::CreateRoute(api(), json(body)?),
+            "GetRoute" => Operation::GetRoute(api(), label("routeId")),
+            "GetRoutes" => Operation::GetRoutes(api()),
+            "UpdateRoute" => Operation::UpdateRoute(api(), label("routeId"), json(body)?),
+            "DeleteRoute" => Operation::DeleteRoute(api(), label("routeId")),
+            "CreateIntegration" => Operation::CreateIntegration(api(), json(body)?),
+            "GetIntegration" if path.starts_with("/v2/") => {
+                Operation::GetIntegration(api(), label("integrationId"))
+            }
+            "GetIntegrations" => Operation::GetIntegrations(api()),
+            "UpdateIntegration" if path.starts_with("/v2/") => {
+                Operation::UpdateIntegration(api(), label("integrationId"), json(body)?)
+            }
+            "DeleteIntegration" if path.starts_with("/v2/") => {
+                Operation::DeleteIntegration(api(), label("integrationId"))
+            }
+            "CreateStage" if path.starts_with("/v2/") => Operation::CreateStage(api(), json(body)?),
+            "GetStage" if path.starts_with("/v2/") => Operation::GetStage(api(), label("stageName")),
+            "GetStages" if path.starts_with("/v2/") => Operation::GetStages(api()),
+            "UpdateStage" if path.starts_with("/v2/") => {
+                Operation::UpdateStage(api(), label("stageName"), json(body)?)
+            }
+            "DeleteStage" if path.starts_with("/v2/") => Operation::DeleteStage(api(), label("stageName")),
+            "CreateDeployment" if path.starts_with("/v2/") => Operation::CreateDeployment(api(), json(body)?),
+            "GetDeployment" if path.starts_with("/v2/") => {
+                Operation::GetDeployment(api(), label("deploymentId"))
+            }
+            "GetDeployments" if path.starts_with("/v2/") => Operation::GetDeployments(api()),
+            "DeleteDeployment" if path.starts_with("/v2/") => {
+                Operation::DeleteDeployment(api(), label("deploymentId"))
+            }
+            "TagResource" => {
+                let input: TagsInput = json(body)?;
+                Operation::TagResource(tag_arn(&labels), input.tags)
+            }
+            "UntagResource" => {
+                let keys = form_urlencoded::parse(query.as_bytes())
+                    .filter(|(k, _)| k == "tagKeys")
+                    .map(|(_, v)| v.into_owned())
+                    .collect();
+                Operation::UntagResource(tag_arn(&labels), keys)
+            }
+            "GetTags" => Operation::GetTags(tag_arn(&labels)),
+            "CreateRestApi" => Operation::CreateRestApi(json(body)?),
+            "ImportRestApi" => Operation::ImportRestApi(body.clone()),
+            "PutRestApi" => Operation::PutRestApi {
+                api: api(),
+                overwrite: form_urlencoded::parse(query.as_bytes())
+                    .any(|(k, v)| k == "mode" && v == "overwrite"),
+                body: body.clone(),
+            },
+            "GetRestApi" => Operation::GetRestApi(api()),
+            "GetRestApis" => Operation::GetRestApis,
+            "UpdateRestApi" => Operation::UpdateRestApi(api(), patch(body)?),
+            "DeleteRestApi" => Operation::DeleteRestApi(api()),
+            "GetResources" => {
+                let embed_methods = form_urlencoded::parse(query.as_bytes())
+                    .any(|(k, v)| k == "embed" && v.split(',').any(|e| e == "methods"));
+                Operation::GetResources { api: api(), embed_methods }
+            }
+            "GetResource" => Operation::GetResource(api(), label("resource_id")),
+            "CreateResource" => {
+                let input: ResourceInput = json(body)?;
+                Operation::CreateResource {
+                    api: api(),
+                    parent: label("parent_id"),
+                    path_part: input.path_part,
+                }
+            }
+            "DeleteResource" => Operation::DeleteResource(api(), label("resource_id")),
+            "PutMethod" => Operation::PutMethod(addr(), json(body)?),
+            "GetMethod" => Operation::GetMethod(addr()),
+            "UpdateMethod" => Operation::UpdateMethod(addr(), patch(body)?),
+            "DeleteMethod" => Operation::DeleteMethod(addr()),
+            "PutIntegration" => Operation::PutRestIntegration(addr(), json(body)?),
+            "GetIntegration" => Operation::GetRestIntegration(addr()),
+            "DeleteIntegration" => Operation::DeleteRestIntegration(addr()),
+            "PutMethodResponse" => Operation::PutMethodResponse(addr(), label("status_code"), json(body)?),
+            "GetMethodResponse" => Operation::GetMethodResponse(addr(), label("status_code")),
+            "PutIntegrationResponse" => {
+                Operation::PutIntegrationResponse(addr(), label("status_code"), json(body)?)
+            }
+            "GetIntegrationResponse" => Operation::GetIntegrationResponse(addr(), label("status_code")),
+            "CreateDeployment" => Operation::CreateRestDeployment(api(), json(body)?),
+            "GetDeployment" => Operation::GetRestDeployment(api(), label("deployment_id")),
+            "GetDeployments" => Operation::GetRestDeployments(api()),
+            "DeleteDeployment" => Operation::DeleteRestDeployment(api(), label("deployment_id")),
+            "CreateStage" => Operation::CreateRestStage(api(), json(body)?),
+            "GetStage" => Operation::GetRestStage(api(), label("stage_name")),
+            "GetStages" => Operation::GetRestStages(api()),
+            "UpdateStage" => Operation::UpdateRestStage(api(), label("stage_name"), patch(body)?),
+            "DeleteStage" => Operation::DeleteRestStage(api(), label("stage_name")),
+            other => Operation::NotImplemented(other),
+        };
+        Ok(op)
+    }
+}
+
+/// The first row of `table` whose method, template and query marker fit.
+fn find(
+    table: &'static [RouteRow],
+    method: &Method,
+    path: &str,
+    query: &str,
+) -> Option<(&'static str, protocol::rest::Labels)> {
+    table.iter().find_map(|(m, template, marker, name)| {
+        if m != method {
+            return None;
+        }
+        if let Some((key, value)) = marker
+            && !form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == *key && v == *value)
+        {
+            return None;
+        }
+        match_template(template, path).map(|labels| (*name, labels))
+    })
+}
+
+/// The ARN of a tag operation: the v2 label is `resource-arn`, the v1 label `resource_arn`.
+fn tag_arn(labels: &protocol::rest::Labels) -> String {
+    labels.iter().find(|(k, _)| k.contains("arn")).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// A JSON body as `T`; an empty body is `T::default()`, as for operations whose members are all
+/// optional.
+fn json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Error> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| Error::bad(format!("Invalid request body: {e}")))
+}
+
+fn patch(body: &[u8]) -> Result<Vec<PatchOp>, Error> {
+    json::<PatchInput>(body).map(|p| p.patch_operations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(method: Method, uri: &str, body: &str) -> Result<Operation, Error> {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(bytes::Bytes::from(body.to_owned()))
+            .expect("valid request");
+        Operation::parse(&req)
+    }
+
+    #[test]
+    fn picks_operations_of_both_models() {
+        assert_eq!(parse(Method::GET, "/v2/apis/abc", "").ok(), Some(Operation::GetApi("abc".into())));
+        assert_eq!(parse(Method::GET, "/restapis/abc", "").ok(), Some(Operation::GetRestApi("abc".into())));
+        assert_eq!(
+            parse(Method::GET, "/v2/apis/a/stages/%24default", "").ok(),
+            Some(Operation::GetStage("a".into(), "$default".into()))
+        );
+        assert_eq!(
+            parse(Method::GET, "/restapis/a/stages/dev", "").ok(),
+            Some(Operation::GetRestStage("a".into(), "dev".into()))
+        );
+        assert_eq!(
+            parse(Method::POST, "/restapis?mode=import", "{}").ok(),
+            Some(Operation::ImportRestApi(bytes::Bytes::from_static(b"{}")))
+        );
+        assert_eq!(
+            parse(Method::GET, "/restapis/a/authorizers", "").ok(),
+            Some(Operation::NotImplemented("GetAuthorizers"))
+        );
+        assert!(matches!(parse(Method::POST, "/restapis", "{}"), Ok(Operation::CreateRestApi(_))));
+        assert!(matches!(parse(Method::GET, "/v2/nothing", ""), Err(Error::UnknownOperationException)));
+        assert!(matches!(parse(Method::POST, "/v2/apis", "{"), Err(Error::BadRequestException(_))));
+    }
+
+    #[test]
+    fn reads_patch_operations_and_untag_keys() {
+        let op = parse(
+            Method::PATCH,
+            "/restapis/a/stages/dev",
+            r#"{"patchOperations":[{"op":"replace","path":"/variables/x","value":"1"}]}"#,
+        );
+        let Ok(Operation::UpdateRestStage(_, _, ops)) = op else { panic!("not UpdateStage: {op:?}") };
+        assert_eq!(ops[0].path, "/variables/x");
+        let op = parse(
+            Method::DELETE,
+            "/v2/tags/arn%3Aaws%3Aapigateway%3A%3A%2Fapis%2Fa?tagKeys=k1&tagKeys=k2",
+            "",
+        );
+        assert_eq!(
+            op.ok(),
+            Some(Operation::UntagResource(
+                "arn:aws:apigateway::/apis/a".into(),
+                vec!["k1".into(), "k2".into()]
+            ))
+        );
+    }
+}

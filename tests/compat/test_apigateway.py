@@ -1,0 +1,137 @@
+"""API Gateway with boto3 and the AWS CLI, and the data plane with `requests`: a REST API with
+`/users` and `/products/{id}` deployed to two stages with different stage variables, and an HTTP
+API quick-created in front of the same Python function, which echoes the event it gets."""
+
+import io
+import json
+import zipfile
+
+import botocore.exceptions
+import pytest
+import requests
+
+from conftest import make_client, run_aws
+
+ECHO = """
+import json
+
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(event)}
+"""
+
+
+def _zip(source):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("app.py", source)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def function_arn(server):
+    lam = make_client(server, "lambda")
+    out = lam.create_function(
+        FunctionName="apigw-compat-echo",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/r",
+        Handler="app.handler",
+        Code={"ZipFile": _zip(ECHO)},
+    )
+    return out["FunctionArn"]
+
+
+def _cli(server, *args):
+    proc = run_aws(server, *args)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout) if proc.stdout.strip() else {}
+
+
+def test_cli_rest_api_with_two_stages(server, function_arn):
+    api = _cli(server, "apigateway", "create-rest-api", "--name", "compat-shop")
+    api_id, root = api["id"], api["rootResourceId"]
+    users = _cli(server, "apigateway", "create-resource", "--rest-api-id", api_id, "--parent-id", root, "--path-part", "users")
+    products = _cli(server, "apigateway", "create-resource", "--rest-api-id", api_id, "--parent-id", root, "--path-part", "products")
+    product = _cli(server, "apigateway", "create-resource", "--rest-api-id", api_id, "--parent-id", products["id"], "--path-part", "{id}")
+    assert product["path"] == "/products/{id}"
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    for resource, methods in ((users["id"], ("GET", "POST")), (product["id"], ("GET", "PUT", "DELETE"))):
+        for method in methods:
+            _cli(server, "apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", resource,
+                 "--http-method", method, "--authorization-type", "NONE")
+            _cli(server, "apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", resource,
+                 "--http-method", method, "--type", "AWS_PROXY", "--integration-http-method", "POST", "--uri", uri)
+    _cli(server, "apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "dev",
+         "--variables", "env=dev")
+    _cli(server, "apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod",
+         "--variables", "env=prod")
+    stage = _cli(server, "apigateway", "update-stage", "--rest-api-id", api_id, "--stage-name", "prod",
+                 "--patch-operations", "op=replace,path=/variables/tier,value=gold")
+    assert stage["variables"] == {"env": "prod", "tier": "gold"}
+
+    for stage_name, variables in (("dev", {"env": "dev"}), ("prod", {"env": "prod", "tier": "gold"})):
+        resp = requests.put(f"{server.endpoint}/_aws/execute-api/{api_id}/{stage_name}/products/9?q=1", data="x")
+        assert resp.status_code == 200, resp.text
+        event = resp.json()
+        assert event["resource"] == "/products/{id}"
+        assert event["path"] == "/products/9"
+        assert event["httpMethod"] == "PUT"
+        assert event["pathParameters"] == {"id": "9"}
+        assert event["queryStringParameters"] == {"q": "1"}
+        assert event["multiValueQueryStringParameters"] == {"q": ["1"]}
+        assert event["stageVariables"] == variables
+        assert event["body"] == "x"
+        assert event["requestContext"]["stage"] == stage_name
+        assert event["requestContext"]["resourcePath"] == "/products/{id}"
+
+    host = {"Host": f"{api_id}.execute-api.localhost:{server.port}"}
+    resp = requests.get(f"{server.endpoint}/dev/users", headers=host)
+    assert resp.status_code == 200 and resp.json()["resource"] == "/users"
+    miss = requests.get(f"{server.endpoint}/dev/nowhere", headers=host)
+    assert (miss.status_code, miss.json()) == (403, {"message": "Missing Authentication Token"})
+
+    proc = run_aws(server, "apigateway", "get-rest-api", "--rest-api-id", "missing0000")
+    assert proc.returncode != 0
+    assert "NotFoundException" in proc.stderr
+    assert "Invalid API identifier specified 000000000000:missing0000" in proc.stderr
+
+
+def test_boto3_http_api_quick_create_and_routes(server, function_arn):
+    v2 = make_client(server, "apigatewayv2")
+    api = v2.create_api(Name="compat-quick", ProtocolType="HTTP", Target=function_arn)
+    api_id = api["ApiId"]
+    assert len(api_id) == 10
+    assert [s["StageName"] for s in v2.get_stages(ApiId=api_id)["Items"]] == ["$default"]
+
+    resp = requests.post(f"{server.endpoint}/_aws/execute-api/{api_id}/a/b?x=1&x=2", data="hi",
+                         headers={"Cookie": "k=v", "Content-Type": "text/plain"})
+    assert resp.status_code == 200, resp.text
+    event = resp.json()
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == "$default"
+    assert event["rawPath"] == "/a/b"
+    assert event["rawQueryString"] == "x=1&x=2"
+    assert event["queryStringParameters"] == {"x": "1,2"}
+    assert event["cookies"] == ["k=v"]
+    assert event["body"] == "hi"
+    assert event["isBase64Encoded"] is False
+    assert event["requestContext"]["http"]["method"] == "POST"
+
+    # A literal route beats the $default route quick create made.
+    integration = v2.get_integrations(ApiId=api_id)["Items"][0]
+    v2.create_route(ApiId=api_id, RouteKey="GET /items/{id}", Target=f"integrations/{integration['IntegrationId']}")
+    event = requests.get(f"{server.endpoint}/_aws/execute-api/{api_id}/items/5").json()
+    assert (event["routeKey"], event["pathParameters"]) == ("GET /items/{id}", {"id": "5"})
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        v2.get_api(ApiId="nope")
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
+    v2.delete_api(ApiId=api_id)
+    gone = requests.get(f"{server.endpoint}/_aws/execute-api/{api_id}/items/5")
+    assert gone.status_code == 404
+
+
+def test_unimplemented_operations_say_so(server):
+    apigw = make_client(server, "apigateway")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        apigw.get_api_keys()
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -78,6 +78,10 @@ struct Cli {
     #[arg(long, default_value = "bootstrap")]
     function_handler: String,
 
+    /// `lambda-invoke`: the function's memory size in MB (CPU share follows it, as on Lambda).
+    #[arg(long, default_value_t = 128)]
+    function_memory: u32,
+
     /// Send `Connection: keep-alive` (unsigned) with every request. SDKs do not; LocalStack
     /// behind hypercorn closes the connection after each request without it.
     #[arg(long)]
@@ -126,8 +130,12 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
             runtime: runtime.clone(),
             handler: cli.function_handler.clone(),
             zip: std::fs::read(path).with_context(|| format!("reading {}", path.display()))?.into(),
+            memory_mb: cli.function_memory,
         },
-        _ => loadgen::scenario::FunctionSource::python_echo(),
+        _ => loadgen::scenario::FunctionSource {
+            memory_mb: cli.function_memory,
+            ..loadgen::scenario::FunctionSource::python_echo()
+        },
     };
     let plan = |scenario, concurrency| Plan {
         scenario,

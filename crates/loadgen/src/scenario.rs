@@ -102,6 +102,8 @@ pub struct FunctionSource {
     pub runtime: String,
     pub handler: String,
     pub zip: Bytes,
+    /// `MemorySize`: Lambda gives CPU in proportion (1,769 MB = one vCPU).
+    pub memory_mb: u32,
 }
 
 impl FunctionSource {
@@ -111,6 +113,7 @@ impl FunctionSource {
             runtime: "python3.12".to_owned(),
             handler: "app.handler".to_owned(),
             zip: Bytes::from(zip_of("app.py", b"def handler(event, context):\n    return event\n")),
+            memory_mb: 128,
         }
     }
 }
@@ -232,6 +235,7 @@ fn create_function(name: &str, source: &FunctionSource) -> Call {
         "Runtime": source.runtime,
         "Role": FUNCTION_ROLE,
         "Handler": source.handler,
+        "MemorySize": source.memory_mb,
         "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(&source.zip) },
     });
     Call::rest(

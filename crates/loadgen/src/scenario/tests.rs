@@ -25,3 +25,21 @@ fn created_role_names_are_unique_and_within_iam_limits() {
     assert!(Scenario::IamCreateDeleteRole.has_undo());
     assert!(!Scenario::IamGetRole.has_undo());
 }
+
+#[test]
+fn lambda_invoke_creates_its_function_with_a_real_package() {
+    use base64::Engine as _;
+    let setup = Scenario::LambdaInvoke.setup(&Options::default());
+    assert_eq!(setup.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&setup[0].call.body).expect("json body");
+    assert_eq!(body["FunctionName"], crate::scenario::INVOKE_FUNCTION);
+    assert_eq!(body["Runtime"], "python3.12");
+    assert_eq!(body["MemorySize"], 128);
+    let zip = base64::engine::general_purpose::STANDARD
+        .decode(body["Code"]["ZipFile"].as_str().expect("zip"))
+        .expect("base64");
+    assert!(zip.starts_with(b"PK\x03\x04"), "a zip archive");
+    let call = Scenario::LambdaInvoke.call(Op { run: "r", worker: 0, seq: 7 }, &Options::default());
+    assert_eq!(call.path_and_query, "/2015-03-31/functions/nimbus-loadgen-fn/invocations");
+    assert_eq!(call.body.as_ref(), br#"{"seq":7}"#);
+}

@@ -53,6 +53,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         service_sqs::SqsConfig { endpoint_url: endpoint_url(&args) },
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
+    lambda.set_queue_sender(Arc::new(sqs.clone()));
     let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
 
     tracing::info!(

@@ -100,6 +100,8 @@ pub(crate) struct Inner {
     concurrency: Concurrency,
     queue: queue::Queue,
     usage: usage::Usage,
+    /// SQS, for destinations; wired by the server after both services exist.
+    queue_sender: std::sync::OnceLock<Arc<dyn ::ports::QueueSender>>,
     /// Function URL ids → the function they invoke, for the data plane.
     urls: Mutex<HashMap<String, url::UrlTarget>>,
     /// Where provisioning of each `account/region/name/qualifier` stands (see `provisioned.rs`).
@@ -134,9 +136,15 @@ impl LambdaService {
             provisioning: Mutex::new(HashMap::new()),
             usage: usage::Usage::default(),
             urls: Mutex::new(HashMap::new()),
+            queue_sender: std::sync::OnceLock::new(),
         };
         inner.load_indexes()?;
         Ok(LambdaService { inner: Arc::new(inner) })
+    }
+
+    /// Lets asynchronous invocations deliver OnSuccess/OnFailure records to SQS queues.
+    pub fn set_queue_sender(&self, sender: Arc<dyn ::ports::QueueSender>) {
+        let _ = self.inner.queue_sender.set(sender);
     }
 
     /// Starts the worker that delivers asynchronous invocations (including those accepted

@@ -270,6 +270,18 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
         Settle::Later(due, next) => {
             batch = batch.put(ASYNC_QUEUE, queue_key(due, &next.id), encode(&next));
         }
+        Settle::Done(Some((destination, body))) if destination.split(':').nth(2) == Some("sqs") => {
+            // Sent before the event is removed: a crash in between repeats the record (at least
+            // once). A queue that refuses it (deleted, storage failing) loses the record, with a
+            // warning; retrying would re-run the function, which already ran.
+            let sent = match svc.queue_sender.get() {
+                Some(sender) => sender.send_message(&destination, &body.to_string(), &[], None),
+                None => Err(ports::PortError::Unavailable("SQS is not wired".to_owned())),
+            };
+            if let Err(e) = sent {
+                tracing::warn!(%destination, error = %e, "destination queue refused the record; dropped");
+            }
+        }
         Settle::Done(Some((destination, body))) => {
             match destination_event(svc, &destination, &event, &body) {
                 Some(dest) => {

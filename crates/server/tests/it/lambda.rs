@@ -834,3 +834,41 @@ async fn function_logs_land_in_cloudwatch_logs() {
     let name = streams.log_streams().first().and_then(|s| s.log_stream_name()).expect("a stream").to_owned();
     assert!(name.contains("/[$LATEST]"), "Lambda's stream name form: {name}");
 }
+
+#[tokio::test]
+async fn on_success_records_can_go_to_an_sqs_queue() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let queue = sqs.create_queue().queue_name("results").send().await.expect("queue");
+    let url = queue.queue_url().expect("url").to_owned();
+    create_python(&lambda, "ok-fn", PY_ECHO, &[]).await;
+    lambda
+        .put_function_event_invoke_config()
+        .function_name("ok-fn")
+        .destination_config(
+            DestinationConfig::builder()
+                .on_success(
+                    aws_sdk_lambda::types::OnSuccess::builder()
+                        .destination("arn:aws:sqs:us-east-1:000000000000:results")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("sqs destination");
+    lambda
+        .invoke()
+        .function_name("ok-fn")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"n": 3}"#))
+        .send()
+        .await
+        .expect("accepted");
+    let got = sqs.receive_message().queue_url(&url).wait_time_seconds(10).send().await.expect("receive");
+    let body: Value = serde_json::from_str(got.messages()[0].body().expect("body")).expect("record");
+    assert_eq!(body["requestContext"]["condition"], "Success");
+    assert_eq!(body["requestPayload"], json!({"n": 3}));
+    assert_eq!(body["responsePayload"]["event"], json!({"n": 3}));
+}

@@ -156,17 +156,7 @@ pub(crate) fn ok(ctx: &RequestContext, body: &serde_json::Value) -> Result<Respo
 
 /// Unix ms as `2024-05-01T12:00:03Z`, the envelope's `time`.
 pub(crate) fn iso_seconds(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    types::timefmt::iso_seconds(ms)
 }
 
 /// Unix ms as awsJson's epoch-seconds timestamp.

@@ -347,7 +347,7 @@ fn revision() -> String {
 
 /// `2024-05-01T12:00:03.013+0000`, Lambda's `LastModified`.
 pub(crate) fn last_modified(ms: i64) -> String {
-    crate::timestamp(ms, "+0000")
+    types::timefmt::iso_millis(ms, "+0000")
 }
 
 fn check_revision(given: Option<&str>, current: &str) -> Result<(), Error> {

@@ -324,7 +324,7 @@ fn record(
     let mut response_context = json!({ "statusCode": 200, "executedVersion": resolved.config.version });
     let mut body = json!({
         "version": "1.0",
-        "timestamp": crate::timestamp(now_ms, "Z"),
+        "timestamp": types::timefmt::iso_millis(now_ms, "Z"),
         "requestContext": {
             "requestId": event.request_id,
             "functionArn": qualified_arn(scope, &event.function_name, &event.qualifier),

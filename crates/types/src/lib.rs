@@ -5,6 +5,7 @@ mod arn;
 mod clock;
 pub mod ids;
 mod scope;
+pub mod timefmt;
 
 pub use arn::{Arn, ArnError};
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -77,3 +77,66 @@ async fn awslambdaric_runs_unchanged() {
     assert_eq!(err_json(&out).0, "Runtime.ImportModuleError");
     h.shutdown().await;
 }
+
+/// A folder whose `node_modules` holds `aws-lambda-ric`: `$NIMBUS_AWS_LAMBDA_RIC_DIR`, else
+/// `/var/tmp/nimbus-node-ric` (`.ci/run` builds it there: the package compiles native code and
+/// needs cmake, autoconf, automake, libtool and `npm_config_nodedir=/usr`).
+fn node_ric() -> Option<PathBuf> {
+    let dir = std::env::var_os("NIMBUS_AWS_LAMBDA_RIC_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/nimbus-node-ric"));
+    let entry = dir.join("node_modules/aws-lambda-ric/bin/index.mjs");
+    if !entry.is_file() {
+        eprintln!(
+            "SKIPPED: aws-lambda-ric is not installed under {}; to run this test: apt-get install cmake \
+             autoconf automake libtool && cd {0} && npm_config_nodedir=/usr npm install aws-lambda-ric \
+             (or set NIMBUS_AWS_LAMBDA_RIC_DIR)",
+            dir.display()
+        );
+        return None;
+    }
+    Some(entry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_lambda_ric_runs_unchanged() {
+    let Some(entry) = node_ric() else { return };
+    let node = which("node").expect("node on PATH");
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(fixture("node/index.js"), dir.path().join("index.js")).expect("copy");
+    let bootstrap = dir.path().join("bootstrap");
+    std::fs::write(
+        &bootstrap,
+        format!("#!/bin/sh\nexec {} {} \"$_HANDLER\"\n", node.display(), entry.display()),
+    )
+    .expect("bootstrap");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+    let h = harness();
+    let mut f = function("ric-node", Runtime::ProvidedAl2023, "index.handler", "node");
+    f.code_dir = dir.path().to_owned();
+    let inv = invocation(r#"{"n": 21}"#);
+    let rid = inv.request_id.clone();
+    let out = h.manager.invoke(&f, inv).await.expect("invoke");
+    let v = ok_json(&out);
+    assert_eq!(v["event"]["n"], 21);
+    assert_eq!(v["awsRequestId"], rid.as_str());
+    assert_eq!(v["functionName"], "ric-node");
+    assert_eq!(v["invokedFunctionArn"], f.qualified_arn.as_str());
+    assert!(v["remaining"].as_i64().expect("remaining") > 1_000);
+    assert!(log_text(&out).contains("handler: got 21"), "{}", log_text(&out));
+    let again = h.manager.invoke(&f, invocation(r#"{"n": 22}"#)).await.expect("warm invoke");
+    assert_eq!(ok_json(&again)["pid"], v["pid"], "the same process serves the second invoke");
+
+    let mut f = function("ric-node-missing", Runtime::ProvidedAl2023, "nope.handler", "node");
+    f.code_dir = dir.path().to_owned();
+    let out = h.manager.invoke(&f, invocation("{}")).await.expect("invoke");
+    assert_eq!(err_json(&out).0, "Runtime.ImportModuleError");
+    h.shutdown().await;
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()))
+}

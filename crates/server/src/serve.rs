@@ -115,7 +115,8 @@ fn wire(args: &ServeArgs, store: Store, lambda: service_lambda::LambdaService) -
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
-        .service(Arc::new(service_iam::IamService::new(store, clock)))
+        .service(Arc::new(service_iam::IamService::new(store.clone(), clock.clone())))
+        .service(Arc::new(service_dynamodb::DynamoDbService::new(store, clock)))
         .service(Arc::new(lambda))
         .build()
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real `nimbus` process, driven through the official AWS SDK for Rust and
 //! raw HTTP for what the SDKs never send (malformed requests).
 
+mod dynamodb;
 mod harness;
 mod health;
 mod iam;

@@ -56,41 +56,29 @@ pub fn table(
             json!({ "BillingMode": t.billing_mode, "LastUpdateToPayPerRequestDateTime": t.created }),
         );
     }
+    // Index sizes and counts are not tracked per index; DynamoDB itself refreshes them only
+    // every few hours, and no client relies on them.
+    let index = |i: &IndexRecord| {
+        json!({
+            "IndexName": i.name,
+            "KeySchema": key_schema(&i.keys),
+            "Projection": projection(i),
+            "IndexSizeBytes": 0,
+            "ItemCount": 0,
+            "IndexArn": format!("{arn}/index/{}", i.name),
+        })
+    };
     if !t.lsis.is_empty() {
-        let lsis: Vec<Value> = t
-            .lsis
-            .iter()
-            .map(|i| {
-                json!({
-                    "IndexName": i.name,
-                    "KeySchema": key_schema(&i.keys),
-                    "Projection": projection(i),
-                    "IndexSizeBytes": 0,
-                    "ItemCount": 0,
-                    "IndexArn": format!("{arn}/index/{}", i.name),
-                })
-            })
-            .collect();
-        out.insert("LocalSecondaryIndexes".into(), Value::Array(lsis));
+        out.insert("LocalSecondaryIndexes".into(), t.lsis.iter().map(index).collect());
     }
     if !t.gsis.is_empty() {
-        let gsis: Vec<Value> = t
-            .gsis
-            .iter()
-            .map(|i| {
-                json!({
-                    "IndexName": i.name,
-                    "KeySchema": key_schema(&i.keys),
-                    "Projection": projection(i),
-                    "IndexStatus": index_status.unwrap_or("ACTIVE"),
-                    "ProvisionedThroughput": throughput(i.throughput.as_ref()),
-                    "IndexSizeBytes": 0,
-                    "ItemCount": 0,
-                    "IndexArn": format!("{arn}/index/{}", i.name),
-                })
-            })
-            .collect();
-        out.insert("GlobalSecondaryIndexes".into(), Value::Array(gsis));
+        let gsis = t.gsis.iter().map(|i| {
+            let mut g = index(i);
+            g["IndexStatus"] = json!(index_status.unwrap_or("ACTIVE"));
+            g["ProvisionedThroughput"] = throughput(i.throughput.as_ref());
+            g
+        });
+        out.insert("GlobalSecondaryIndexes".into(), gsis.collect());
     }
     if let Some(stream) = &t.stream {
         let mut spec = json!({ "StreamEnabled": stream.enabled });

@@ -31,7 +31,7 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
     KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("key")
 }
 
-/// Table `orders` keyed by (customer S, id N), LSI `by-total` on total, GSI `by-status` on
+/// Table `orders` keyed by (customer S, id N), LSI `by-amount` on amount, GSI `by-status` on
 /// (status, id).
 async fn create_orders(ddb: &Client) {
     let created = ddb
@@ -39,15 +39,15 @@ async fn create_orders(ddb: &Client) {
         .table_name("orders")
         .attribute_definitions(attr("customer", ScalarAttributeType::S))
         .attribute_definitions(attr("id", ScalarAttributeType::N))
-        .attribute_definitions(attr("total", ScalarAttributeType::N))
+        .attribute_definitions(attr("amount", ScalarAttributeType::N))
         .attribute_definitions(attr("status", ScalarAttributeType::S))
         .key_schema(key("customer", KeyType::Hash))
         .key_schema(key("id", KeyType::Range))
         .local_secondary_indexes(
             LocalSecondaryIndex::builder()
-                .index_name("by-total")
+                .index_name("by-amount")
                 .key_schema(key("customer", KeyType::Hash))
-                .key_schema(key("total", KeyType::Range))
+                .key_schema(key("amount", KeyType::Range))
                 .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .expect("lsi"),
@@ -110,7 +110,7 @@ async fn crud_with_conditions_and_return_values() {
         .table_name("orders")
         .item("customer", s("ann"))
         .item("id", n("1"))
-        .item("total", n("12.50"))
+        .item("amount", n("12.50"))
         .condition_expression("attribute_not_exists(customer)")
         .send()
         .await
@@ -132,7 +132,7 @@ async fn crud_with_conditions_and_return_values() {
         .table_name("orders")
         .key("customer", s("ann"))
         .key("id", n("1"))
-        .update_expression("SET total = total + :d, #s = :s")
+        .update_expression("SET amount = amount + :d, #s = :s")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":d", n("0.5"))
         .expression_attribute_values(":s", s("open"))
@@ -141,7 +141,7 @@ async fn crud_with_conditions_and_return_values() {
         .await
         .expect("update");
     let attributes = updated.attributes().expect("attributes");
-    assert_eq!(attributes.get("total"), Some(&n("13")));
+    assert_eq!(attributes.get("amount"), Some(&n("13")));
     let got = ddb
         .get_item()
         .table_name("orders")
@@ -175,7 +175,7 @@ async fn queries_on_table_and_indexes_with_pagination() {
             .table_name("orders")
             .item("customer", s("ann"))
             .item("id", n(&i.to_string()))
-            .item("total", n(&(100 - i).to_string()))
+            .item("amount", n(&(100 - i).to_string()))
             .item("status", s(status))
             .send()
             .await
@@ -200,20 +200,20 @@ async fn queries_on_table_and_indexes_with_pagination() {
         })
         .collect();
     assert_eq!(ids, (6..=25).map(|i| i.to_string()).collect::<Vec<_>>());
-    let by_total = ddb
+    let by_amount = ddb
         .query()
         .table_name("orders")
-        .index_name("by-total")
-        .key_condition_expression("customer = :c AND total <= :t")
+        .index_name("by-amount")
+        .key_condition_expression("customer = :c AND amount <= :t")
         .expression_attribute_values(":c", s("ann"))
         .expression_attribute_values(":t", n("80"))
         .scan_index_forward(false)
         .send()
         .await
         .expect("lsi query");
-    let totals: Vec<&str> =
-        by_total.items().iter().filter_map(|i| i.get("total")?.as_n().ok().map(String::as_str)).collect();
-    assert_eq!(totals, ["80", "79", "78", "77", "76", "75"]);
+    let amounts: Vec<&str> =
+        by_amount.items().iter().filter_map(|i| i.get("amount")?.as_n().ok().map(String::as_str)).collect();
+    assert_eq!(amounts, ["80", "79", "78", "77", "76", "75"]);
     let open = ddb
         .query()
         .table_name("orders")
@@ -230,7 +230,7 @@ async fn queries_on_table_and_indexes_with_pagination() {
         .expect("gsi query");
     assert_eq!(open.len(), 12);
     // KEYS_ONLY: the table's and the index's keys, nothing else.
-    assert!(open.iter().all(|i| i.len() == 3 && !i.contains_key("total")));
+    assert!(open.iter().all(|i| i.len() == 3 && !i.contains_key("amount")));
 }
 
 #[tokio::test]

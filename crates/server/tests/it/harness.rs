@@ -152,6 +152,10 @@ impl Server {
         format!("{}/_aws/execute-api/{api_id}{path}", self.endpoint())
     }
 
+    pub async fn dynamodb(&self, access_key: &str, region: &'static str) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk_config(access_key, region).await)
+    }
+
     /// A Lambda client that does not retry: throttles reach the test as errors.
     pub async fn lambda_without_retries(&self) -> aws_sdk_lambda::Client {
         let config = aws_sdk_lambda::config::Builder::from(&self.sdk_config("test", "us-east-1").await)

@@ -2,6 +2,7 @@
 //! raw HTTP for what the SDKs never send (malformed requests).
 
 mod apigateway;
+mod dynamodb;
 mod events;
 mod harness;
 mod health;

@@ -91,10 +91,15 @@ async fn json_call(
 }
 
 #[tokio::test]
-async fn aws_json_1_0_service_not_yet_implemented() {
+async fn aws_json_1_0_operation_not_yet_implemented() {
     let server = Server::ephemeral();
-    let (status, headers, v) =
-        json_call(&server, "DynamoDB_20120810.ListTables", "application/x-amz-json-1.0", "{}").await;
+    let (status, headers, v) = json_call(
+        &server,
+        "DynamoDB_20120810.ExecuteStatement",
+        "application/x-amz-json-1.0",
+        r#"{"Statement": "SELECT * FROM t"}"#,
+    )
+    .await;
     assert_eq!(status, 501);
     assert_eq!(headers["content-type"], "application/x-amz-json-1.0");
     assert_eq!(v["__type"], "NotImplemented");

@@ -1,0 +1,342 @@
+//! DynamoDB through its request handler on the in-memory store: JSON requests in, DynamoDB's
+//! answers and errors out. Covers the table lifecycle, conditional writes, paging, index
+//! maintenance and transactions.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use storage::{KeyRange, Store};
+use types::{AccountId, FixedClock, Region, Scope};
+
+use super::*;
+
+struct Db {
+    service: DynamoDbService,
+    store: Store,
+}
+
+impl Db {
+    fn new() -> Db {
+        let clock = Arc::new(FixedClock(time::OffsetDateTime::UNIX_EPOCH));
+        let store = Store::memory();
+        Db { service: DynamoDbService::new(store.clone(), clock), store }
+    }
+
+    fn call_in(&self, account: &str, op: &str, body: Value) -> (u16, Value) {
+        let req = http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
+            .body(Bytes::from(body.to_string()))
+            .expect("request");
+        let scope = Scope {
+            account: AccountId::parse(account).expect("account"),
+            region: Region::parse("us-east-1").expect("region"),
+        };
+        let resp = self.service.handle(&RequestContext::new(scope, "test"), &req);
+        let value = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
+        (resp.status().as_u16(), value)
+    }
+
+    fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        self.call_in("111122223333", op, body)
+    }
+
+    fn ok(&self, op: &str, body: Value) -> Value {
+        let (status, value) = self.call(op, body);
+        assert_eq!(status, 200, "{op}: {value}");
+        value
+    }
+
+    fn err(&self, op: &str, body: Value) -> (String, String) {
+        let (status, value) = self.call(op, body);
+        assert_ne!(status, 200, "{op} should fail: {value}");
+        (
+            value["__type"].as_str().unwrap_or_default().to_owned(),
+            value["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    /// A table `tbl` keyed by (pk S, sk N) with an LSI on `lsk` and a GSI on (`g`, `sk`).
+    fn with_table() -> Db {
+        let db = Db::new();
+        db.ok(
+            "CreateTable",
+            json!({
+                "TableName": "tbl",
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "N"},
+                    {"AttributeName": "lsk", "AttributeType": "S"},
+                    {"AttributeName": "g", "AttributeType": "S"}
+                ],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                "LocalSecondaryIndexes": [{"IndexName": "by-lsk", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "lsk", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+                "GlobalSecondaryIndexes": [{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }),
+        );
+        db
+    }
+
+    fn put(&self, item: Value) {
+        self.ok("PutItem", json!({"TableName": "tbl", "Item": item}));
+    }
+
+    fn index_entries(&self) -> usize {
+        self.store.kv.scan(model::INDEX, KeyRange::all(), usize::MAX).expect("scan").len()
+    }
+}
+
+fn sks(answer: &Value) -> Vec<String> {
+    answer["Items"]
+        .as_array()
+        .map(|items| items.iter().map(|i| i["sk"]["N"].as_str().unwrap_or_default().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn table_lifecycle_and_validation() {
+    let db = Db::with_table();
+    let described = db.ok("DescribeTable", json!({"TableName": "tbl"}));
+    assert_eq!(described["Table"]["TableStatus"], "ACTIVE");
+    assert_eq!(described["Table"]["TableArn"], "arn:aws:dynamodb:us-east-1:111122223333:table/tbl");
+    assert_eq!(described["Table"]["GlobalSecondaryIndexes"][0]["IndexStatus"], "ACTIVE");
+    let (code, message) = db.err(
+        "CreateTable",
+        json!({"TableName": "tbl", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}),
+    );
+    assert_eq!((code.as_str(), message.as_str()), ("ResourceInUseException", "Table already exists: tbl"));
+    let (_, message) = db.err(
+        "CreateTable",
+        json!({"TableName": "uuu", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "x", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}),
+    );
+    assert_eq!(
+        message,
+        "One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions"
+    );
+    let (_, message) = db.err(
+        "CreateTable",
+        json!({"TableName": "uuu", "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+               "KeySchema": [{"AttributeName": "nope", "KeyType": "HASH"}], "BillingMode": "PAY_PER_REQUEST"}),
+    );
+    assert_eq!(message, "Invalid KeySchema: Some index key attribute have no definition");
+    // Other tenants see nothing.
+    let (_, listed) = db.call_in("444455556666", "ListTables", json!({}));
+    assert_eq!(listed["TableNames"], json!([]));
+    assert_eq!(db.ok("ListTables", json!({}))["TableNames"], json!(["tbl"]));
+    db.ok("DeleteTable", json!({"TableName": "tbl"}));
+    let (code, message) =
+        db.err("GetItem", json!({"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ResourceNotFoundException", "Requested resource not found")
+    );
+}
+
+#[test]
+fn conditional_writes_and_return_values() {
+    let db = Db::with_table();
+    let key = json!({"pk": {"S": "a"}, "sk": {"N": "1"}});
+    db.put(json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "n": {"N": "5"}}));
+    let (code, _) = db.err(
+        "PutItem",
+        json!({"TableName": "tbl", "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}}, "ConditionExpression": "attribute_not_exists(pk)"}),
+    );
+    assert_eq!(code, "ConditionalCheckFailedException");
+    let (_, failed) = db.call(
+        "DeleteItem",
+        json!({"TableName": "tbl", "Key": key, "ConditionExpression": "n = :v", "ExpressionAttributeValues": {":v": {"N": "6"}},
+               "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}),
+    );
+    assert_eq!(failed["Item"]["n"]["N"], "5");
+    assert_eq!(failed["message"], "The conditional request failed");
+    let updated = db.ok(
+        "UpdateItem",
+        json!({"TableName": "tbl", "Key": key, "UpdateExpression": "SET n = n + :one, s = :s", "ExpressionAttributeValues": {":one": {"N": "1"}, ":s": {"S": "x"}},
+               "ReturnValues": "UPDATED_NEW", "ReturnConsumedCapacity": "TOTAL"}),
+    );
+    assert_eq!(updated["Attributes"], json!({"n": {"N": "6"}, "s": {"S": "x"}}));
+    assert_eq!(updated["ConsumedCapacity"]["CapacityUnits"], 1.0);
+    let old = db.ok(
+        "UpdateItem",
+        json!({"TableName": "tbl", "Key": key, "UpdateExpression": "REMOVE s", "ReturnValues": "ALL_OLD"}),
+    );
+    assert_eq!(old["Attributes"]["s"]["S"], "x");
+    // Upsert starts from the key.
+    let new = db.ok(
+        "UpdateItem",
+        json!({"TableName": "tbl", "Key": {"pk": {"S": "b"}, "sk": {"N": "2"}}, "UpdateExpression": "ADD c :one",
+               "ExpressionAttributeValues": {":one": {"N": "1"}}, "ReturnValues": "ALL_NEW"}),
+    );
+    assert_eq!(new["Attributes"], json!({"pk": {"S": "b"}, "sk": {"N": "2"}, "c": {"N": "1"}}));
+    let (_, message) =
+        db.err("PutItem", json!({"TableName": "tbl", "Item": {"pk": {"N": "1"}, "sk": {"N": "1"}}}));
+    assert_eq!(
+        message,
+        "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
+    );
+    let got = db.ok("GetItem", json!({"TableName": "tbl", "Key": key, "ProjectionExpression": "n"}));
+    assert_eq!(got["Item"], json!({"n": {"N": "6"}}));
+    let deleted = db.ok("DeleteItem", json!({"TableName": "tbl", "Key": key, "ReturnValues": "ALL_OLD"}));
+    assert_eq!(deleted["Attributes"]["n"]["N"], "6");
+    assert_eq!(db.ok("GetItem", json!({"TableName": "tbl", "Key": key})), json!({}));
+}
+
+#[test]
+fn query_orders_numbers_and_pages() {
+    let db = Db::with_table();
+    for sk in ["10", "-3", "2.5", "0", "100", "-20", "7"] {
+        db.put(json!({"pk": {"S": "p"}, "sk": {"N": sk}, "odd": {"BOOL": sk == "7" || sk == "-3"}}));
+    }
+    db.put(json!({"pk": {"S": "other"}, "sk": {"N": "1"}}));
+    let all = db.ok("Query", json!({"TableName": "tbl", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p"}}}));
+    assert_eq!(sks(&all), ["-20", "-3", "0", "2.5", "7", "10", "100"]);
+    let backwards = db.ok(
+        "Query",
+        json!({"TableName": "tbl", "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b", "ScanIndexForward": false,
+               "ExpressionAttributeValues": {":p": {"S": "p"}, ":a": {"N": "-3"}, ":b": {"N": "10"}}}),
+    );
+    assert_eq!(sks(&backwards), ["10", "7", "2.5", "0", "-3"]);
+    // Pages of 3, resumed from LastEvaluatedKey; the filter runs after the page.
+    let mut seen = Vec::new();
+    let mut start: Option<Value> = None;
+    let mut pages = 0;
+    loop {
+        let mut req = json!({"TableName": "tbl", "KeyConditionExpression": "pk = :p", "Limit": 3,
+                             "FilterExpression": "odd = :f", "ExpressionAttributeValues": {":p": {"S": "p"}, ":f": {"BOOL": false}}});
+        if let Some(s) = &start {
+            req["ExclusiveStartKey"] = s.clone();
+        }
+        let page = db.ok("Query", req);
+        assert_eq!(page["ScannedCount"], 3.min(7 - pages * 3));
+        seen.extend(sks(&page));
+        pages += 1;
+        match page.get("LastEvaluatedKey") {
+            Some(k) => start = Some(k.clone()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, ["-20", "0", "2.5", "10", "100"]);
+    let count = db.ok(
+        "Query",
+        json!({"TableName": "tbl", "KeyConditionExpression": "pk = :p AND sk > :z", "Select": "COUNT",
+                                       "ExpressionAttributeValues": {":p": {"S": "p"}, ":z": {"N": "0"}}}),
+    );
+    assert_eq!(count["Count"], 4);
+    assert!(count.get("Items").is_none());
+}
+
+#[test]
+fn indexes_follow_every_write() {
+    let db = Db::with_table();
+    db.put(
+        json!({"pk": {"S": "p"}, "sk": {"N": "1"}, "g": {"S": "red"}, "lsk": {"S": "b"}, "x": {"S": "1"}}),
+    );
+    db.put(json!({"pk": {"S": "p"}, "sk": {"N": "2"}, "g": {"S": "red"}, "lsk": {"S": "a"}}));
+    db.put(json!({"pk": {"S": "p"}, "sk": {"N": "3"}}));
+    assert_eq!(db.index_entries(), 4);
+    let red = db.ok("Query", json!({"TableName": "tbl", "IndexName": "by-g", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "red"}}}));
+    assert_eq!(sks(&red), ["1", "2"]);
+    let lsi = db.ok("Query", json!({"TableName": "tbl", "IndexName": "by-lsk", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p"}}}));
+    assert_eq!(sks(&lsi), ["2", "1"]);
+    // KEYS_ONLY: the LSI holds only keys.
+    assert!(lsi["Items"][1].get("x").is_none());
+    // Moving an item to another GSI key removes the old entry in the same batch.
+    db.ok("UpdateItem", json!({"TableName": "tbl", "Key": {"pk": {"S": "p"}, "sk": {"N": "1"}}, "UpdateExpression": "SET g = :b", "ExpressionAttributeValues": {":b": {"S": "blue"}}}));
+    let red = db.ok("Query", json!({"TableName": "tbl", "IndexName": "by-g", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "red"}}}));
+    assert_eq!(sks(&red), ["2"]);
+    db.ok("DeleteItem", json!({"TableName": "tbl", "Key": {"pk": {"S": "p"}, "sk": {"N": "2"}}}));
+    assert_eq!(db.index_entries(), 2);
+    let (_, message) = db.err("Query", json!({"TableName": "tbl", "IndexName": "by-g", "ConsistentRead": true, "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "red"}}}));
+    assert_eq!(message, "Consistent reads are not supported on global secondary indexes");
+    // A GSI created later is backfilled.
+    db.ok("UpdateTable", json!({"TableName": "tbl", "AttributeDefinitions": [{"AttributeName": "lsk", "AttributeType": "S"}],
+        "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by-lsk-g", "KeySchema": [{"AttributeName": "lsk", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}}]}));
+    let b = db.ok("Query", json!({"TableName": "tbl", "IndexName": "by-lsk-g", "KeyConditionExpression": "lsk = :l", "ExpressionAttributeValues": {":l": {"S": "b"}}}));
+    assert_eq!(sks(&b), ["1"]);
+}
+
+#[test]
+fn transactions_are_all_or_nothing() {
+    let db = Db::with_table();
+    db.put(json!({"pk": {"S": "a"}, "sk": {"N": "1"}, "v": {"N": "1"}}));
+    let (_, cancelled) = db.call(
+        "TransactWriteItems",
+        json!({"TransactItems": [
+            {"Put": {"TableName": "tbl", "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}}}},
+            {"ConditionCheck": {"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}, "ConditionExpression": "v = :two",
+                                "ExpressionAttributeValues": {":two": {"N": "2"}}, "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}
+        ]}),
+    );
+    assert_eq!(cancelled["__type"], "TransactionCanceledException");
+    assert_eq!(cancelled["CancellationReasons"][0]["Code"], "None");
+    assert_eq!(cancelled["CancellationReasons"][1]["Code"], "ConditionalCheckFailed");
+    assert_eq!(cancelled["CancellationReasons"][1]["Item"]["v"]["N"], "1");
+    assert_eq!(
+        db.ok("GetItem", json!({"TableName": "tbl", "Key": {"pk": {"S": "b"}, "sk": {"N": "1"}}})),
+        json!({})
+    );
+    db.ok(
+        "TransactWriteItems",
+        json!({"TransactItems": [
+            {"Put": {"TableName": "tbl", "Item": {"pk": {"S": "b"}, "sk": {"N": "1"}, "g": {"S": "x"}}}},
+            {"Update": {"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}, "UpdateExpression": "SET v = v + :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}
+        ]}),
+    );
+    let got = db.ok(
+        "TransactGetItems",
+        json!({"TransactItems": [
+            {"Get": {"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}},
+            {"Get": {"TableName": "tbl", "Key": {"pk": {"S": "zz"}, "sk": {"N": "1"}}}}
+        ]}),
+    );
+    assert_eq!(got["Responses"][0]["Item"]["v"]["N"], "2");
+    assert_eq!(got["Responses"][1], json!({}));
+    let (_, message) = db.err(
+        "TransactWriteItems",
+        json!({"TransactItems": [
+            {"Delete": {"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}},
+            {"Delete": {"TableName": "tbl", "Key": {"pk": {"S": "a"}, "sk": {"N": "1"}}}}
+        ]}),
+    );
+    assert_eq!(message, "Transaction request cannot include multiple operations on one item");
+}
+
+#[test]
+fn batches_check_limits_and_duplicates() {
+    let db = Db::with_table();
+    let puts: Vec<Value> = (0..3)
+        .map(|i| json!({"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"N": i.to_string()}}}}))
+        .collect();
+    db.ok("BatchWriteItem", json!({"RequestItems": {"tbl": puts}}));
+    let dup = vec![json!({"DeleteRequest": {"Key": {"pk": {"S": "p"}, "sk": {"N": "1"}}}}); 2];
+    let (_, message) = db.err("BatchWriteItem", json!({"RequestItems": {"tbl": dup}}));
+    assert_eq!(message, "Provided list of item keys contains duplicates");
+    let too_many: Vec<Value> = (0..26)
+        .map(|i| json!({"PutRequest": {"Item": {"pk": {"S": "q"}, "sk": {"N": i.to_string()}}}}))
+        .collect();
+    let (code, _) = db.err("BatchWriteItem", json!({"RequestItems": {"tbl": too_many}}));
+    assert_eq!(code, "ValidationException");
+    let got = db.ok("BatchGetItem", json!({"RequestItems": {"tbl": {"Keys": [
+        {"pk": {"S": "p"}, "sk": {"N": "0"}}, {"pk": {"S": "p"}, "sk": {"N": "2"}}, {"pk": {"S": "p"}, "sk": {"N": "9"}}
+    ]}}}));
+    assert_eq!(got["Responses"]["tbl"].as_array().map(Vec::len), Some(2));
+    assert_eq!(got["UnprocessedKeys"], json!({}));
+    let scan = db.ok("Scan", json!({"TableName": "tbl", "Segment": 0, "TotalSegments": 2}));
+    let scan2 = db.ok("Scan", json!({"TableName": "tbl", "Segment": 1, "TotalSegments": 2}));
+    assert_eq!(scan["Count"].as_u64().unwrap_or(0) + scan2["Count"].as_u64().unwrap_or(0), 3);
+}
+
+#[test]
+fn unknown_and_unimplemented_operations() {
+    let db = Db::new();
+    let (status, body) = db.call("ExecuteStatement", json!({"Statement": "SELECT * FROM t"}));
+    assert_eq!((status, body["__type"].as_str()), (501, Some("NotImplemented")));
+    let (status, body) = db.call("Frobnicate", json!({}));
+    assert_eq!((status, body["__type"].as_str()), (400, Some("UnknownOperationException")));
+}

@@ -7,7 +7,7 @@
 use std::ops::Bound;
 
 use dynamodb_expr::Item;
-use storage::{Batch, CommitError, KeyRange, Op};
+use storage::{Batch, KeyRange, Op};
 
 use crate::Env;
 use crate::error::Error;
@@ -32,13 +32,7 @@ pub struct Stored {
     pub item: Item,
 }
 
-/// What one attempt decided.
-pub enum Step<T> {
-    /// Commit this batch, then answer `T`.
-    Commit(Batch, T),
-    /// Nothing to write.
-    Done(T),
-}
+pub use storage::Step;
 
 /// Table names: 3 to 255 of `[a-zA-Z0-9_.-]`, checked as the model checks them.
 pub fn check_table_name(name: &str, member: &str) -> Result<(), Error> {
@@ -88,19 +82,14 @@ impl Env<'_> {
         }
     }
 
-    /// Runs `attempt` until its batch commits.
-    pub fn transact<T>(&self, mut attempt: impl FnMut() -> Result<Step<T>, Error>) -> Result<T, Error> {
-        for _ in 0..MAX_ATTEMPTS {
-            match attempt()? {
-                Step::Done(out) => return Ok(out),
-                Step::Commit(batch, out) => match self.kv.commit(batch) {
-                    Ok(()) => return Ok(out),
-                    Err(CommitError::ConditionFailed { .. }) => continue,
-                    Err(CommitError::Storage(e)) => return Err(Error::InternalServerError(e)),
-                },
-            }
-        }
-        Err(Error::TransactionConflictException)
+    /// Runs `attempt` until its batch commits; a record that keeps changing ends in
+    /// `TransactionConflictException`.
+    pub fn transact<T>(&self, attempt: impl FnMut() -> Result<Step<T>, Error>) -> Result<T, Error> {
+        storage::transact(self.kv, MAX_ATTEMPTS, attempt).map_err(|e| match e {
+            storage::TransactError::Attempt(e) => e,
+            storage::TransactError::Storage(e) => Error::InternalServerError(e),
+            storage::TransactError::Contended => Error::TransactionConflictException,
+        })
     }
 
     /// Every entry of a table or index range, in `chunk`-sized reads; `f` returns false to stop.

@@ -4,7 +4,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use storage::{Batch, CommitError, KeyRange, Kv};
+use storage::{KeyRange, Kv};
 use types::Scope;
 
 use crate::error::Error;
@@ -23,13 +23,7 @@ pub struct Loaded<R> {
     pub record: R,
 }
 
-/// What one attempt of a transaction decided.
-pub enum Step<T> {
-    /// Write this batch (whose preconditions pin what the attempt read), then answer `T`.
-    Commit(Batch, T),
-    /// Nothing to write.
-    Done(T),
-}
+pub use storage::Step;
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -54,20 +48,15 @@ impl Db {
     /// Runs `attempt` until its batch commits. A failed precondition means another request
     /// changed what the attempt read, so it runs again on fresh state; the attempt itself
     /// turns "it is gone" or "it exists now" into the right AWS error on that rerun.
-    pub fn transact<T>(&self, mut attempt: impl FnMut() -> Result<Step<T>, Error>) -> Result<T, Error> {
-        for _ in 0..MAX_ATTEMPTS {
-            match attempt()? {
-                Step::Done(out) => return Ok(out),
-                Step::Commit(batch, out) => match self.kv.commit(batch) {
-                    Ok(()) => return Ok(out),
-                    Err(CommitError::ConditionFailed { .. }) => continue,
-                    Err(CommitError::Storage(e)) => return Err(Error::Internal(e)),
-                },
-            }
-        }
-        Err(Error::ConcurrentModification(
-            "Could not complete the request because the entity kept changing; retry the request.".to_owned(),
-        ))
+    pub fn transact<T>(&self, attempt: impl FnMut() -> Result<Step<T>, Error>) -> Result<T, Error> {
+        storage::transact(self.kv.as_ref(), MAX_ATTEMPTS, attempt).map_err(|e| match e {
+            storage::TransactError::Attempt(e) => e,
+            storage::TransactError::Storage(e) => Error::Internal(e),
+            storage::TransactError::Contended => Error::ConcurrentModification(
+                "Could not complete the request because the entity kept changing; retry the request."
+                    .to_owned(),
+            ),
+        })
     }
 
     /// Up to `max` records of `scope` that `keep` accepts, in key order, starting after the

@@ -106,17 +106,19 @@ fn check_runtime(runtime: &str) -> Result<(), Error> {
 }
 
 fn check_role(role: &str) -> Result<(), Error> {
+    // `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`, checked on bytes so no input can split a
+    // multi-byte character.
     let ok =
         role.strip_prefix("arn:").and_then(|r| r.split_once(":iam::")).is_some_and(|(partition, rest)| {
+            let (account, name) = rest.as_bytes().split_at_checked(12).unwrap_or((b"", b""));
+            let name = name.strip_prefix(b":role").unwrap_or(b"");
+            let name = name.iter().position(|b| *b != b'/').map_or(&b""[..], |start| &name[start..]);
             (partition.is_empty() || partition.starts_with("aws"))
-                && rest.len() > 18
-                && rest[..12].bytes().all(|b| b.is_ascii_digit())
-                && rest[12..].starts_with(":role")
-                && rest[17..]
-                    .trim_start_matches('/')
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b))
-                && !rest[17..].trim_start_matches('/').is_empty()
+                && account.len() == 12
+                && account.iter().all(u8::is_ascii_digit)
+                && rest.as_bytes().get(12..17) == Some(b":role")
+                && !name.is_empty()
+                && name.iter().all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(b))
         });
     if ok {
         Ok(())

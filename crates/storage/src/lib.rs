@@ -15,6 +15,7 @@ mod blob;
 mod error;
 mod kv;
 pub mod memory;
+mod transact;
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -26,6 +27,7 @@ pub use blob::{
 };
 pub use error::{CommitError, StorageError};
 pub use kv::{Batch, Condition, Entry, KeyRange, Kv, Op, UNLIMITED};
+pub use transact::{Step, TransactError, transact};
 
 /// The state of one Nimbus node: every service gets a clone and keeps its own tables and blob key
 /// prefixes inside it.

@@ -54,6 +54,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
     lambda.set_queue_sender(Arc::new(sqs.clone()));
+    events.set_queue_sender(Arc::new(sqs.clone()));
     let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
 
     tracing::info!(

@@ -19,6 +19,9 @@ pub enum Error {
     /// The pattern is refused; the message is `Event pattern is not valid. Reason: …`.
     #[error("invalid event pattern: {0}")]
     InvalidEventPatternException(String),
+    /// CancelReplay of a replay that is no longer running.
+    #[error("illegal status: {0}")]
+    IllegalStatusException(String),
     /// Over a quota (targets per rule).
     #[error("limit exceeded: {0}")]
     LimitExceededException(String),
@@ -64,6 +67,7 @@ impl ServiceError for Error {
             Error::ValidationException(m) => ("ValidationException", m),
             Error::InvalidEventPatternException(m) => ("InvalidEventPatternException", m),
             Error::LimitExceededException(m) => ("LimitExceededException", m),
+            Error::IllegalStatusException(m) => ("IllegalStatusException", m),
             Error::SerializationException(m) => ("SerializationException", m),
             Error::UnknownOperationException => return ErrorInfo::new("UnknownOperationException", bad, ""),
             Error::NotImplemented(what) => return ErrorInfo::not_implemented(what),

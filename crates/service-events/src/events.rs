@@ -11,7 +11,7 @@ use types::Scope;
 
 use crate::error::Error;
 use crate::input::{Matched, render};
-use crate::model::{self, DELIVERIES, Delivery, RuleRecord, SCHEMA_VERSION};
+use crate::model::{self, DELIVERIES, Delivery, RuleRecord, SCHEMA_VERSION, TargetKind};
 use crate::operation::{EventEntry, bus_name};
 use crate::{Inner, iso_seconds, lock, ok};
 
@@ -78,11 +78,14 @@ pub fn put_events(svc: &Inner, ctx: &RequestContext, entries: Vec<EventEntry>) -
     let mut failed = 0;
     for entry in entries {
         match accept(svc, &ctx.scope, entry, now) {
-            Ok((id, deliveries)) => {
-                for d in deliveries {
+            Ok(accepted) => {
+                for d in accepted.deliveries {
                     batch = batch.put(DELIVERIES, model::delivery_key(now, &d.id), model::encode(&d));
                 }
-                results.push(json!({ "EventId": id }));
+                for (key, text) in accepted.archived {
+                    batch = batch.put(crate::archives::ARCHIVED, key, text);
+                }
+                results.push(json!({ "EventId": accepted.id }));
             }
             Err((code, message)) => {
                 failed += 1;
@@ -97,13 +100,8 @@ pub fn put_events(svc: &Inner, ctx: &RequestContext, entries: Vec<EventEntry>) -
     ok(ctx, &json!({ "FailedEntryCount": failed, "Entries": results }))
 }
 
-/// Validates one entry and returns its id and the deliveries it causes.
-fn accept(
-    svc: &Inner,
-    scope: &Scope,
-    e: EventEntry,
-    now: i64,
-) -> Result<(String, Vec<Delivery>), EntryError> {
+/// Validates one entry and returns its id, the deliveries it causes and its archive entries.
+fn accept(svc: &Inner, scope: &Scope, e: EventEntry, now: i64) -> Result<Accepted, EntryError> {
     required("Source", e.source.as_deref())?;
     required("DetailType", e.detail_type.as_deref())?;
     required("Detail", e.detail.as_deref())?;
@@ -129,28 +127,48 @@ fn accept(
         e.resources.as_deref().unwrap_or_default(),
         &detail,
     );
+    let deliveries = route(svc, scope, &bus, &text, now, &[], None).map_err(|_| internal())?;
+    let archived = svc.archive_event(scope, &bus, &text, time_ms, &id);
+    Ok(Accepted { id, deliveries, archived: archived.into_iter().map(|k| (k, text.clone())).collect() })
+}
+
+/// What an accepted entry commits: its deliveries and its archive entries.
+struct Accepted {
+    id: String,
+    deliveries: Vec<Delivery>,
+    archived: Vec<(Vec<u8>, String)>,
+}
+
+/// The deliveries an event `text` on `bus` causes: one per target of every enabled rule of the
+/// bus whose pattern it matches, and whose ARN is in `only` when given (a replay's FilterArns).
+pub fn route(
+    svc: &Inner,
+    scope: &Scope,
+    bus: &str,
+    text: &str,
+    now: i64,
+    via: &[String],
+    only: Option<&[String]>,
+) -> Result<Vec<Delivery>, event_pattern::PatternError> {
     let rules: Vec<std::sync::Arc<RuleRecord>> = {
         let buses = lock(&svc.buses);
-        match buses.get(&model::bus_key(scope, &bus)) {
+        match buses.get(&model::bus_key(scope, bus)) {
             Some(b) => b
                 .matcher
-                .matches(&text)
-                .map_err(|_| internal())?
+                .matches(text)?
                 .into_iter()
                 .filter_map(|name| b.rules.get(name).cloned())
+                .filter(|r| only.is_none_or(|arns| arns.contains(&model::rule_arn(scope, &r.bus, &r.name))))
                 .collect(),
             None => Vec::new(),
         }
     };
-    let mut deliveries = Vec::new();
-    for rule in &rules {
-        deliveries.extend(fan_out(scope, rule, &text, now));
-    }
-    Ok((id, deliveries))
+    Ok(rules.iter().flat_map(|rule| fan_out(scope, rule, text, now, via)).collect())
 }
 
-/// One delivery per target of `rule` for the event `text`.
-pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64) -> Vec<Delivery> {
+/// One delivery per target of `rule` for the event `text`, which has passed through the buses
+/// `via` on its way here (empty for an event put on its first bus).
+pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64, via: &[String]) -> Vec<Delivery> {
     let event: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let rule_arn = model::rule_arn(scope, &rule.bus, &rule.name);
     let ingestion_time = iso_seconds(now);
@@ -165,6 +183,8 @@ pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64) -> Vec<De
         .iter()
         .map(|t| {
             let retry = t.retry_policy.clone().unwrap_or_default();
+            let payload = render(t, &matched);
+            let event = (payload != text).then(|| text.to_owned());
             Delivery {
                 v: SCHEMA_VERSION,
                 id: uuid::Uuid::new_v4().simple().to_string(),
@@ -173,11 +193,20 @@ pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64) -> Vec<De
                 rule_arn: rule_arn.clone(),
                 target_id: t.id.clone(),
                 target_arn: t.arn.clone(),
-                payload: render(t, &matched),
+                payload,
                 accepted_ms: now,
                 attempts: 0,
                 max_retries: retry.maximum_retry_attempts.unwrap_or(DEFAULT_RETRIES),
                 max_age_seconds: retry.maximum_event_age_in_seconds.unwrap_or(DEFAULT_MAX_AGE_SECONDS),
+                dlq_arn: t.dead_letter_config.as_ref().and_then(|d| d.arn.clone()),
+                group_id: t.sqs_parameters.as_ref().and_then(|p| p.message_group_id.clone()),
+                event,
+                // Only a bus target routes the event on, and needs to know where it has been.
+                via: if TargetKind::of(&t.arn) == Some(TargetKind::Bus) {
+                    via.iter().cloned().chain([model::bus_arn(scope, &rule.bus)]).collect()
+                } else {
+                    Vec::new()
+                },
             }
         })
         .collect()

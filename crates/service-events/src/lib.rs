@@ -1,6 +1,7 @@
 //! Amazon EventBridge for Nimbus, on awsJson 1.1 (`AWSEvents.*`): event buses, rules and their
 //! targets, PutEvents matched against every rule of a bus at once, durable at-least-once
-//! delivery to Lambda targets through [`ports::FunctionInvoker`], and scheduled rules.
+//! delivery to Lambda functions ([`ports::FunctionInvoker`]), SQS queues ([`ports::QueueSender`])
+//! and other buses, dead-letter queues, and scheduled rules.
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `rules.rs` (rules and targets),
 //! `events.rs` (PutEvents, TestEventPattern, the envelope), `input.rs` (what a target gets),
@@ -11,6 +12,7 @@
 //! is updated on every rule change: one Nimbus process owns its data dir, so the cache cannot be
 //! stale. Control-plane writes are serialized by one lock; PutEvents only reads.
 
+mod archives;
 mod buses;
 mod error;
 mod events;
@@ -26,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use event_pattern::{Matcher, Pattern};
-use ports::FunctionInvoker;
+use ports::{FunctionInvoker, QueueSender};
 use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response};
 use storage::{Kv, Store};
 use types::{Clock, Scope};
@@ -81,9 +83,15 @@ pub(crate) struct Inner {
     kv: Arc<dyn Kv>,
     clock: Arc<dyn Clock>,
     invoker: Arc<dyn FunctionInvoker>,
+    /// SQS, for queue targets and dead-letter queues; wired after both services exist.
+    queues: std::sync::OnceLock<Arc<dyn QueueSender>>,
     config: EventsConfig,
     /// Keyed by [`model::bus_key`]; a bus without rules may be absent.
     buses: Mutex<HashMap<Vec<u8>, BusRules>>,
+    /// The archives of each bus (by [`model::bus_key`]), matched on every PutEvents.
+    archives: Mutex<HashMap<Vec<u8>, Vec<Arc<archives::Armed>>>>,
+    /// When the worker last dropped archived events past their retention.
+    last_purge_ms: Mutex<i64>,
     /// Serializes control-plane read-modify-writes of rule and bus records.
     writes: Mutex<()>,
     queue: queue::Queue,
@@ -102,13 +110,22 @@ impl EventsService {
             kv: store.kv,
             clock,
             invoker,
+            queues: std::sync::OnceLock::new(),
             config,
             buses: Mutex::new(HashMap::new()),
+            archives: Mutex::new(HashMap::new()),
+            last_purge_ms: Mutex::new(0),
             writes: Mutex::new(()),
             queue: queue::Queue::default(),
         };
         inner.load_rules()?;
+        inner.load_archives()?;
         Ok(EventsService { inner: Arc::new(inner) })
+    }
+
+    /// Gives EventBridge SQS, for queue targets and dead-letter queues. The first call wins.
+    pub fn set_queue_sender(&self, sender: Arc<dyn QueueSender>) {
+        let _ = self.inner.queues.set(sender);
     }
 
     /// Starts the delivery worker (including deliveries accepted before a restart) and the
@@ -188,6 +205,15 @@ impl Inner {
             Operation::ListRuleNamesByTarget { bus, target_arn, page } => {
                 rules::names_by_target(self, ctx, &bus, &target_arn, &page)
             }
+            Operation::CreateArchive(input) => archives::create(self, ctx, input),
+            Operation::UpdateArchive(input) => archives::update(self, ctx, input),
+            Operation::DescribeArchive(name) => archives::describe(self, ctx, &name),
+            Operation::ListArchives(filter, page) => archives::list(self, ctx, &filter, &page),
+            Operation::DeleteArchive(name) => archives::delete(self, ctx, &name),
+            Operation::StartReplay(input) => archives::start_replay(self, ctx, *input),
+            Operation::DescribeReplay(name) => archives::describe_replay(self, ctx, &name),
+            Operation::ListReplays(filter, page) => archives::list_replays(self, ctx, &filter, &page),
+            Operation::CancelReplay(name) => archives::cancel_replay(self, ctx, &name),
             Operation::PutEvents(entries) => events::put_events(self, ctx, entries),
             Operation::TestEventPattern { pattern, event } => events::test_pattern(ctx, &pattern, &event),
             Operation::TagResource(arn, tags) => {
@@ -205,22 +231,13 @@ impl Inner {
 
     /// Every rule of every bus, into the cache and the matchers.
     fn load_rules(&self) -> Result<(), Error> {
-        let mut after: Option<Vec<u8>> = None;
         let mut buses = lock(&self.buses);
-        loop {
-            let range = match &after {
-                None => storage::KeyRange::all(),
-                Some(k) => storage::KeyRange::from(std::ops::Bound::Excluded(k.clone())),
-            };
-            let entries = self.kv.scan(model::RULES, range, 256)?;
-            let Some(last) = entries.last() else { return Ok(()) };
-            after = Some(last.0.clone());
-            for (key, raw) in &entries {
-                let record: RuleRecord = model::decode(raw)?;
-                let bus_key = key.split(|b| *b == b'|').next().unwrap_or_default().to_vec();
-                install(buses.entry(bus_key).or_default(), Arc::new(record));
-            }
+        for (key, raw) in self.kv.scan_all(model::RULES, storage::KeyRange::all())? {
+            let record: RuleRecord = model::decode(&raw)?;
+            let bus_key = key.split(|b| *b == b'|').next().unwrap_or_default().to_vec();
+            install(buses.entry(bus_key).or_default(), Arc::new(record));
         }
+        Ok(())
     }
 
     /// A rule from the cache.

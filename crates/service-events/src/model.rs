@@ -52,6 +52,17 @@ pub fn bus_arn(scope: &Scope, bus: &str) -> String {
 }
 
 /// Rules of the default bus have no bus segment in their ARN; others do.
+/// The scope and name of the bus an event-bus ARN names.
+pub fn parse_bus_arn(arn: &str) -> Option<(Scope, String)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, _, "events", region, account, rest] = parts.as_slice() else { return None };
+    let bus = rest.strip_prefix("event-bus/")?;
+    Some((
+        Scope { account: types::AccountId::parse(account)?, region: types::Region::parse(region)? },
+        bus.to_owned(),
+    ))
+}
+
 pub fn rule_arn(scope: &Scope, bus: &str, rule: &str) -> String {
     if bus == DEFAULT_BUS {
         format!("arn:aws:events:{}:{}:rule/{rule}", scope.region, scope.account)
@@ -113,6 +124,16 @@ pub struct Target {
     pub retry_policy: Option<RetryPolicy>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub dead_letter_config: Option<DeadLetterConfig>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sqs_parameters: Option<SqsParameters>,
+}
+
+/// For SQS FIFO queue targets: the message group every event goes to.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SqsParameters {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub message_group_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -157,6 +178,41 @@ pub struct Delivery {
     pub attempts: u32,
     pub max_retries: u32,
     pub max_age_seconds: u32,
+    /// The target's DeadLetterConfig queue.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dlq_arn: Option<String>,
+    /// SqsParameters.MessageGroupId of a FIFO queue target.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub group_id: Option<String>,
+    /// The event as matched, when the target's input differs from it: a DLQ gets the event.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub event: Option<String>,
+    /// The buses the event has passed through (bus targets), so a cycle of buses ends.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub via: Vec<String>,
+}
+
+/// What kind of resource a target ARN names; `None` for those Nimbus does not deliver to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetKind {
+    Function,
+    Queue,
+    Bus,
+}
+
+impl TargetKind {
+    pub fn of(arn: &str) -> Option<TargetKind> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() != 6 || parts[0] != "arn" || parts[4].is_empty() {
+            return None;
+        }
+        match (parts[2], parts[5]) {
+            ("lambda", rest) if rest.starts_with("function:") && rest.len() > 9 => Some(TargetKind::Function),
+            ("sqs", name) if !name.is_empty() && !name.contains(':') => Some(TargetKind::Queue),
+            ("events", rest) if rest.starts_with("event-bus/") && rest.len() > 10 => Some(TargetKind::Bus),
+            _ => None,
+        }
+    }
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {

@@ -8,6 +8,7 @@ use protocol::Request;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::archives::{ArchiveInput, ReplayInput};
 use crate::error::Error;
 use crate::model::{DEFAULT_BUS, Target};
 
@@ -44,6 +45,15 @@ pub enum Operation {
         page: Page,
     },
     PutEvents(Vec<EventEntry>),
+    CreateArchive(ArchiveInput),
+    UpdateArchive(ArchiveInput),
+    DescribeArchive(String),
+    ListArchives(ListFilter, Page),
+    DeleteArchive(String),
+    StartReplay(Box<ReplayInput>),
+    DescribeReplay(String),
+    ListReplays(ListFilter, Page),
+    CancelReplay(String),
     TestEventPattern {
         pattern: String,
         event: String,
@@ -60,6 +70,22 @@ pub enum Operation {
 pub struct RuleRef {
     pub bus: String,
     pub name: String,
+}
+
+/// ListArchives' and ListReplays' filters.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub prefix: Option<String>,
+    pub source_arn: Option<String>,
+    pub state: Option<String>,
+}
+
+impl ListFilter {
+    pub fn keeps(&self, name: &str, source_arn: &str, state: &str) -> bool {
+        self.prefix.as_deref().is_none_or(|p| name.starts_with(p))
+            && self.source_arn.as_deref().is_none_or(|a| a == source_arn)
+            && self.state.as_deref().is_none_or(|s| s == state)
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -104,40 +130,31 @@ pub struct EventEntry {
 /// The operations of the model Nimbus answers with NotImplemented.
 const NOT_IMPLEMENTED: &[&str] = &[
     "ActivateEventSource",
-    "CancelReplay",
     "CreateApiDestination",
-    "CreateArchive",
     "CreateConnection",
     "CreateEndpoint",
     "CreatePartnerEventSource",
     "DeactivateEventSource",
     "DeauthorizeConnection",
     "DeleteApiDestination",
-    "DeleteArchive",
     "DeleteConnection",
     "DeleteEndpoint",
     "DeletePartnerEventSource",
     "DescribeApiDestination",
-    "DescribeArchive",
     "DescribeConnection",
     "DescribeEndpoint",
     "DescribeEventSource",
     "DescribePartnerEventSource",
-    "DescribeReplay",
     "ListApiDestinations",
-    "ListArchives",
     "ListConnections",
     "ListEndpoints",
     "ListEventSources",
     "ListPartnerEventSourceAccounts",
     "ListPartnerEventSources",
-    "ListReplays",
     "PutPartnerEvents",
     "PutPermission",
     "RemovePermission",
-    "StartReplay",
     "UpdateApiDestination",
-    "UpdateArchive",
     "UpdateConnection",
     "UpdateEndpoint",
     "UpdateEventBus",
@@ -424,6 +441,131 @@ impl Operation {
                 let i: In = decode(body, &["ResourceARN"])?;
                 Operation::ListTagsForResource(i.resource_arn)
             }
+            "CreateArchive" | "UpdateArchive" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    archive_name: String,
+                    event_source_arn: Option<String>,
+                    description: Option<String>,
+                    event_pattern: Option<String>,
+                    retention_days: Option<i64>,
+                    kms_key_identifier: Option<String>,
+                }
+                let create = name == "CreateArchive";
+                let i: In =
+                    decode(body, if create { &["ArchiveName", "EventSourceArn"] } else { &["ArchiveName"] })?;
+                check_name("archiveName", &i.archive_name, 48, NAME_PATTERN, is_name_char)?;
+                check_len("description", i.description.as_deref(), 0, 512)?;
+                check_len("eventPattern", i.event_pattern.as_deref(), 0, 4096)?;
+                if i.kms_key_identifier.is_some() {
+                    return Err(Error::NotImplemented(
+                        "EventBridge archives encrypted with a KMS key".to_owned(),
+                    ));
+                }
+                let retention_days = match i.retention_days {
+                    Some(n) if n < 0 => {
+                        return Err(Error::constraint(
+                            "retentionDays",
+                            &n.to_string(),
+                            "Member must have value greater than or equal to 0",
+                        ));
+                    }
+                    n => n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
+                };
+                let input = ArchiveInput {
+                    name: i.archive_name,
+                    source_arn: i.event_source_arn,
+                    description: i.description,
+                    event_pattern: i.event_pattern,
+                    retention_days,
+                };
+                if create { Operation::CreateArchive(input) } else { Operation::UpdateArchive(input) }
+            }
+            "DescribeArchive" | "DeleteArchive" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    archive_name: String,
+                }
+                let i: In = decode(body, &["ArchiveName"])?;
+                check_name("archiveName", &i.archive_name, 48, NAME_PATTERN, is_name_char)?;
+                if name == "DescribeArchive" {
+                    Operation::DescribeArchive(i.archive_name)
+                } else {
+                    Operation::DeleteArchive(i.archive_name)
+                }
+            }
+            "ListArchives" | "ListReplays" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    event_source_arn: Option<String>,
+                    state: Option<String>,
+                    #[serde(flatten)]
+                    list: ListIn,
+                }
+                let i: In = decode(body, &[])?;
+                let filter = ListFilter {
+                    prefix: i.list.name_prefix.clone(),
+                    source_arn: i.event_source_arn,
+                    state: i.state,
+                };
+                let page = i.list.page()?;
+                if name == "ListArchives" {
+                    Operation::ListArchives(filter, page)
+                } else {
+                    Operation::ListReplays(filter, page)
+                }
+            }
+            "StartReplay" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct Destination {
+                    arn: String,
+                    #[serde(default)]
+                    filter_arns: Vec<String>,
+                }
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    replay_name: String,
+                    description: Option<String>,
+                    event_source_arn: String,
+                    event_start_time: f64,
+                    event_end_time: f64,
+                    destination: Destination,
+                }
+                let i: In = decode(
+                    body,
+                    &["ReplayName", "EventSourceArn", "EventStartTime", "EventEndTime", "Destination"],
+                )?;
+                check_name("replayName", &i.replay_name, 64, NAME_PATTERN, is_name_char)?;
+                check_len("description", i.description.as_deref(), 0, 512)?;
+                Operation::StartReplay(Box::new(ReplayInput {
+                    name: i.replay_name,
+                    description: i.description,
+                    source_arn: i.event_source_arn,
+                    start_ms: (i.event_start_time * 1000.0) as i64,
+                    end_ms: (i.event_end_time * 1000.0) as i64,
+                    destination_arn: i.destination.arn,
+                    filter_arns: i.destination.filter_arns,
+                }))
+            }
+            "DescribeReplay" | "CancelReplay" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    replay_name: String,
+                }
+                let i: In = decode(body, &["ReplayName"])?;
+                check_name("replayName", &i.replay_name, 64, NAME_PATTERN, is_name_char)?;
+                if name == "DescribeReplay" {
+                    Operation::DescribeReplay(i.replay_name)
+                } else {
+                    Operation::CancelReplay(i.replay_name)
+                }
+            }
             other => match NOT_IMPLEMENTED.iter().find(|n| **n == other) {
                 Some(n) => Operation::NotImplemented(n),
                 None => return Err(Error::UnknownOperationException),
@@ -615,7 +757,7 @@ mod tests {
 
     #[test]
     fn unknown_and_unimplemented_operations() {
-        assert!(matches!(parse("CreateArchive", "{}"), Ok(Operation::NotImplemented("CreateArchive"))));
+        assert!(matches!(parse("CreateEndpoint", "{}"), Ok(Operation::NotImplemented("CreateEndpoint"))));
         assert!(matches!(parse("Frobnicate", "{}"), Err(Error::UnknownOperationException)));
         assert!(matches!(parse("PutRule", "[1]"), Err(Error::SerializationException(_))));
     }

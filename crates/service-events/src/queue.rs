@@ -7,8 +7,8 @@
 //! event now is retried with exponential backoff (`retry_base` doubled per attempt, capped at
 //! `max_retry_delay`) until its RetryPolicy's MaximumRetryAttempts (default 185) or
 //! MaximumEventAgeInSeconds (default 24 h) is exhausted; a target that does not exist or refuses
-//! the input is not retried, as on AWS. Without a DLQ (not implemented yet) such events are
-//! dropped, as AWS drops them.
+//! the input is not retried, as on AWS. Such events go to the target's dead-letter queue with
+//! the attributes EventBridge adds, or are dropped without one, as AWS drops them.
 //!
 //! Schedules: every enabled scheduled rule has a next firing time, computed by
 //! [`Schedule::next_after`] from the service's clock; when it passes, the rule's targets get the
@@ -21,14 +21,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ports::PortError;
+use ports::{PortError, QueueMessageAttribute};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
 use types::{AccountId, Region, Scope};
 
 use crate::error::Error;
 use crate::events::{envelope, fan_out};
-use crate::model::{self, DEFAULT_BUS, DELIVERIES, Delivery};
+use crate::model::{self, DEFAULT_BUS, DELIVERIES, Delivery, TargetKind};
 use crate::schedule::Schedule;
 use crate::{Inner, iso_seconds, lock};
 
@@ -68,7 +68,18 @@ pub fn start(svc: Arc<Inner>) {
                 tracing::error!(error = %e, "events scheduler failed");
                 MAX_SLEEP
             });
-            let wait = deliveries.min(schedules);
+            let replays = match crate::archives::run_replays(&svc) {
+                Ok(true) => Duration::ZERO,
+                Ok(false) => MAX_SLEEP,
+                Err(e) => {
+                    tracing::error!(error = %e, "events replay failed");
+                    MAX_SLEEP
+                }
+            };
+            if let Err(e) = crate::archives::purge(&svc) {
+                tracing::error!(error = %e, "events archive purge failed");
+            }
+            let wait = deliveries.min(schedules).min(replays);
             let _ = tokio::time::timeout(wait, svc.queue.wake.notified()).await;
         }
     });
@@ -95,20 +106,35 @@ pub(crate) fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
         match model::decode::<Delivery>(&raw) {
             Err(e) => tracing::error!(error = %e, "dropping an unreadable delivery"),
             Ok(mut d) => {
-                if now - d.accepted_ms > i64::from(d.max_age_seconds) * 1000 {
-                    tracing::warn!(rule = %d.rule_arn, target = %d.target_id, "event older than MaximumEventAgeInSeconds dropped");
+                let age_ms = now - d.accepted_ms;
+                if age_ms > i64::from(d.max_age_seconds) * 1000 {
+                    let why = Failure::exhausted(
+                        "MaximumEventAgeInSeconds",
+                        "The event is older than the target's MaximumEventAgeInSeconds.",
+                    );
+                    batch = give_up(svc, &d, &why, batch);
                 } else {
-                    match attempt(svc, &d) {
-                        Ok(()) => {}
+                    match attempt(svc, &d, now) {
+                        Ok(more) => {
+                            for next in more {
+                                batch = batch.put(
+                                    DELIVERIES,
+                                    model::delivery_key(now, &next.id),
+                                    model::encode(&next),
+                                );
+                            }
+                        }
                         Err(PortError::Unavailable(why)) if d.attempts < d.max_retries => {
                             d.attempts += 1;
                             tracing::debug!(%why, attempts = d.attempts, "delivery will be retried");
                             let due = now + backoff(svc, d.attempts);
                             batch = batch.put(DELIVERIES, model::delivery_key(due, &d.id), model::encode(&d));
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, rule = %d.rule_arn, target = %d.target_arn, "delivery failed for good; event dropped");
+                        Err(PortError::Unavailable(why)) => {
+                            let why = Failure::exhausted("MaximumRetryAttempts", &why);
+                            batch = give_up(svc, &d, &why, batch);
                         }
+                        Err(e) => batch = give_up(svc, &d, &Failure::permanent(&e), batch),
                     }
                 }
             }
@@ -126,9 +152,91 @@ pub(crate) fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
     Ok(wait.clamp(Duration::from_millis(5), MAX_SLEEP))
 }
 
-/// One attempt; only Lambda functions are accepted as targets (see `rules.rs`).
-fn attempt(svc: &Inner, d: &Delivery) -> Result<(), PortError> {
-    svc.invoker.invoke_async(&d.target_arn, Bytes::from(d.payload.clone()))
+/// One attempt; returns the deliveries it causes in turn (a bus target routes the event on).
+fn attempt(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortError> {
+    match TargetKind::of(&d.target_arn) {
+        Some(TargetKind::Function) => {
+            svc.invoker.invoke_async(&d.target_arn, Bytes::from(d.payload.clone())).map(|()| Vec::new())
+        }
+        Some(TargetKind::Queue) => {
+            let sender =
+                svc.queues.get().ok_or_else(|| PortError::Unavailable("SQS is not wired".to_owned()))?;
+            sender.send_message(&d.target_arn, &d.payload, &[], d.group_id.as_deref()).map(|_| Vec::new())
+        }
+        Some(TargetKind::Bus) => to_bus(svc, d, now),
+        None => Err(PortError::Invalid(format!("{} is not a target Nimbus delivers to", d.target_arn))),
+    }
+}
+
+/// Puts the event on the bus the target names, which routes it to that bus's rules. A bus the
+/// event has already passed through ends the chain, so a cycle of buses cannot loop forever.
+fn to_bus(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortError> {
+    let not_found = || PortError::NotFound(format!("Event bus {} does not exist.", d.target_arn));
+    let (scope, bus) = model::parse_bus_arn(&d.target_arn).ok_or_else(not_found)?;
+    if !svc.bus_exists(&scope, &bus).map_err(|e| PortError::Unavailable(e.to_string()))? {
+        return Err(not_found());
+    }
+    if d.via.contains(&d.target_arn) {
+        return Err(PortError::Invalid("The event has already passed through this event bus.".to_owned()));
+    }
+    crate::events::route(svc, &scope, &bus, &d.payload, now, &d.via, None)
+        .map_err(|_| PortError::Invalid("The event is not a JSON object.".to_owned()))
+}
+
+/// Why a delivery ended without reaching its target, as a DLQ message's attributes say it.
+struct Failure {
+    code: &'static str,
+    message: String,
+    exhausted: Option<&'static str>,
+}
+
+impl Failure {
+    fn exhausted(condition: &'static str, message: &str) -> Failure {
+        Failure { code: "THROTTLING", message: message.to_owned(), exhausted: Some(condition) }
+    }
+
+    fn permanent(e: &PortError) -> Failure {
+        let code = match e {
+            PortError::NotFound(_) => "NO_RESOURCE",
+            PortError::Invalid(_) => "SDK_CLIENT_ERROR",
+            PortError::Unavailable(_) => "THROTTLING",
+        };
+        let message = e.to_string();
+        Failure { code, message, exhausted: None }
+    }
+}
+
+/// Ends a delivery that cannot succeed: to the target's dead-letter queue with the attributes
+/// EventBridge adds, or dropped (with a warning) when it has none or the DLQ refuses it.
+fn give_up(svc: &Inner, d: &Delivery, why: &Failure, batch: Batch) -> Batch {
+    let Some(dlq) = d.dlq_arn.as_deref() else {
+        tracing::warn!(rule = %d.rule_arn, target = %d.target_arn, code = why.code, error = %why.message, "delivery failed for good; event dropped");
+        return batch;
+    };
+    let text =
+        |v: &str| QueueMessageAttribute { data_type: "String".to_owned(), value: Bytes::from(v.to_owned()) };
+    let mut attributes = vec![
+        ("RULE_ARN".to_owned(), text(&d.rule_arn)),
+        ("TARGET_ARN".to_owned(), text(&d.target_arn)),
+        ("ERROR_CODE".to_owned(), text(why.code)),
+        ("ERROR_MESSAGE".to_owned(), text(&why.message)),
+    ];
+    if let Some(condition) = why.exhausted {
+        attributes.push(("EXHAUSTED_RETRY_CONDITION".to_owned(), text(condition)));
+    }
+    attributes.push((
+        "RETRY_ATTEMPTS".to_owned(),
+        QueueMessageAttribute { data_type: "Number".to_owned(), value: Bytes::from(d.attempts.to_string()) },
+    ));
+    let event = d.event.as_deref().unwrap_or(&d.payload);
+    let sent = match svc.queues.get() {
+        Some(sender) => sender.send_message(dlq, event, &attributes, None).map(|_| ()),
+        None => Err(PortError::Unavailable("SQS is not wired".to_owned())),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(rule = %d.rule_arn, target = %d.target_arn, dlq, error = %e, "event could not be sent to its dead-letter queue; dropped");
+    }
+    batch
 }
 
 /// Fires every scheduled rule whose time has come; returns how long until the next firing.
@@ -166,7 +274,7 @@ pub(crate) fn fire_schedules(svc: &Inner) -> Result<Duration, Error> {
                         &[model::rule_arn(&scope, &rule.bus, &rule.name)],
                         "{}",
                     );
-                    for d in fan_out(&scope, rule, &text, now) {
+                    for d in fan_out(&scope, rule, &text, now, &[]) {
                         batch = batch.put(DELIVERIES, model::delivery_key(now, &d.id), model::encode(&d));
                     }
                     entry.1 = schedule.next_after(now, rule.created_ms).unwrap_or(i64::MAX);

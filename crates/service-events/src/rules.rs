@@ -13,7 +13,7 @@ use types::Scope;
 use crate::buses::{bus_not_found, paged, paginate};
 use crate::error::Error;
 use crate::input::unknown_placeholders;
-use crate::model::{self, DEFAULT_BUS, RULES, RuleRecord, SCHEMA_VERSION, Target};
+use crate::model::{self, DEFAULT_BUS, RULES, RuleRecord, SCHEMA_VERSION, Target, TargetKind};
 use crate::operation::{Page, PutRuleInput, RuleRef, tag_map};
 use crate::schedule::Schedule;
 use crate::{Inner, lock, ok};
@@ -156,14 +156,17 @@ pub fn delete(svc: &Inner, ctx: &RequestContext, rule: &RuleRef) -> Result<Respo
 
 /// Why Nimbus cannot take a target, as a failed entry: (ErrorCode, ErrorMessage).
 fn unsupported(target: &Target) -> Option<(&'static str, String)> {
-    let parts: Vec<&str> = target.arn.split(':').collect();
-    match parts.get(2) {
-        Some(&"lambda") if parts.len() >= 7 && parts[5] == "function" => None,
-        Some(service) => Some((
+    if TargetKind::of(&target.arn).is_some() {
+        return None;
+    }
+    match target.arn.split(':').nth(2) {
+        Some(service) if target.arn.starts_with("arn:") => Some((
             "NotImplemented",
-            format!("Targets of type {service} are not implemented by Nimbus yet; only Lambda functions are"),
+            format!(
+                "Targets of type {service} are not implemented by Nimbus yet; Lambda functions, SQS queues and event buses are"
+            ),
         )),
-        None => Some(("ValidationException", format!("Parameter {} is not valid.", target.arn))),
+        _ => Some(("ValidationException", format!("Parameter {} is not valid.", target.arn))),
     }
 }
 
@@ -182,6 +185,14 @@ fn check_input(target: &Target) -> Result<(), Error> {
     {
         return Err(Error::validation(format!(
             "InputTemplate for target {} contains invalid placeholder {name}.",
+            target.id
+        )));
+    }
+    // A FIFO queue needs a message group for every event.
+    let fifo = TargetKind::of(&target.arn) == Some(TargetKind::Queue) && target.arn.ends_with(".fifo");
+    if fifo && target.sqs_parameters.as_ref().and_then(|p| p.message_group_id.as_ref()).is_none() {
+        return Err(Error::validation(format!(
+            "Parameter(s) SqsParameters must be specified for target: {}.",
             target.id
         )));
     }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ports::{BoxFuture, FunctionInvoker, InvokeResponse, PortError};
+use ports::{BoxFuture, FunctionInvoker, InvokeResponse, PortError, QueueMessageAttribute, QueueSender};
 use protocol::{Request, RequestContext, Response};
 use serde_json::{Value, json};
 use storage::Store;
@@ -44,10 +44,43 @@ impl FunctionInvoker for Recorder {
     }
 }
 
+/// One message a queue was sent: queue ARN, body, attributes as `name=value`, group id.
+type Sent = (String, String, Vec<String>, Option<String>);
+
+/// Records what SQS was sent; queues whose name starts with `missing` do not exist.
+#[derive(Default)]
+struct Queues(Mutex<Vec<Sent>>);
+
+impl QueueSender for Queues {
+    fn send_message(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(String, QueueMessageAttribute)],
+        group_id: Option<&str>,
+    ) -> Result<String, PortError> {
+        if queue_arn.rsplit(':').next().is_some_and(|n| n.starts_with("missing")) {
+            return Err(PortError::NotFound(queue_arn.to_owned()));
+        }
+        let attributes = attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={}:{}", v.data_type, String::from_utf8_lossy(&v.value)))
+            .collect();
+        crate::lock(&self.0).push((
+            queue_arn.to_owned(),
+            body.to_owned(),
+            attributes,
+            group_id.map(str::to_owned),
+        ));
+        Ok("id".to_owned())
+    }
+}
+
 struct Env {
     svc: EventsService,
     clock: Arc<TestClock>,
     invoker: Arc<Recorder>,
+    queues: Arc<Queues>,
     store: Store,
 }
 
@@ -61,7 +94,9 @@ impl Env {
         let invoker = Arc::new(Recorder::default());
         let svc = EventsService::new(store.clone(), clock.clone(), invoker.clone(), EventsConfig::default())
             .expect("service");
-        Env { svc, clock, invoker, store }
+        let queues = Arc::new(Queues::default());
+        svc.set_queue_sender(queues.clone());
+        Env { svc, clock, invoker, queues, store }
     }
 
     fn call(&self, op: &str, body: Value) -> (u16, Value) {
@@ -92,6 +127,10 @@ impl Env {
             out["__type"].as_str().unwrap_or_default().to_owned(),
             out["message"].as_str().unwrap_or_default().to_owned(),
         )
+    }
+
+    fn sent(&self) -> Vec<Sent> {
+        std::mem::take(&mut *crate::lock(&self.queues.0))
     }
 
     fn advance(&self, seconds: i64) {
@@ -176,7 +215,7 @@ fn buses_and_rules_lifecycle() {
         "PutTargets",
         json!({"Rule": "placed", "EventBusName": "orders", "Targets": [
             {"Id": "inv", "Arn": FN},
-            {"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"}
+            {"Id": "q", "Arn": "arn:aws:sns:us-east-1:000000000000:q"}
         ]}),
     );
     assert_eq!(put["FailedEntryCount"], 1);
@@ -383,5 +422,219 @@ fn test_event_pattern_answers_and_refuses() {
     assert_eq!(
         env.err("TestEventPattern", json!({"EventPattern": "[]", "Event": event})).0,
         "InvalidEventPatternException"
+    );
+}
+
+const QUEUE: &str = "arn:aws:sqs:us-east-1:000000000000:orders";
+const DLQ: &str = "arn:aws:sqs:us-east-1:000000000000:dlq";
+
+#[test]
+fn queue_targets_get_the_event_and_fifo_queues_need_a_group() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));
+    let (code, message) = env.err(
+        "PutTargets",
+        json!({"Rule": "r", "Targets": [{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:o.fifo"}]}),
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", "Parameter(s) SqsParameters must be specified for target: q.")
+    );
+    env.ok("PutTargets", json!({"Rule": "r", "Targets": [
+        {"Id": "q", "Arn": QUEUE, "InputPath": "$.detail"},
+        {"Id": "f", "Arn": "arn:aws:sqs:us-east-1:000000000000:o.fifo", "SqsParameters": {"MessageGroupId": "g1"}}
+    ]}));
+    let listed = env.ok("ListTargetsByRule", json!({"Rule": "r"}));
+    assert_eq!(listed["Targets"][0]["SqsParameters"], json!({"MessageGroupId": "g1"}));
+    env.ok("PutEvents", json!({"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{\"n\": 1}"}]}));
+    env.deliver();
+    let mut sent = env.sent();
+    sent.sort();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(sent[0].0, "arn:aws:sqs:us-east-1:000000000000:o.fifo");
+    assert_eq!(sent[0].3.as_deref(), Some("g1"));
+    assert_eq!(serde_json::from_str::<Value>(&sent[0].1).expect("event")["detail"], json!({"n": 1}));
+    assert_eq!((sent[1].0.as_str(), sent[1].1.as_str(), sent[1].3.as_ref()), (QUEUE, "{\"n\":1}", None));
+}
+
+#[test]
+fn failed_deliveries_go_to_the_dlq_with_eventbridges_attributes() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "r", "Targets": [
+        {"Id": "gone", "Arn": "arn:aws:sqs:us-east-1:000000000000:missing", "InputPath": "$.detail", "DeadLetterConfig": {"Arn": DLQ}},
+        {"Id": "busy", "Arn": FN, "RetryPolicy": {"MaximumRetryAttempts": 1}, "DeadLetterConfig": {"Arn": DLQ}}
+    ]}));
+    *crate::lock(&env.invoker.fail) = Some(PortError::Unavailable("Rate exceeded".into()));
+    env.ok("PutEvents", json!({"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{\"n\": 1}"}]}));
+    env.deliver();
+    // A target that does not exist is not retried: its DLQ gets the event (not the target's input).
+    let sent = env.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (queue, body, attributes, _) = &sent[0];
+    assert_eq!(queue, DLQ);
+    assert_eq!(serde_json::from_str::<Value>(body).expect("event")["detail"], json!({"n": 1}));
+    assert_eq!(
+        attributes,
+        &vec![
+            "RULE_ARN=String:arn:aws:events:us-east-1:000000000000:rule/r".to_owned(),
+            "TARGET_ARN=String:arn:aws:sqs:us-east-1:000000000000:missing".to_owned(),
+            "ERROR_CODE=String:NO_RESOURCE".to_owned(),
+            "ERROR_MESSAGE=String:not found: arn:aws:sqs:us-east-1:000000000000:missing".to_owned(),
+            "RETRY_ATTEMPTS=Number:0".to_owned(),
+        ]
+    );
+    // A throttled target is retried, then given up with the condition that ran out.
+    env.advance(2);
+    env.deliver();
+    let sent = env.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].2.contains(&"EXHAUSTED_RETRY_CONDITION=String:MaximumRetryAttempts".to_owned()),
+        "{sent:?}"
+    );
+    assert!(sent[0].2.contains(&"RETRY_ATTEMPTS=Number:1".to_owned()), "{sent:?}");
+    assert!(
+        sent[0].2.contains(
+            &"TARGET_ARN=String:arn:aws:lambda:us-east-1:000000000000:function:inventory".to_owned()
+        )
+    );
+}
+
+#[test]
+fn bus_targets_route_events_on_and_cycles_end() {
+    let env = Env::new();
+    let bus = |name: &str| format!("arn:aws:events:us-east-1:000000000000:event-bus/{name}");
+    env.ok("CreateEventBus", json!({"Name": "orders"}));
+    env.ok("CreateEventBus", json!({"Name": "audit"}));
+    env.ok("PutRule", json!({"Name": "fwd", "EventPattern": "{\"source\":[\"shop\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "fwd", "Targets": [{"Id": "b", "Arn": bus("orders")}]}));
+    env.ok(
+        "PutRule",
+        json!({"Name": "in", "EventBusName": "orders", "EventPattern": "{\"source\":[\"shop\"]}"}),
+    );
+    env.ok(
+        "PutTargets",
+        json!({"Rule": "in", "EventBusName": "orders", "Targets": [
+            {"Id": "f", "Arn": FN}, {"Id": "back", "Arn": bus("default")}, {"Id": "a", "Arn": bus("audit")}
+        ]}),
+    );
+    env.ok(
+        "PutRule",
+        json!({"Name": "log", "EventBusName": "audit", "EventPattern": "{\"source\":[\"shop\"]}"}),
+    );
+    env.ok(
+        "PutTargets",
+        json!({"Rule": "log", "EventBusName": "audit", "Targets": [{"Id": "q", "Arn": QUEUE}]}),
+    );
+    env.ok("PutEvents", json!({"Entries": [{"Source": "shop", "DetailType": "d", "Detail": "{}"}]}));
+    // default → orders → (function, default again: a cycle, dropped; audit → queue).
+    let mut calls = Vec::new();
+    for _ in 0..4 {
+        calls.extend(env.deliver());
+    }
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].1["source"], "shop");
+    let sent = env.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, QUEUE);
+    // A bus that does not exist is not retried.
+    env.ok(
+        "PutTargets",
+        json!({"Rule": "fwd", "Targets": [{"Id": "b", "Arn": bus("nope")}, {"Id": "q", "Arn": QUEUE}]}),
+    );
+    env.ok("PutEvents", json!({"Entries": [{"Source": "shop", "DetailType": "d", "Detail": "{}"}]}));
+    env.deliver();
+    env.advance(600);
+    env.deliver();
+    assert_eq!(env.sent().len(), 1, "only the queue target");
+}
+
+#[test]
+fn archives_keep_matching_events_and_replays_route_them_again() {
+    let env = Env::new();
+    let default_bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+    let (code, message) = env.err(
+        "CreateArchive",
+        json!({"ArchiveName": "a", "EventSourceArn": "arn:aws:events:us-east-1:000000000000:event-bus/nope"}),
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ResourceNotFoundException", "Event bus nope does not exist.")
+    );
+    let created = env.ok(
+        "CreateArchive",
+        json!({"ArchiveName": "orders", "EventSourceArn": default_bus, "EventPattern": "{\"source\":[\"shop\"]}", "RetentionDays": 1}),
+    );
+    assert_eq!(created["ArchiveArn"], "arn:aws:events:us-east-1:000000000000:archive/orders");
+    assert_eq!(created["State"], "ENABLED");
+    let (code, message) =
+        env.err("CreateArchive", json!({"ArchiveName": "orders", "EventSourceArn": default_bus}));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ResourceAlreadyExistsException", "Archive orders already exists.")
+    );
+
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"shop\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "r", "Targets": [{"Id": "f", "Arn": FN}]}));
+    env.ok("PutRule", json!({"Name": "other", "EventPattern": "{\"source\":[\"shop\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "other", "Targets": [{"Id": "q", "Arn": QUEUE}]}));
+    env.ok(
+        "PutEvents",
+        json!({"Entries": [
+            {"Source": "shop", "DetailType": "d", "Detail": "{\"n\": 1}"},
+            {"Source": "shop", "DetailType": "d", "Detail": "{\"n\": 2}"},
+            {"Source": "elsewhere", "DetailType": "d", "Detail": "{}"}
+        ]}),
+    );
+    assert_eq!(env.deliver().len(), 2);
+    env.sent();
+    let described = env.ok("DescribeArchive", json!({"ArchiveName": "orders"}));
+    assert_eq!(described["EventCount"], 2, "only matching events are archived: {described}");
+    assert!(described["SizeBytes"].as_u64().unwrap_or_default() > 100);
+    let listed = env.ok("ListArchives", json!({"NamePrefix": "ord"}));
+    assert_eq!(listed["Archives"][0]["ArchiveName"], "orders");
+
+    let start = 1_714_564_800.0; // 2024-05-01T12:00:00Z, before the events.
+    let replay = |name: &str, filter: Value| {
+        json!({"ReplayName": name, "EventSourceArn": "arn:aws:events:us-east-1:000000000000:archive/orders",
+               "EventStartTime": start, "EventEndTime": start + 3600.0,
+               "Destination": {"Arn": default_bus, "FilterArns": filter}})
+    };
+    let (_, message) = env.err("StartReplay", json!({"ReplayName": "x", "EventSourceArn": "arn:aws:events:us-east-1:000000000000:archive/orders", "EventStartTime": start, "EventEndTime": start, "Destination": {"Arn": default_bus}}));
+    assert_eq!(
+        message,
+        "Parameter EventEndTime is not valid. Reason: EventStartTime must be before EventEndTime."
+    );
+    let started =
+        env.ok("StartReplay", replay("again", json!(["arn:aws:events:us-east-1:000000000000:rule/r"])));
+    assert_eq!(started["State"], "STARTING");
+    let (code, _) = env.err("StartReplay", replay("again", json!([])));
+    assert_eq!(code, "ResourceAlreadyExistsException");
+    assert!(!crate::archives::run_replays(&env.svc.inner).expect("replay"));
+    let got = env.deliver();
+    assert_eq!(got.len(), 2, "replayed to the filtered rule only: {got:?}");
+    assert!(env.sent().is_empty(), "the other rule was not in FilterArns");
+    assert_eq!(got[0].1["replay-name"], "again");
+    let described = env.ok("DescribeReplay", json!({"ReplayName": "again"}));
+    assert_eq!(described["State"], "COMPLETED");
+    assert!(described["EventLastReplayedTime"].is_number());
+    assert_eq!(
+        env.ok("DescribeArchive", json!({"ArchiveName": "orders"}))["EventCount"],
+        2,
+        "replays are not archived again"
+    );
+    let (code, _) = env.err("CancelReplay", json!({"ReplayName": "again"}));
+    assert_eq!(code, "IllegalStatusException");
+
+    // Retention: a day later the events are gone.
+    env.advance(86_400 + 120);
+    crate::archives::purge(&env.svc.inner).expect("purge");
+    assert_eq!(env.ok("DescribeArchive", json!({"ArchiveName": "orders"}))["EventCount"], 0);
+    env.ok("DeleteArchive", json!({"ArchiveName": "orders"}));
+    let (code, message) = env.err("DescribeArchive", json!({"ArchiveName": "orders"}));
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ResourceNotFoundException", "Archive orders does not exist.")
     );
 }

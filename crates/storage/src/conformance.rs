@@ -59,6 +59,7 @@ macro_rules! kv_conformance {
             scan_limits,
             scan_reverse,
             scan_pages_through_many_keys,
+            scan_all_reads_past_one_page,
             batch_applies_every_op,
             batch_spans_tables,
             failed_precondition_at_any_position_writes_nothing,

@@ -65,6 +65,24 @@ pub trait Kv: Send + Sync + fmt::Debug {
     fn scan_prefix(&self, table: &str, prefix: &[u8], limit: usize) -> Result<Vec<Entry>, StorageError> {
         self.scan(table, KeyRange::prefix(prefix), limit)
     }
+
+    /// Every entry in `range` (in its direction), read page by page so no single scan is
+    /// unbounded. For tables a service keeps small (its resources, not its data).
+    fn scan_all(&self, table: &str, range: KeyRange) -> Result<Vec<Entry>, StorageError> {
+        const PAGE: usize = 256;
+        let mut out: Vec<Entry> = Vec::new();
+        let mut range = range;
+        loop {
+            let page = self.scan(table, range.clone(), PAGE)?;
+            let full = page.len() == PAGE;
+            out.extend(page);
+            match out.last() {
+                Some((last, _)) if full && range.reverse => range.end = Bound::Excluded(last.clone()),
+                Some((last, _)) if full => range.start = Bound::Excluded(last.clone()),
+                _ => return Ok(out),
+            }
+        }
+    }
 }
 
 /// A batch without preconditions cannot fail one; an engine saying otherwise is broken, and

@@ -178,3 +178,205 @@ async fn an_acknowledged_event_is_delivered_after_sigkill() {
     let rules = server.events("test", "us-east-1").await.list_rules().send().await.expect("list");
     assert_eq!(rules.rules().len(), 1);
 }
+
+/// Receives up to `want` messages from `url`, waiting up to ten seconds.
+async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .wait_time_seconds(1)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        got.extend(out.messages().iter().cloned());
+        if got.len() >= want {
+            break;
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn queues_buses_and_dead_letter_queues_as_targets() {
+    let server = Server::ephemeral();
+    let events = server.events("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let mut urls = Vec::new();
+    for name in ["orders-q", "dlq", "audit-q"] {
+        urls.push(
+            sqs.create_queue()
+                .queue_name(name)
+                .send()
+                .await
+                .expect("queue")
+                .queue_url()
+                .expect("url")
+                .to_owned(),
+        );
+    }
+    let arn = |name: &str| format!("arn:aws:sqs:us-east-1:000000000000:{name}");
+    events.create_event_bus().name("audit").send().await.expect("bus");
+    for (bus, rule) in [("default", "orders"), ("audit", "audit")] {
+        events
+            .put_rule()
+            .name(rule)
+            .event_bus_name(bus)
+            .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+            .send()
+            .await
+            .expect("put rule");
+    }
+    let missing = "arn:aws:lambda:us-east-1:000000000000:function:does-not-exist";
+    let put = events
+        .put_targets()
+        .rule("orders")
+        .targets(Target::builder().id("q").arn(arn("orders-q")).input_path("$.detail").build().expect("t"))
+        .targets(
+            Target::builder()
+                .id("gone")
+                .arn(missing)
+                .dead_letter_config(
+                    aws_sdk_eventbridge::types::DeadLetterConfig::builder().arn(arn("dlq")).build(),
+                )
+                .build()
+                .expect("t"),
+        )
+        .targets(
+            Target::builder()
+                .id("bus")
+                .arn("arn:aws:events:us-east-1:000000000000:event-bus/audit")
+                .build()
+                .expect("t"),
+        )
+        .send()
+        .await
+        .expect("put targets");
+    assert_eq!(put.failed_entry_count(), 0, "{put:?}");
+    events
+        .put_targets()
+        .rule("audit")
+        .event_bus_name("audit")
+        .targets(Target::builder().id("q").arn(arn("audit-q")).build().expect("t"))
+        .send()
+        .await
+        .expect("put targets");
+    events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+
+    let got = receive(&sqs, &urls[0], 1).await;
+    assert_eq!(got.len(), 1);
+    let detail: Value = serde_json::from_str(got[0].body().expect("body")).expect("json");
+    assert_eq!(detail["orderId"], "o-1", "InputPath applied");
+
+    let dead = receive(&sqs, &urls[1], 1).await;
+    assert_eq!(dead.len(), 1, "the missing function's event is in its DLQ");
+    let event: Value = serde_json::from_str(dead[0].body().expect("body")).expect("json");
+    assert_eq!(event["detail-type"], "OrderPlaced", "the DLQ gets the event itself");
+    let attr = |name: &str| {
+        dead[0]
+            .message_attributes()
+            .and_then(|a| a.get(name))
+            .and_then(|v| v.string_value())
+            .map(str::to_owned)
+    };
+    assert_eq!(attr("ERROR_CODE").as_deref(), Some("NO_RESOURCE"));
+    assert_eq!(attr("TARGET_ARN").as_deref(), Some(missing));
+    assert_eq!(attr("RULE_ARN").as_deref(), Some("arn:aws:events:us-east-1:000000000000:rule/orders"));
+    assert_eq!(attr("RETRY_ATTEMPTS").as_deref(), Some("0"));
+
+    let audited = receive(&sqs, &urls[2], 1).await;
+    assert_eq!(audited.len(), 1, "the event went on to the audit bus and its rule");
+    let event: Value = serde_json::from_str(audited[0].body().expect("body")).expect("json");
+    assert_eq!(event["source"], "com.shop.orders");
+}
+
+#[tokio::test]
+async fn an_archive_replays_its_events_with_the_replay_name() {
+    let server = Server::ephemeral();
+    let events = server.events("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let url = sqs
+        .create_queue()
+        .queue_name("replayed")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    let bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+    events
+        .create_archive()
+        .archive_name("orders")
+        .event_source_arn(bus)
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("create archive");
+    events
+        .put_rule()
+        .name("all")
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("all")
+        .targets(
+            Target::builder().id("q").arn("arn:aws:sqs:us-east-1:000000000000:replayed").build().expect("t"),
+        )
+        .send()
+        .await
+        .expect("targets");
+    events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+    let first = receive(&sqs, &url, 1).await;
+    assert_eq!(first.len(), 1);
+    for m in &first {
+        sqs.delete_message()
+            .queue_url(&url)
+            .receipt_handle(m.receipt_handle().expect("rh"))
+            .send()
+            .await
+            .expect("delete");
+    }
+    let archive = events.describe_archive().archive_name("orders").send().await.expect("describe");
+    assert_eq!(archive.event_count(), 1);
+
+    let now = std::time::SystemTime::now();
+    let started = events
+        .start_replay()
+        .replay_name("again")
+        .event_source_arn("arn:aws:events:us-east-1:000000000000:archive/orders")
+        .event_start_time(aws_sdk_eventbridge::primitives::DateTime::from(now - Duration::from_secs(3600)))
+        .event_end_time(aws_sdk_eventbridge::primitives::DateTime::from(now + Duration::from_secs(60)))
+        .destination(aws_sdk_eventbridge::types::ReplayDestination::builder().arn(bus).build().expect("dest"))
+        .send()
+        .await
+        .expect("start replay");
+    assert_eq!(started.state().map(|s| s.as_str()), Some("STARTING"));
+    let replayed = receive(&sqs, &url, 1).await;
+    assert_eq!(replayed.len(), 1, "the archived event came back");
+    let event: Value = serde_json::from_str(replayed[0].body().expect("body")).expect("json");
+    assert_eq!(event["replay-name"], "again");
+    assert_eq!(event["detail"]["orderId"], "o-1");
+    let replay = events.describe_replay().replay_name("again").send().await.expect("describe replay");
+    assert_eq!(replay.state().map(|s| s.as_str()), Some("COMPLETED"));
+    let e = events
+        .start_replay()
+        .replay_name("elsewhere")
+        .event_source_arn("arn:aws:events:us-east-1:000000000000:archive/nope")
+        .event_start_time(aws_sdk_eventbridge::primitives::DateTime::from(now - Duration::from_secs(3600)))
+        .event_end_time(aws_sdk_eventbridge::primitives::DateTime::from(now))
+        .destination(aws_sdk_eventbridge::types::ReplayDestination::builder().arn(bus).build().expect("dest"))
+        .send()
+        .await
+        .expect_err("no such archive");
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().message()),
+        Some("Parameter EventSourceArn is not valid. Reason: Archive nope does not exist.")
+    );
+}

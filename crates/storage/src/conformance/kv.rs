@@ -326,6 +326,19 @@ pub fn scan_pages_through_many_keys(kv: &dyn Kv) {
     assert_eq!(backward, model);
 }
 
+pub fn scan_all_reads_past_one_page(kv: &dyn Kv) {
+    let keys: Vec<Vec<u8>> = (0u32..700).map(|i| (i * 7919 % 700).to_be_bytes().to_vec()).collect();
+    fill(kv, T, &keys);
+    let model = sorted(&keys);
+    let keys_of = |entries: Vec<(Vec<u8>, Vec<u8>)>| entries.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+    assert_eq!(keys_of(kv.scan_all(T, KeyRange::all()).expect("scan_all")), model);
+    let mut backward = keys_of(kv.scan_all(T, KeyRange::all().rev()).expect("scan_all rev"));
+    backward.reverse();
+    assert_eq!(backward, model);
+    let from = KeyRange::from(Bound::Excluded(model[299].clone()));
+    assert_eq!(keys_of(kv.scan_all(T, from).expect("scan_all from")), model[300..].to_vec());
+}
+
 pub fn batch_applies_every_op(kv: &dyn Kv) {
     put(kv, T, b"stays", b"s");
     put(kv, T, b"goes", b"g");

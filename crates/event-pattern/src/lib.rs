@@ -15,6 +15,7 @@
 mod error;
 mod eval;
 mod event;
+mod interval;
 mod ip;
 mod json;
 mod machine;

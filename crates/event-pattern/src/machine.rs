@@ -10,15 +10,16 @@
 //! Leaves inside arrays carry a constraint (which array elements have been used) so a branch's
 //! fields come from one element of any array they share.
 //!
-//! The exceptions to "one lookup": numeric ranges, CIDR blocks and wildcards are scanned, but
-//! only those on the field being looked at, and numeric ranges only up to the value.
+//! The exceptions to "one lookup": CIDR blocks and wildcards are scanned, but only those on the
+//! field being looked at; numeric ranges are an interval tree per field (`interval.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::PatternError;
 use crate::event::{self, PathIndex, Scalar};
+use crate::interval::Intervals;
 use crate::ip::{self, IpRange};
-use crate::number::{self, Range};
+use crate::number;
 use crate::pattern::{AnythingBut, Condition, Literal, Pattern, fold};
 use crate::trie::Trie;
 use crate::wildcard::Wildcard;
@@ -225,8 +226,7 @@ struct ValueIndex {
     literals: [Vec<StateId>; 3],
     number_texts: HashMap<Box<str>, Vec<StateId>>,
     numbers: HashMap<u64, Vec<StateId>>,
-    /// Sorted by where they start.
-    ranges: Vec<(Range, StateId)>,
+    ranges: Intervals,
     prefixes: Trie,
     suffixes: Trie,
     prefixes_folded: Trie,
@@ -268,10 +268,7 @@ impl ValueIndex {
                     (Some(l), Some(h)) if l.value == h.value && l.inclusive && h.inclusive => {
                         self.numbers.entry(number::key(l.value)).or_default().push(to);
                     }
-                    _ => {
-                        let at = self.ranges.partition_point(|(r, _)| r.start() <= range.start());
-                        self.ranges.insert(at, (*range, to));
-                    }
+                    _ => self.ranges.add(*range, to),
                 }
             }
             Condition::Exists(_) => self.any.push(to),
@@ -317,10 +314,7 @@ impl ValueIndex {
                     if let Some(t) = self.numbers.get(&number::key(*v)) {
                         out.extend_from_slice(t);
                     }
-                    let candidates = self.ranges.partition_point(|(r, _)| r.start() <= *v);
-                    out.extend(
-                        self.ranges[..candidates].iter().filter(|(r, _)| r.contains(*v)).map(|(_, t)| *t),
-                    );
+                    self.ranges.query(*v, out);
                 }
             }
             Scalar::Bool(true) => out.extend_from_slice(&self.literals[0]),

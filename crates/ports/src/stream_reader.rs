@@ -27,6 +27,8 @@ pub struct StreamRecord {
     pub data: Bytes,
     /// When the record was written, in Unix seconds (for `MaximumRecordAgeInSeconds`).
     pub created: i64,
+    /// The shard the record is in (for failure records that name it).
+    pub shard_id: String,
 }
 
 /// Reading DynamoDB stream records by stream ARN.

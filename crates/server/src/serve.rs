@@ -54,6 +54,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
     lambda.set_queue_sender(Arc::new(sqs.clone()));
+    lambda.set_queue_receiver(Arc::new(sqs.clone()));
     let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
 
     tracing::info!(
@@ -164,12 +165,14 @@ fn wire(
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
+    let dynamodb = service_dynamodb::DynamoDbService::new(store, clock);
+    lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     Ok(Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
         .service(Arc::new(service_iam::IamService::new(store.clone(), clock.clone())))
-        .service(Arc::new(service_dynamodb::DynamoDbService::new(store, clock)))
+        .service(Arc::new(dynamodb))
         .service(Arc::new(lambda))
         .service(Arc::new(events))
         .service(Arc::new(logs))

@@ -490,13 +490,19 @@ impl StreamReader for DynamoDbService {
         let env = self.env(&scope, now, sequencer);
         let stream = env.stream(stream_arn).map_err(port_error)?;
         let records = env.records_after(&stream, after, limit).map_err(port_error)?;
+        let shard_id = stream.shard_id();
         Ok(records
             .into_iter()
             .map(|(seq, raw)| {
                 let mut record: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
                 let created = record["dynamodb"]["ApproximateCreationDateTime"].as_i64().unwrap_or(0);
                 record["eventSourceARN"] = json!(stream_arn);
-                StreamRecord { sequence_number: seq, data: Bytes::from(record.to_string()), created }
+                StreamRecord {
+                    sequence_number: seq,
+                    data: Bytes::from(record.to_string()),
+                    created,
+                    shard_id: shard_id.clone(),
+                }
             })
             .collect())
     }

@@ -165,7 +165,7 @@ fn wire(
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
-    let dynamodb = service_dynamodb::DynamoDbService::new(store, clock);
+    let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     Ok(Gateway::builder()
         .version(VERSION)

@@ -1,0 +1,519 @@
+//! Event source mappings and DynamoDB Streams end to end: real Python functions driven by SQS
+//! queues and DynamoDB streams through Lambda's pollers (batch item failures, dead-letter
+//! redrive, filters, INSERT/MODIFY/REMOVE images, restarts), and the DynamoDB Streams API
+//! through `aws-sdk-dynamodbstreams`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    StreamSpecification, StreamViewType,
+};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
+use aws_sdk_lambda::types::{EventSourcePosition, Filter, FilterCriteria, FunctionResponseType};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::Value;
+
+use crate::harness::Server;
+use crate::lambda::{create_python, lines_of, wait_for_lines};
+
+/// Records every event (one JSON line per invocation) and reports as failed the SQS messages
+/// whose body contains "fail".
+const PY_CONSUMER: &str = r#"
+import os, json
+
+def handler(event, context):
+    with open(os.environ["RECORD_TO"], "a") as f:
+        f.write(json.dumps(event) + "\n")
+    failed = [{"itemIdentifier": r["messageId"]} for r in event.get("Records", []) if "fail" in r.get("body", "")]
+    return {"batchItemFailures": failed}
+"#;
+
+/// Every record the function received, across invocations, in order.
+fn records(path: &Path) -> Vec<Value> {
+    lines_of(path).iter().flat_map(|e| e["Records"].as_array().cloned().unwrap_or_default()).collect()
+}
+
+async fn wait_for_records(path: &Path, n: usize, within: Duration) -> Vec<Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = records(path);
+        if r.len() >= n || Instant::now() > deadline {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    attrs: &[(QueueAttributeName, &str)],
+) -> (String, String) {
+    let mut req = sqs.create_queue().queue_name(name);
+    for (k, v) in attrs {
+        req = req.attributes(k.clone(), *v);
+    }
+    let url = req.send().await.expect("create queue").queue_url.expect("url");
+    (url, format!("arn:aws:sqs:us-east-1:000000000000:{name}"))
+}
+
+async fn wait_enabled(lambda: &aws_sdk_lambda::Client, uuid: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = lambda.get_event_source_mapping().uuid(uuid).send().await.expect("get mapping");
+        if m.state() == Some("Enabled") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "mapping never enabled: {:?}", m.state());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn streamed_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> String {
+    let out = ddb
+        .create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .key_schema(
+            KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .expect("stream"),
+        )
+        .send()
+        .await
+        .expect("create table");
+    out.table_description.and_then(|t| t.latest_stream_arn).expect("stream arn")
+}
+
+async fn put(ddb: &aws_sdk_dynamodb::Client, table: &str, pk: &str, v: &str) {
+    ddb.put_item()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .item("v", AttributeValue::N(v.to_owned()))
+        .send()
+        .await
+        .expect("put");
+}
+
+#[tokio::test]
+async fn sqs_mapping_deletes_successes_and_failed_messages_end_in_the_dlq() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "consumer", PY_CONSUMER, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    let (dlq_url, dlq_arn) = queue(&sqs, "esm-dlq", &[]).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"2"}}"#);
+    let (url, arn) = queue(
+        &sqs,
+        "esm-source",
+        &[(QueueAttributeName::VisibilityTimeout, "1"), (QueueAttributeName::RedrivePolicy, &policy)],
+    )
+    .await;
+
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&arn)
+        .batch_size(10)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .send()
+        .await
+        .expect("create mapping");
+    assert_eq!(created.state(), Some("Creating"));
+    assert_eq!(created.batch_size(), Some(10));
+    assert_eq!(created.function_arn(), Some("arn:aws:lambda:us-east-1:000000000000:function:consumer"));
+    let uuid = created.uuid().expect("uuid").to_owned();
+    wait_enabled(&lambda, &uuid).await;
+
+    // A second mapping of the same queue to the same function is a conflict, in Lambda's words.
+    let e = lambda
+        .create_event_source_mapping()
+        .function_name("consumer")
+        .event_source_arn(&arn)
+        .send()
+        .await
+        .expect_err("duplicate");
+    let e = e.into_service_error();
+    assert!(e.is_resource_conflict_exception(), "{e:?}");
+    assert!(e.meta().message().is_some_and(|m| m.contains(&uuid)), "{e:?}");
+
+    for body in ["ok-1", "ok-2", "fail-3"] {
+        sqs.send_message().queue_url(&url).message_body(body).send().await.expect("send");
+    }
+    // The failing message is delivered twice (maxReceiveCount 2), then SQS moves it to the DLQ.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let got = sqs.receive_message().queue_url(&dlq_url).wait_time_seconds(1).send().await.expect("dlq");
+        if let Some(m) = got.messages.unwrap_or_default().into_iter().next() {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "nothing reached the DLQ; records: {:?}", records(&log));
+    };
+    assert_eq!(dead.body(), Some("fail-3"));
+
+    let all = records(&log);
+    let bodies: Vec<&str> = all.iter().filter_map(|r| r["body"].as_str()).collect();
+    assert_eq!(bodies.iter().filter(|b| **b == "ok-1").count(), 1, "{bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| **b == "ok-2").count(), 1, "{bodies:?}");
+    assert_eq!(bodies.iter().filter(|b| **b == "fail-3").count(), 2, "{bodies:?}");
+    let first = &all[0];
+    assert_eq!(first["eventSource"], "aws:sqs");
+    assert_eq!(first["eventSourceARN"], arn.as_str());
+    assert_eq!(first["awsRegion"], "us-east-1");
+    assert!(first["receiptHandle"].is_string() && first["messageId"].is_string());
+    assert_eq!(first["md5OfBody"].as_str().map(str::len), Some(32));
+    assert!(first["attributes"]["SentTimestamp"].is_string());
+    let counts: Vec<&str> = all
+        .iter()
+        .filter(|r| r["body"] == "fail-3")
+        .filter_map(|r| r["attributes"]["ApproximateReceiveCount"].as_str())
+        .collect();
+    assert_eq!(counts, ["1", "2"]);
+    // The successes were deleted: the source queue is empty.
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("attributes");
+    let attrs = attrs.attributes.unwrap_or_default();
+    assert_eq!(attrs.get(&QueueAttributeName::ApproximateNumberOfMessages).map(String::as_str), Some("0"));
+    assert_eq!(
+        attrs.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible).map(String::as_str),
+        Some("0")
+    );
+
+    // ESM invocations are ordinary invocations: they are in the function's logs.
+    let logs = server.logs("test", "us-east-1").await;
+    let events = logs
+        .filter_log_events()
+        .log_group_name("/aws/lambda/consumer")
+        .filter_pattern("REPORT")
+        .send()
+        .await
+        .expect("logs");
+    assert!(!events.events().is_empty(), "no REPORT lines for the mapping's invokes");
+
+    let deleted = lambda.delete_event_source_mapping().uuid(&uuid).send().await.expect("delete");
+    assert_eq!(deleted.state(), Some("Deleting"));
+    let e = lambda.get_event_source_mapping().uuid(&uuid).send().await.expect_err("gone");
+    assert!(e.into_service_error().is_resource_not_found_exception());
+}
+
+#[tokio::test]
+async fn filter_criteria_drop_messages_that_do_not_match() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "picky", PY_CONSUMER, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    let (url, arn) = queue(&sqs, "filtered", &[]).await;
+
+    let e = lambda
+        .create_event_source_mapping()
+        .function_name("picky")
+        .event_source_arn(&arn)
+        .batch_size(50)
+        .send()
+        .await
+        .expect_err("batch over 10 needs a window");
+    let e = e.into_service_error();
+    assert!(e.is_invalid_parameter_value_exception(), "{e:?}");
+    assert_eq!(
+        e.meta().message(),
+        Some(
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10"
+        )
+    );
+
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("picky")
+        .event_source_arn(&arn)
+        .filter_criteria(
+            FilterCriteria::builder()
+                .filters(Filter::builder().pattern(r#"{"body":{"kind":["keep"]}}"#).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create mapping");
+    assert!(created.filter_criteria().is_some());
+    wait_enabled(&lambda, created.uuid().expect("uuid")).await;
+    for body in [r#"{"kind":"drop"}"#, "plain text", r#"{"kind":"keep","n":1}"#] {
+        sqs.send_message().queue_url(&url).message_body(body).send().await.expect("send");
+    }
+    let got = wait_for_records(&log, 1, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["body"], r#"{"kind":"keep","n":1}"#);
+    // The others were deleted, not left to come back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .expect("attributes")
+            .attributes
+            .unwrap_or_default();
+        let visible = attrs.get(&QueueAttributeName::ApproximateNumberOfMessages).cloned();
+        let hidden = attrs.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible).cloned();
+        if visible.as_deref() == Some("0") && hidden.as_deref() == Some("0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "filtered messages were not deleted: {visible:?} {hidden:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(records(&log).len(), 1);
+
+    let listed = lambda.list_event_source_mappings().function_name("picky").send().await.expect("list");
+    assert_eq!(listed.event_source_mappings().len(), 1);
+    let listed = lambda.list_event_source_mappings().function_name("other").send().await.expect("list");
+    assert!(listed.event_source_mappings().is_empty());
+}
+
+#[tokio::test]
+async fn a_stream_mapping_sees_insert_modify_and_remove_with_their_images() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "watcher", PY_CONSUMER, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    let stream_arn = streamed_table(&ddb, "watched").await;
+
+    let e = lambda
+        .create_event_source_mapping()
+        .function_name("watcher")
+        .event_source_arn(&stream_arn)
+        .send()
+        .await
+        .expect_err("a stream needs a starting position");
+    assert!(e.into_service_error().is_invalid_parameter_value_exception());
+
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("watcher")
+        .event_source_arn(&stream_arn)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .batch_size(10)
+        .send()
+        .await
+        .expect("create mapping");
+    assert_eq!(created.starting_position(), Some(&EventSourcePosition::TrimHorizon));
+    assert_eq!(created.maximum_retry_attempts(), Some(-1));
+    wait_enabled(&lambda, created.uuid().expect("uuid")).await;
+
+    put(&ddb, "watched", "a", "1").await;
+    ddb.update_item()
+        .table_name("watched")
+        .key("pk", AttributeValue::S("a".into()))
+        .update_expression("SET v = :v")
+        .expression_attribute_values(":v", AttributeValue::N("2".into()))
+        .send()
+        .await
+        .expect("update");
+    ddb.delete_item()
+        .table_name("watched")
+        .key("pk", AttributeValue::S("a".into()))
+        .send()
+        .await
+        .expect("delete");
+
+    let got = wait_for_records(&log, 3, Duration::from_secs(15)).await;
+    let names: Vec<&str> = got.iter().filter_map(|r| r["eventName"].as_str()).collect();
+    assert_eq!(names, ["INSERT", "MODIFY", "REMOVE"]);
+    assert!(
+        got.iter().all(|r| r["eventSource"] == "aws:dynamodb" && r["eventSourceARN"] == stream_arn.as_str())
+    );
+    assert_eq!(got[0]["dynamodb"]["NewImage"]["v"]["N"], "1");
+    assert!(got[0]["dynamodb"].get("OldImage").is_none());
+    assert_eq!(got[1]["dynamodb"]["OldImage"]["v"]["N"], "1");
+    assert_eq!(got[1]["dynamodb"]["NewImage"]["v"]["N"], "2");
+    assert_eq!(got[2]["dynamodb"]["OldImage"]["v"]["N"], "2");
+    assert!(got[2]["dynamodb"].get("NewImage").is_none());
+    assert_eq!(got[2]["dynamodb"]["Keys"]["pk"]["S"], "a");
+    assert_eq!(got[0]["dynamodb"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
+}
+
+#[tokio::test]
+async fn the_streams_api_pages_iterates_and_expires_iterators() {
+    let server = Server::ephemeral();
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&server.sdk_config("test", "us-east-1").await);
+    let arn = streamed_table(&ddb, "api-table").await;
+    let described = ddb.describe_table().table_name("api-table").send().await.expect("describe table");
+    let table = described.table.expect("table");
+    assert_eq!(table.latest_stream_arn(), Some(arn.as_str()));
+    assert!(table.latest_stream_label().is_some_and(|l| arn.ends_with(l)));
+    for i in 0..5 {
+        put(&ddb, "api-table", &format!("k{i}"), "1").await;
+    }
+
+    let listed = streams.list_streams().table_name("api-table").send().await.expect("list streams");
+    assert_eq!(listed.streams()[0].stream_arn(), Some(arn.as_str()));
+    let desc = streams.describe_stream().stream_arn(&arn).send().await.expect("describe stream");
+    let desc = desc.stream_description.expect("description");
+    assert_eq!(desc.stream_status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(desc.table_name(), Some("api-table"));
+    let shard = desc.shards()[0].shard_id().expect("shard").to_owned();
+    assert!(shard.starts_with("shardId-"));
+
+    let it = streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator
+        .expect("iterator");
+    let page = streams.get_records().shard_iterator(&it).limit(2).send().await.expect("records");
+    assert_eq!(page.records().len(), 2);
+    let second_seq = page.records()[1].dynamodb().and_then(|d| d.sequence_number()).expect("seq").to_owned();
+    assert!(second_seq.len() >= 21);
+    let rest = streams
+        .get_records()
+        .shard_iterator(page.next_shard_iterator().expect("next"))
+        .send()
+        .await
+        .expect("records");
+    assert_eq!(rest.records().len(), 3);
+    let record = &rest.records()[0];
+    assert_eq!(record.event_name().map(|n| n.as_str()), Some("INSERT"));
+    assert_eq!(record.event_source(), Some("aws:dynamodb"));
+    assert!(record.dynamodb().and_then(|d| d.new_image()).is_some_and(|i| i.contains_key("v")));
+
+    let after = streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
+        .sequence_number(&second_seq)
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator
+        .expect("iterator");
+    assert_eq!(
+        streams.get_records().shard_iterator(&after).send().await.expect("records").records().len(),
+        3
+    );
+    let at = streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+        .sequence_number(&second_seq)
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator
+        .expect("iterator");
+    assert_eq!(streams.get_records().shard_iterator(&at).send().await.expect("records").records().len(), 4);
+    let latest = streams
+        .get_shard_iterator()
+        .stream_arn(&arn)
+        .shard_id(&shard)
+        .shard_iterator_type(ShardIteratorType::Latest)
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator
+        .expect("iterator");
+    assert!(
+        streams.get_records().shard_iterator(&latest).send().await.expect("records").records().is_empty()
+    );
+    put(&ddb, "api-table", "late", "1").await;
+    let late = streams.get_records().shard_iterator(&latest).send().await.expect("records");
+    assert_eq!(late.records().len(), 1);
+
+    // An iterator issued more than 15 minutes ago has expired (its issue time is its last field).
+    let (head, _) = it.rsplit_once('|').expect("iterator fields");
+    let e = streams.get_records().shard_iterator(format!("{head}|1000")).send().await.expect_err("expired");
+    let e = e.into_service_error();
+    assert!(e.is_expired_iterator_exception(), "{e:?}");
+
+    let e = streams.describe_stream().stream_arn(format!("{arn}0")).send().await.expect_err("no such stream");
+    assert!(e.into_service_error().is_resource_not_found_exception());
+}
+
+#[tokio::test]
+async fn mappings_and_checkpoints_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data);
+    let sqs_log = dir.path().join("sqs.jsonl");
+    let ddb_log = dir.path().join("ddb.jsonl");
+    let (url, sqs_uuid, ddb_uuid) = {
+        let lambda = server.lambda("test", "us-east-1").await;
+        let sqs = server.sqs("test", "us-east-1").await;
+        let ddb = server.dynamodb("test", "us-east-1").await;
+        create_python(&lambda, "q-fn", PY_CONSUMER, &[("RECORD_TO", sqs_log.to_str().expect("utf-8"))]).await;
+        create_python(&lambda, "d-fn", PY_CONSUMER, &[("RECORD_TO", ddb_log.to_str().expect("utf-8"))]).await;
+        let (url, arn) = queue(&sqs, "durable", &[]).await;
+        let stream_arn = streamed_table(&ddb, "durable-table").await;
+        let q = lambda
+            .create_event_source_mapping()
+            .function_name("q-fn")
+            .event_source_arn(&arn)
+            .send()
+            .await
+            .expect("sqs mapping");
+        let d = lambda
+            .create_event_source_mapping()
+            .function_name("d-fn")
+            .event_source_arn(&stream_arn)
+            .starting_position(EventSourcePosition::Latest)
+            .send()
+            .await
+            .expect("stream mapping");
+        wait_enabled(&lambda, q.uuid().expect("uuid")).await;
+        wait_enabled(&lambda, d.uuid().expect("uuid")).await;
+        put(&ddb, "durable-table", "before", "1").await;
+        assert_eq!(wait_for_records(&ddb_log, 1, Duration::from_secs(15)).await.len(), 1);
+        (url, q.uuid().expect("uuid").to_owned(), d.uuid().expect("uuid").to_owned())
+    };
+    // Give the poller a moment to store its checkpoint past the record it delivered.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.terminate();
+    server.restart();
+
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    wait_enabled(&lambda, &sqs_uuid).await;
+    wait_enabled(&lambda, &ddb_uuid).await;
+    sqs.send_message().queue_url(&url).message_body("after restart").send().await.expect("send");
+    let got = wait_for_records(&sqs_log, 1, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["body"], "after restart");
+    put(&ddb, "durable-table", "after", "1").await;
+    let got = wait_for_records(&ddb_log, 2, Duration::from_secs(15)).await;
+    let keys: Vec<&str> = got.iter().filter_map(|r| r["dynamodb"]["Keys"]["pk"]["S"].as_str()).collect();
+    assert_eq!(keys, ["before", "after"], "the checkpoint held: nothing delivered twice");
+    let _ = wait_for_lines(&ddb_log, 99, Duration::from_millis(300)).await;
+    assert_eq!(records(&ddb_log).len(), 2);
+}

@@ -461,19 +461,30 @@ fn port_error(e: Error) -> PortError {
     }
 }
 
-impl StreamReader for DynamoDbService {
-    fn checkpoint(&self, stream_arn: &str, position: &StreamPosition) -> Result<Option<String>, PortError> {
+impl DynamoDbService {
+    /// Runs `f` on the stream an ARN names, in the stream's own account and region.
+    fn with_stream<R>(
+        &self,
+        stream_arn: &str,
+        f: impl FnOnce(&Env<'_>, &Stream) -> Result<R, Error>,
+    ) -> Result<R, PortError> {
         let (scope, _, _) =
             parse_arn(stream_arn).ok_or_else(|| PortError::NotFound(stream_arn.to_owned()))?;
-        let now = self.now_nanos();
-        let sequencer = self.sequencer.as_ref();
-        let env = self.env(&scope, now, sequencer);
+        let env = self.env(&scope, self.now_nanos(), &self.sequencer);
         let stream = env.stream(stream_arn).map_err(port_error)?;
-        Ok(match position {
-            StreamPosition::TrimHorizon => None,
-            StreamPosition::Latest => env.last_seq(&stream).map_err(port_error)?,
-            StreamPosition::AtTimestamp(t) => Some(format_seq(((t * 1e9) as u128).saturating_sub(1))),
-            StreamPosition::After(s) => Some(s.clone()),
+        f(&env, &stream).map_err(port_error)
+    }
+}
+
+impl StreamReader for DynamoDbService {
+    fn checkpoint(&self, stream_arn: &str, position: &StreamPosition) -> Result<Option<String>, PortError> {
+        self.with_stream(stream_arn, |env, stream| {
+            Ok(match position {
+                StreamPosition::TrimHorizon => None,
+                StreamPosition::Latest => env.last_seq(stream)?,
+                StreamPosition::AtTimestamp(t) => Some(format_seq(((t * 1e9) as u128).saturating_sub(1))),
+                StreamPosition::After(s) => Some(s.clone()),
+            })
         })
     }
 
@@ -483,28 +494,24 @@ impl StreamReader for DynamoDbService {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<StreamRecord>, PortError> {
-        let (scope, _, _) =
-            parse_arn(stream_arn).ok_or_else(|| PortError::NotFound(stream_arn.to_owned()))?;
-        let now = self.now_nanos();
-        let sequencer = self.sequencer.as_ref();
-        let env = self.env(&scope, now, sequencer);
-        let stream = env.stream(stream_arn).map_err(port_error)?;
-        let records = env.records_after(&stream, after, limit).map_err(port_error)?;
-        let shard_id = stream.shard_id();
-        Ok(records
-            .into_iter()
-            .map(|(seq, raw)| {
-                let mut record: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
-                let created = record["dynamodb"]["ApproximateCreationDateTime"].as_i64().unwrap_or(0);
-                record["eventSourceARN"] = json!(stream_arn);
-                StreamRecord {
-                    sequence_number: seq,
-                    data: Bytes::from(record.to_string()),
-                    created,
-                    shard_id: shard_id.clone(),
-                }
-            })
-            .collect())
+        self.with_stream(stream_arn, |env, stream| {
+            let records = env.records_after(stream, after, limit)?;
+            let shard_id = stream.shard_id();
+            Ok(records
+                .into_iter()
+                .map(|(seq, raw)| {
+                    let mut record: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+                    let created = record["dynamodb"]["ApproximateCreationDateTime"].as_i64().unwrap_or(0);
+                    record["eventSourceARN"] = json!(stream_arn);
+                    StreamRecord {
+                        sequence_number: seq,
+                        data: Bytes::from(record.to_string()),
+                        created,
+                        shard_id: shard_id.clone(),
+                    }
+                })
+                .collect())
+        })
     }
 }
 

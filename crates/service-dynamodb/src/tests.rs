@@ -24,10 +24,14 @@ impl Db {
     }
 
     fn call_in(&self, account: &str, op: &str, body: Value) -> (u16, Value) {
+        self.call_target(account, &format!("DynamoDB_20120810.{op}"), body)
+    }
+
+    fn call_target(&self, account: &str, target: &str, body: Value) -> (u16, Value) {
         let req = http::Request::builder()
             .method("POST")
             .uri("/")
-            .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
+            .header("x-amz-target", target)
             .body(Bytes::from(body.to_string()))
             .expect("request");
         let scope = Scope {
@@ -343,18 +347,7 @@ fn unknown_and_unimplemented_operations() {
 
 impl Db {
     fn streams(&self, op: &str, body: Value) -> (u16, Value) {
-        let req = http::Request::builder()
-            .method("POST")
-            .uri("/")
-            .header("x-amz-target", format!("DynamoDBStreams_20120810.{op}"))
-            .body(Bytes::from(body.to_string()))
-            .expect("request");
-        let scope = Scope {
-            account: AccountId::parse("111122223333").expect("account"),
-            region: Region::parse("us-east-1").expect("region"),
-        };
-        let resp = self.service.handle(&RequestContext::new(scope, "test"), &req);
-        (resp.status().as_u16(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
+        self.call_target("111122223333", &format!("DynamoDBStreams_20120810.{op}"), body)
     }
 
     fn streams_ok(&self, op: &str, body: Value) -> Value {

@@ -357,6 +357,26 @@ async fn a_stream_mapping_sees_insert_modify_and_remove_with_their_images() {
     assert_eq!(got[0]["dynamodb"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
 }
 
+async fn iterator(
+    streams: &aws_sdk_dynamodbstreams::Client,
+    arn: &str,
+    shard: &str,
+    kind: ShardIteratorType,
+    seq: Option<&String>,
+) -> String {
+    streams
+        .get_shard_iterator()
+        .stream_arn(arn)
+        .shard_id(shard)
+        .shard_iterator_type(kind)
+        .set_sequence_number(seq.cloned())
+        .send()
+        .await
+        .expect("iterator")
+        .shard_iterator
+        .expect("iterator")
+}
+
 #[tokio::test]
 async fn the_streams_api_pages_iterates_and_expires_iterators() {
     let server = Server::ephemeral();
@@ -380,16 +400,7 @@ async fn the_streams_api_pages_iterates_and_expires_iterators() {
     let shard = desc.shards()[0].shard_id().expect("shard").to_owned();
     assert!(shard.starts_with("shardId-"));
 
-    let it = streams
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(&shard)
-        .shard_iterator_type(ShardIteratorType::TrimHorizon)
-        .send()
-        .await
-        .expect("iterator")
-        .shard_iterator
-        .expect("iterator");
+    let it = iterator(&streams, &arn, &shard, ShardIteratorType::TrimHorizon, None).await;
     let page = streams.get_records().shard_iterator(&it).limit(2).send().await.expect("records");
     assert_eq!(page.records().len(), 2);
     let second_seq = page.records()[1].dynamodb().and_then(|d| d.sequence_number()).expect("seq").to_owned();
@@ -406,43 +417,15 @@ async fn the_streams_api_pages_iterates_and_expires_iterators() {
     assert_eq!(record.event_source(), Some("aws:dynamodb"));
     assert!(record.dynamodb().and_then(|d| d.new_image()).is_some_and(|i| i.contains_key("v")));
 
-    let after = streams
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(&shard)
-        .shard_iterator_type(ShardIteratorType::AfterSequenceNumber)
-        .sequence_number(&second_seq)
-        .send()
-        .await
-        .expect("iterator")
-        .shard_iterator
-        .expect("iterator");
+    let after =
+        iterator(&streams, &arn, &shard, ShardIteratorType::AfterSequenceNumber, Some(&second_seq)).await;
     assert_eq!(
         streams.get_records().shard_iterator(&after).send().await.expect("records").records().len(),
         3
     );
-    let at = streams
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(&shard)
-        .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-        .sequence_number(&second_seq)
-        .send()
-        .await
-        .expect("iterator")
-        .shard_iterator
-        .expect("iterator");
+    let at = iterator(&streams, &arn, &shard, ShardIteratorType::AtSequenceNumber, Some(&second_seq)).await;
     assert_eq!(streams.get_records().shard_iterator(&at).send().await.expect("records").records().len(), 4);
-    let latest = streams
-        .get_shard_iterator()
-        .stream_arn(&arn)
-        .shard_id(&shard)
-        .shard_iterator_type(ShardIteratorType::Latest)
-        .send()
-        .await
-        .expect("iterator")
-        .shard_iterator
-        .expect("iterator");
+    let latest = iterator(&streams, &arn, &shard, ShardIteratorType::Latest, None).await;
     assert!(
         streams.get_records().shard_iterator(&latest).send().await.expect("records").records().is_empty()
     );

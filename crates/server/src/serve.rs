@@ -167,6 +167,7 @@ fn wire(
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
     let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
+    sweep_ttl(dynamodb.clone());
     Ok(Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
@@ -179,6 +180,23 @@ fn wire(
         .service(Arc::new(sqs))
         .service(Arc::new(apigateway))
         .build())
+}
+
+/// How often expired DynamoDB items are deleted (DynamoDB itself takes up to a few days).
+const TTL_SWEEP: Duration = Duration::from_secs(5);
+
+/// Runs DynamoDB's TTL sweep in the background, off the async workers (the store is synchronous).
+fn sweep_ttl(dynamodb: service_dynamodb::DynamoDbService) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TTL_SWEEP);
+        loop {
+            every.tick().await;
+            let d = dynamodb.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d.sweep_ttl()).await {
+                tracing::warn!(error = %e, "the DynamoDB TTL sweep failed");
+            }
+        }
+    });
 }
 
 /// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is

@@ -6,7 +6,8 @@
 //! `model` for the records and the key layout, `keycode` for the order-preserving key encoding
 //! and `db` for the optimistic read-check-write loop every write goes through (an item and its
 //! index entries are one atomic batch, preconditioned on what was read). Every account and
-//! region has its own tables. Every write of a table with a stream also appends its change
+//! region has its own tables. `sweep_ttl` deletes expired items (the server runs it
+//! periodically). Every write of a table with a stream also appends its change
 //! record in the same batch (`streams`), served by the DynamoDB Streams API
 //! (`DynamoDBStreams_20120810.*`) and by [`ports::StreamReader`]. Backups, global tables and
 //! PartiQL answer `NotImplemented`.
@@ -23,6 +24,7 @@ mod read;
 mod render;
 mod streams;
 mod tables;
+mod ttl;
 
 use std::sync::Arc;
 
@@ -56,6 +58,8 @@ pub(crate) struct Env<'a> {
     sequencer: &'a streams::Sequencer,
     /// Held from a write's first stream record until its batch committed.
     seq_guard: streams::SequenceGuard<'a>,
+    /// Deletions by the TTL sweep: their stream records name the service as the deleter.
+    ttl_deletes: bool,
 }
 
 impl DynamoDbService {
@@ -75,6 +79,7 @@ impl DynamoDbService {
             now_nanos,
             sequencer,
             seq_guard: std::cell::RefCell::new(None),
+            ttl_deletes: false,
         }
     }
 

@@ -121,7 +121,7 @@ pub fn append(batch: &mut Batch, env: &Env<'_>, table: &TableRecord, old: Option
         size += dynamodb_expr::size::item_size(o);
     }
     body["SizeBytes"] = json!(size);
-    let record = json!({
+    let mut record = json!({
         "eventID": uuid::Uuid::new_v4().simple().to_string(),
         "eventName": event,
         "eventVersion": "1.1",
@@ -129,6 +129,10 @@ pub fn append(batch: &mut Batch, env: &Env<'_>, table: &TableRecord, old: Option
         "awsRegion": env.scope.region.as_str(),
         "dynamodb": body,
     });
+    if env.ttl_deletes {
+        // GetRecords' `Identity` shape; Lambda's event spells the members in camel case (`read`).
+        record["userIdentity"] = json!({ "Type": "Service", "PrincipalId": "dynamodb.amazonaws.com" });
+    }
     let mut key = stream_prefix(env.scope, &table.name, label);
     key.extend_from_slice(seq.as_bytes());
     batch.push(Op::Put { table: STREAM.to_owned(), key, value: record.to_string().into_bytes() });
@@ -503,6 +507,10 @@ impl StreamReader for DynamoDbService {
                     let mut record: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
                     let created = record["dynamodb"]["ApproximateCreationDateTime"].as_i64().unwrap_or(0);
                     record["eventSourceARN"] = json!(stream_arn);
+                    if let Some(who) = record.get("userIdentity").cloned() {
+                        record["userIdentity"] =
+                            json!({ "type": who["Type"], "principalId": who["PrincipalId"] });
+                    }
                     StreamRecord {
                         sequence_number: seq,
                         data: Bytes::from(record.to_string()),

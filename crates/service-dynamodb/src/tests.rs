@@ -526,3 +526,57 @@ fn the_stream_reader_port_reads_from_checkpoints() {
         Err(ports::PortError::NotFound(_))
     ));
 }
+
+#[test]
+fn the_ttl_sweep_deletes_expired_items_and_marks_their_stream_records() {
+    let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+    let store = Store::memory();
+    let db = Db { service: DynamoDbService::new(store.clone(), Arc::new(FixedClock(now))), store };
+    let out = db.ok(
+        "CreateTable",
+        json!({
+            "TableName": "ttl",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "OLD_IMAGE"}
+        }),
+    );
+    let arn = out["TableDescription"]["LatestStreamArn"].as_str().expect("arn").to_owned();
+    db.ok(
+        "UpdateTimeToLive",
+        json!({"TableName": "ttl", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}}),
+    );
+    let t = now.unix_timestamp();
+    let items = [
+        ("past", json!({"N": (t - 10).to_string()})),
+        ("future", json!({"N": (t + 1000).to_string()})),
+        ("ancient", json!({"N": (t - 6 * 365 * 86_400).to_string()})),
+        ("text", json!({"S": "0"})),
+        ("none", Value::Null),
+    ];
+    for (pk, exp) in items {
+        let mut item = json!({"pk": {"S": pk}});
+        if !exp.is_null() {
+            item["exp"] = exp;
+        }
+        db.ok("PutItem", json!({"TableName": "ttl", "Item": item}));
+    }
+    assert_eq!(db.service.sweep_ttl().expect("sweep"), 1);
+    let (_, got) = db.call("GetItem", json!({"TableName": "ttl", "Key": {"pk": {"S": "past"}}}));
+    assert!(got.get("Item").is_none(), "{got}");
+    let scanned = db.ok("Scan", json!({"TableName": "ttl"}));
+    assert_eq!(scanned["Count"], 4);
+    let records = all_records(&db, &arn);
+    let remove = records.last().expect("a record");
+    assert_eq!(remove["eventName"], "REMOVE");
+    assert_eq!(remove["userIdentity"], json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}));
+    // Lambda's event spells the identity in camel case.
+    let read = ports::StreamReader::read(&db.service, &arn, None, 10).expect("read");
+    let last: Value = serde_json::from_slice(&read[read.len() - 1].data).expect("json");
+    assert_eq!(last["userIdentity"], json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}));
+    assert_eq!(remove["dynamodb"]["OldImage"]["pk"]["S"], "past");
+    assert!(records[0].get("userIdentity").is_none());
+    // Nothing left to expire.
+    assert_eq!(db.service.sweep_ttl().expect("sweep"), 0);
+}

@@ -500,3 +500,64 @@ async fn mappings_and_checkpoints_survive_a_restart() {
     let _ = wait_for_lines(&ddb_log, 99, Duration::from_millis(300)).await;
     assert_eq!(records(&ddb_log).len(), 2);
 }
+
+#[tokio::test]
+async fn the_ttl_sweep_deletes_expired_items_as_the_service() {
+    let server = Server::ephemeral();
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&server.sdk_config("test", "us-east-1").await);
+    let arn = streamed_table(&ddb, "expiring").await;
+    ddb.update_time_to_live()
+        .table_name("expiring")
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("exp")
+                .build()
+                .expect("ttl"),
+        )
+        .send()
+        .await
+        .expect("ttl on");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    for (pk, exp) in [("old", now - 60), ("young", now + 3600)] {
+        ddb.put_item()
+            .table_name("expiring")
+            .item("pk", AttributeValue::S(pk.into()))
+            .item("exp", AttributeValue::N(exp.to_string()))
+            .send()
+            .await
+            .expect("put");
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got =
+            ddb.get_item().table_name("expiring").key("pk", AttributeValue::S("old".into())).send().await;
+        if got.expect("get").item.is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the expired item was never swept");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let young =
+        ddb.get_item().table_name("expiring").key("pk", AttributeValue::S("young".into())).send().await;
+    assert!(young.expect("get").item.is_some());
+    let shard = streams
+        .describe_stream()
+        .stream_arn(&arn)
+        .send()
+        .await
+        .expect("describe")
+        .stream_description
+        .expect("description")
+        .shards()[0]
+        .shard_id()
+        .expect("shard")
+        .to_owned();
+    let it = iterator(&streams, &arn, &shard, ShardIteratorType::TrimHorizon, None).await;
+    let records = streams.get_records().shard_iterator(it).send().await.expect("records");
+    let remove = records.records().last().expect("records");
+    assert_eq!(remove.event_name().map(|n| n.as_str()), Some("REMOVE"));
+    let who = remove.user_identity().expect("userIdentity");
+    assert_eq!((who.r#type(), who.principal_id()), (Some("Service"), Some("dynamodb.amazonaws.com")));
+}

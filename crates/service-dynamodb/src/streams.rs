@@ -77,7 +77,7 @@ impl Env<'_> {
 }
 
 /// The prefix of every record of one stream.
-fn stream_prefix(scope: &Scope, table: &str, label: &str) -> Vec<u8> {
+pub fn stream_prefix(scope: &Scope, table: &str, label: &str) -> Vec<u8> {
     let mut key = model::table_key(scope, table);
     key.push(b'/');
     key.extend_from_slice(label.as_bytes());

@@ -504,6 +504,23 @@ fn a_disabled_stream_closes_its_shard() {
     let page = db.streams_ok("GetRecords", json!({"ShardIterator": it["ShardIterator"]}));
     assert_eq!(page["Records"].as_array().map(Vec::len), Some(1));
     assert!(page.get("NextShardIterator").is_none(), "{page}");
+    assert_eq!(desc["StreamDescription"]["StreamViewType"], "NEW_IMAGE");
+
+    // Enabling a stream again starts a new one; the old one and its records are gone.
+    let out = db.ok(
+        "UpdateTable",
+        json!({"TableName": "str", "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}}),
+    );
+    let new_arn = out["TableDescription"]["LatestStreamArn"].as_str().expect("arn").to_owned();
+    assert_ne!(new_arn, arn);
+    let (status, _) = db.streams("DescribeStream", json!({"StreamArn": arn}));
+    assert_eq!(status, 400);
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "c"}}}));
+    assert_eq!(all_records(&db, &new_arn).len(), 1);
+    let stored = |db: &Db| db.store.kv.scan(streams::STREAM, KeyRange::all(), 100).expect("scan").len();
+    assert_eq!(stored(&db), 1);
+    db.ok("DeleteTable", json!({"TableName": "str"}));
+    assert_eq!(stored(&db), 0, "a deleted table's stream records go with it");
 }
 
 #[test]

@@ -561,3 +561,153 @@ async fn the_ttl_sweep_deletes_expired_items_as_the_service() {
     let who = remove.user_identity().expect("userIdentity");
     assert_eq!((who.r#type(), who.principal_id()), (Some("Service"), Some("dynamodb.amazonaws.com")));
 }
+
+#[tokio::test]
+async fn on_a_fifo_queue_what_follows_a_failure_is_returned_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "ordered", PY_CONSUMER, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    let (dlq_url, dlq_arn) =
+        queue(&sqs, "ordered-dlq.fifo", &[(QueueAttributeName::FifoQueue, "true")]).await;
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"1"}}"#);
+    let (url, arn) = queue(
+        &sqs,
+        "ordered.fifo",
+        &[
+            (QueueAttributeName::FifoQueue, "true"),
+            (QueueAttributeName::ContentBasedDeduplication, "true"),
+            (QueueAttributeName::VisibilityTimeout, "1"),
+            (QueueAttributeName::RedrivePolicy, &policy),
+        ],
+    )
+    .await;
+    for body in ["a", "fail-b", "c"] {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .message_group_id("g")
+            .send()
+            .await
+            .expect("send");
+    }
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("ordered")
+        .event_source_arn(&arn)
+        .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+        .send()
+        .await
+        .expect("create mapping");
+    wait_enabled(&lambda, created.uuid().expect("uuid")).await;
+    let mut dead = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while dead.len() < 2 {
+        let got =
+            sqs.receive_message().queue_url(&dlq_url).max_number_of_messages(10).wait_time_seconds(1).send();
+        for m in got.await.expect("dlq").messages.unwrap_or_default() {
+            dead.push(m.body.unwrap_or_default());
+        }
+        assert!(Instant::now() < deadline, "DLQ got {dead:?}; records {:?}", records(&log));
+    }
+    // "c" was never processed on its own: it went back with "fail-b", in order.
+    assert_eq!(dead, ["fail-b", "c"]);
+    let bodies: Vec<String> =
+        records(&log).iter().filter_map(|r| r["body"].as_str().map(str::to_owned)).collect();
+    assert_eq!(bodies, ["a", "fail-b", "c"]);
+}
+
+/// Records every event, and fails any batch holding an item with a `bad` attribute.
+const PY_STRICT: &str = r#"
+import os, json
+
+def handler(event, context):
+    with open(os.environ["RECORD_TO"], "a") as f:
+        f.write(json.dumps(event) + "\n")
+    if any("bad" in r["dynamodb"].get("NewImage", {}) for r in event["Records"]):
+        raise ValueError("bad record")
+"#;
+
+#[tokio::test]
+async fn a_failing_stream_batch_is_bisected_retried_and_sent_on_failure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "strict", PY_STRICT, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    let (failures_url, failures_arn) = queue(&sqs, "stream-failures", &[]).await;
+    let stream_arn = streamed_table(&ddb, "strict-table").await;
+    put(&ddb, "strict-table", "ok1", "1").await;
+    ddb.put_item()
+        .table_name("strict-table")
+        .item("pk", AttributeValue::S("bad".into()))
+        .item("bad", AttributeValue::Bool(true))
+        .send()
+        .await
+        .expect("put");
+    put(&ddb, "strict-table", "ok2", "1").await;
+
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("strict")
+        .event_source_arn(&stream_arn)
+        .starting_position(EventSourcePosition::TrimHorizon)
+        .bisect_batch_on_function_error(true)
+        .maximum_retry_attempts(1)
+        .destination_config(
+            aws_sdk_lambda::types::DestinationConfig::builder()
+                .on_failure(aws_sdk_lambda::types::OnFailure::builder().destination(&failures_arn).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create mapping");
+    assert_eq!(
+        created.destination_config().and_then(|d| d.on_failure()).and_then(|f| f.destination()),
+        Some(failures_arn.as_str())
+    );
+    wait_enabled(&lambda, created.uuid().expect("uuid")).await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failure = loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&failures_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
+        if let Some(m) = got.messages.unwrap_or_default().into_iter().next() {
+            break serde_json::from_str::<Value>(m.body().unwrap_or_default()).expect("json");
+        }
+        assert!(Instant::now() < deadline, "no OnFailure record; invocations {:?}", lines_of(&log).len());
+    };
+    assert_eq!(failure["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(failure["version"], "1.0");
+    let info = &failure["DDBStreamBatchInfo"];
+    assert_eq!(info["batchSize"], 1);
+    assert_eq!(info["streamArn"], stream_arn.as_str());
+    assert!(info["shardId"].as_str().is_some_and(|s| s.starts_with("shardId-")));
+    assert_eq!(info["startSequenceNumber"], info["endSequenceNumber"]);
+    // The good records were delivered on their own once the batch was split ("ok2" after the
+    // failed half gave up).
+    let singles = || -> Vec<String> {
+        lines_of(&log)
+            .iter()
+            .filter(|e| e["Records"].as_array().is_some_and(|r| r.len() == 1))
+            .filter_map(|e| e["Records"][0]["dynamodb"]["Keys"]["pk"]["S"].as_str().map(str::to_owned))
+            .filter(|k| k != "bad")
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while singles().len() < 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(singles(), ["ok1", "ok2"]);
+    let first = &lines_of(&log)[0];
+    assert_eq!(first["Records"].as_array().map(Vec::len), Some(3), "the first batch held all three");
+}

@@ -1,6 +1,7 @@
 //! The SQS poller of an event source mapping: long-poll the queue, gather up to BatchSize
 //! messages within MaximumBatchingWindowInSeconds, delete those the filters reject (as Lambda
-//! does), invoke the function with the SQS event, and delete what succeeded. Failed messages
+//! does), invoke the function with the SQS event, and delete what succeeded (on a FIFO queue,
+//! only what precedes the first failure). Failed messages
 //! are left alone: they come back when their visibility timeout ends, and SQS's own redrive
 //! moves them to the dead-letter queue after maxReceiveCount receives.
 
@@ -172,12 +173,20 @@ pub async fn poll(inner: Arc<Inner>, m: Arc<MappingRecord>, stop: Arc<Stop>) {
             Ok(resp) if resp.function_error.is_none() => {
                 backoff = Duration::from_secs(1);
                 let ids: HashSet<&str> = passing.iter().map(|(msg, _)| msg.message_id.as_str()).collect();
-                let failed = if m.reports_item_failures() {
+                let mut failed = if m.reports_item_failures() {
                     item_failures(&resp.payload, &ids)
                         .unwrap_or_else(|| ids.iter().map(|s| (*s).to_owned()).collect())
                 } else {
                     HashSet::new()
                 };
+                // On a FIFO queue nothing after a failed message may be done before it: Lambda
+                // returns the rest of the batch with it.
+                if !failed.is_empty() && receiver.queue_info(&m.source_arn).is_ok_and(|i| i.fifo) {
+                    let first = passing.iter().position(|(msg, _)| failed.contains(&msg.message_id));
+                    for (msg, _) in passing.iter().skip(first.unwrap_or(passing.len())) {
+                        failed.insert(msg.message_id.clone());
+                    }
+                }
                 let done: Vec<String> = passing
                     .iter()
                     .filter(|(msg, _)| !failed.contains(&msg.message_id))

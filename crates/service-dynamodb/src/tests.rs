@@ -483,6 +483,24 @@ fn iterators_page_and_latest_starts_after_the_newest() {
 
     let listed = db.streams_ok("ListStreams", json!({"TableName": "str"}));
     assert_eq!(listed["Streams"][0]["StreamArn"], json!(arn));
+    // A second streamed table: ListStreams pages through both.
+    db.ok(
+        "CreateTable",
+        json!({
+            "TableName": "str2",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}
+        }),
+    );
+    let page = db.streams_ok("ListStreams", json!({"Limit": 1}));
+    assert_eq!(page["Streams"].as_array().map(Vec::len), Some(1));
+    let last = page["LastEvaluatedStreamArn"].clone();
+    assert!(last.is_string(), "{page}");
+    let page = db.streams_ok("ListStreams", json!({"Limit": 1, "ExclusiveStartStreamArn": last}));
+    assert_eq!(page["Streams"][0]["TableName"], "str2");
+    assert!(page.get("LastEvaluatedStreamArn").is_none());
 }
 
 #[test]

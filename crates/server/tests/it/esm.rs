@@ -489,6 +489,23 @@ async fn mappings_and_checkpoints_survive_a_restart() {
     let ddb = server.dynamodb("test", "us-east-1").await;
     wait_enabled(&lambda, &sqs_uuid).await;
     wait_enabled(&lambda, &ddb_uuid).await;
+    // Both are listed, a page at a time.
+    let first = lambda.list_event_source_mappings().max_items(1).send().await.expect("list");
+    assert_eq!(first.event_source_mappings().len(), 1);
+    let marker = first.next_marker().expect("a second page").to_owned();
+    let second = lambda.list_event_source_mappings().max_items(1).marker(marker).send().await.expect("list");
+    assert_eq!(second.event_source_mappings().len(), 1);
+    assert!(second.next_marker().is_none());
+    let mut uuids: Vec<&str> = first
+        .event_source_mappings()
+        .iter()
+        .chain(second.event_source_mappings())
+        .filter_map(|m| m.uuid())
+        .collect();
+    uuids.sort_unstable();
+    let mut expected = [sqs_uuid.as_str(), ddb_uuid.as_str()];
+    expected.sort_unstable();
+    assert_eq!(uuids, expected);
     sqs.send_message().queue_url(&url).message_body("after restart").send().await.expect("send");
     let got = wait_for_records(&sqs_log, 1, Duration::from_secs(15)).await;
     assert_eq!(got.len(), 1);

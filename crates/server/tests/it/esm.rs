@@ -355,6 +355,8 @@ async fn a_stream_mapping_sees_insert_modify_and_remove_with_their_images() {
     assert!(got[2]["dynamodb"].get("NewImage").is_none());
     assert_eq!(got[2]["dynamodb"]["Keys"]["pk"]["S"], "a");
     assert_eq!(got[0]["dynamodb"]["StreamViewType"], "NEW_AND_OLD_IMAGES");
+    let m = lambda.get_event_source_mapping().uuid(created.uuid().expect("uuid")).send().await.expect("get");
+    assert_eq!(m.last_processing_result(), Some("OK"));
 }
 
 async fn iterator(

@@ -94,8 +94,9 @@ impl MappingRecord {
         self.response_types.iter().any(|t| t == "ReportBatchItemFailures")
     }
 
-    /// The mapping as the API returns it, for an SQS or a stream source.
-    fn render(&self) -> Value {
+    /// The mapping as the API returns it, for an SQS or a stream source; `result` is how its
+    /// last batch went, if it processed one since the server started.
+    fn render(&self, result: Option<&str>) -> Value {
         let arn =
             format!("arn:aws:lambda:{}:{}:event-source-mapping:{}", self.region, self.account, self.uuid);
         let mut out = json!({
@@ -126,7 +127,7 @@ impl MappingRecord {
                     out["StartingPositionTimestamp"] = json!(t);
                 }
                 out["ParallelizationFactor"] = json!(self.parallelization);
-                out["LastProcessingResult"] = json!("No records processed");
+                out["LastProcessingResult"] = json!(result.unwrap_or("No records processed"));
                 out["MaximumRecordAgeInSeconds"] = json!(self.max_record_age);
                 out["BisectBatchOnFunctionError"] = json!(self.bisect);
                 out["MaximumRetryAttempts"] = json!(self.max_retries);
@@ -333,13 +334,23 @@ impl Stop {
     }
 }
 
-/// The pollers running now, by mapping key.
+/// The pollers running now, and how each mapping's last batch went, by mapping key.
 #[derive(Debug, Default)]
 pub struct Pollers {
     running: std::sync::Mutex<HashMap<Vec<u8>, Arc<Stop>>>,
+    results: std::sync::Mutex<HashMap<Vec<u8>, &'static str>>,
 }
 
 impl Pollers {
+    /// Notes how a mapping's last batch went (`LastProcessingResult`).
+    pub fn record_result(&self, key: &[u8], result: &'static str) {
+        lock(&self.results).insert(key.to_vec(), result);
+    }
+
+    fn result(&self, key: &[u8]) -> Option<&'static str> {
+        lock(&self.results).get(key).copied()
+    }
+
     fn stop(&self, key: &[u8]) {
         if let Some(stop) = lock(&self.running).remove(key) {
             stop.stop();
@@ -628,7 +639,7 @@ pub fn create(inner: &Arc<Inner>, env: &Env<'_>, input: MappingInput) -> Result<
         inner.kv.put(CHECKPOINTS, &record.key(), checkpoint.as_bytes())?;
     }
     inner.save_mapping(&record)?;
-    let body = record.render();
+    let body = record.render(None);
     settle(inner, record);
     Ok(accepted(&body, env.ctx))
 }
@@ -690,7 +701,8 @@ impl Env<'_> {
     }
 
     pub fn get_mapping(&self, uuid: &str) -> Result<Response, Error> {
-        Ok(crate::functions::ok(&self.mapping(uuid)?.render(), self.ctx))
+        let record = self.mapping(uuid)?;
+        Ok(crate::functions::ok(&record.render(self.svc.pollers.result(&record.key())), self.ctx))
     }
 
     pub fn list_mappings(
@@ -720,8 +732,8 @@ impl Env<'_> {
         }
         let more = all.len() > max;
         all.truncate(max);
-        let mut out =
-            json!({ "EventSourceMappings": all.iter().map(MappingRecord::render).collect::<Vec<_>>() });
+        let rendered: Vec<Value> = all.iter().map(|m| m.render(self.svc.pollers.result(&m.key()))).collect();
+        let mut out = json!({ "EventSourceMappings": rendered });
         if more && let Some(last) = all.last() {
             out["NextMarker"] = json!(last.uuid);
         }
@@ -750,7 +762,7 @@ pub fn update(inner: &Arc<Inner>, env: &Env<'_>, uuid: &str, input: MappingInput
     .to_owned();
     record.last_modified = inner.unix_now();
     inner.save_mapping(&record)?;
-    let body = record.render();
+    let body = record.render(inner.pollers.result(&record.key()));
     settle(inner, record);
     Ok(accepted(&body, env.ctx))
 }
@@ -768,7 +780,8 @@ pub fn delete(inner: &Arc<Inner>, env: &Env<'_>, uuid: &str) -> Result<Response,
         },
     )?;
     record.state = "Deleting".to_owned();
-    Ok(accepted(&record.render(), env.ctx))
+    let result = lock(&inner.pollers.results).remove(&record.key());
+    Ok(accepted(&record.render(result), env.ctx))
 }
 
 /// A mapping in log lines.

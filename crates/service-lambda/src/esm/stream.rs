@@ -133,7 +133,13 @@ async fn process(
         if stop.is_stopped() {
             return false;
         }
-        match invoke(invoker, m, &items).await {
+        let outcome = invoke(invoker, m, &items).await;
+        let result = match outcome {
+            Outcome::Done => "OK",
+            _ => "PROBLEM: Function call failed",
+        };
+        inner.pollers.record_result(&m.key(), result);
+        match outcome {
             Outcome::Done => continue,
             Outcome::Unavailable => {
                 if !stop.sleep(Duration::from_secs(1)).await {

@@ -254,10 +254,12 @@ async fn filter_criteria_drop_messages_that_do_not_match() {
                 .filters(Filter::builder().pattern(r#"{"body":{"kind":["keep"]}}"#).build())
                 .build(),
         )
+        .scaling_config(aws_sdk_lambda::types::ScalingConfig::builder().maximum_concurrency(2).build())
         .send()
         .await
         .expect("create mapping");
     assert!(created.filter_criteria().is_some());
+    assert_eq!(created.scaling_config().and_then(|s| s.maximum_concurrency()), Some(2));
     wait_enabled(&lambda, created.uuid().expect("uuid")).await;
     for body in [r#"{"kind":"drop"}"#, "plain text", r#"{"kind":"keep","n":1}"#] {
         sqs.send_message().queue_url(&url).message_body(body).send().await.expect("send");
@@ -729,4 +731,80 @@ async fn a_failing_stream_batch_is_bisected_retried_and_sent_on_failure() {
     assert_eq!(singles(), ["ok1", "ok2"]);
     let first = &lines_of(&log)[0];
     assert_eq!(first["Records"].as_array().map(Vec::len), Some(3), "the first batch held all three");
+}
+
+#[tokio::test]
+async fn a_batching_window_gathers_more_than_one_receive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "batcher", PY_CONSUMER, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    let (url, arn) = queue(&sqs, "batched", &[]).await;
+    for i in 0..15 {
+        sqs.send_message().queue_url(&url).message_body(format!("m{i}")).send().await.expect("send");
+    }
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("batcher")
+        .event_source_arn(&arn)
+        .batch_size(20)
+        .maximum_batching_window_in_seconds(1)
+        .send()
+        .await
+        .expect("create mapping");
+    assert_eq!(created.maximum_batching_window_in_seconds(), Some(1));
+    let got = wait_for_records(&log, 15, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 15);
+    let sizes: Vec<usize> =
+        lines_of(&log).iter().map(|e| e["Records"].as_array().map_or(0, Vec::len)).collect();
+    assert_eq!(sizes, [15], "one batch gathered over two receives");
+}
+
+#[tokio::test]
+async fn throttled_invokes_leave_the_messages_for_later() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let log = dir.path().join("events.jsonl");
+    create_python(&lambda, "throttled", PY_CONSUMER, &[("RECORD_TO", log.to_str().expect("utf-8"))]).await;
+    lambda
+        .put_function_concurrency()
+        .function_name("throttled")
+        .reserved_concurrent_executions(0)
+        .send()
+        .await
+        .expect("concurrency 0");
+    let (url, arn) = queue(&sqs, "throttling", &[(QueueAttributeName::VisibilityTimeout, "1")]).await;
+    let created = lambda
+        .create_event_source_mapping()
+        .function_name("throttled")
+        .event_source_arn(&arn)
+        .send()
+        .await
+        .expect("create mapping");
+    wait_enabled(&lambda, created.uuid().expect("uuid")).await;
+    sqs.send_message().queue_url(&url).message_body("patience").send().await.expect("send");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(records(&log).is_empty(), "a function with no concurrency ran");
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .unwrap_or_default();
+    let held = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        .iter()
+        .filter_map(|n| attrs.get(&QueueAttributeName::from(*n)))
+        .filter_map(|v| v.parse::<u32>().ok())
+        .sum::<u32>();
+    assert_eq!(held, 1, "the throttled message is still in the queue");
+    lambda.delete_function_concurrency().function_name("throttled").send().await.expect("unthrottle");
+    let got = wait_for_records(&log, 1, Duration::from_secs(30)).await;
+    assert_eq!(got.first().and_then(|r| r["body"].as_str()), Some("patience"));
 }

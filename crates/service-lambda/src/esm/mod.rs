@@ -667,7 +667,9 @@ fn settle(inner: &Arc<Inner>, mut record: MappingRecord) {
     let record = Arc::new(record);
     match record.source {
         SourceKind::Sqs => {
-            let pollers = record.max_concurrency.unwrap_or(2).clamp(1, 5);
+            // One poller unless ScalingConfig asks for more (up to 5): batches then arrive in
+            // the order they were received, which is what a local run wants to see.
+            let pollers = record.max_concurrency.unwrap_or(1).clamp(1, 5);
             for _ in 0..pollers {
                 tokio::spawn(sqs::poll(inner.clone(), record.clone(), stop.clone()));
             }

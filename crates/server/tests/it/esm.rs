@@ -59,6 +59,24 @@ async fn queue(
     (url, format!("arn:aws:sqs:us-east-1:000000000000:{name}"))
 }
 
+/// The queue's (visible, in flight) message counts.
+async fn held(sqs: &aws_sdk_sqs::Client, url: &str) -> (u32, u32) {
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .unwrap_or_default();
+    let count = |name: QueueAttributeName| attrs.get(&name).and_then(|v| v.parse().ok()).unwrap_or(u32::MAX);
+    (
+        count(QueueAttributeName::ApproximateNumberOfMessages),
+        count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
 async fn wait_enabled(lambda: &aws_sdk_lambda::Client, uuid: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -186,20 +204,7 @@ async fn sqs_mapping_deletes_successes_and_failed_messages_end_in_the_dlq() {
         .collect();
     assert_eq!(counts, ["1", "2"]);
     // The successes were deleted: the source queue is empty.
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .expect("attributes");
-    let attrs = attrs.attributes.unwrap_or_default();
-    assert_eq!(attrs.get(&QueueAttributeName::ApproximateNumberOfMessages).map(String::as_str), Some("0"));
-    assert_eq!(
-        attrs.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible).map(String::as_str),
-        Some("0")
-    );
+    assert_eq!(held(&sqs, &url).await, (0, 0));
 
     // ESM invocations are ordinary invocations: they are in the function's logs.
     let logs = server.logs("test", "us-east-1").await;
@@ -270,21 +275,11 @@ async fn filter_criteria_drop_messages_that_do_not_match() {
     // The others were deleted, not left to come back.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let attrs = sqs
-            .get_queue_attributes()
-            .queue_url(&url)
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .expect("attributes")
-            .attributes
-            .unwrap_or_default();
-        let visible = attrs.get(&QueueAttributeName::ApproximateNumberOfMessages).cloned();
-        let hidden = attrs.get(&QueueAttributeName::ApproximateNumberOfMessagesNotVisible).cloned();
-        if visible.as_deref() == Some("0") && hidden.as_deref() == Some("0") {
+        let counts = held(&sqs, &url).await;
+        if counts == (0, 0) {
             break;
         }
-        assert!(Instant::now() < deadline, "filtered messages were not deleted: {visible:?} {hidden:?}");
+        assert!(Instant::now() < deadline, "filtered messages were not deleted: {counts:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(records(&log).len(), 1);
@@ -789,20 +784,8 @@ async fn throttled_invokes_leave_the_messages_for_later() {
     sqs.send_message().queue_url(&url).message_body("patience").send().await.expect("send");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(records(&log).is_empty(), "a function with no concurrency ran");
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .unwrap_or_default();
-    let held = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        .iter()
-        .filter_map(|n| attrs.get(&QueueAttributeName::from(*n)))
-        .filter_map(|v| v.parse::<u32>().ok())
-        .sum::<u32>();
+    let (visible, hidden) = held(&sqs, &url).await;
+    let held = visible + hidden;
     assert_eq!(held, 1, "the throttled message is still in the queue");
     lambda.delete_function_concurrency().function_name("throttled").send().await.expect("unthrottle");
     let got = wait_for_records(&log, 1, Duration::from_secs(30)).await;

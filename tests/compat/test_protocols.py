@@ -12,7 +12,7 @@ from conftest import make_client
     [
         ("dynamodb", lambda c: c.execute_statement(Statement="SELECT * FROM t")),  # awsJson 1.0
         ("events", lambda c: c.list_archives()),  # awsJson 1.1
-        ("lambda", lambda c: c.list_event_source_mappings()),  # rest-json
+        ("lambda", lambda c: c.list_code_signing_configs()),  # rest-json
         ("s3", lambda c: c.list_buckets()),  # rest-xml
         ("sns", lambda c: c.list_topics()),  # query
     ],

@@ -8,6 +8,11 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
+mod queue_receiver;
+pub use queue_receiver::{QueueInfo, QueueReceiver, ReceivedMessage};
+mod stream_reader;
+pub use stream_reader::{StreamPosition, StreamReader, StreamRecord};
+
 /// A boxed, sendable future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

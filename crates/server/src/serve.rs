@@ -44,9 +44,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let logs = service_logs::LogsService::new(store.clone(), clock.clone());
     let log_writer = logs.writer();
     let lambda = lambda(&args, store.clone(), log_writer.clone())?;
-    lambda.start();
     let events = events(store.clone(), &lambda)?;
-    events.start();
     let sqs = service_sqs::SqsService::new(
         store.clone(),
         Arc::new(types::SystemClock),
@@ -54,8 +52,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
     lambda.set_queue_sender(Arc::new(sqs.clone()));
+    lambda.set_queue_receiver(Arc::new(sqs.clone()));
     events.set_queue_sender(Arc::new(sqs.clone()));
     let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
+    // Workers start once every port is wired, so what they resume after a restart finds its
+    // targets (queues, streams) at once.
+    lambda.start();
+    events.start();
 
     tracing::info!(
         %addr,
@@ -165,18 +168,38 @@ fn wire(
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
+    let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
+    lambda.set_stream_reader(Arc::new(dynamodb.clone()));
+    sweep_ttl(dynamodb.clone());
     Ok(Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
         .service(Arc::new(service_iam::IamService::new(store.clone(), clock.clone())))
-        .service(Arc::new(service_dynamodb::DynamoDbService::new(store, clock)))
+        .service(Arc::new(dynamodb))
         .service(Arc::new(lambda))
         .service(Arc::new(events))
         .service(Arc::new(logs))
         .service(Arc::new(sqs))
         .service(Arc::new(apigateway))
         .build())
+}
+
+/// How often expired DynamoDB items are deleted (DynamoDB itself takes up to a few days).
+const TTL_SWEEP: Duration = Duration::from_secs(5);
+
+/// Runs DynamoDB's TTL sweep in the background, off the async workers (the store is synchronous).
+fn sweep_ttl(dynamodb: service_dynamodb::DynamoDbService) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(TTL_SWEEP);
+        loop {
+            every.tick().await;
+            let d = dynamodb.clone();
+            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || d.sweep_ttl()).await {
+                tracing::warn!(error = %e, "the DynamoDB TTL sweep failed");
+            }
+        }
+    });
 }
 
 /// SIGINT or SIGTERM. The handlers are installed when this is called, not when the future is

@@ -1,5 +1,6 @@
 //! The per-request cost of DynamoDB's hot paths on the in-memory store, without HTTP: encoding
-//! an item key, PutItem, GetItem, and a Query of one 100-item partition.
+//! an item key, PutItem (also into a table with a NEW_AND_OLD_IMAGES stream, whose record is
+//! written in the same batch), GetItem, and a Query of one 100-item partition.
 //! Run with `cargo bench -p service-dynamodb`.
 
 use std::hint::black_box;
@@ -63,6 +64,26 @@ fn bench(c: &mut Criterion) {
             call(&service, "PutItem", &item)
         })
     });
+    // Every put changes the item (a write that changes nothing writes no stream record), on a
+    // table without and with a stream, to see what the stream record costs.
+    let created = call(
+        &service,
+        "CreateTable",
+        &json!({"TableName": "streamed", "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "NEW_AND_OLD_IMAGES"}}),
+    );
+    assert_eq!(created, 200);
+    for (name, table) in [("put_item/changing", "bench"), ("put_item/changing_streamed", "streamed")] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                i += 1;
+                let item = json!({"TableName": table, "Item": {"pk": {"S": format!("p{}", i % 1000)}, "sk": {"N": "1"}, "v": {"N": i.to_string()}, "payload": {"S": "x".repeat(200)}}});
+                call(&service, "PutItem", &item)
+            })
+        });
+    }
     let get = json!({"TableName": "bench", "Key": {"pk": {"S": "hot"}, "sk": {"N": "42"}}});
     c.bench_function("get_item", |b| b.iter(|| call(&service, "GetItem", black_box(&get))));
     let query = json!({"TableName": "bench", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "hot"}}});

@@ -85,7 +85,9 @@ impl Env<'_> {
     /// Runs `attempt` until its batch commits; a record that keeps changing ends in
     /// `TransactionConflictException`.
     pub fn transact<T>(&self, attempt: impl FnMut() -> Result<Step<T>, Error>) -> Result<T, Error> {
-        storage::transact(self.kv, MAX_ATTEMPTS, attempt).map_err(|e| match e {
+        let result = storage::transact(self.kv, MAX_ATTEMPTS, attempt);
+        self.release_sequence();
+        result.map_err(|e| match e {
             storage::TransactError::Attempt(e) => e,
             storage::TransactError::Storage(e) => Error::InternalServerError(e),
             storage::TransactError::Contended => Error::TransactionConflictException,
@@ -169,6 +171,7 @@ pub fn write_ops(
             });
         }
     }
+    crate::streams::append(batch, env, record, old, new);
     match new {
         Some(item) => batch.push(Op::Put {
             table: ITEMS.to_owned(),

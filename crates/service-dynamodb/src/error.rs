@@ -43,6 +43,12 @@ pub enum Error {
     /// 400: the same ClientRequestToken with a different request.
     #[error("idempotent parameter mismatch")]
     IdempotentParameterMismatchException,
+    /// 400 (Streams): a shard iterator older than 15 minutes.
+    #[error("expired iterator: {0}")]
+    ExpiredIteratorException(String),
+    /// 400 (Streams): a position in the stream that is past its 24-hour retention.
+    #[error("trimmed data: {0}")]
+    TrimmedDataAccessException(String),
     /// 400: the `X-Amz-Target` names no DynamoDB operation.
     #[error("unknown operation {0}")]
     UnknownOperationException(String),
@@ -109,6 +115,8 @@ impl ServiceError for Error {
                 "IdempotentParameterMismatchException",
                 "The request uses the same client token as a previous, but non-identical request.".to_owned(),
             ),
+            Error::ExpiredIteratorException(m) => ("ExpiredIteratorException", m.clone()),
+            Error::TrimmedDataAccessException(m) => ("TrimmedDataAccessException", m.clone()),
             Error::UnknownOperationException(_) => ("UnknownOperationException", String::new()),
             Error::NotImplemented(op) => return ErrorInfo::not_implemented(op),
             Error::InternalServerError(_) => {

@@ -6,8 +6,11 @@
 //! `model` for the records and the key layout, `keycode` for the order-preserving key encoding
 //! and `db` for the optimistic read-check-write loop every write goes through (an item and its
 //! index entries are one atomic batch, preconditioned on what was read). Every account and
-//! region has its own tables. Streams, backups, global tables and PartiQL answer
-//! `NotImplemented`.
+//! region has its own tables. `sweep_ttl` deletes expired items (the server runs it
+//! periodically). Every write of a table with a stream also appends its change
+//! record in the same batch (`streams`), served by the DynamoDB Streams API
+//! (`DynamoDBStreams_20120810.*`) and by [`ports::StreamReader`]. Backups, global tables and
+//! PartiQL answer `NotImplemented`.
 
 mod batch;
 mod capacity;
@@ -19,7 +22,9 @@ mod model;
 mod operation;
 mod read;
 mod render;
+mod streams;
 mod tables;
+mod ttl;
 
 use std::sync::Arc;
 
@@ -39,6 +44,7 @@ pub use operation::Operation;
 pub struct DynamoDbService {
     kv: Arc<dyn Kv>,
     clock: Arc<dyn Clock>,
+    sequencer: Arc<streams::Sequencer>,
 }
 
 /// What a handler works with: the store, the tenant and the time the request is served at.
@@ -47,11 +53,34 @@ pub(crate) struct Env<'a> {
     scope: &'a Scope,
     /// Unix seconds with fractions, read once per request.
     now: f64,
+    /// The same instant in nanoseconds (stream sequence numbers, iterator ages).
+    now_nanos: i128,
+    sequencer: &'a streams::Sequencer,
+    /// Held from a write's first stream record until its batch committed.
+    seq_guard: streams::SequenceGuard<'a>,
+    /// Deletions by the TTL sweep: their stream records name the service as the deleter.
+    ttl_deletes: bool,
 }
 
 impl DynamoDbService {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> DynamoDbService {
-        DynamoDbService { kv: store.kv, clock }
+        DynamoDbService { kv: store.kv, clock, sequencer: Arc::default() }
+    }
+
+    fn now_nanos(&self) -> i128 {
+        self.clock.now().unix_timestamp_nanos()
+    }
+
+    fn env<'a>(&'a self, scope: &'a Scope, now_nanos: i128, sequencer: &'a streams::Sequencer) -> Env<'a> {
+        Env {
+            kv: self.kv.as_ref(),
+            scope,
+            now: now_nanos as f64 / 1e9,
+            now_nanos,
+            sequencer,
+            seq_guard: std::cell::RefCell::new(None),
+            ttl_deletes: false,
+        }
     }
 
     /// Serves one request synchronously (the store is synchronous); the entry point benches use.
@@ -75,8 +104,7 @@ impl DynamoDbService {
             }
         };
         let op = Operation::parse(prefix, name, req.body())?;
-        let now = self.clock.now().unix_timestamp_nanos() as f64 / 1e9;
-        let env = Env { kv: self.kv.as_ref(), scope: &ctx.scope, now };
+        let env = self.env(&ctx.scope, self.now_nanos(), &self.sequencer);
         act(&env, op)
     }
 }
@@ -106,6 +134,10 @@ fn act(env: &Env<'_>, op: Operation) -> Result<Value, Error> {
         Operation::BatchWriteItem(input) => env.batch_write(*input),
         Operation::TransactGetItems(input) => env.transact_get(*input),
         Operation::TransactWriteItems(input) => env.transact_write(*input),
+        Operation::ListStreams(input) => env.list_streams(&input),
+        Operation::DescribeStream(input) => env.describe_stream(&input),
+        Operation::GetShardIterator(input) => env.get_shard_iterator(&input),
+        Operation::GetRecords(input) => env.get_records(&input),
     }
 }
 

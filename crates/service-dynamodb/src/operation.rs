@@ -40,6 +40,10 @@ pub enum Operation {
     BatchWriteItem(Box<BatchWriteItem>),
     TransactGetItems(Box<TransactGetItems>),
     TransactWriteItems(Box<TransactWriteItems>),
+    ListStreams(ListStreams),
+    DescribeStream(DescribeStream),
+    GetShardIterator(GetShardIterator),
+    GetRecords(GetRecords),
 }
 
 /// The operations of the models (DynamoDB, DynamoDB Streams) that answer `NotImplemented`.
@@ -81,7 +85,37 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "UpdateTableReplicaAutoScaling",
 ];
 
-const STREAMS_NOT_IMPLEMENTED: &[&str] = &["DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"];
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListStreams {
+    pub table_name: Option<String>,
+    pub limit: Option<i64>,
+    pub exclusive_start_stream_arn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeStream {
+    pub stream_arn: String,
+    pub limit: Option<i64>,
+    pub exclusive_start_shard_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetShardIterator {
+    pub stream_arn: String,
+    pub shard_id: String,
+    pub shard_iterator_type: String,
+    pub sequence_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRecords {
+    pub shard_iterator: String,
+    pub limit: Option<i64>,
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -430,10 +464,15 @@ impl Operation {
     /// The operation of a request, from its target prefix, operation name and body.
     pub fn parse(prefix: &str, name: &str, body: &[u8]) -> Result<Operation, Error> {
         if prefix == STREAMS_TARGET {
-            return match STREAMS_NOT_IMPLEMENTED.iter().find(|n| **n == name) {
-                Some(n) => Err(Error::NotImplemented(n)),
-                None => Err(Error::UnknownOperationException(name.to_owned())),
-            };
+            return Ok(match name {
+                "ListStreams" => Operation::ListStreams(decode(body, &[])?),
+                "DescribeStream" => Operation::DescribeStream(decode(body, &["StreamArn"])?),
+                "GetShardIterator" => {
+                    Operation::GetShardIterator(decode(body, &["StreamArn", "ShardId", "ShardIteratorType"])?)
+                }
+                "GetRecords" => Operation::GetRecords(decode(body, &["ShardIterator"])?),
+                other => return Err(Error::UnknownOperationException(other.to_owned())),
+            });
         }
         let table = &["TableName"];
         Ok(match name {
@@ -490,7 +529,11 @@ mod tests {
         assert!(matches!(Operation::parse(TARGET, "Nope", b"{}"), Err(Error::UnknownOperationException(_))));
         assert!(matches!(
             Operation::parse(STREAMS_TARGET, "ListStreams", b"{}"),
-            Err(Error::NotImplemented(_))
+            Ok(Operation::ListStreams(_))
+        ));
+        assert!(matches!(
+            Operation::parse(STREAMS_TARGET, "GetRecords", b"{}"),
+            Err(Error::ValidationException(m)) if m.contains("shardIterator")
         ));
     }
 }

@@ -20,6 +20,7 @@ use crate::operation::{
     AttributeDefinition, CreateTable, IndexInput, KeySchemaElement, ListTables, ProvisionedThroughput,
     StreamSpecification, TagResource, UntagResource, UpdateTable, UpdateTimeToLive,
 };
+use crate::streams::STREAM;
 use crate::{Env, render};
 
 const MAX_LSIS: usize = 5;
@@ -419,6 +420,10 @@ impl Env<'_> {
         // the store small, and a crash halfway leaves only unreachable keys.
         self.purge(ITEMS, table.prefix.clone())?;
         self.purge(INDEX, table.prefix.clone())?;
+        // Its streams go with it (DynamoDB keeps a deleted table's stream readable for a day).
+        let mut streams = model::table_key(self.scope, name);
+        streams.push(b'/');
+        self.purge(STREAM, streams)?;
         let description = render::table(self.scope, &table.record, "DELETING", stats, None);
         Ok(json!({ "TableDescription": description }))
     }
@@ -462,6 +467,7 @@ impl Env<'_> {
         let table = self.table(&input.table_name)?;
         let mut record = table.record.clone();
         let mut created_index = None;
+        let mut replaced_stream = None;
         if let Some(mode) = &input.billing_mode {
             enum_check("billingMode", mode, &["PROVISIONED", "PAY_PER_REQUEST"])?;
             record.billing_mode = mode.clone();
@@ -557,12 +563,25 @@ impl Env<'_> {
             if !spec.stream_enabled && !currently {
                 return Err(Error::validation("Table already has no stream: nothing to disable"));
             }
+            let old = record.stream.clone();
             let label = if spec.stream_enabled {
-                Some(stream_label(self.now))
+                // Only the latest stream is kept: the records of the one it replaces go.
+                replaced_stream = old.as_ref().and_then(|s| s.label.clone());
+                let mut label = stream_label(self.now);
+                // A new stream within the old one's millisecond still needs its own ARN.
+                if replaced_stream.as_ref() == Some(&label) {
+                    label = stream_label(self.now + 0.001);
+                }
+                Some(label)
             } else {
-                record.stream.as_ref().and_then(|s| s.label.clone())
+                old.as_ref().and_then(|s| s.label.clone())
             };
-            record.stream = Some(stream_spec(spec, label)?);
+            let mut stream = stream_spec(spec, label)?;
+            if !spec.stream_enabled {
+                // A disabled stream stays readable with the view type it was written with.
+                stream.view_type = old.and_then(|s| s.view_type);
+            }
+            record.stream = Some(stream);
         }
         if let Some(class) = &input.table_class {
             enum_check("tableClass", class, &["STANDARD", "STANDARD_INFREQUENT_ACCESS"])?;
@@ -572,6 +591,9 @@ impl Env<'_> {
             record.deletion_protection = protect;
         }
         self.save_table(&table, &record)?;
+        if let Some(label) = &replaced_stream {
+            self.purge(STREAM, crate::streams::stream_prefix(self.scope, &record.name, label))?;
+        }
         if let Some(name) = &created_index {
             self.backfill(&record.name, name)?;
         }

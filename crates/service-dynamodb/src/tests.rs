@@ -24,10 +24,14 @@ impl Db {
     }
 
     fn call_in(&self, account: &str, op: &str, body: Value) -> (u16, Value) {
+        self.call_target(account, &format!("DynamoDB_20120810.{op}"), body)
+    }
+
+    fn call_target(&self, account: &str, target: &str, body: Value) -> (u16, Value) {
         let req = http::Request::builder()
             .method("POST")
             .uri("/")
-            .header("x-amz-target", format!("DynamoDB_20120810.{op}"))
+            .header("x-amz-target", target)
             .body(Bytes::from(body.to_string()))
             .expect("request");
         let scope = Scope {
@@ -339,4 +343,275 @@ fn unknown_and_unimplemented_operations() {
     assert_eq!((status, body["__type"].as_str()), (501, Some("NotImplemented")));
     let (status, body) = db.call("Frobnicate", json!({}));
     assert_eq!((status, body["__type"].as_str()), (400, Some("UnknownOperationException")));
+}
+
+impl Db {
+    fn streams(&self, op: &str, body: Value) -> (u16, Value) {
+        self.call_target("111122223333", &format!("DynamoDBStreams_20120810.{op}"), body)
+    }
+
+    fn streams_ok(&self, op: &str, body: Value) -> Value {
+        let (status, value) = self.streams(op, body);
+        assert_eq!(status, 200, "{op}: {value}");
+        value
+    }
+}
+
+fn streamed_table(view: &str) -> (Db, String) {
+    let db = Db::new();
+    let out = db.ok(
+        "CreateTable",
+        json!({
+            "TableName": "str",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": view}
+        }),
+    );
+    let arn = out["TableDescription"]["LatestStreamArn"].as_str().expect("stream arn").to_owned();
+    (db, arn)
+}
+
+fn all_records(db: &Db, arn: &str) -> Vec<Value> {
+    let shard = db.streams_ok("DescribeStream", json!({"StreamArn": arn}))["StreamDescription"]["Shards"][0]
+        ["ShardId"]
+        .as_str()
+        .expect("shard")
+        .to_owned();
+    let it = db.streams_ok(
+        "GetShardIterator",
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+    );
+    let out = db.streams_ok("GetRecords", json!({"ShardIterator": it["ShardIterator"]}));
+    out["Records"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn every_kind_of_write_appends_its_stream_record() {
+    let (db, arn) = streamed_table("NEW_AND_OLD_IMAGES");
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}));
+    // Writing the same item again changes nothing, and DynamoDB writes no record for it.
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}));
+    db.ok(
+        "UpdateItem",
+        json!({"TableName": "str", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET v = :v",
+               "ExpressionAttributeValues": {":v": {"N": "2"}}}),
+    );
+    db.ok("DeleteItem", json!({"TableName": "str", "Key": {"pk": {"S": "a"}}}));
+    // Deleting what is not there changes nothing either.
+    db.ok("DeleteItem", json!({"TableName": "str", "Key": {"pk": {"S": "zz"}}}));
+    db.ok("BatchWriteItem", json!({"RequestItems": {"str": [{"PutRequest": {"Item": {"pk": {"S": "b"}}}}]}}));
+    db.ok(
+        "TransactWriteItems",
+        json!({"TransactItems": [{"Put": {"TableName": "str", "Item": {"pk": {"S": "c"}}}}]}),
+    );
+    let records = all_records(&db, &arn);
+    let names: Vec<&str> = records.iter().map(|r| r["eventName"].as_str().unwrap_or_default()).collect();
+    assert_eq!(names, ["INSERT", "MODIFY", "REMOVE", "INSERT", "INSERT"]);
+    let modify = &records[1];
+    assert_eq!(modify["dynamodb"]["OldImage"]["v"]["N"], "1");
+    assert_eq!(modify["dynamodb"]["NewImage"]["v"]["N"], "2");
+    assert_eq!(modify["dynamodb"]["Keys"], json!({"pk": {"S": "a"}}));
+    assert_eq!(modify["eventSource"], "aws:dynamodb");
+    assert_eq!(modify["eventVersion"], "1.1");
+    assert_eq!(modify["awsRegion"], "us-east-1");
+    assert!(records[2]["dynamodb"].get("NewImage").is_none());
+    let seqs: Vec<&str> =
+        records.iter().map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(seqs.iter().all(|s| s.len() >= 21));
+}
+
+#[test]
+fn keys_only_streams_carry_no_images_and_a_failed_condition_writes_nothing() {
+    let (db, arn) = streamed_table("KEYS_ONLY");
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "a"}, "v": {"N": "1"}}}));
+    let (code, _) = db.err(
+        "PutItem",
+        json!({"TableName": "str", "Item": {"pk": {"S": "a"}}, "ConditionExpression": "attribute_not_exists(pk)"}),
+    );
+    assert_eq!(code, "ConditionalCheckFailedException");
+    let records = all_records(&db, &arn);
+    assert_eq!(records.len(), 1);
+    assert!(records[0]["dynamodb"].get("NewImage").is_none());
+    assert_eq!(records[0]["dynamodb"]["StreamViewType"], "KEYS_ONLY");
+}
+
+#[test]
+fn iterators_page_and_latest_starts_after_the_newest() {
+    let (db, arn) = streamed_table("NEW_IMAGE");
+    for i in 0..5 {
+        db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": format!("k{i}")}}}));
+    }
+    let desc = db.streams_ok("DescribeStream", json!({"StreamArn": arn}));
+    assert_eq!(desc["StreamDescription"]["StreamStatus"], "ENABLED");
+    assert_eq!(desc["StreamDescription"]["KeySchema"][0]["AttributeName"], "pk");
+    let shard = desc["StreamDescription"]["Shards"][0]["ShardId"].as_str().expect("shard").to_owned();
+    let it = db.streams_ok(
+        "GetShardIterator",
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+    );
+    let page = db.streams_ok("GetRecords", json!({"ShardIterator": it["ShardIterator"], "Limit": 2}));
+    assert_eq!(page["Records"].as_array().map(Vec::len), Some(2));
+    let third = page["Records"][1]["dynamodb"]["SequenceNumber"].clone();
+    let page = db.streams_ok("GetRecords", json!({"ShardIterator": page["NextShardIterator"], "Limit": 10}));
+    assert_eq!(page["Records"].as_array().map(Vec::len), Some(3));
+    let at = db.streams_ok(
+        "GetShardIterator",
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "AT_SEQUENCE_NUMBER", "SequenceNumber": third}),
+    );
+    let page = db.streams_ok("GetRecords", json!({"ShardIterator": at["ShardIterator"]}));
+    assert_eq!(page["Records"].as_array().map(Vec::len), Some(4));
+    let latest = db.streams_ok(
+        "GetShardIterator",
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "LATEST"}),
+    );
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "new"}}}));
+    let page = db.streams_ok("GetRecords", json!({"ShardIterator": latest["ShardIterator"]}));
+    assert_eq!(page["Records"][0]["dynamodb"]["Keys"]["pk"]["S"], "new");
+    assert_eq!(page["Records"].as_array().map(Vec::len), Some(1));
+
+    let (status, e) = db.streams("GetRecords", json!({"ShardIterator": "nonsense"}));
+    assert_eq!((status, e["__type"].as_str()), (400, Some("ValidationException")), "{e}");
+    let (status, e) = db.streams("GetRecords", json!({"ShardIterator": it["ShardIterator"], "Limit": 1001}));
+    assert_eq!(status, 400);
+    assert!(e["message"].as_str().unwrap_or_default().contains("less than or equal to 1000"), "{e}");
+    let (status, e) = db.streams("DescribeStream", json!({"StreamArn": format!("{arn}x")}));
+    assert_eq!(status, 400);
+    assert!(e["__type"].as_str().unwrap_or_default().ends_with("ResourceNotFoundException"), "{e}");
+
+    let listed = db.streams_ok("ListStreams", json!({"TableName": "str"}));
+    assert_eq!(listed["Streams"][0]["StreamArn"], json!(arn));
+    // A second streamed table: ListStreams pages through both.
+    db.ok(
+        "CreateTable",
+        json!({
+            "TableName": "str2",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}
+        }),
+    );
+    let page = db.streams_ok("ListStreams", json!({"Limit": 1}));
+    assert_eq!(page["Streams"].as_array().map(Vec::len), Some(1));
+    let last = page["LastEvaluatedStreamArn"].clone();
+    assert!(last.is_string(), "{page}");
+    let page = db.streams_ok("ListStreams", json!({"Limit": 1, "ExclusiveStartStreamArn": last}));
+    assert_eq!(page["Streams"][0]["TableName"], "str2");
+    assert!(page.get("LastEvaluatedStreamArn").is_none());
+}
+
+#[test]
+fn a_disabled_stream_closes_its_shard() {
+    let (db, arn) = streamed_table("NEW_IMAGE");
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "a"}}}));
+    db.ok("UpdateTable", json!({"TableName": "str", "StreamSpecification": {"StreamEnabled": false}}));
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "b"}}}));
+    let desc = db.streams_ok("DescribeStream", json!({"StreamArn": arn}));
+    assert_eq!(desc["StreamDescription"]["StreamStatus"], "DISABLED");
+    assert!(
+        desc["StreamDescription"]["Shards"][0]["SequenceNumberRange"]["EndingSequenceNumber"].is_string()
+    );
+    let shard = desc["StreamDescription"]["Shards"][0]["ShardId"].clone();
+    let it = db.streams_ok(
+        "GetShardIterator",
+        json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+    );
+    let page = db.streams_ok("GetRecords", json!({"ShardIterator": it["ShardIterator"]}));
+    assert_eq!(page["Records"].as_array().map(Vec::len), Some(1));
+    assert!(page.get("NextShardIterator").is_none(), "{page}");
+    assert_eq!(desc["StreamDescription"]["StreamViewType"], "NEW_IMAGE");
+
+    // Enabling a stream again starts a new one; the old one and its records are gone.
+    let out = db.ok(
+        "UpdateTable",
+        json!({"TableName": "str", "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "KEYS_ONLY"}}),
+    );
+    let new_arn = out["TableDescription"]["LatestStreamArn"].as_str().expect("arn").to_owned();
+    assert_ne!(new_arn, arn);
+    let (status, _) = db.streams("DescribeStream", json!({"StreamArn": arn}));
+    assert_eq!(status, 400);
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "c"}}}));
+    assert_eq!(all_records(&db, &new_arn).len(), 1);
+    let stored = |db: &Db| db.store.kv.scan(streams::STREAM, KeyRange::all(), 100).expect("scan").len();
+    assert_eq!(stored(&db), 1);
+    db.ok("DeleteTable", json!({"TableName": "str"}));
+    assert_eq!(stored(&db), 0, "a deleted table's stream records go with it");
+}
+
+#[test]
+fn the_stream_reader_port_reads_from_checkpoints() {
+    use ports::{StreamPosition, StreamReader};
+    let (db, arn) = streamed_table("NEW_IMAGE");
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "a"}}}));
+    let latest = db.service.checkpoint(&arn, &StreamPosition::Latest).expect("checkpoint");
+    assert!(latest.is_some());
+    db.ok("PutItem", json!({"TableName": "str", "Item": {"pk": {"S": "b"}}}));
+    let from_start = db.service.read(&arn, None, 10).expect("read");
+    assert_eq!(from_start.len(), 2);
+    let after = db.service.read(&arn, latest.as_deref(), 10).expect("read");
+    assert_eq!(after.len(), 1);
+    let record: Value = serde_json::from_slice(&after[0].data).expect("json");
+    assert_eq!(record["eventSourceARN"], json!(arn));
+    assert_eq!(record["dynamodb"]["NewImage"]["pk"]["S"], "b");
+    assert!(matches!(
+        db.service.checkpoint(&format!("{arn}0"), &StreamPosition::TrimHorizon),
+        Err(ports::PortError::NotFound(_))
+    ));
+}
+
+#[test]
+fn the_ttl_sweep_deletes_expired_items_and_marks_their_stream_records() {
+    let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+    let store = Store::memory();
+    let db = Db { service: DynamoDbService::new(store.clone(), Arc::new(FixedClock(now))), store };
+    let out = db.ok(
+        "CreateTable",
+        json!({
+            "TableName": "ttl",
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": true, "StreamViewType": "OLD_IMAGE"}
+        }),
+    );
+    let arn = out["TableDescription"]["LatestStreamArn"].as_str().expect("arn").to_owned();
+    db.ok(
+        "UpdateTimeToLive",
+        json!({"TableName": "ttl", "TimeToLiveSpecification": {"Enabled": true, "AttributeName": "exp"}}),
+    );
+    let t = now.unix_timestamp();
+    let items = [
+        ("past", json!({"N": (t - 10).to_string()})),
+        ("future", json!({"N": (t + 1000).to_string()})),
+        ("ancient", json!({"N": (t - 6 * 365 * 86_400).to_string()})),
+        ("text", json!({"S": "0"})),
+        ("none", Value::Null),
+    ];
+    for (pk, exp) in items {
+        let mut item = json!({"pk": {"S": pk}});
+        if !exp.is_null() {
+            item["exp"] = exp;
+        }
+        db.ok("PutItem", json!({"TableName": "ttl", "Item": item}));
+    }
+    assert_eq!(db.service.sweep_ttl().expect("sweep"), 1);
+    let (_, got) = db.call("GetItem", json!({"TableName": "ttl", "Key": {"pk": {"S": "past"}}}));
+    assert!(got.get("Item").is_none(), "{got}");
+    let scanned = db.ok("Scan", json!({"TableName": "ttl"}));
+    assert_eq!(scanned["Count"], 4);
+    let records = all_records(&db, &arn);
+    let remove = records.last().expect("a record");
+    assert_eq!(remove["eventName"], "REMOVE");
+    assert_eq!(remove["userIdentity"], json!({"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}));
+    // Lambda's event spells the identity in camel case.
+    let read = ports::StreamReader::read(&db.service, &arn, None, 10).expect("read");
+    let last: Value = serde_json::from_slice(&read[read.len() - 1].data).expect("json");
+    assert_eq!(last["userIdentity"], json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}));
+    assert_eq!(remove["dynamodb"]["OldImage"]["pk"]["S"], "past");
+    assert!(records[0].get("userIdentity").is_none());
+    // Nothing left to expire.
+    assert_eq!(db.service.sweep_ttl().expect("sweep"), 0);
 }

@@ -6,7 +6,8 @@
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `functions.rs` (the control plane),
 //! `invoke.rs` (sync, dry-run and event invokes), `concurrency.rs` (counting and throttling),
-//! `queue.rs` (the async queue, retries and destinations), `model.rs` (records and keys).
+//! `queue.rs` (the async queue, retries and destinations), `esm/` (event source mappings and
+//! their SQS and DynamoDB stream pollers), `model.rs` (records and keys).
 //!
 //! Records are cached in memory, write-through: one Nimbus process owns its data dir (the
 //! storage engine locks it), so the cache can never be stale. Control-plane writes are
@@ -15,6 +16,7 @@
 mod code;
 mod concurrency;
 mod error;
+mod esm;
 mod functions;
 mod invoke;
 mod layers;
@@ -102,6 +104,11 @@ pub(crate) struct Inner {
     usage: usage::Usage,
     /// SQS, for destinations; wired by the server after both services exist.
     queue_sender: std::sync::OnceLock<Arc<dyn ::ports::QueueSender>>,
+    /// SQS and DynamoDB Streams, for event source mappings; wired by the server.
+    queue_receiver: std::sync::OnceLock<Arc<dyn ::ports::QueueReceiver>>,
+    stream_reader: std::sync::OnceLock<Arc<dyn ::ports::StreamReader>>,
+    /// The running event source mapping pollers.
+    pollers: esm::Pollers,
     /// Function URL ids → the function they invoke, for the data plane.
     urls: Mutex<HashMap<String, url::UrlTarget>>,
     /// Where provisioning of each `account/region/name/qualifier` stands (see `provisioned.rs`).
@@ -137,6 +144,9 @@ impl LambdaService {
             usage: usage::Usage::default(),
             urls: Mutex::new(HashMap::new()),
             queue_sender: std::sync::OnceLock::new(),
+            queue_receiver: std::sync::OnceLock::new(),
+            stream_reader: std::sync::OnceLock::new(),
+            pollers: esm::Pollers::default(),
         };
         inner.load_indexes()?;
         Ok(LambdaService { inner: Arc::new(inner) })
@@ -147,11 +157,23 @@ impl LambdaService {
         let _ = self.inner.queue_sender.set(sender);
     }
 
+    /// Lets event source mappings poll SQS queues.
+    pub fn set_queue_receiver(&self, receiver: Arc<dyn ::ports::QueueReceiver>) {
+        let _ = self.inner.queue_receiver.set(receiver);
+    }
+
+    /// Lets event source mappings read DynamoDB streams.
+    pub fn set_stream_reader(&self, reader: Arc<dyn ::ports::StreamReader>) {
+        let _ = self.inner.stream_reader.set(reader);
+    }
+
     /// Starts the worker that delivers asynchronous invocations (including those accepted
-    /// before a restart). Must be called inside a tokio runtime.
+    /// before a restart) and the pollers of every enabled event source mapping (which wait for
+    /// their source's port if it is wired later). Must be called inside a tokio runtime.
     pub fn start(&self) {
         queue::start(self.inner.clone());
         provisioned::restore(&self.inner);
+        esm::restore(&self.inner);
     }
 
     /// Invocation totals and recent invocations of every function of `scope` that ran since
@@ -163,6 +185,7 @@ impl LambdaService {
     /// Stops the queue worker and every execution environment.
     pub async fn shutdown(&self) {
         self.inner.queue.stop();
+        self.inner.pollers.stop_all();
         self.inner.runtime.shutdown().await;
     }
 
@@ -254,6 +277,13 @@ impl Inner {
             Operation::DeleteFunctionUrlConfig(t) => env.delete_url(&t),
             Operation::ListFunctionUrlConfigs(t, page) => env.list_urls(&t, &page),
             Operation::GetAccountSettings => env.account_settings(),
+            Operation::CreateEventSourceMapping(input) => esm::create(&self, &env, *input),
+            Operation::GetEventSourceMapping(uuid) => env.get_mapping(&uuid),
+            Operation::UpdateEventSourceMapping(uuid, input) => esm::update(&self, &env, &uuid, *input),
+            Operation::DeleteEventSourceMapping(uuid) => esm::delete(&self, &env, &uuid),
+            Operation::ListEventSourceMappings { function, source, page } => {
+                env.list_mappings(function.as_deref(), source.as_deref(), &page)
+            }
             Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
             Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),
             Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("Lambda {name}"))),

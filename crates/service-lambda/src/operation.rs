@@ -69,6 +69,15 @@ pub enum Operation {
     DeleteFunctionUrlConfig(Target),
     ListFunctionUrlConfigs(Target, Page),
     GetAccountSettings,
+    CreateEventSourceMapping(Box<crate::esm::MappingInput>),
+    GetEventSourceMapping(String),
+    UpdateEventSourceMapping(String, Box<crate::esm::MappingInput>),
+    DeleteEventSourceMapping(String),
+    ListEventSourceMappings {
+        function: Option<String>,
+        source: Option<String>,
+        page: Page,
+    },
     /// An operation of the Lambda model that Nimbus does not serve yet.
     NotImplemented(&'static str),
 }
@@ -442,6 +451,17 @@ impl Operation {
             "DeleteFunctionUrlConfig" => Operation::DeleteFunctionUrlConfig(target(140)?),
             "ListFunctionUrlConfigs" => Operation::ListFunctionUrlConfigs(target(140)?, page()?),
             "GetAccountSettings" => Operation::GetAccountSettings,
+            "CreateEventSourceMapping" => Operation::CreateEventSourceMapping(Box::new(json(body)?)),
+            "GetEventSourceMapping" => Operation::GetEventSourceMapping(label("UUID")),
+            "UpdateEventSourceMapping" => {
+                Operation::UpdateEventSourceMapping(label("UUID"), Box::new(json(body)?))
+            }
+            "DeleteEventSourceMapping" => Operation::DeleteEventSourceMapping(label("UUID")),
+            "ListEventSourceMappings" => Operation::ListEventSourceMappings {
+                function: q("FunctionName"),
+                source: q("EventSourceArn"),
+                page: page()?,
+            },
             other => Operation::NotImplemented(other),
         })
     }
@@ -581,7 +601,7 @@ mod tests {
         let op = Operation::parse(&req(Method::POST, "/2021-10-31/functions/f/url", "{}"));
         assert!(matches!(op, Ok(Operation::CreateFunctionUrlConfig(..))));
         let op = Operation::parse(&req(Method::GET, "/2015-03-31/event-source-mappings", ""));
-        assert!(matches!(op, Ok(Operation::NotImplemented("ListEventSourceMappings"))));
+        assert!(matches!(op, Ok(Operation::ListEventSourceMappings { .. })));
         assert!(matches!(
             Operation::parse(&req(Method::GET, "/2015-03-31/nothing", "")),
             Err(Error::UnknownOperationException)

@@ -5,7 +5,8 @@
 //! Reading order: `operation.rs` (request → [`Operation`], both protocols through one input
 //! shape), `queues.rs` (queue control plane), `messages.rs` (send, receive, delete, visibility,
 //! redrive, FIFO), `model.rs` (records and key layout), `render.rs` (output in JSON or XML),
-//! `digest.rs` (the MD5s SQS computes).
+//! `digest.rs` (the MD5s SQS computes), `receiver.rs` (`ports::QueueReceiver`, for Lambda's
+//! event source mappings).
 //!
 //! Queue records are cached in memory, write-through (one Nimbus process owns its data dir, so
 //! the cache cannot go stale). Messages are never cached: every acknowledged send and every
@@ -18,6 +19,7 @@ mod messages;
 mod model;
 mod operation;
 mod queues;
+mod receiver;
 mod render;
 
 use std::collections::HashMap;

@@ -424,7 +424,7 @@ pub fn send_from_port(
 
 /// A receipt handle: `{seq}:{token}`, base64. The token changes on every receive, so a handle
 /// from an earlier receive no longer matches the record.
-fn receipt_handle(seq: u64, token: &str) -> String {
+pub fn receipt_handle(seq: u64, token: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{seq:020}:{token}"))
 }
 
@@ -484,6 +484,18 @@ fn check_receive(queue: &Queue, input: &ReceiveInput) -> Result<(usize, i64, i64
 
 pub async fn receive(inner: &Inner, queue: &Queue, input: &ReceiveInput) -> Result<Value, Error> {
     let (max, visibility, wait) = check_receive(queue, input)?;
+    let messages = receive_records(inner, queue, max, visibility, wait).await?;
+    Ok(messages_output(queue, input, messages))
+}
+
+/// Receives up to `max` messages, waiting up to `wait` seconds for the first (checked input).
+pub async fn receive_records(
+    inner: &Inner,
+    queue: &Queue,
+    max: usize,
+    visibility: i64,
+    wait: i64,
+) -> Result<Vec<MessageRecord>, Error> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::try_from(wait).unwrap_or(0));
     loop {
         // Registered before looking, so a send between the look and the wait still wakes us.
@@ -493,7 +505,7 @@ pub async fn receive(inner: &Inner, queue: &Queue, input: &ReceiveInput) -> Resu
         let (messages, next_due) = receive_now(inner, queue, max, visibility)?;
         let now = tokio::time::Instant::now();
         if !messages.is_empty() || now >= deadline {
-            return Ok(messages_output(queue, input, messages));
+            return Ok(messages);
         }
         if inner.find(&queue.scope, &queue.record.name).is_none() {
             return Err(Error::QueueDoesNotExist);
@@ -699,7 +711,7 @@ fn messages_output(queue: &Queue, input: &ReceiveInput, messages: Vec<MessageRec
 
 /// Deletes the message a receipt handle names. A handle of a deleted message, or from an
 /// earlier receive of a message received again since, succeeds without deleting, as on SQS.
-fn delete(inner: &Inner, queue: &Queue, handle: &str) -> Result<(), Error> {
+pub fn delete(inner: &Inner, queue: &Queue, handle: &str) -> Result<(), Error> {
     let (seq, token) = parse_handle(handle)?;
     let _guard = lock(&queue.shared.lock);
     let prefix = queue.prefix();
@@ -733,7 +745,7 @@ pub fn delete_batch(inner: &Inner, queue: &Queue, entries: Vec<(String, String)>
 }
 
 /// Sets a received message's visibility timeout, counted from now.
-fn change_visibility(inner: &Inner, queue: &Queue, handle: &str, timeout: i64) -> Result<(), Error> {
+pub fn change_visibility(inner: &Inner, queue: &Queue, handle: &str, timeout: i64) -> Result<(), Error> {
     if !(0..=MAX_VISIBILITY).contains(&timeout) {
         return Err(Error::invalid_value(
             "VisibilityTimeout",

@@ -334,3 +334,42 @@ async fn batch_errors() {
         "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes."
     );
 }
+
+#[tokio::test]
+async fn the_queue_receiver_port_receives_deletes_and_redrives_like_any_consumer() {
+    use ports::QueueReceiver;
+    let h = harness();
+    let dlq = h.create("dlq", json!({})).await;
+    let arn = "arn:aws:sqs:us-east-1:000000000000:q";
+    let url = h
+        .create(
+            "q",
+            json!({"VisibilityTimeout": "5", "RedrivePolicy": "{\"deadLetterTargetArn\":\"arn:aws:sqs:us-east-1:000000000000:dlq\",\"maxReceiveCount\":\"2\"}"}),
+        )
+        .await;
+    assert_eq!(h.svc.queue_info(arn).map(|i| (i.visibility_timeout, i.fifo)), Ok((5, false)));
+    assert!(matches!(
+        h.svc.queue_info("arn:aws:sqs:us-east-1:000000000000:nope"),
+        Err(ports::PortError::NotFound(_))
+    ));
+    h.send(&url, "one", json!({"MessageAttributes": {"k": {"DataType": "Binary", "BinaryValue": "AAE="}}}))
+        .await;
+    h.send(&url, "two", json!({})).await;
+    let got = h.svc.receive(arn, 10, Some(5), 0).await.expect("receive");
+    assert_eq!(got.len(), 2);
+    let one = got.iter().find(|m| m.body == "one").expect("one");
+    assert_eq!(one.message_attributes[0].1.value.as_ref(), &[0u8, 1]);
+    assert!(one.md5_of_message_attributes.is_some());
+    let count = one.attributes.iter().find(|(k, _)| k == "ApproximateReceiveCount").map(|(_, v)| v.as_str());
+    assert_eq!(count, Some("1"));
+    // Deleting one leaves the other to come back after its visibility timeout.
+    h.svc.delete_messages(arn, std::slice::from_ref(&one.receipt_handle)).expect("delete");
+    assert!(h.svc.receive(arn, 10, None, 0).await.expect("receive").is_empty());
+    h.advance(6);
+    let again = h.svc.receive(arn, 10, None, 0).await.expect("receive");
+    assert_eq!(again.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["two"]);
+    h.svc.change_visibility(arn, &again[0].receipt_handle, 0).expect("visibility");
+    // Received twice already: the next receive moves it to the dead-letter queue.
+    assert!(h.svc.receive(arn, 10, None, 0).await.expect("receive").is_empty());
+    assert_eq!(h.receive(&dlq, 10).await.len(), 1);
+}

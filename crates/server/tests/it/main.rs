@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod dynamodb;
+mod esm;
 mod events;
 mod harness;
 mod health;

@@ -121,7 +121,7 @@ async fn rest_json_operation_not_yet_implemented() {
     let server = Server::ephemeral();
     let resp = server
         .http()
-        .get(format!("{}/2015-03-31/event-source-mappings", server.endpoint()))
+        .get(format!("{}/2020-04-22/code-signing-configs", server.endpoint()))
         .send()
         .await
         .expect("send");

@@ -229,6 +229,17 @@ fn install(inner: &Inner, topic: &Topic, record: SubscriptionRecord) {
     }
 }
 
+/// Writes a changed subscription record through the cache. Callers hold `writes`.
+fn save(inner: &Inner, topic: &Topic, record: SubscriptionRecord) -> Result<(), Error> {
+    inner.kv.put(
+        model::SUBSCRIPTIONS,
+        &model::subscription_key(&topic.scope, &topic.record.name, &record.id),
+        &model::encode(&record),
+    )?;
+    install(inner, topic, record);
+    Ok(())
+}
+
 /// ConfirmSubscription. It may come unsigned from whoever got the SubscribeURL, so the topic's
 /// ARN (not the caller) says where the subscription lives.
 pub fn confirm(inner: &Inner, ctx: &RequestContext, topic_arn: &str, token: &str) -> Result<Response, Error> {
@@ -246,12 +257,7 @@ pub fn confirm(inner: &Inner, ctx: &RequestContext, topic_arn: &str, token: &str
     if sub.record.pending {
         let mut record = sub.record.clone();
         record.pending = false;
-        inner.kv.put(
-            model::SUBSCRIPTIONS,
-            &model::subscription_key(&topic.scope, &topic.record.name, &record.id),
-            &model::encode(&record),
-        )?;
-        install(inner, &topic, record);
+        save(inner, &topic, record)?;
     }
     Ok(respond(ctx, "ConfirmSubscription", |w| w.leaf("SubscriptionArn", &arn)))
 }
@@ -393,12 +399,7 @@ pub fn set_attribute(
     } else {
         record.attributes.insert(name.to_owned(), value.to_owned());
     }
-    inner.kv.put(
-        model::SUBSCRIPTIONS,
-        &model::subscription_key(&topic.scope, &topic.record.name, &record.id),
-        &model::encode(&record),
-    )?;
-    install(inner, &topic, record);
+    save(inner, &topic, record)?;
     Ok(respond(ctx, "SetSubscriptionAttributes", |_| {}))
 }
 

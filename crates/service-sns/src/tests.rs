@@ -721,3 +721,37 @@ async fn http_endpoints_confirm_then_receive() {
         serde_json::from_str(requests[0].split_once("\r\n\r\n").map_or("", |(_, b)| b)).expect("JSON body");
     assert_eq!(body["Message"], "now");
 }
+
+#[tokio::test]
+async fn other_services_publish_through_the_port() {
+    use ports::{TopicMessage, TopicPublisher};
+
+    let env = Env::new();
+    let t = topic(&env, "t");
+    subscribe(&env, &t, "sqs", QUEUE, &[("FilterPolicy", r#"{"source":["s3"]}"#)]);
+    let message = TopicMessage {
+        message: r#"{"Records":[]}"#.to_owned(),
+        subject: Some("Amazon S3 Notification".to_owned()),
+        attributes: vec![(
+            "source".to_owned(),
+            QueueMessageAttribute { data_type: "String".to_owned(), value: Bytes::from_static(b"s3") },
+        )],
+        ..TopicMessage::default()
+    };
+    let id = env.svc.publish(&t, message.clone()).expect("published");
+    env.deliver().await;
+    let sent = env.sent();
+    assert_eq!(sent.len(), 1);
+    let envelope: Value = serde_json::from_str(&sent[0].1).expect("envelope");
+    assert_eq!(envelope["MessageId"], id.as_str());
+    assert_eq!(envelope["Subject"], "Amazon S3 Notification");
+    assert!(matches!(
+        env.svc.publish(&format!("{ARN}:missing"), message.clone()),
+        Err(PortError::NotFound(_))
+    ));
+    let empty = TopicMessage { message: String::new(), ..message };
+    assert_eq!(
+        env.svc.publish(&t, empty),
+        Err(PortError::Invalid("Invalid parameter: Empty message".to_owned()))
+    );
+}

@@ -38,6 +38,9 @@ pub enum Scenario {
     /// Lambda `Invoke` (`RequestResponse`) of one function the setup creates (a Python echo, or
     /// the package given with `--function-zip`): warm invokes once the first ran.
     LambdaInvoke,
+    /// SNS `Publish` to one topic with one raw SQS subscription, both made by the setup: each
+    /// operation commits a durable delivery, which the server hands to the queue meanwhile.
+    SnsPublish,
 }
 
 /// Who and what one operation is: which worker, its sequence number within the worker, and
@@ -70,6 +73,15 @@ pub struct Setup {
 
 /// The function `lambda-invoke` calls. Fixed, so repeated runs reuse it.
 pub const INVOKE_FUNCTION: &str = "nimbus-loadgen-fn";
+
+/// The topic and the queue subscribed to it that `sns-publish` uses; fixed, so repeated runs
+/// reuse them. The ARNs assume Nimbus's (and LocalStack's) default account and `us-east-1`.
+pub const PUBLISH_TOPIC: &str = "nimbus-loadgen-topic";
+pub const PUBLISH_QUEUE: &str = "nimbus-loadgen-sns";
+const PUBLISH_TOPIC_ARN: &str = "arn:aws:sns:us-east-1:000000000000:nimbus-loadgen-topic";
+const PUBLISH_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:nimbus-loadgen-sns";
+const SNS_VERSION: &str = "2010-03-31";
+const SQS_VERSION: &str = "2012-11-05";
 
 /// The role functions are created with (Nimbus does not check that it exists).
 const FUNCTION_ROLE: &str = "arn:aws:iam::000000000000:role/nimbus-loadgen";
@@ -131,13 +143,14 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
         Scenario::IamGetRole,
         Scenario::IamCreateDeleteRole,
         Scenario::LambdaInvoke,
+        Scenario::SnsPublish,
     ];
 
     pub fn name(self) -> &'static str {
@@ -148,6 +161,7 @@ impl Scenario {
             Scenario::IamGetRole => "iam-get-role",
             Scenario::IamCreateDeleteRole => "iam-create-delete-role",
             Scenario::LambdaInvoke => "lambda-invoke",
+            Scenario::SnsPublish => "sns-publish",
         }
     }
 
@@ -159,7 +173,8 @@ impl Scenario {
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
             | Scenario::IamCreateDeleteRole
-            | Scenario::LambdaInvoke => StatusCode::OK,
+            | Scenario::LambdaInvoke
+            | Scenario::SnsPublish => StatusCode::OK,
         }
     }
 
@@ -176,6 +191,32 @@ impl Scenario {
                 // 409 is EntityAlreadyExists: a previous run made it.
                 accept: &[StatusCode::OK, StatusCode::CONFLICT],
             }],
+            // Each is idempotent: the same queue, topic and subscription come back.
+            Scenario::SnsPublish => vec![
+                Setup {
+                    call: Call::query("sqs", SQS_VERSION, "CreateQueue", &[("QueueName", PUBLISH_QUEUE)]),
+                    accept: &[StatusCode::OK],
+                },
+                Setup {
+                    call: Call::query("sns", SNS_VERSION, "CreateTopic", &[("Name", PUBLISH_TOPIC)]),
+                    accept: &[StatusCode::OK],
+                },
+                Setup {
+                    call: Call::query(
+                        "sns",
+                        SNS_VERSION,
+                        "Subscribe",
+                        &[
+                            ("TopicArn", PUBLISH_TOPIC_ARN),
+                            ("Protocol", "sqs"),
+                            ("Endpoint", PUBLISH_QUEUE_ARN),
+                            ("Attributes.entry.1.key", "RawMessageDelivery"),
+                            ("Attributes.entry.1.value", "true"),
+                        ],
+                    ),
+                    accept: &[StatusCode::OK],
+                },
+            ],
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
@@ -200,6 +241,12 @@ impl Scenario {
                 Bytes::from(format!(r#"{{"seq":{}}}"#, op.seq)),
                 Signing::Service("lambda"),
             ),
+            Scenario::SnsPublish => Call::query(
+                "sns",
+                SNS_VERSION,
+                "Publish",
+                &[("TopicArn", PUBLISH_TOPIC_ARN), ("Message", &format!(r#"{{"seq":{}}}"#, op.seq))],
+            ),
         }
     }
 
@@ -214,7 +261,8 @@ impl Scenario {
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
-            | Scenario::LambdaInvoke => None,
+            | Scenario::LambdaInvoke
+            | Scenario::SnsPublish => None,
         }
     }
 

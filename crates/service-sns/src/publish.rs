@@ -245,7 +245,8 @@ fn prepare<'a>(
         msg,
         structured,
         message_id: uuid::Uuid::new_v4().to_string(),
-        sequence_number: fifo.then(|| format!("{:020}", inner.next_seq() % 10u64.pow(19) + 10u64.pow(19))),
+        // Twenty digits, as SNS writes them, growing with every message.
+        sequence_number: fifo.then(|| format!("1{:019}", inner.next_seq() % 10u64.pow(19))),
         dedup_id,
         timestamp: types::timefmt::iso_millis(now, "Z"),
     })

@@ -76,8 +76,11 @@ pub(crate) async fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
     let end = std::ops::Bound::Excluded(format!("{:016}/", now + 1).into_bytes());
     let due = svc.kv.scan(DELIVERIES, KeyRange::until(end), BATCH)?;
     let full = due.len() == BATCH;
+    // One commit for the whole scan: a crash before it repeats at most this scan's
+    // deliveries, which at-least-once allows (and FIFO queues drop by deduplication id).
+    let mut batch = Batch::new();
     for (key, raw) in due {
-        let mut batch = Batch::new().delete(DELIVERIES, key);
+        batch = batch.delete(DELIVERIES, key);
         match model::decode::<Delivery>(&raw) {
             Err(e) => tracing::error!(error = %e, "dropping an unreadable sns delivery"),
             Ok(mut d) => match attempt(svc, &d).await {
@@ -91,6 +94,8 @@ pub(crate) async fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
                 Err(e) => dead_letter(svc, &d, &e),
             },
         }
+    }
+    if !batch.is_empty() {
         svc.kv.commit(batch)?;
     }
     if full {

@@ -142,7 +142,12 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
         concurrency,
         warmup: cli.warmup,
         stop,
-        options: Options { health_path: cli.health_path.clone(), function: function.clone() },
+        options: Options {
+            health_path: cli.health_path.clone(),
+            function: function.clone(),
+            account: Options::account_of(&cli.access_key),
+            region: cli.region.clone(),
+        },
         run_id: loadgen::run::run_id(),
     };
 

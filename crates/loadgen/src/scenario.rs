@@ -75,11 +75,9 @@ pub struct Setup {
 pub const INVOKE_FUNCTION: &str = "nimbus-loadgen-fn";
 
 /// The topic and the queue subscribed to it that `sns-publish` uses; fixed, so repeated runs
-/// reuse them. The ARNs assume Nimbus's (and LocalStack's) default account and `us-east-1`.
+/// reuse them. Their ARNs are in [`Options::account`] and [`Options::region`].
 pub const PUBLISH_TOPIC: &str = "nimbus-loadgen-topic";
 pub const PUBLISH_QUEUE: &str = "nimbus-loadgen-sns";
-const PUBLISH_TOPIC_ARN: &str = "arn:aws:sns:us-east-1:000000000000:nimbus-loadgen-topic";
-const PUBLISH_QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:000000000000:nimbus-loadgen-sns";
 const SNS_VERSION: &str = "2010-03-31";
 const SQS_VERSION: &str = "2012-11-05";
 
@@ -100,11 +98,35 @@ pub struct Options {
     pub health_path: String,
     /// The function `lambda-invoke` creates.
     pub function: FunctionSource,
+    /// The account and region the server puts resources in, for the ARNs `sns-publish` names.
+    pub account: String,
+    pub region: String,
+}
+
+impl Options {
+    fn arn(&self, service: &str, name: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:{name}", self.region, self.account)
+    }
+
+    /// The account Nimbus gives an access key: a 12-digit key is one, anything else
+    /// `000000000000` (moto answers every key as `123456789012`: run it with that key).
+    pub fn account_of(access_key: &str) -> String {
+        if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
+            access_key.to_owned()
+        } else {
+            "000000000000".to_owned()
+        }
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { health_path: "/_nimbus/health".to_owned(), function: FunctionSource::python_echo() }
+        Options {
+            health_path: "/_nimbus/health".to_owned(),
+            function: FunctionSource::python_echo(),
+            account: "000000000000".to_owned(),
+            region: "us-east-1".to_owned(),
+        }
     }
 }
 
@@ -207,9 +229,9 @@ impl Scenario {
                         SNS_VERSION,
                         "Subscribe",
                         &[
-                            ("TopicArn", PUBLISH_TOPIC_ARN),
+                            ("TopicArn", &options.arn("sns", PUBLISH_TOPIC)),
                             ("Protocol", "sqs"),
-                            ("Endpoint", PUBLISH_QUEUE_ARN),
+                            ("Endpoint", &options.arn("sqs", PUBLISH_QUEUE)),
                             ("Attributes.entry.1.key", "RawMessageDelivery"),
                             ("Attributes.entry.1.value", "true"),
                         ],
@@ -245,7 +267,10 @@ impl Scenario {
                 "sns",
                 SNS_VERSION,
                 "Publish",
-                &[("TopicArn", PUBLISH_TOPIC_ARN), ("Message", &format!(r#"{{"seq":{}}}"#, op.seq))],
+                &[
+                    ("TopicArn", &options.arn("sns", PUBLISH_TOPIC)),
+                    ("Message", &format!(r#"{{"seq":{}}}"#, op.seq)),
+                ],
             ),
         }
     }

@@ -58,4 +58,6 @@ fn sns_publish_sets_up_a_subscribed_queue() {
     let body = String::from_utf8(call.body.to_vec()).expect("text");
     assert!(body.starts_with("Action=Publish&Version=2010-03-31&TopicArn="), "{body}");
     assert!(body.ends_with("Message=%7B%22seq%22%3A9%7D"), "{body}");
+    assert_eq!(Options::account_of("123456789012"), "123456789012");
+    assert_eq!(Options::account_of("test"), "000000000000");
 }

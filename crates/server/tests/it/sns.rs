@@ -2,6 +2,7 @@
 //! and wrapped; SNS → Lambda with the SNS event record; a FIFO topic into a FIFO queue; the HTTP
 //! confirmation handshake against a tiny endpoint in the test; errors in SNS's words.
 
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -283,6 +284,11 @@ async fn fifo_topic_into_fifo_queue_keeps_order_and_drops_duplicates() {
 
 /// A tiny HTTP endpoint: records each request (head and body) and answers 200.
 async fn endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
+    endpoint_answering(Arc::new(AtomicU16::new(200))).await
+}
+
+/// An endpoint that records each request and answers with the status `status` holds then.
+async fn endpoint_answering(status: Arc<AtomicU16>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}/sns", listener.local_addr().expect("addr"));
     let received: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -314,8 +320,9 @@ async fn endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
                 }
             }
             sink.lock().expect("lock").push(String::from_utf8_lossy(&buf).to_string());
-            let _ =
-                socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            let code = status.load(Ordering::SeqCst);
+            let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = socket.write_all(answer.as_bytes()).await;
         }
     });
     (url, received)
@@ -388,6 +395,32 @@ async fn http_endpoint_confirms_through_the_subscribe_url() {
     let note = body_of(&request);
     assert_eq!(note["Type"], "Notification");
     assert_eq!(note["Message"], "hello endpoint");
+}
+
+/// A delivery the endpoint refused is retried from the durable queue, across a kill -9.
+#[tokio::test]
+async fn a_refused_delivery_survives_kill9_and_is_retried() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path());
+    let sns = server.sns("test", "us-east-1").await;
+    let status = Arc::new(AtomicU16::new(200));
+    let (url, received) = endpoint_answering(status.clone()).await;
+    let topic =
+        sns.create_topic().name("durable").send().await.expect("topic").topic_arn().expect("arn").to_owned();
+    sns.subscribe().topic_arn(&topic).protocol("http").endpoint(&url).send().await.expect("subscribe");
+    let token = body_of(&next_request(&received).await)["Token"].as_str().expect("token").to_owned();
+    sns.confirm_subscription().topic_arn(&topic).token(&token).send().await.expect("confirm");
+
+    status.store(503, Ordering::SeqCst);
+    sns.publish().topic_arn(&topic).message("keep me").send().await.expect("publish");
+    let refused = body_of(&next_request(&received).await);
+    assert_eq!(refused["Message"], "keep me");
+    server.kill9();
+    status.store(200, Ordering::SeqCst);
+    server.restart();
+    let retried = body_of(&next_request(&received).await);
+    assert_eq!(retried["Message"], "keep me");
+    assert_eq!(retried["MessageId"], refused["MessageId"], "the same message, delivered again");
 }
 
 #[tokio::test]

@@ -9,11 +9,14 @@
 //! that fails for good goes to the subscription's dead-letter queue when its RedrivePolicy
 //! names one, and is dropped otherwise, as SNS drops it.
 //!
-//! Deliveries are taken in key order (due time, then publish order), one at a time, so a FIFO
-//! topic's messages reach a FIFO queue in the order they were published.
+//! SQS and Lambda deliveries are taken in key order (due time, then publish order), one at a
+//! time, so a FIFO topic's messages reach a FIFO queue in the order they were published. HTTP
+//! deliveries each run in their own task (an endpoint may take seconds to answer); the worker
+//! skips their keys until the task has recorded the outcome.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -21,9 +24,9 @@ use ports::{PortError, QueueMessageAttribute};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
 
-use crate::Inner;
 use crate::error::Error;
 use crate::model::{self, DELIVERIES, Delivery, Target};
+use crate::{Inner, lock};
 
 /// How many due deliveries the worker takes per scan.
 const BATCH: usize = 64;
@@ -34,11 +37,19 @@ const MAX_SLEEP: Duration = Duration::from_secs(1);
 pub struct Worker {
     wake: Notify,
     stopped: AtomicBool,
+    /// Keys of HTTP deliveries whose task has not finished: scans leave them alone.
+    in_flight: Mutex<HashSet<Vec<u8>>>,
 }
 
 impl Worker {
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// How many HTTP deliveries are under way.
+    #[cfg(test)]
+    pub fn in_flight_len(&self) -> usize {
+        lock(&self.in_flight).len()
     }
 
     pub fn stop(&self) {
@@ -70,43 +81,84 @@ fn backoff(svc: &Inner, attempts: u32) -> i64 {
     millis(svc.config.retry_base.saturating_mul(factor).min(svc.config.max_retry_delay))
 }
 
-/// Delivers every due delivery; returns how long to sleep until the next one.
-pub(crate) async fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
+/// Delivers every due delivery; returns how long to sleep until the next one. SQS and Lambda
+/// deliveries (in-process calls) run in key order here; each HTTP delivery runs in a task of
+/// its own, so one slow or silent endpoint holds up nothing else.
+pub(crate) async fn deliver_due(svc: &Arc<Inner>) -> Result<Duration, Error> {
     let now = svc.now_ms();
     let end = std::ops::Bound::Excluded(format!("{:016}/", now + 1).into_bytes());
     let due = svc.kv.scan(DELIVERIES, KeyRange::until(end), BATCH)?;
     let full = due.len() == BATCH;
+    let mut progressed = false;
     // One commit for the whole scan: a crash before it repeats at most this scan's
     // deliveries, which at-least-once allows (and FIFO queues drop by deduplication id).
     let mut batch = Batch::new();
     for (key, raw) in due {
-        batch = batch.delete(DELIVERIES, key);
-        match model::decode::<Delivery>(&raw) {
-            Err(e) => tracing::error!(error = %e, "dropping an unreadable sns delivery"),
-            Ok(mut d) => match attempt(svc, &d).await {
-                Ok(()) => {}
-                Err(PortError::Unavailable(why)) if d.attempts + 1 < d.max_attempts => {
-                    d.attempts += 1;
-                    tracing::debug!(%why, attempts = d.attempts, subscription = %d.subscription_arn, "sns delivery will be retried");
-                    let due = svc.now_ms() + backoff(svc, d.attempts);
-                    batch = batch.put(DELIVERIES, model::delivery_key(due, d.seq), model::encode(&d));
-                }
-                Err(e) => dead_letter(svc, &d, &e),
-            },
+        if lock(&svc.worker.in_flight).contains(&key) {
+            continue;
         }
+        progressed = true;
+        let d = match model::decode::<Delivery>(&raw) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "dropping an unreadable sns delivery");
+                batch = batch.delete(DELIVERIES, key);
+                continue;
+            }
+        };
+        if matches!(d.target, Target::Http { .. }) {
+            lock(&svc.worker.in_flight).insert(key.clone());
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                let result = attempt(&svc, &d).await;
+                let done = settle(&svc, Batch::new(), key.clone(), d, result);
+                if let Err(e) = svc.kv.commit(done) {
+                    tracing::error!(error = %e, "sns delivery outcome not saved; it will be retried");
+                }
+                lock(&svc.worker.in_flight).remove(&key);
+                svc.worker.wake();
+            });
+            continue;
+        }
+        let result = attempt(svc, &d).await;
+        batch = settle(svc, batch, key, d, result);
     }
     if !batch.is_empty() {
         svc.kv.commit(batch)?;
     }
-    if full {
+    if full && progressed {
         return Ok(Duration::ZERO);
     }
-    let next = svc.kv.scan(DELIVERIES, KeyRange::all(), 1)?;
+    // The next delivery not already under way says how long to sleep; finished HTTP tasks
+    // wake the worker themselves.
+    let in_flight = lock(&svc.worker.in_flight).clone();
+    let next = svc.kv.scan(DELIVERIES, KeyRange::all(), in_flight.len() + 1)?;
     let wait = next
-        .first()
+        .iter()
+        .find(|(k, _)| !in_flight.contains(k))
         .and_then(|(k, _)| std::str::from_utf8(&k[..16.min(k.len())]).ok()?.parse::<i64>().ok())
         .map_or(MAX_SLEEP, |due| Duration::from_millis(u64::try_from(due - now).unwrap_or(0)));
     Ok(wait.clamp(Duration::from_millis(5), MAX_SLEEP))
+}
+
+/// Adds to `batch` what an attempt's outcome changes: the delivery leaves the queue, and comes
+/// back later when the endpoint may take it on a retry; failed for good, it goes to the
+/// dead-letter queue (if any) now.
+fn settle(svc: &Inner, batch: Batch, key: Vec<u8>, mut d: Delivery, result: Result<(), PortError>) -> Batch {
+    let batch = batch.delete(DELIVERIES, key);
+    match result {
+        Ok(()) => batch,
+        Err(PortError::Unavailable(why)) if d.attempts + 1 < d.max_attempts => {
+            d.attempts += 1;
+            tracing::debug!(%why, attempts = d.attempts, subscription = %d.subscription_arn, "sns delivery will be retried");
+            let due = svc.now_ms() + backoff(svc, d.attempts);
+            batch.put(DELIVERIES, model::delivery_key(due, d.seq), model::encode(&d))
+        }
+        Err(e) => {
+            dead_letter(svc, &d, &e);
+            batch
+        }
+    }
 }
 
 /// A delivery that failed for good: to the dead-letter queue if there is one.

@@ -144,6 +144,18 @@ impl Env {
         queue::deliver_due(&self.svc.inner).await.expect("deliveries run");
     }
 
+    /// Runs the worker until `received` holds `n` requests (HTTP deliveries run in tasks).
+    async fn deliver_http(&self, received: &Mutex<Vec<String>>, n: usize) -> Vec<String> {
+        for _ in 0..200 {
+            self.deliver().await;
+            if lock(received).len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        std::mem::take(&mut *lock(received))
+    }
+
     fn sent(&self) -> Vec<Sent> {
         std::mem::take(&mut *lock(&self.queues.sent))
     }
@@ -690,8 +702,7 @@ async fn http_endpoints_confirm_then_receive() {
     assert_eq!(attribute(&attrs, "SubscriptionsPending").as_deref(), Some("1"));
     // Pending subscriptions get nothing published.
     env.ok(&[("Action", "Publish"), ("TopicArn", &t), ("Message", "early")]);
-    env.deliver().await;
-    let requests = std::mem::take(&mut *lock(&received));
+    let requests = env.deliver_http(&received, 1).await;
     assert_eq!(requests.len(), 1, "{requests:?}");
     let request = &requests[0];
     assert!(request.starts_with("POST /hook HTTP/1.1"), "{request}");
@@ -712,8 +723,7 @@ async fn http_endpoints_confirm_then_receive() {
     );
     assert!(confirmed.starts_with(&format!("{t}:")));
     env.ok(&[("Action", "Publish"), ("TopicArn", &t), ("Message", "now")]);
-    env.deliver().await;
-    let requests = std::mem::take(&mut *lock(&received));
+    let requests = env.deliver_http(&received, 1).await;
     assert_eq!(requests.len(), 1);
     assert!(requests[0].to_ascii_lowercase().contains("x-amz-sns-message-type: notification"));
     assert!(requests[0].contains(&format!("x-amz-sns-subscription-arn: {confirmed}")));
@@ -754,4 +764,31 @@ async fn other_services_publish_through_the_port() {
         env.svc.publish(&t, empty),
         Err(PortError::Invalid("Invalid parameter: Empty message".to_owned()))
     );
+}
+
+#[tokio::test]
+async fn a_silent_http_endpoint_holds_up_no_other_delivery() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let env = Env::new();
+    let t = topic(&env, "t");
+    subscribe(&env, &t, "http", &url, &[]);
+    subscribe(&env, &t, "sqs", QUEUE, &[("RawMessageDelivery", "true")]);
+    env.ok(&[("Action", "Publish"), ("TopicArn", &t), ("Message", "m")]);
+    let started = std::time::Instant::now();
+    env.deliver().await;
+    assert!(started.elapsed() < Duration::from_secs(2), "the worker waited for the endpoint");
+    let sent = env.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, "m");
+    // The confirmation is still under way: another scan leaves it alone.
+    env.deliver().await;
+    assert_eq!(env.svc.inner.worker.in_flight_len(), 1);
 }

@@ -1,6 +1,6 @@
 //! Service-level tests: requests through `Operation::parse` and `act` on an in-memory store,
-//! with an SQS and a Lambda port that record what they were given, and a real loopback HTTP
-//! endpoint for the confirmation handshake.
+//! with an SQS and a Lambda port that record what they were given. The HTTP handshake is tested
+//! end to end (`crates/server/tests/it/sns.rs`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,18 +142,6 @@ impl Env {
 
     async fn deliver(&self) {
         queue::deliver_due(&self.svc.inner).await.expect("deliveries run");
-    }
-
-    /// Runs the worker until `received` holds `n` requests (HTTP deliveries run in tasks).
-    async fn deliver_http(&self, received: &Mutex<Vec<String>>, n: usize) -> Vec<String> {
-        for _ in 0..200 {
-            self.deliver().await;
-            if lock(received).len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        std::mem::take(&mut *lock(received))
     }
 
     fn sent(&self) -> Vec<Sent> {
@@ -653,83 +641,6 @@ async fn subscription_attributes_lists_and_unsubscribe() {
     let (status, code, _) =
         env.error(&[("Action", "ListTagsForResource"), ("ResourceArn", &format!("{ARN}:missing"))]);
     assert_eq!((status, code.as_str()), (StatusCode::NOT_FOUND, "ResourceNotFound"));
-}
-
-#[tokio::test]
-async fn http_endpoints_confirm_then_receive() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let received: Arc<Mutex<Vec<String>>> = Arc::default();
-    let sink = received.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read until the body announced by Content-Length is in.
-            loop {
-                let n = socket.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break;
-                    }
-                }
-            }
-            lock(&sink).push(String::from_utf8_lossy(&buf).to_string());
-            let _ =
-                socket.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
-        }
-    });
-
-    let env = Env::new();
-    let t = topic(&env, "t");
-    assert_eq!(subscribe(&env, &t, "http", &url, &[]), "pending confirmation");
-    let attrs = env.ok(&[("Action", "GetTopicAttributes"), ("TopicArn", &t)]);
-    assert_eq!(attribute(&attrs, "SubscriptionsPending").as_deref(), Some("1"));
-    // Pending subscriptions get nothing published.
-    env.ok(&[("Action", "Publish"), ("TopicArn", &t), ("Message", "early")]);
-    let requests = env.deliver_http(&received, 1).await;
-    assert_eq!(requests.len(), 1, "{requests:?}");
-    let request = &requests[0];
-    assert!(request.starts_with("POST /hook HTTP/1.1"), "{request}");
-    assert!(
-        request.to_ascii_lowercase().contains("x-amz-sns-message-type: subscriptionconfirmation"),
-        "{request}"
-    );
-    let body: Value =
-        serde_json::from_str(request.split_once("\r\n\r\n").map_or("", |(_, b)| b)).expect("JSON body");
-    let token = body["Token"].as_str().expect("token").to_owned();
-    assert!(body["SubscribeURL"].as_str().is_some_and(|u| u.contains(&token)));
-
-    let (_, _, m) = env.error(&[("Action", "ConfirmSubscription"), ("TopicArn", &t), ("Token", "wrong")]);
-    assert_eq!(m, "Invalid parameter: Token");
-    let confirmed = leaf(
-        &env.ok(&[("Action", "ConfirmSubscription"), ("TopicArn", &t), ("Token", &token)]),
-        "SubscriptionArn",
-    );
-    assert!(confirmed.starts_with(&format!("{t}:")));
-    env.ok(&[("Action", "Publish"), ("TopicArn", &t), ("Message", "now")]);
-    let requests = env.deliver_http(&received, 1).await;
-    assert_eq!(requests.len(), 1);
-    assert!(requests[0].to_ascii_lowercase().contains("x-amz-sns-message-type: notification"));
-    assert!(requests[0].contains(&format!("x-amz-sns-subscription-arn: {confirmed}")));
-    let body: Value =
-        serde_json::from_str(requests[0].split_once("\r\n\r\n").map_or("", |(_, b)| b)).expect("JSON body");
-    assert_eq!(body["Message"], "now");
 }
 
 #[tokio::test]

@@ -440,33 +440,31 @@ async fn errors_are_in_sns_words() {
     assert_eq!(e.meta().message(), Some("Invalid parameter: Topic Name"));
     let e = sns.publish().topic_arn(&topic).message("").send().await.expect_err("empty").into_service_error();
     assert_eq!(e.meta().message(), Some("Invalid parameter: Empty message"));
-    let e = sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("carrier-pigeon")
-        .endpoint("x")
-        .send()
-        .await
-        .expect_err("protocol")
-        .into_service_error();
+    let subscribe_error = |protocol: &'static str, endpoint: &'static str, attributes: &[(&str, &str)]| {
+        let mut req = sns.subscribe().topic_arn(&topic).protocol(protocol).endpoint(endpoint);
+        for (k, v) in attributes {
+            req = req.attributes(*k, *v);
+        }
+        async move {
+            req.send().await.expect_err("refused").into_service_error().meta().message().map(str::to_owned)
+        }
+    };
     assert_eq!(
-        e.meta().message(),
+        subscribe_error("carrier-pigeon", "x", &[]).await.as_deref(),
         Some("Invalid parameter: Amazon SNS does not support this protocol string: carrier-pigeon")
     );
-    let e = sns
-        .subscribe()
-        .topic_arn(&topic)
-        .protocol("sqs")
-        .endpoint("arn:aws:sqs:us-east-1:000000000000:q")
-        .attributes("FilterPolicy", r#"{"key":[{"suffix":100}]}"#)
-        .send()
-        .await
-        .expect_err("policy")
-        .into_service_error();
+    let policy = [("FilterPolicy", r#"{"key":[{"suffix":100}]}"#)];
     assert_eq!(
-        e.meta().message(),
+        subscribe_error("sqs", "arn:aws:sqs:us-east-1:000000000000:q", &policy).await.as_deref(),
         Some("Invalid parameter: Attributes Reason: FilterPolicy: suffix match pattern must be a string")
     );
+    assert_eq!(
+        subscribe_error("http", "https://example.com/", &[]).await.as_deref(),
+        Some("Invalid parameter: Endpoint must match the specified protocol")
+    );
+    let e =
+        sns.confirm_subscription().topic_arn(&topic).token("not-a-token").send().await.expect_err("token");
+    assert_eq!(e.into_service_error().meta().message(), Some("Invalid parameter: Token"));
     let entry = |id: &str| PublishBatchRequestEntry::builder().id(id).message("m").build().expect("entry");
     let e = sns
         .publish_batch()

@@ -340,7 +340,11 @@ fn fan_out(inner: &Inner, topic: &Topic, p: &Prepared<'_>, now: i64) -> Vec<Deli
                     raw,
                 },
                 if raw { text.to_owned() } else { wrapped.clone() },
-                inner.config.http_attempts,
+                http_attempts(
+                    topic.record.attributes.get("DeliveryPolicy").map(String::as_str),
+                    r.attributes.get("DeliveryPolicy").map(String::as_str),
+                    inner.config.http_attempts,
+                ),
             ),
         };
         let dead_letter = r.dead_letter_queue().map(|q| (q, if raw { text.to_owned() } else { wrapped }));
@@ -357,6 +361,22 @@ fn fan_out(inner: &Inner, topic: &Topic, p: &Prepared<'_>, now: i64) -> Vec<Deli
         });
     }
     out
+}
+
+/// Attempts at an HTTP endpoint: 1 + `numRetries` of the subscription's delivery policy
+/// (`healthyRetryPolicy`), else of the topic's (`http.defaultHealthyRetryPolicy`), else the
+/// default. SNS allows at most 100 retries.
+fn http_attempts(topic_policy: Option<&str>, sub_policy: Option<&str>, default: u32) -> u32 {
+    let retries = |text: Option<&str>, path: &[&str]| -> Option<u32> {
+        let mut v: serde_json::Value = serde_json::from_str(text?).ok()?;
+        for key in path {
+            v = v.get(*key)?.clone();
+        }
+        u32::try_from(v.as_u64()?).ok()
+    };
+    retries(sub_policy, &["healthyRetryPolicy", "numRetries"])
+        .or_else(|| retries(topic_policy, &["http", "defaultHealthyRetryPolicy", "numRetries"]))
+        .map_or(default, |n| n.min(100) + 1)
 }
 
 /// SNS attributes as SQS message attributes for raw delivery: SQS has no `String.Array`, so
@@ -456,6 +476,19 @@ mod tests {
         m.attributes[0] =
             MessageAttribute { name: "a".into(), data_type: "String.Array".into(), value: "[\"x\"]".into() };
         assert_eq!(err(&m), None);
+    }
+
+    #[test]
+    fn delivery_policies_set_http_retries() {
+        let topic = r#"{"http":{"defaultHealthyRetryPolicy":{"numRetries":5}}}"#;
+        let sub = r#"{"healthyRetryPolicy":{"numRetries":1}}"#;
+        assert_eq!(http_attempts(None, None, 4), 4);
+        assert_eq!(http_attempts(Some(topic), None, 4), 6);
+        assert_eq!(http_attempts(Some(topic), Some(sub), 4), 2);
+        assert_eq!(
+            http_attempts(Some("not json"), Some(r#"{"healthyRetryPolicy":{"numRetries":500}}"#), 4),
+            101
+        );
     }
 
     #[test]

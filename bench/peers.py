@@ -436,6 +436,7 @@ def build(target_dir):
 def loadgen(args, server, scenario, *extra, timeout=None):
     """Runs nimbus-loadgen once; returns its JSON result, or raises Unavailable with its reason."""
     cmd = [args.loadgen, "--endpoint", server.endpoint(), "--scenario", scenario, "--json", "--threads", "1"]
+    cmd += ["--access-key", args.access_key]
     if server.health_path:
         cmd += ["--health-path", server.health_path]
     if args.keep_alive_header:
@@ -678,6 +679,11 @@ def main():
     ap.add_argument("--build", action="store_true", help="cargo build --release -p server -p loadgen first")
     ap.add_argument("--no-self-test", action="store_true", help="skip measuring the client's ceiling")
     ap.add_argument("--nimbus-arg", action="append", default=[], help="extra argument for nimbus serve")
+    ap.add_argument(
+        "--access-key",
+        default="test",
+        help="the loadgen's access key; 123456789012 puts Nimbus in moto's account, as sns-publish's ARNs need",
+    )
     ap.add_argument(
         "--no-keep-alive-header",
         dest="keep_alive_header",

@@ -14,7 +14,7 @@ from conftest import make_client
         ("events", lambda c: c.list_archives()),  # awsJson 1.1
         ("lambda", lambda c: c.list_code_signing_configs()),  # rest-json
         ("s3", lambda c: c.list_buckets()),  # rest-xml
-        ("sns", lambda c: c.list_topics()),  # query
+        ("sns", lambda c: c.list_platform_applications()),  # query
     ],
 )
 def test_unimplemented_operations_answer_not_implemented_in_their_protocol(server, service, call):

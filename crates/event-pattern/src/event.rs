@@ -32,6 +32,11 @@ impl PathIndex {
         id
     }
 
+    /// How many distinct paths were interned.
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
     fn id(&self, path: &str) -> Option<u32> {
         self.ids.get(path).copied()
     }

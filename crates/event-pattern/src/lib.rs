@@ -3,6 +3,8 @@
 //! - [`Pattern::parse`] reads a pattern and refuses an invalid one with the reason EventBridge
 //!   gives ([`PatternError`]'s Display is the `InvalidEventPatternException` message);
 //!   [`Pattern::matches`] answers for one event (TestEventPattern).
+//! - [`FilterPolicy`] reads SNS subscription filter policies (the same language, SNS's limits
+//!   and wording) and matches them on message attributes or a message body.
 //! - [`Matcher`] compiles every rule of a bus into one automaton over field paths and values;
 //!   [`Matcher::matches`] names the rules an event matches, at a cost that follows the event's
 //!   size rather than the number of rules.
@@ -15,6 +17,7 @@
 mod error;
 mod eval;
 mod event;
+mod filter_policy;
 mod interval;
 mod ip;
 mod json;
@@ -25,6 +28,9 @@ mod trie;
 mod wildcard;
 
 pub use error::PatternError;
+pub use filter_policy::{
+    AttributeValue, FilterPolicy, FilterPolicyError, FilterScope, MAX_COMBINATIONS, MAX_KEYS,
+};
 pub use machine::Matcher;
 pub use pattern::{Dialect, Pattern};
 

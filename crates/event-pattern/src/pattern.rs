@@ -15,8 +15,8 @@ use crate::json::{self, Json};
 use crate::number::{self, Bound, Range};
 use crate::wildcard::{self, Wildcard};
 
-/// Which service's flavour of the language to read. SNS filter policies share the matcher but
-/// differ in operators and messages; they will be a second variant.
+/// Which service's flavour of the language to read. SNS filter policies are read by
+/// [`crate::FilterPolicy`], which adds SNS's limits on top of this dialect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Dialect {

@@ -23,7 +23,7 @@ struct Cli {
     endpoint: String,
 
     /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role,
-    /// lambda-invoke.
+    /// lambda-invoke, sns-publish.
     #[arg(long, default_value = "sts-get-caller-identity")]
     scenario: Scenario,
 
@@ -142,7 +142,12 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
         concurrency,
         warmup: cli.warmup,
         stop,
-        options: Options { health_path: cli.health_path.clone(), function: function.clone() },
+        options: Options {
+            health_path: cli.health_path.clone(),
+            function: function.clone(),
+            account: Options::account_of(&cli.access_key),
+            region: cli.region.clone(),
+        },
         run_id: loadgen::run::run_id(),
     };
 

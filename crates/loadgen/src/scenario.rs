@@ -38,6 +38,9 @@ pub enum Scenario {
     /// Lambda `Invoke` (`RequestResponse`) of one function the setup creates (a Python echo, or
     /// the package given with `--function-zip`): warm invokes once the first ran.
     LambdaInvoke,
+    /// SNS `Publish` to one topic with one raw SQS subscription, both made by the setup: each
+    /// operation commits a durable delivery, which the server hands to the queue meanwhile.
+    SnsPublish,
 }
 
 /// Who and what one operation is: which worker, its sequence number within the worker, and
@@ -71,6 +74,13 @@ pub struct Setup {
 /// The function `lambda-invoke` calls. Fixed, so repeated runs reuse it.
 pub const INVOKE_FUNCTION: &str = "nimbus-loadgen-fn";
 
+/// The topic and the queue subscribed to it that `sns-publish` uses; fixed, so repeated runs
+/// reuse them. Their ARNs are in [`Options::account`] and [`Options::region`].
+pub const PUBLISH_TOPIC: &str = "nimbus-loadgen-topic";
+pub const PUBLISH_QUEUE: &str = "nimbus-loadgen-sns";
+const SNS_VERSION: &str = "2010-03-31";
+const SQS_VERSION: &str = "2012-11-05";
+
 /// The role functions are created with (Nimbus does not check that it exists).
 const FUNCTION_ROLE: &str = "arn:aws:iam::000000000000:role/nimbus-loadgen";
 
@@ -88,11 +98,35 @@ pub struct Options {
     pub health_path: String,
     /// The function `lambda-invoke` creates.
     pub function: FunctionSource,
+    /// The account and region the server puts resources in, for the ARNs `sns-publish` names.
+    pub account: String,
+    pub region: String,
+}
+
+impl Options {
+    fn arn(&self, service: &str, name: &str) -> String {
+        format!("arn:aws:{service}:{}:{}:{name}", self.region, self.account)
+    }
+
+    /// The account Nimbus gives an access key: a 12-digit key is one, anything else
+    /// `000000000000` (moto answers every key as `123456789012`: run it with that key).
+    pub fn account_of(access_key: &str) -> String {
+        if access_key.len() == 12 && access_key.bytes().all(|b| b.is_ascii_digit()) {
+            access_key.to_owned()
+        } else {
+            "000000000000".to_owned()
+        }
+    }
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { health_path: "/_nimbus/health".to_owned(), function: FunctionSource::python_echo() }
+        Options {
+            health_path: "/_nimbus/health".to_owned(),
+            function: FunctionSource::python_echo(),
+            account: "000000000000".to_owned(),
+            region: "us-east-1".to_owned(),
+        }
     }
 }
 
@@ -131,13 +165,14 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
         Scenario::IamGetRole,
         Scenario::IamCreateDeleteRole,
         Scenario::LambdaInvoke,
+        Scenario::SnsPublish,
     ];
 
     pub fn name(self) -> &'static str {
@@ -148,6 +183,7 @@ impl Scenario {
             Scenario::IamGetRole => "iam-get-role",
             Scenario::IamCreateDeleteRole => "iam-create-delete-role",
             Scenario::LambdaInvoke => "lambda-invoke",
+            Scenario::SnsPublish => "sns-publish",
         }
     }
 
@@ -159,7 +195,8 @@ impl Scenario {
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
             | Scenario::IamCreateDeleteRole
-            | Scenario::LambdaInvoke => StatusCode::OK,
+            | Scenario::LambdaInvoke
+            | Scenario::SnsPublish => StatusCode::OK,
         }
     }
 
@@ -176,6 +213,32 @@ impl Scenario {
                 // 409 is EntityAlreadyExists: a previous run made it.
                 accept: &[StatusCode::OK, StatusCode::CONFLICT],
             }],
+            // Each is idempotent: the same queue, topic and subscription come back.
+            Scenario::SnsPublish => vec![
+                Setup {
+                    call: Call::query("sqs", SQS_VERSION, "CreateQueue", &[("QueueName", PUBLISH_QUEUE)]),
+                    accept: &[StatusCode::OK],
+                },
+                Setup {
+                    call: Call::query("sns", SNS_VERSION, "CreateTopic", &[("Name", PUBLISH_TOPIC)]),
+                    accept: &[StatusCode::OK],
+                },
+                Setup {
+                    call: Call::query(
+                        "sns",
+                        SNS_VERSION,
+                        "Subscribe",
+                        &[
+                            ("TopicArn", &options.arn("sns", PUBLISH_TOPIC)),
+                            ("Protocol", "sqs"),
+                            ("Endpoint", &options.arn("sqs", PUBLISH_QUEUE)),
+                            ("Attributes.entry.1.key", "RawMessageDelivery"),
+                            ("Attributes.entry.1.value", "true"),
+                        ],
+                    ),
+                    accept: &[StatusCode::OK],
+                },
+            ],
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
@@ -200,6 +263,15 @@ impl Scenario {
                 Bytes::from(format!(r#"{{"seq":{}}}"#, op.seq)),
                 Signing::Service("lambda"),
             ),
+            Scenario::SnsPublish => Call::query(
+                "sns",
+                SNS_VERSION,
+                "Publish",
+                &[
+                    ("TopicArn", &options.arn("sns", PUBLISH_TOPIC)),
+                    ("Message", &format!(r#"{{"seq":{}}}"#, op.seq)),
+                ],
+            ),
         }
     }
 
@@ -214,7 +286,8 @@ impl Scenario {
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
-            | Scenario::LambdaInvoke => None,
+            | Scenario::LambdaInvoke
+            | Scenario::SnsPublish => None,
         }
     }
 

@@ -12,6 +12,8 @@ mod queue_receiver;
 pub use queue_receiver::{QueueInfo, QueueReceiver, ReceivedMessage};
 mod stream_reader;
 pub use stream_reader::{StreamPosition, StreamReader, StreamRecord};
+mod topics;
+pub use topics::{TopicMessage, TopicPublisher};
 
 /// A boxed, sendable future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -73,4 +75,19 @@ pub trait QueueSender: Send + Sync {
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
     ) -> Result<String, PortError>;
+
+    /// [`QueueSender::send_message`] with an explicit deduplication id for FIFO queues (SNS
+    /// FIFO topics pass the publisher's `MessageDeduplicationId` through); `None` falls back to
+    /// deduplication by content. Implementations that know no better ignore the id.
+    fn send_message_deduplicated(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(String, QueueMessageAttribute)],
+        group_id: Option<&str>,
+        dedup_id: Option<&str>,
+    ) -> Result<String, PortError> {
+        let _ = dedup_id;
+        self.send_message(queue_arn, body, attributes, group_id)
+    }
 }

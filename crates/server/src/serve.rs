@@ -54,11 +54,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.set_queue_sender(Arc::new(sqs.clone()));
     lambda.set_queue_receiver(Arc::new(sqs.clone()));
     events.set_queue_sender(Arc::new(sqs.clone()));
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
+    let sns = sns(&args, store.clone(), &sqs, &lambda)?;
+    let gateway =
+        Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, sns.clone())?);
     // Workers start once every port is wired, so what they resume after a restart finds its
-    // targets (queues, streams) at once.
+    // targets (queues, streams, topics) at once.
     lambda.start();
     events.start();
+    sns.start();
 
     tracing::info!(
         %addr,
@@ -76,6 +79,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     gateway::serve(listener, gateway, shutdown).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
     events.shutdown();
+    sns.shutdown();
     lambda.shutdown().await;
     // Function log lines still queued are committed before the store makes everything durable.
     log_writer.flush();
@@ -146,6 +150,21 @@ fn events(
         .map_err(|e| anyhow::anyhow!("starting EventBridge: {e}"))
 }
 
+/// SNS, delivering to queues through SQS's `QueueSender` and to functions through Lambda's
+/// `FunctionInvoker`.
+fn sns(
+    args: &ServeArgs,
+    store: Store,
+    sqs: &service_sqs::SqsService,
+    lambda: &service_lambda::LambdaService,
+) -> anyhow::Result<service_sns::SnsService> {
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let config =
+        service_sns::SnsConfig { endpoint_url: endpoint_url(args), ..service_sns::SnsConfig::default() };
+    service_sns::SnsService::new(store, clock, Arc::new(sqs.clone()), Arc::new(lambda.clone()), config)
+        .map_err(|e| anyhow::anyhow!("starting SNS: {e}"))
+}
+
 /// The composition root: every service, built on the chosen store, registered with the gateway.
 /// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(
@@ -155,6 +174,7 @@ fn wire(
     events: service_events::EventsService,
     logs: service_logs::LogsService,
     sqs: service_sqs::SqsService,
+    sns: service_sns::SnsService,
 ) -> anyhow::Result<Gateway> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let mut credentials = Credentials::new();
@@ -181,6 +201,7 @@ fn wire(
         .service(Arc::new(events))
         .service(Arc::new(logs))
         .service(Arc::new(sqs))
+        .service(Arc::new(sns))
         .service(Arc::new(apigateway))
         .build())
 }

@@ -275,12 +275,25 @@ impl QueueSender for SqsService {
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
     ) -> Result<String, PortError> {
+        self.send_message_deduplicated(queue_arn, body, attributes, group_id, None)
+    }
+
+    fn send_message_deduplicated(
+        &self,
+        queue_arn: &str,
+        body: &str,
+        attributes: &[(String, QueueMessageAttribute)],
+        group_id: Option<&str>,
+        dedup_id: Option<&str>,
+    ) -> Result<String, PortError> {
         let queue =
             self.inner.find_arn(queue_arn).ok_or_else(|| PortError::NotFound(queue_arn.to_owned()))?;
-        messages::send_from_port(&self.inner, &queue, body, attributes, group_id).map_err(|e| match e {
-            Error::QueueDoesNotExist => PortError::NotFound(queue_arn.to_owned()),
-            Error::InternalError(e) => PortError::Unavailable(e.to_string()),
-            other => PortError::Invalid(other.to_wire().message),
+        messages::send_from_port(&self.inner, &queue, body, attributes, group_id, dedup_id).map_err(|e| {
+            match e {
+                Error::QueueDoesNotExist => PortError::NotFound(queue_arn.to_owned()),
+                Error::InternalError(e) => PortError::Unavailable(e.to_string()),
+                other => PortError::Invalid(other.to_wire().message),
+            }
         })
     }
 }

@@ -398,6 +398,7 @@ pub fn send_from_port(
     body: &str,
     attributes: &[(String, QueueMessageAttribute)],
     group_id: Option<&str>,
+    dedup_id: Option<&str>,
 ) -> Result<String, Error> {
     let attributes = attributes
         .iter()
@@ -415,7 +416,10 @@ pub fn send_from_port(
         body: Some(body.to_owned()),
         attributes,
         group_id: group_id.map(str::to_owned),
-        dedup_id: queue.record.fifo().then(|| sha256_hex(body.as_bytes())),
+        dedup_id: queue
+            .record
+            .fifo()
+            .then(|| dedup_id.map_or_else(|| sha256_hex(body.as_bytes()), str::to_owned)),
         ..SendEntry::default()
     };
     let (_, result) = send(inner, queue, vec![entry])?.into_iter().next().ok_or(Error::QueueDoesNotExist)?;

@@ -43,3 +43,21 @@ fn lambda_invoke_creates_its_function_with_a_real_package() {
     assert_eq!(call.path_and_query, "/2015-03-31/functions/nimbus-loadgen-fn/invocations");
     assert_eq!(call.body.as_ref(), br#"{"seq":7}"#);
 }
+
+#[test]
+fn sns_publish_sets_up_a_subscribed_queue() {
+    let setup = Scenario::SnsPublish.setup(&Options::default());
+    let bodies: Vec<String> = setup
+        .iter()
+        .map(|s| String::from_utf8(s.call.body.to_vec()).expect("form bodies are text"))
+        .collect();
+    assert!(bodies[0].starts_with("Action=CreateQueue&Version=2012-11-05"), "{}", bodies[0]);
+    assert!(bodies[1].starts_with("Action=CreateTopic&Version=2010-03-31"), "{}", bodies[1]);
+    assert!(bodies[2].contains("Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Animbus-loadgen-sns"));
+    let call = Scenario::SnsPublish.call(Op { run: "r", worker: 0, seq: 9 }, &Options::default());
+    let body = String::from_utf8(call.body.to_vec()).expect("text");
+    assert!(body.starts_with("Action=Publish&Version=2010-03-31&TopicArn="), "{body}");
+    assert!(body.ends_with("Message=%7B%22seq%22%3A9%7D"), "{body}");
+    assert_eq!(Options::account_of("123456789012"), "123456789012");
+    assert_eq!(Options::account_of("test"), "000000000000");
+}

@@ -139,6 +139,10 @@ impl Server {
         aws_sdk_sqs::Client::new(&self.sdk_config(access_key, region).await)
     }
 
+    pub async fn sns(&self, access_key: &str, region: &'static str) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk_config(access_key, region).await)
+    }
+
     pub async fn apigateway(&self) -> aws_sdk_apigateway::Client {
         aws_sdk_apigateway::Client::new(&self.sdk_config("test", "us-east-1").await)
     }

@@ -11,11 +11,11 @@ async fn health_lists_services_on_both_paths() {
         let v: serde_json::Value = serde_json::from_str(&resp.text().await.expect("body")).expect("json");
         assert_eq!(v["services"]["iam"], "running");
         assert_eq!(v["services"]["sts"], "running");
-        for service in ["dynamodb", "lambda", "events", "logs", "sqs", "apigateway"] {
+        for service in ["dynamodb", "lambda", "events", "logs", "sqs", "sns", "apigateway"] {
             assert_eq!(v["services"][service], "running", "{service}");
         }
         // Services Nimbus does not serve yet are listed as such.
-        assert_eq!(v["services"]["sns"], "disabled");
+        assert_eq!(v["services"]["cloudformation"], "disabled");
         assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     }
 }

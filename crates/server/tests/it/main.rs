@@ -13,5 +13,6 @@ mod lifecycle;
 mod logs;
 mod protocols;
 mod sigv4;
+mod sns;
 mod sqs;
 mod sts;

@@ -55,6 +55,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.set_queue_receiver(Arc::new(sqs.clone()));
     events.set_queue_sender(Arc::new(sqs.clone()));
     let sns = sns(&args, store.clone(), &sqs, &lambda)?;
+    events.set_topic_publisher(Arc::new(sns.clone()));
     let gateway =
         Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, sns.clone())?);
     // Workers start once every port is wired, so what they resume after a restart finds its

@@ -1,7 +1,7 @@
 //! Amazon EventBridge for Nimbus, on awsJson 1.1 (`AWSEvents.*`): event buses, rules and their
 //! targets, PutEvents matched against every rule of a bus at once, durable at-least-once
-//! delivery to Lambda functions ([`ports::FunctionInvoker`]), SQS queues ([`ports::QueueSender`])
-//! and other buses, dead-letter queues, and scheduled rules.
+//! delivery to Lambda functions ([`ports::FunctionInvoker`]), SQS queues ([`ports::QueueSender`]),
+//! SNS topics ([`ports::TopicPublisher`]) and other buses, dead-letter queues, and scheduled rules.
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `rules.rs` (rules and targets),
 //! `events.rs` (PutEvents, TestEventPattern, the envelope), `input.rs` (what a target gets),
@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use event_pattern::{Matcher, Pattern};
-use ports::{FunctionInvoker, QueueSender};
+use ports::{FunctionInvoker, QueueSender, TopicPublisher};
 use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response};
 use storage::{Kv, Store};
 use types::{Clock, Scope};
@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     invoker: Arc<dyn FunctionInvoker>,
     /// SQS, for queue targets and dead-letter queues; wired after both services exist.
     queues: std::sync::OnceLock<Arc<dyn QueueSender>>,
+    /// SNS, for topic targets.
+    topics: std::sync::OnceLock<Arc<dyn TopicPublisher>>,
     config: EventsConfig,
     /// Keyed by [`model::bus_key`]; a bus without rules may be absent.
     buses: Mutex<HashMap<Vec<u8>, BusRules>>,
@@ -111,6 +113,7 @@ impl EventsService {
             clock,
             invoker,
             queues: std::sync::OnceLock::new(),
+            topics: std::sync::OnceLock::new(),
             config,
             buses: Mutex::new(HashMap::new()),
             archives: Mutex::new(HashMap::new()),
@@ -126,6 +129,11 @@ impl EventsService {
     /// Gives EventBridge SQS, for queue targets and dead-letter queues. The first call wins.
     pub fn set_queue_sender(&self, sender: Arc<dyn QueueSender>) {
         let _ = self.inner.queues.set(sender);
+    }
+
+    /// Gives EventBridge SNS, for topic targets. The first call wins.
+    pub fn set_topic_publisher(&self, publisher: Arc<dyn TopicPublisher>) {
+        let _ = self.inner.topics.set(publisher);
     }
 
     /// Starts the delivery worker (including deliveries accepted before a restart) and the

@@ -197,6 +197,7 @@ pub struct Delivery {
 pub enum TargetKind {
     Function,
     Queue,
+    Topic,
     Bus,
 }
 
@@ -209,6 +210,7 @@ impl TargetKind {
         match (parts[2], parts[5]) {
             ("lambda", rest) if rest.starts_with("function:") && rest.len() > 9 => Some(TargetKind::Function),
             ("sqs", name) if !name.is_empty() && !name.contains(':') => Some(TargetKind::Queue),
+            ("sns", name) if !name.is_empty() && !name.contains(':') => Some(TargetKind::Topic),
             ("events", rest) if rest.starts_with("event-bus/") && rest.len() > 10 => Some(TargetKind::Bus),
             _ => None,
         }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ports::{PortError, QueueMessageAttribute};
+use ports::{PortError, QueueMessageAttribute, TopicMessage};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
 use types::{AccountId, Region, Scope};
@@ -162,6 +162,16 @@ fn attempt(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortErr
             let sender =
                 svc.queues.get().ok_or_else(|| PortError::Unavailable("SQS is not wired".to_owned()))?;
             sender.send_message(&d.target_arn, &d.payload, &[], d.group_id.as_deref()).map(|_| Vec::new())
+        }
+        Some(TargetKind::Topic) => {
+            let topics =
+                svc.topics.get().ok_or_else(|| PortError::Unavailable("SNS is not wired".to_owned()))?;
+            let message = TopicMessage {
+                message: d.payload.clone(),
+                group_id: d.group_id.clone(),
+                ..TopicMessage::default()
+            };
+            topics.publish(&d.target_arn, message).map(|_| Vec::new())
         }
         Some(TargetKind::Bus) => to_bus(svc, d, now),
         None => Err(PortError::Invalid(format!("{} is not a target Nimbus delivers to", d.target_arn))),

@@ -4,7 +4,10 @@
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ports::{BoxFuture, FunctionInvoker, InvokeResponse, PortError, QueueMessageAttribute, QueueSender};
+use ports::{
+    BoxFuture, FunctionInvoker, InvokeResponse, PortError, QueueMessageAttribute, QueueSender, TopicMessage,
+    TopicPublisher,
+};
 use protocol::{Request, RequestContext, Response};
 use serde_json::{Value, json};
 use storage::Store;
@@ -76,8 +79,20 @@ impl QueueSender for Queues {
     }
 }
 
+/// Records what SNS was asked to publish: topic ARN and message.
+#[derive(Default)]
+struct Topics(Mutex<Vec<(String, TopicMessage)>>);
+
+impl TopicPublisher for Topics {
+    fn publish(&self, topic_arn: &str, message: TopicMessage) -> Result<String, PortError> {
+        crate::lock(&self.0).push((topic_arn.to_owned(), message));
+        Ok("id".to_owned())
+    }
+}
+
 struct Env {
     svc: EventsService,
+    topics: Arc<Topics>,
     clock: Arc<TestClock>,
     invoker: Arc<Recorder>,
     queues: Arc<Queues>,
@@ -96,7 +111,9 @@ impl Env {
             .expect("service");
         let queues = Arc::new(Queues::default());
         svc.set_queue_sender(queues.clone());
-        Env { svc, clock, invoker, queues, store }
+        let topics = Arc::new(Topics::default());
+        svc.set_topic_publisher(topics.clone());
+        Env { svc, topics, clock, invoker, queues, store }
     }
 
     fn call(&self, op: &str, body: Value) -> (u16, Value) {
@@ -215,7 +232,7 @@ fn buses_and_rules_lifecycle() {
         "PutTargets",
         json!({"Rule": "placed", "EventBusName": "orders", "Targets": [
             {"Id": "inv", "Arn": FN},
-            {"Id": "q", "Arn": "arn:aws:sns:us-east-1:000000000000:q"}
+            {"Id": "q", "Arn": "arn:aws:kinesis:us-east-1:000000000000:stream/q"}
         ]}),
     );
     assert_eq!(put["FailedEntryCount"], 1);
@@ -637,4 +654,23 @@ fn archives_keep_matching_events_and_replays_route_them_again() {
         (code.as_str(), message.as_str()),
         ("ResourceNotFoundException", "Archive orders does not exist.")
     );
+}
+
+#[test]
+fn topic_targets_publish_the_input() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));
+    let put = env.ok(
+        "PutTargets",
+        json!({"Rule": "r", "Targets": [
+            {"Id": "t", "Arn": "arn:aws:sns:us-east-1:000000000000:alerts", "InputPath": "$.detail"}
+        ]}),
+    );
+    assert_eq!(put["FailedEntryCount"], 0);
+    env.ok("PutEvents", json!({"Entries": [{"Source": "a", "DetailType": "d", "Detail": "{\"n\": 1}"}]}));
+    env.deliver();
+    let published = std::mem::take(&mut *crate::lock(&env.topics.0));
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].0, "arn:aws:sns:us-east-1:000000000000:alerts");
+    assert_eq!(published[0].1.message, "{\"n\":1}");
 }

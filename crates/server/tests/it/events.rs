@@ -380,3 +380,49 @@ async fn an_archive_replays_its_events_with_the_replay_name() {
         Some("Parameter EventSourceArn is not valid. Reason: Archive nope does not exist.")
     );
 }
+
+#[tokio::test]
+async fn a_topic_target_reaches_the_topics_subscribers() {
+    let server = Server::ephemeral();
+    let events = server.events("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let sns = server.sns("test", "us-east-1").await;
+    let url = sqs
+        .create_queue()
+        .queue_name("alerts-q")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    let topic =
+        sns.create_topic().name("alerts").send().await.expect("topic").topic_arn().expect("arn").to_owned();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:000000000000:alerts-q")
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("subscribe");
+    events
+        .put_rule()
+        .name("alerts")
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("alerts")
+        .targets(Target::builder().id("t").arn(&topic).input_path("$.detail").build().expect("t"))
+        .send()
+        .await
+        .expect("targets");
+    events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+    let got = receive(&sqs, &url, 1).await;
+    assert_eq!(got.len(), 1, "EventBridge → SNS → SQS");
+    let detail: Value = serde_json::from_str(got[0].body().expect("body")).expect("json");
+    assert_eq!(detail["orderId"], "o-1");
+}

@@ -12,6 +12,8 @@ mod queue_receiver;
 pub use queue_receiver::{QueueInfo, QueueReceiver, ReceivedMessage};
 mod stream_reader;
 pub use stream_reader::{StreamPosition, StreamReader, StreamRecord};
+mod events;
+pub use events::{BusEvent, EventPublisher};
 mod topics;
 pub use topics::{TopicMessage, TopicPublisher};
 

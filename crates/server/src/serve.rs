@@ -56,6 +56,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     events.set_queue_sender(Arc::new(sqs.clone()));
     let sns = sns(&args, store.clone(), &sqs, &lambda)?;
     events.set_topic_publisher(Arc::new(sns.clone()));
+    lambda.set_topic_publisher(Arc::new(sns.clone()));
+    lambda.set_event_publisher(Arc::new(events.clone()));
     let gateway =
         Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, sns.clone())?);
     // Workers start once every port is wired, so what they resume after a restart finds its

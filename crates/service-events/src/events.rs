@@ -79,13 +79,8 @@ pub fn put_events(svc: &Inner, ctx: &RequestContext, entries: Vec<EventEntry>) -
     for entry in entries {
         match accept(svc, &ctx.scope, entry, now) {
             Ok(accepted) => {
-                for d in accepted.deliveries {
-                    batch = batch.put(DELIVERIES, model::delivery_key(now, &d.id), model::encode(&d));
-                }
-                for (key, text) in accepted.archived {
-                    batch = batch.put(crate::archives::ARCHIVED, key, text);
-                }
                 results.push(json!({ "EventId": accepted.id }));
+                batch = accepted.stage(batch, now);
             }
             Err((code, message)) => {
                 failed += 1;
@@ -137,6 +132,52 @@ struct Accepted {
     id: String,
     deliveries: Vec<Delivery>,
     archived: Vec<(Vec<u8>, String)>,
+}
+
+impl Accepted {
+    fn stage(self, mut batch: Batch, now: i64) -> Batch {
+        for d in self.deliveries {
+            batch = batch.put(DELIVERIES, model::delivery_key(now, &d.id), model::encode(&d));
+        }
+        for (key, text) in self.archived {
+            batch = batch.put(crate::archives::ARCHIVED, key, text);
+        }
+        batch
+    }
+}
+
+/// PutEvents from another service (`ports::EventPublisher`): one entry, on the bus its ARN
+/// names, validated and committed as a PutEvents entry is.
+pub fn put_from_port(svc: &Inner, event: ports::BusEvent) -> Result<String, ports::PortError> {
+    use ports::PortError;
+    let (scope, bus) = model::parse_bus_arn(&event.bus_arn)
+        .ok_or_else(|| PortError::NotFound(format!("Event bus {} does not exist.", event.bus_arn)))?;
+    let entry = EventEntry {
+        source: Some(event.source),
+        detail_type: Some(event.detail_type),
+        detail: Some(event.detail),
+        resources: Some(event.resources),
+        event_bus_name: Some(bus),
+        ..EventEntry::default()
+    };
+    if entry_size(&entry) > svc.config.max_put_events_bytes {
+        return Err(PortError::Invalid(
+            "Total size of the entries in the request is over the limit.".to_owned(),
+        ));
+    }
+    let now = svc.now_ms();
+    let accepted = accept(svc, &scope, entry, now).map_err(|(code, message)| match code {
+        "ResourceNotFoundException" => PortError::NotFound(message),
+        "InternalFailure" => PortError::Unavailable(message),
+        _ => PortError::Invalid(message),
+    })?;
+    let id = accepted.id.clone();
+    let batch = accepted.stage(Batch::new(), now);
+    if !batch.is_empty() {
+        svc.kv.commit(batch).map_err(|e| PortError::Unavailable(e.to_string()))?;
+        svc.queue.wake();
+    }
+    Ok(id)
 }
 
 /// The deliveries an event `text` on `bus` causes: one per target of every enabled rule of the

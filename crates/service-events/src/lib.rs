@@ -170,6 +170,12 @@ impl AwsService for EventsService {
     }
 }
 
+impl ports::EventPublisher for EventsService {
+    fn put_event(&self, event: ports::BusEvent) -> Result<String, ports::PortError> {
+        events::put_from_port(&self.inner, event)
+    }
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -104,6 +104,9 @@ pub(crate) struct Inner {
     usage: usage::Usage,
     /// SQS, for destinations; wired by the server after both services exist.
     queue_sender: std::sync::OnceLock<Arc<dyn ::ports::QueueSender>>,
+    /// SNS and EventBridge, for destinations.
+    topic_publisher: std::sync::OnceLock<Arc<dyn ::ports::TopicPublisher>>,
+    event_publisher: std::sync::OnceLock<Arc<dyn ::ports::EventPublisher>>,
     /// SQS and DynamoDB Streams, for event source mappings; wired by the server.
     queue_receiver: std::sync::OnceLock<Arc<dyn ::ports::QueueReceiver>>,
     stream_reader: std::sync::OnceLock<Arc<dyn ::ports::StreamReader>>,
@@ -144,6 +147,8 @@ impl LambdaService {
             usage: usage::Usage::default(),
             urls: Mutex::new(HashMap::new()),
             queue_sender: std::sync::OnceLock::new(),
+            topic_publisher: std::sync::OnceLock::new(),
+            event_publisher: std::sync::OnceLock::new(),
             queue_receiver: std::sync::OnceLock::new(),
             stream_reader: std::sync::OnceLock::new(),
             pollers: esm::Pollers::default(),
@@ -155,6 +160,16 @@ impl LambdaService {
     /// Lets asynchronous invocations deliver OnSuccess/OnFailure records to SQS queues.
     pub fn set_queue_sender(&self, sender: Arc<dyn ::ports::QueueSender>) {
         let _ = self.inner.queue_sender.set(sender);
+    }
+
+    /// Lets asynchronous invocations deliver OnSuccess/OnFailure records to SNS topics.
+    pub fn set_topic_publisher(&self, publisher: Arc<dyn ::ports::TopicPublisher>) {
+        let _ = self.inner.topic_publisher.set(publisher);
+    }
+
+    /// Lets asynchronous invocations deliver OnSuccess/OnFailure records to EventBridge buses.
+    pub fn set_event_publisher(&self, publisher: Arc<dyn ::ports::EventPublisher>) {
+        let _ = self.inner.event_publisher.set(publisher);
     }
 
     /// Lets event source mappings poll SQS queues.

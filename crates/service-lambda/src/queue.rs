@@ -270,16 +270,14 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
         Settle::Later(due, next) => {
             batch = batch.put(ASYNC_QUEUE, queue_key(due, &next.id), encode(&next));
         }
-        Settle::Done(Some((destination, body))) if destination.split(':').nth(2) == Some("sqs") => {
+        Settle::Done(Some((destination, body)))
+            if matches!(destination.split(':').nth(2), Some("sqs" | "sns" | "events")) =>
+        {
             // Sent before the event is removed: a crash in between repeats the record (at least
-            // once). A queue that refuses it (deleted, storage failing) loses the record, with a
+            // once). A target that refuses it (deleted, storage failing) loses the record, with a
             // warning; retrying would re-run the function, which already ran.
-            let sent = match svc.queue_sender.get() {
-                Some(sender) => sender.send_message(&destination, &body.to_string(), &[], None),
-                None => Err(ports::PortError::Unavailable("SQS is not wired".to_owned())),
-            };
-            if let Err(e) = sent {
-                tracing::warn!(%destination, error = %e, "destination queue refused the record; dropped");
+            if let Err(e) = send_record(svc, &destination, &body) {
+                tracing::warn!(%destination, error = %e, "destination refused the record; dropped");
             }
         }
         Settle::Done(Some((destination, body))) => {
@@ -342,6 +340,39 @@ fn record(
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
     }
     body
+}
+
+/// Sends an invocation record to an SQS queue, an SNS topic or an EventBridge bus. On a bus it
+/// is the detail of a `lambda` event whose detail-type says how the invocation ended.
+fn send_record(svc: &Inner, destination: &str, body: &Value) -> Result<(), ::ports::PortError> {
+    let unwired = |what: &str| ::ports::PortError::Unavailable(format!("{what} is not wired"));
+    match destination.split(':').nth(2) {
+        Some("sqs") => {
+            let sender = svc.queue_sender.get().ok_or_else(|| unwired("SQS"))?;
+            sender.send_message(destination, &body.to_string(), &[], None).map(|_| ())
+        }
+        Some("sns") => {
+            let topics = svc.topic_publisher.get().ok_or_else(|| unwired("SNS"))?;
+            let message =
+                ::ports::TopicMessage { message: body.to_string(), ..::ports::TopicMessage::default() };
+            topics.publish(destination, message).map(|_| ())
+        }
+        _ => {
+            let events = svc.event_publisher.get().ok_or_else(|| unwired("EventBridge"))?;
+            let outcome =
+                if body["requestContext"]["condition"] == "Success" { "Success" } else { "Failure" };
+            let function_arn = body["requestContext"]["functionArn"].as_str().unwrap_or_default().to_owned();
+            events
+                .put_event(::ports::BusEvent {
+                    bus_arn: destination.to_owned(),
+                    source: "lambda".to_owned(),
+                    detail_type: format!("Lambda Function Invocation Result - {outcome}"),
+                    detail: body.to_string(),
+                    resources: vec![destination.to_owned(), function_arn],
+                })
+                .map(|_| ())
+        }
+    }
 }
 
 /// A destination that is a Lambda function gets the record as a new asynchronous event.

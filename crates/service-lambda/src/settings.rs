@@ -14,7 +14,7 @@ use crate::operation::{EventInvokeInput, Page, PermissionInput, Target, missing}
 use crate::render;
 
 /// Whether a destination ARN names something Nimbus can deliver to today.
-fn check_destination(arn: &str, have_sqs: bool) -> Result<(), Error> {
+fn check_destination(arn: &str, wired: impl Fn(&str) -> bool) -> Result<(), Error> {
     let service = arn.split(':').nth(2).unwrap_or_default();
     if !arn.starts_with("arn:") || service.is_empty() {
         return Err(Error::invalid(format!(
@@ -23,9 +23,9 @@ fn check_destination(arn: &str, have_sqs: bool) -> Result<(), Error> {
     }
     match service {
         "lambda" => Ok(()),
-        "sqs" if have_sqs => Ok(()),
+        "sqs" | "sns" | "events" if wired(service) => Ok(()),
         "sqs" | "sns" | "events" | "s3" => Err(Error::NotImplemented(format!(
-            "Destinations of type {service} (only Lambda functions and SQS queues so far)"
+            "Destinations of type {service} (Lambda functions, SQS queues, SNS topics and EventBridge buses so far)"
         ))),
         _ => Err(Error::invalid(format!(
             "The provided destination config DestinationConfig is invalid. The destination ARN {arn} is not a supported destination type."
@@ -81,7 +81,12 @@ impl Env<'_> {
         let on_success = dest.on_success.and_then(|d| d.destination);
         let on_failure = dest.on_failure.and_then(|d| d.destination);
         for arn in on_success.iter().chain(on_failure.iter()) {
-            check_destination(arn, self.svc.queue_sender.get().is_some())?;
+            check_destination(arn, |service| match service {
+                "sqs" => self.svc.queue_sender.get().is_some(),
+                "sns" => self.svc.topic_publisher.get().is_some(),
+                "events" => self.svc.event_publisher.get().is_some(),
+                _ => false,
+            })?;
         }
         let now = self.svc.now_ms() / 1000;
         let config = self.modify(&t.name, |f| {

@@ -872,3 +872,95 @@ async fn on_success_records_can_go_to_an_sqs_queue() {
     assert_eq!(body["requestPayload"], json!({"n": 3}));
     assert_eq!(body["responsePayload"]["event"], json!({"n": 3}));
 }
+
+#[tokio::test]
+async fn records_can_go_to_an_eventbridge_bus_and_an_sns_topic() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let sns = server.sns("test", "us-east-1").await;
+    let events = server.events("test", "us-east-1").await;
+    let mut urls = Vec::new();
+    for name in ["from-bus", "from-topic"] {
+        urls.push(
+            sqs.create_queue()
+                .queue_name(name)
+                .send()
+                .await
+                .expect("queue")
+                .queue_url()
+                .expect("url")
+                .to_owned(),
+        );
+    }
+    events
+        .put_rule()
+        .name("results")
+        .event_pattern(
+            r#"{"source":["lambda"],"detail-type":["Lambda Function Invocation Result - Success"]}"#,
+        )
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("results")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn("arn:aws:sqs:us-east-1:000000000000:from-bus")
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("targets");
+    let topic =
+        sns.create_topic().name("failures").send().await.expect("topic").topic_arn().expect("arn").to_owned();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:us-east-1:000000000000:from-topic")
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .expect("subscribe");
+    create_python(&lambda, "ok-fn", PY_ECHO, &[]).await;
+    lambda
+        .put_function_event_invoke_config()
+        .function_name("ok-fn")
+        .maximum_retry_attempts(0)
+        .destination_config(
+            DestinationConfig::builder()
+                .on_success(
+                    aws_sdk_lambda::types::OnSuccess::builder()
+                        .destination("arn:aws:events:us-east-1:000000000000:event-bus/default")
+                        .build(),
+                )
+                .on_failure(OnFailure::builder().destination(&topic).build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("destinations");
+    for payload in [r#"{"n": 1}"#, r#"{"fail": true}"#] {
+        lambda
+            .invoke()
+            .function_name("ok-fn")
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .expect("accepted");
+    }
+    let got = sqs.receive_message().queue_url(&urls[0]).wait_time_seconds(10).send().await.expect("receive");
+    let event: Value = serde_json::from_str(got.messages()[0].body().expect("body")).expect("event");
+    assert_eq!(event["source"], "lambda");
+    assert_eq!(event["detail-type"], "Lambda Function Invocation Result - Success");
+    assert_eq!(event["detail"]["requestPayload"], json!({"n": 1}));
+    assert_eq!(event["resources"][0], "arn:aws:events:us-east-1:000000000000:event-bus/default");
+    let got = sqs.receive_message().queue_url(&urls[1]).wait_time_seconds(10).send().await.expect("receive");
+    let record: Value = serde_json::from_str(got.messages()[0].body().expect("body")).expect("record");
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestPayload"], json!({"fail": true}));
+}

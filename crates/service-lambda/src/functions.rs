@@ -249,8 +249,16 @@ fn apply_config(c: &mut VersionConfig, input: ConfigInput) -> Result<(), Error> 
     }
     if let Some(dlq) = input.dead_letter_config {
         c.dead_letter_target = dlq.target_arn.filter(|t| !t.is_empty());
-        if c.dead_letter_target.is_some() {
-            return Err(Error::NotImplemented("Dead-letter queues (DeadLetterConfig)".to_owned()));
+        if let Some(target) = &c.dead_letter_target {
+            if !target.starts_with("arn:") {
+                return Err(Error::invalid("Invalid dead letter ARN: ARNs must start with 'arn:'"));
+            }
+            if !matches!(target.split(':').nth(2), Some("sqs" | "sns")) {
+                // Wording not verified against AWS; the constraint (SQS or SNS) is documented.
+                return Err(Error::invalid(format!(
+                    "Invalid dead letter ARN: {target} is not an Amazon SQS queue or Amazon SNS topic"
+                )));
+            }
         }
     }
     if let Some(kms) = input.kms_key_arn {

@@ -150,8 +150,9 @@ fn dispatch_due(svc: &Arc<Inner>) -> Result<Duration, Error> {
 
 /// How one attempt ended.
 enum Settle {
-    /// Remove the event; deliver this record to this destination if any.
-    Done(Option<(String, Value)>),
+    /// Remove the event; deliver this record to this destination if any, and when the
+    /// invocation failed, the event to the function's dead-letter queue.
+    Done(Option<(String, Value)>, Option<Failure>),
     /// Try again at this time (a retry or a throttle).
     Later(i64, AsyncEvent),
 }
@@ -194,6 +195,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                 .on_failure
                 .clone()
                 .map(|d| (d, record(now, &scope, &event, &resolved, "EventAgeExceeded", None))),
+            Some(Failure::unrun("EventAgeExceeded")),
         )
     } else if f.reserved_concurrency == Some(0) {
         // Lambda sends events of a function that may not run straight to the failure path.
@@ -202,6 +204,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                 .on_failure
                 .clone()
                 .map(|d| (d, record(now, &scope, &event, &resolved, "RetriesExhausted", None))),
+            Some(Failure::unrun("RetriesExhausted")),
         )
     } else {
         let fkey = String::from_utf8_lossy(&function_key(&scope, &f.name)).into_owned();
@@ -228,19 +231,22 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                 let outcome = run(svc, &scope, &f.name, &resolved, invocation, true).await?;
                 event.attempts += 1;
                 match outcome.error() {
-                    None => Settle::Done(config.on_success.clone().map(|d| {
-                        (
-                            d,
-                            record(
-                                now,
-                                &scope,
-                                &event,
-                                &resolved,
-                                "Success",
-                                Some((outcome.payload(), None)),
-                            ),
-                        )
-                    })),
+                    None => Settle::Done(
+                        config.on_success.clone().map(|d| {
+                            (
+                                d,
+                                record(
+                                    now,
+                                    &scope,
+                                    &event,
+                                    &resolved,
+                                    "Success",
+                                    Some((outcome.payload(), None)),
+                                ),
+                            )
+                        }),
+                        None,
+                    ),
                     Some(_) if event.attempts <= max_retries => {
                         let wait = svc.config.retry_base.saturating_mul(event.attempts);
                         Settle::Later(
@@ -248,29 +254,38 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                             event.clone(),
                         )
                     }
-                    Some(_) => Settle::Done(config.on_failure.clone().map(|d| {
-                        (
-                            d,
-                            record(
-                                now,
-                                &scope,
-                                &event,
-                                &resolved,
-                                "RetriesExhausted",
-                                Some((outcome.payload(), Some("Unhandled"))),
-                            ),
-                        )
-                    })),
+                    Some(_) => Settle::Done(
+                        config.on_failure.clone().map(|d| {
+                            (
+                                d,
+                                record(
+                                    now,
+                                    &scope,
+                                    &event,
+                                    &resolved,
+                                    "RetriesExhausted",
+                                    Some((outcome.payload(), Some("Unhandled"))),
+                                ),
+                            )
+                        }),
+                        Some(Failure::function_error(outcome.payload())),
+                    ),
                 }
             }
         }
     };
     let mut batch = Batch::new().delete(ASYNC_QUEUE, key.to_vec());
+    if let Settle::Done(_, Some(failure)) = &settle
+        && let Some(dlq) = &resolved.config.dead_letter_target
+        && let Err(e) = dead_letter(svc, dlq, &event, failure)
+    {
+        tracing::warn!(%dlq, error = %e, "dead-letter queue refused the event; dropped");
+    }
     match settle {
         Settle::Later(due, next) => {
             batch = batch.put(ASYNC_QUEUE, queue_key(due, &next.id), encode(&next));
         }
-        Settle::Done(Some((destination, body)))
+        Settle::Done(Some((destination, body)), _)
             if matches!(destination.split(':').nth(2), Some("sqs" | "sns" | "events")) =>
         {
             // Sent before the event is removed: a crash in between repeats the record (at least
@@ -280,7 +295,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                 tracing::warn!(%destination, error = %e, "destination refused the record; dropped");
             }
         }
-        Settle::Done(Some((destination, body))) => {
+        Settle::Done(Some((destination, body)), _) => {
             match destination_event(svc, &destination, &event, &body) {
                 Some(dest) => {
                     batch = batch.put(ASYNC_QUEUE, queue_key(svc.now_ms(), &dest.id), encode(&dest));
@@ -290,7 +305,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                 }
             }
         }
-        Settle::Done(None) => {}
+        Settle::Done(None, _) => {}
     }
     svc.kv.commit(batch).map_err(|e| match e {
         storage::CommitError::Storage(e) => Error::Internal(e),
@@ -340,6 +355,76 @@ fn record(
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(payload).into_owned()));
     }
     body
+}
+
+/// Why an asynchronous invocation ended in failure, as its dead-letter message says it.
+struct Failure {
+    /// The HTTP status of the failed invocation: 200 for a function error.
+    code: u16,
+    message: String,
+}
+
+impl Failure {
+    fn function_error(payload: &Bytes) -> Failure {
+        let doc: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+        let message = doc["errorMessage"]
+            .as_str()
+            .map_or_else(|| String::from_utf8_lossy(payload).into_owned(), str::to_owned);
+        Failure { code: 200, message }
+    }
+
+    /// An event the function never ran for (too old, or concurrency 0). Not verified against
+    /// AWS: the code is Lambda's throttle status and the message names the condition.
+    fn unrun(condition: &str) -> Failure {
+        Failure { code: 429, message: condition.to_owned() }
+    }
+}
+
+/// Sends a failed event's payload to the function's dead-letter queue (SQS or SNS) with the
+/// attributes Lambda adds: `RequestID`, `ErrorCode` and the first KB of `ErrorMessage`.
+fn dead_letter(
+    svc: &Inner,
+    target: &str,
+    event: &AsyncEvent,
+    failure: &Failure,
+) -> Result<(), ::ports::PortError> {
+    let text =
+        |v: String| ::ports::QueueMessageAttribute { data_type: "String".to_owned(), value: Bytes::from(v) };
+    let mut message: String = failure.message.clone();
+    if message.len() > 1024 {
+        let mut end = 1024;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+    }
+    let attributes = vec![
+        ("RequestID".to_owned(), text(event.request_id.clone())),
+        (
+            "ErrorCode".to_owned(),
+            ::ports::QueueMessageAttribute {
+                data_type: "Number".to_owned(),
+                value: Bytes::from(failure.code.to_string()),
+            },
+        ),
+        ("ErrorMessage".to_owned(), text(message)),
+    ];
+    let unwired = |what: &str| ::ports::PortError::Unavailable(format!("{what} is not wired"));
+    match target.split(':').nth(2) {
+        Some("sns") => {
+            let topics = svc.topic_publisher.get().ok_or_else(|| unwired("SNS"))?;
+            let message = ::ports::TopicMessage {
+                message: event.payload.clone(),
+                attributes,
+                ..::ports::TopicMessage::default()
+            };
+            topics.publish(target, message).map(|_| ())
+        }
+        _ => {
+            let sender = svc.queue_sender.get().ok_or_else(|| unwired("SQS"))?;
+            sender.send_message(target, &event.payload, &attributes, None).map(|_| ())
+        }
+    }
 }
 
 /// Sends an invocation record to an SQS queue, an SNS topic or an EventBridge bus. On a bus it

@@ -964,3 +964,81 @@ async fn records_can_go_to_an_eventbridge_bus_and_an_sns_topic() {
     assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
     assert_eq!(record["requestPayload"], json!({"fail": true}));
 }
+
+#[tokio::test]
+async fn a_failed_async_event_lands_in_the_functions_dead_letter_queue() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let url = sqs
+        .create_queue()
+        .queue_name("fn-dlq")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("url")
+        .to_owned();
+    create_python(&lambda, "dlq-fn", PY_ECHO, &[]).await;
+    let e = lambda
+        .update_function_configuration()
+        .function_name("dlq-fn")
+        .dead_letter_config(
+            aws_sdk_lambda::types::DeadLetterConfig::builder().target_arn("not-an-arn").build(),
+        )
+        .send()
+        .await
+        .expect_err("not an ARN");
+    assert_eq!(
+        e.as_service_error().and_then(|e| e.meta().message()),
+        Some("Invalid dead letter ARN: ARNs must start with 'arn:'")
+    );
+    lambda
+        .update_function_configuration()
+        .function_name("dlq-fn")
+        .dead_letter_config(
+            aws_sdk_lambda::types::DeadLetterConfig::builder()
+                .target_arn("arn:aws:sqs:us-east-1:000000000000:fn-dlq")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("dlq");
+    lambda
+        .put_function_event_invoke_config()
+        .function_name("dlq-fn")
+        .maximum_retry_attempts(0)
+        .send()
+        .await
+        .expect("no retries");
+    let accepted = lambda
+        .invoke()
+        .function_name("dlq-fn")
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(r#"{"fail": true}"#))
+        .send()
+        .await
+        .expect("accepted");
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .expect("receive");
+    let message = &got.messages()[0];
+    assert_eq!(message.body(), Some(r#"{"fail": true}"#), "the DLQ gets the event itself");
+    let attr = |n: &str| {
+        message.message_attributes().and_then(|a| a.get(n)).and_then(|v| v.string_value()).map(str::to_owned)
+    };
+    assert_eq!(attr("ErrorCode").as_deref(), Some("200"));
+    assert_eq!(attr("ErrorMessage").as_deref(), Some("asked to fail"));
+    use aws_sdk_lambda::operation::RequestId;
+    assert_eq!(attr("RequestID").as_deref(), accepted.request_id(), "the invocation's request id");
+    let config = lambda.get_function_configuration().function_name("dlq-fn").send().await.expect("config");
+    assert_eq!(
+        config.dead_letter_config().and_then(|d| d.target_arn()),
+        Some("arn:aws:sqs:us-east-1:000000000000:fn-dlq")
+    );
+}

@@ -1,9 +1,10 @@
-//! [`SqliteKv`]: the key-value store in one SQLite file, WAL journal, fsync on every commit.
+//! [`SqliteKv`]: the key-value store in one SQLite file, WAL journal, an fsync before every
+//! commit returns, shared by the commits that arrive together (group commit).
 
 use std::fmt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, ToSql, TransactionBehavior};
@@ -43,8 +44,11 @@ const JOURNAL_SIZE_LIMIT: i64 = 64 << 20;
 /// with each other and with the writer, each on a consistent snapshot.
 ///
 /// Durability: WAL with `synchronous=FULL`, so a commit returns only after the WAL is fsynced. An
-/// acknowledged commit survives a kill of the process and a power loss. The price is one fsync
-/// per commit. Measured on the 2-core development VM (ext4 on a virtio disk, 1,000 one-key
+/// acknowledged commit survives a kill of the process and a power loss. The price is an fsync,
+/// shared by every batch that is waiting when the writer gets to it: one caller leads, runs the
+/// waiting batches in one transaction (each in its own savepoint, so each stays atomic and a
+/// failed precondition undoes only its own batch) and commits them with one fsync; the others
+/// wait for their result. Batches apply in the order they were queued. Measured on the 2-core development VM (ext4 on a virtio disk, 1,000 one-key
 /// commits of 100-byte values, test profile): median 0.10-0.14 ms, p99 about 0.3 ms, on a quiet
 /// disk; median 3-4 ms while other processes were writing heavily to the same disk. With
 /// `synchronous=NORMAL` (survives a kill, not a power loss) the same commit takes about 10 µs,
@@ -53,6 +57,18 @@ pub struct SqliteKv {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    group: Mutex<Group>,
+    done: Condvar,
+}
+
+/// The batches waiting for the writer, and the results of those it has committed.
+#[derive(Default)]
+struct Group {
+    next_ticket: u64,
+    queue: Vec<(u64, Batch)>,
+    results: std::collections::HashMap<u64, Result<(), CommitError>>,
+    /// Whether some caller is committing the queue now.
+    leading: bool,
 }
 
 impl fmt::Debug for SqliteKv {
@@ -93,7 +109,13 @@ impl SqliteKv {
                 MIGRATIONS.len()
             )),
         })?;
-        Ok(SqliteKv { path: path.to_owned(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
+        Ok(SqliteKv {
+            path: path.to_owned(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            group: Mutex::new(Group::default()),
+            done: Condvar::new(),
+        })
     }
 
     /// The database file.
@@ -105,6 +127,51 @@ impl SqliteKv {
     // rolls back; the connection is then as good as before, so poisoning is ignored.
     pub(crate) fn lock_writer(&self) -> MutexGuard<'_, Connection> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn lock_group(&self) -> MutexGuard<'_, Group> {
+        self.group.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Commits `batches` in one transaction, each in a savepoint; returns each one's result.
+    fn commit_group(&self, batches: Vec<(u64, Batch)>) -> Vec<(u64, Result<(), CommitError>)> {
+        let fail = |e| CommitError::Storage(sqlite_error(&self.context("committing to"), e));
+        let mut conn = self.lock_writer();
+        // IMMEDIATE takes the write lock up front, so the preconditions read below cannot be
+        // invalidated by another writer (another process on the same file) before the writes.
+        let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = fail(e);
+                return batches.into_iter().map(|(t, _)| (t, Err(shared(&e)))).collect();
+            }
+        };
+        let mut results = Vec::with_capacity(batches.len());
+        for (ticket, batch) in batches {
+            let outcome = match tx.savepoint() {
+                Ok(mut sp) => match apply(&sp, &batch).map_err(fail) {
+                    Ok(Ok(())) => sp.commit().map_err(fail),
+                    // Dropping the savepoint rolls its writes back; the others stay.
+                    Ok(Err(index)) => {
+                        sp.set_drop_behavior(rusqlite::DropBehavior::Rollback);
+                        Err(CommitError::ConditionFailed { index })
+                    }
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(fail(e)),
+            };
+            results.push((ticket, outcome));
+        }
+        if let Err(e) = tx.commit() {
+            // Nothing of the group is durable: every batch fails, even those that applied.
+            let e = fail(e);
+            for (_, r) in &mut results {
+                if r.is_ok() {
+                    *r = Err(shared(&e));
+                }
+            }
+        }
+        results
     }
 
     fn lock_readers(&self) -> MutexGuard<'_, Vec<Connection>> {
@@ -204,36 +271,37 @@ impl Kv for SqliteKv {
         if batch.is_empty() {
             return Ok(());
         }
-        let fail = |e| CommitError::Storage(sqlite_error(&self.context("committing to"), e));
-        let mut conn = self.lock_writer();
-        // IMMEDIATE takes the write lock up front, so the preconditions read below cannot be
-        // invalidated by another writer (another process on the same file) before the writes.
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(fail)?;
-        {
-            let mut select = tx.prepare_cached("SELECT v FROM kv WHERE tbl = ?1 AND k = ?2").map_err(fail)?;
-            for (index, table, key, condition) in batch.conditions() {
-                let current: Option<Vec<u8>> =
-                    select.query_row((table, key), |row| row.get(0)).optional().map_err(fail)?;
-                if !condition.holds(current.as_deref()) {
-                    // Dropping `tx` rolls back; nothing was written yet anyway.
-                    return Err(CommitError::ConditionFailed { index });
-                }
+        let mut group = self.lock_group();
+        let ticket = group.next_ticket;
+        group.next_ticket += 1;
+        group.queue.push((ticket, batch));
+        loop {
+            if let Some(result) = group.results.remove(&ticket) {
+                return result;
             }
-            let mut put = tx
-                .prepare_cached(
-                    "INSERT INTO kv (tbl, k, v) VALUES (?1, ?2, ?3) ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v",
-                )
-                .map_err(fail)?;
-            let mut delete = tx.prepare_cached("DELETE FROM kv WHERE tbl = ?1 AND k = ?2").map_err(fail)?;
-            for op in batch.ops() {
-                match op {
-                    Op::Put { table, key, value } => put.execute((table, key, value)).map_err(fail)?,
-                    Op::Delete { table, key } => delete.execute((table, key)).map_err(fail)?,
-                    Op::Expect { .. } => 0,
-                };
+            if !group.leading {
+                // Lead: commit everything queued so far, ours included, then hand the results out.
+                group.leading = true;
+                let batches = std::mem::take(&mut group.queue);
+                let tickets: Vec<u64> = batches.iter().map(|(t, _)| *t).collect();
+                drop(group);
+                // A panic here must not leave the group without a leader, or every later commit
+                // would wait forever: the group's batches fail instead.
+                let results =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_group(batches)))
+                        .unwrap_or_else(|_| {
+                            let e =
+                                CommitError::Storage(StorageError::Engine("the commit panicked".to_owned()));
+                            tickets.iter().map(|t| (*t, Err(shared(&e)))).collect()
+                        });
+                group = self.lock_group();
+                group.results.extend(results);
+                group.leading = false;
+                self.done.notify_all();
+                continue;
             }
+            group = self.done.wait(group).unwrap_or_else(PoisonError::into_inner);
         }
-        tx.commit().map_err(fail)
     }
 
     /// Checkpoints the WAL into the database file and truncates it, so a stopped server leaves a
@@ -245,6 +313,42 @@ impl Kv for SqliteKv {
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(|e| sqlite_error(&self.context("checkpointing"), e))
     }
+}
+
+/// One error, for each batch of a group it failed.
+fn shared(e: &CommitError) -> CommitError {
+    match e {
+        CommitError::ConditionFailed { index } => CommitError::ConditionFailed { index: *index },
+        CommitError::Storage(StorageError::Corrupt(m)) => {
+            CommitError::Storage(StorageError::Corrupt(m.clone()))
+        }
+        CommitError::Storage(other) => CommitError::Storage(StorageError::Engine(other.to_string())),
+    }
+}
+
+/// Checks a batch's preconditions and applies its writes on `conn`; `Ok(Err(index))` is the first
+/// precondition that does not hold (nothing of the batch is written then, by the caller's
+/// rollback).
+fn apply(conn: &Connection, batch: &Batch) -> rusqlite::Result<Result<(), usize>> {
+    let mut select = conn.prepare_cached("SELECT v FROM kv WHERE tbl = ?1 AND k = ?2")?;
+    for (index, table, key, condition) in batch.conditions() {
+        let current: Option<Vec<u8>> = select.query_row((table, key), |row| row.get(0)).optional()?;
+        if !condition.holds(current.as_deref()) {
+            return Ok(Err(index));
+        }
+    }
+    let mut put = conn.prepare_cached(
+        "INSERT INTO kv (tbl, k, v) VALUES (?1, ?2, ?3) ON CONFLICT (tbl, k) DO UPDATE SET v = excluded.v",
+    )?;
+    let mut delete = conn.prepare_cached("DELETE FROM kv WHERE tbl = ?1 AND k = ?2")?;
+    for op in batch.ops() {
+        match op {
+            Op::Put { table, key, value } => put.execute((table, key, value))?,
+            Op::Delete { table, key } => delete.execute((table, key))?,
+            Op::Expect { .. } => 0,
+        };
+    }
+    Ok(Ok(()))
 }
 
 enum MigrateError {

@@ -101,3 +101,49 @@ fn a_missing_directory_is_an_error_naming_the_path() {
     let error = SqliteKv::open(&path).expect_err("the directory does not exist");
     assert!(error.to_string().contains(&path.display().to_string()), "{error}");
 }
+
+/// Concurrent commits share transactions (group commit) but keep their own outcomes: a batch
+/// whose precondition fails writes nothing and fails alone, the others of its group stay.
+#[test]
+fn grouped_commits_keep_their_own_outcomes() {
+    let f = fixture();
+    let kv = std::sync::Arc::new(f.kv);
+    let threads: Vec<_> = (0..8u32)
+        .map(|t| {
+            let kv = kv.clone();
+            std::thread::spawn(move || {
+                for i in 0..60u32 {
+                    let key = format!("{t}/{i}").into_bytes();
+                    let mut batch = Batch::new().put("t", key.clone(), b"v".to_vec()).put(
+                        "log",
+                        key.clone(),
+                        b"x".to_vec(),
+                    );
+                    if i % 3 == 0 {
+                        // Never holds: the whole batch must vanish.
+                        batch = batch.expect_present("t", b"missing".to_vec());
+                    } else {
+                        batch = batch.expect_absent("t", key.clone());
+                    }
+                    let result = kv.commit(batch);
+                    assert_eq!(result.is_ok(), i % 3 != 0, "{t}/{i}: {result:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("no thread panicked");
+    }
+    let written = kv.scan("t", KeyRange::all(), UNLIMITED).expect("scan");
+    let logged = kv.scan("log", KeyRange::all(), UNLIMITED).expect("scan");
+    assert_eq!(written.len(), 8 * 40);
+    assert_eq!(logged.len(), 8 * 40, "a failed batch wrote none of its ops");
+    assert!(written.iter().all(|(k, _)| {
+        std::str::from_utf8(k)
+            .expect("utf-8")
+            .rsplit('/')
+            .next()
+            .and_then(|i| i.parse::<u32>().ok())
+            .is_some_and(|i| i % 3 != 0)
+    }));
+}

@@ -5,10 +5,9 @@
 //! request builder) and, where they apply, [`Scenario::setup`] and [`Scenario::undo`]. The
 //! builders of [`Call`] cover the protocols: [`Call::query`] (STS, IAM, SNS, SQS query),
 //! [`Call::json`] (DynamoDB, SQS, EventBridge, CloudWatch Logs), [`Call::rest`] (S3, Lambda,
-//! API Gateway). Scenarios for services Nimbus does not serve yet — S3 PUT/GET, DynamoDB
-//! PutItem/GetItem/Query, SQS send/receive/delete, EventBridge PutEvents, Lambda Invoke, API
-//! Gateway → Lambda — are added when those services land, so that no figure is ever reported
-//! for a 501.
+//! API Gateway). Scenarios for services Nimbus does not serve yet — DynamoDB
+//! PutItem/GetItem/Query, SQS send/receive/delete, EventBridge PutEvents, API Gateway → Lambda
+//! — are added when those services land, so that no figure is ever reported for a 501.
 
 use std::fmt;
 use std::str::FromStr;
@@ -38,6 +37,22 @@ pub enum Scenario {
     /// Lambda `Invoke` (`RequestResponse`) of one function the setup creates (a Python echo, or
     /// the package given with `--function-zip`): warm invokes once the first ran.
     LambdaInvoke,
+    /// S3 `PutObject` of a new 1 KiB object per operation: the durable object write path
+    /// (blob fsync, then the record). The objects are deleted after the run, untimed.
+    S3Put,
+    /// S3 `GetObject` of one 1 KiB object the setup writes.
+    S3Get,
+}
+
+/// The bucket the S3 scenarios use. Fixed, so repeated runs reuse it.
+pub const S3_BUCKET: &str = "nimbus-loadgen";
+/// The object `s3-get` reads.
+pub const S3_READ_KEY: &str = "read-1k";
+/// The size of the objects the S3 scenarios write and read.
+pub const S3_OBJECT_SIZE: usize = 1024;
+
+fn s3_body() -> Bytes {
+    Bytes::from(vec![b'x'; S3_OBJECT_SIZE])
 }
 
 /// Who and what one operation is: which worker, its sequence number within the worker, and
@@ -131,13 +146,15 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
         Scenario::IamGetRole,
         Scenario::IamCreateDeleteRole,
         Scenario::LambdaInvoke,
+        Scenario::S3Put,
+        Scenario::S3Get,
     ];
 
     pub fn name(self) -> &'static str {
@@ -148,6 +165,8 @@ impl Scenario {
             Scenario::IamGetRole => "iam-get-role",
             Scenario::IamCreateDeleteRole => "iam-create-delete-role",
             Scenario::LambdaInvoke => "lambda-invoke",
+            Scenario::S3Put => "s3-put",
+            Scenario::S3Get => "s3-get",
         }
     }
 
@@ -159,7 +178,9 @@ impl Scenario {
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
             | Scenario::IamCreateDeleteRole
-            | Scenario::LambdaInvoke => StatusCode::OK,
+            | Scenario::LambdaInvoke
+            | Scenario::S3Put
+            | Scenario::S3Get => StatusCode::OK,
         }
     }
 
@@ -176,6 +197,15 @@ impl Scenario {
                 // 409 is EntityAlreadyExists: a previous run made it.
                 accept: &[StatusCode::OK, StatusCode::CONFLICT],
             }],
+            // 409 is BucketAlreadyOwnedByYou outside us-east-1: a previous run made it.
+            Scenario::S3Put => vec![Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] }],
+            Scenario::S3Get => vec![
+                Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] },
+                Setup {
+                    call: Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), s3_body(), Signing::S3),
+                    accept: &[StatusCode::OK],
+                },
+            ],
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
@@ -200,6 +230,12 @@ impl Scenario {
                 Bytes::from(format!(r#"{{"seq":{}}}"#, op.seq)),
                 Signing::Service("lambda"),
             ),
+            Scenario::S3Put => {
+                Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{}", unique_name(op)), s3_body(), Signing::S3)
+            }
+            Scenario::S3Get => {
+                Call::rest(Method::GET, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), Bytes::new(), Signing::S3)
+            }
         }
     }
 
@@ -210,11 +246,18 @@ impl Scenario {
             Scenario::IamCreateDeleteRole => {
                 Some(Call::query("iam", IAM_VERSION, "DeleteRole", &[("RoleName", &unique_name(op))]))
             }
+            Scenario::S3Put => Some(Call::rest(
+                Method::DELETE,
+                &format!("/{S3_BUCKET}/{}", unique_name(op)),
+                Bytes::new(),
+                Signing::S3,
+            )),
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
-            | Scenario::LambdaInvoke => None,
+            | Scenario::LambdaInvoke
+            | Scenario::S3Get => None,
         }
     }
 
@@ -244,6 +287,10 @@ fn create_function(name: &str, source: &FunctionSource) -> Call {
         Bytes::from(body.to_string()),
         Signing::Service("lambda"),
     )
+}
+
+fn create_bucket() -> Call {
+    Call::rest(Method::PUT, &format!("/{S3_BUCKET}"), Bytes::new(), Signing::S3)
 }
 
 fn create_role(name: &str) -> Call {

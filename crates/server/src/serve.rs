@@ -54,7 +54,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
     lambda.set_queue_sender(Arc::new(sqs.clone()));
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs)?);
+    let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
+    s3.start();
+    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, s3.clone())?);
 
     tracing::info!(
         %addr,
@@ -72,6 +74,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     gateway::serve(listener, gateway, shutdown).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
     events.shutdown();
+    s3.shutdown();
     lambda.shutdown().await;
     // Function log lines still queued are committed before the store makes everything durable.
     log_writer.flush();
@@ -142,6 +145,36 @@ fn events(
         .map_err(|e| anyhow::anyhow!("starting EventBridge: {e}"))
 }
 
+/// The key pairs `--enforce-sigv4` verifies against (`test`/`test` when none are given).
+fn credentials(args: &ServeArgs) -> Credentials {
+    let mut credentials = Credentials::new();
+    for (id, secret) in &args.access_keys {
+        credentials.insert(id.clone(), secret.clone());
+    }
+    if credentials.is_empty() {
+        credentials.insert("test", "test");
+    }
+    credentials
+}
+
+/// S3, which verifies its own signatures (s3s) against the same keys as the gateway, and
+/// notifies Lambda functions and SQS queues through the ports.
+fn s3_service(
+    args: &ServeArgs,
+    store: Store,
+    lambda: &service_lambda::LambdaService,
+    sqs: &service_sqs::SqsService,
+) -> service_s3::S3Service {
+    let config = service_s3::S3Config {
+        enforce_sigv4: args.enforce_sigv4,
+        credentials: credentials(args).pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+    };
+    let s3 = service_s3::S3Service::new(store, Arc::new(types::SystemClock), config);
+    s3.set_invoker(Arc::new(lambda.clone()));
+    s3.set_queue_sender(Arc::new(sqs.clone()));
+    s3
+}
+
 /// The composition root: every service, built on the chosen store, registered with the gateway.
 /// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(
@@ -151,15 +184,10 @@ fn wire(
     events: service_events::EventsService,
     logs: service_logs::LogsService,
     sqs: service_sqs::SqsService,
+    s3: service_s3::S3Service,
 ) -> anyhow::Result<Gateway> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
-    let mut credentials = Credentials::new();
-    for (id, secret) in &args.access_keys {
-        credentials.insert(id.clone(), secret.clone());
-    }
-    if credentials.is_empty() {
-        credentials.insert("test", "test");
-    }
+    let credentials = credentials(args);
     let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
@@ -175,6 +203,7 @@ fn wire(
         .service(Arc::new(logs))
         .service(Arc::new(sqs))
         .service(Arc::new(apigateway))
+        .streaming_service(Arc::new(s3))
         .build())
 }
 

@@ -11,6 +11,7 @@ mod lambda;
 mod lifecycle;
 mod logs;
 mod protocols;
+mod s3;
 mod sigv4;
 mod sqs;
 mod sts;

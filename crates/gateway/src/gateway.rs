@@ -277,7 +277,8 @@ impl Gateway {
     fn internal(&self, which: Internal, ctx: &RequestContext) -> protocol::Response {
         let (status, body) = match which {
             Internal::Health => {
-                let registered = |name: &str| self.services.contains_key(name) || self.streaming.contains_key(name);
+                let registered =
+                    |name: &str| self.services.contains_key(name) || self.streaming.contains_key(name);
                 let doc = crate::health::document(&registered, self.version);
                 (StatusCode::OK, doc)
             }

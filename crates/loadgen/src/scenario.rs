@@ -198,11 +198,18 @@ impl Scenario {
                 accept: &[StatusCode::OK, StatusCode::CONFLICT],
             }],
             // 409 is BucketAlreadyOwnedByYou outside us-east-1: a previous run made it.
-            Scenario::S3Put => vec![Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] }],
+            Scenario::S3Put => {
+                vec![Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] }]
+            }
             Scenario::S3Get => vec![
                 Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] },
                 Setup {
-                    call: Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), s3_body(), Signing::S3),
+                    call: Call::rest(
+                        Method::PUT,
+                        &format!("/{S3_BUCKET}/{S3_READ_KEY}"),
+                        s3_body(),
+                        Signing::S3,
+                    ),
                     accept: &[StatusCode::OK],
                 },
             ],

@@ -56,7 +56,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     lambda.set_queue_sender(Arc::new(sqs.clone()));
     let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
     s3.start();
-    let gateway = Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, s3.clone())?);
+    let gateway =
+        Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, s3.clone())?);
 
     tracing::info!(
         %addr,

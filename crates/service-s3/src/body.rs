@@ -43,7 +43,9 @@ impl Received {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StorageError> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::InternalError(format!("blob task failed: {e}")))?
@@ -56,22 +58,28 @@ fn io(context: &str, e: std::io::Error) -> StorageError {
 
 /// Reads `body` to its end into a new blob writer, hashing as it goes. A body that fails midway
 /// leaves nothing behind (the writer is dropped uncommitted).
-pub async fn receive(blobs: &Arc<dyn BlobStore>, body: Option<StreamingBlob>, hasher: ChecksumHasher) -> Result<Received> {
+pub async fn receive(
+    blobs: &Arc<dyn BlobStore>,
+    body: Option<StreamingBlob>,
+    hasher: ChecksumHasher,
+) -> Result<Received> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let store = blobs.clone();
-    let writing = tokio::task::spawn_blocking(move || -> Result<(Box<dyn BlobWriter>, Md5, ChecksumHasher, u64), StorageError> {
-        let mut writer = store.writer()?;
-        let mut md5 = Md5::new();
-        let mut hasher = hasher;
-        let mut size = 0u64;
-        while let Some(chunk) = rx.blocking_recv() {
-            md5.update(&chunk);
-            hasher.update(&chunk);
-            writer.write_all(&chunk).map_err(|e| io("writing an object", e))?;
-            size += chunk.len() as u64;
-        }
-        Ok((writer, md5, hasher, size))
-    });
+    let writing = tokio::task::spawn_blocking(
+        move || -> Result<(Box<dyn BlobWriter>, Md5, ChecksumHasher, u64), StorageError> {
+            let mut writer = store.writer()?;
+            let mut md5 = Md5::new();
+            let mut hasher = hasher;
+            let mut size = 0u64;
+            while let Some(chunk) = rx.blocking_recv() {
+                md5.update(&chunk);
+                hasher.update(&chunk);
+                writer.write_all(&chunk).map_err(|e| io("writing an object", e))?;
+                size += chunk.len() as u64;
+            }
+            Ok((writer, md5, hasher, size))
+        },
+    );
     let mut failure = None;
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
@@ -90,9 +98,8 @@ pub async fn receive(blobs: &Arc<dyn BlobStore>, body: Option<StreamingBlob>, ha
         }
     }
     drop(tx);
-    let (writer, md5, hasher, size) = writing
-        .await
-        .map_err(|e| Error::InternalError(format!("blob task failed: {e}")))??;
+    let (writer, md5, hasher, size) =
+        writing.await.map_err(|e| Error::InternalError(format!("blob task failed: {e}")))??;
     if let Some(e) = failure {
         return Err(e);
     }
@@ -103,7 +110,11 @@ pub async fn receive(blobs: &Arc<dyn BlobStore>, body: Option<StreamingBlob>, ha
 /// body that ended early.
 fn body_error(e: &(dyn std::error::Error + 'static)) -> Error {
     let text = format!("{e:?}");
-    if text.contains("SignatureMismatch") { Error::SignatureDoesNotMatch } else { Error::IncompleteBody(text) }
+    if text.contains("SignatureMismatch") {
+        Error::SignatureDoesNotMatch
+    } else {
+        Error::IncompleteBody(text)
+    }
 }
 
 /// Streams `range` of an object made of `pieces`.
@@ -125,7 +136,9 @@ pub async fn send(blobs: &Arc<dyn BlobStore>, pieces: &[Piece], range: Range<u64
     let store = blobs.clone();
     tokio::task::spawn_blocking(move || {
         for (blob, r) in spans {
-            let result = read_span(store.as_ref(), &blob, r, &mut |b| tx.blocking_send(Ok(Bytes::copy_from_slice(b))).is_ok());
+            let result = read_span(store.as_ref(), &blob, r, &mut |b| {
+                tx.blocking_send(Ok(Bytes::copy_from_slice(b))).is_ok()
+            });
             if let Err(e) = result {
                 let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
                 return;
@@ -153,7 +166,12 @@ fn spans(pieces: &[Piece], range: Range<u64>) -> Vec<(String, Range<u64>)> {
 }
 
 /// Reads `range` of `blob`, handing each chunk to `sink` until it returns false.
-fn read_span(blobs: &dyn BlobStore, blob: &str, range: Range<u64>, sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<()> {
+fn read_span(
+    blobs: &dyn BlobStore,
+    blob: &str,
+    range: Range<u64>,
+    sink: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<()> {
     let want = range.end - range.start;
     let mut reader = blobs
         .read(blob, Some(range))?
@@ -174,7 +192,12 @@ fn read_span(blobs: &dyn BlobStore, blob: &str, range: Range<u64>, sink: &mut dy
 }
 
 /// Copies `range` of an object into a new blob (CopyObject, UploadPartCopy), hashing as it goes.
-pub async fn copy(blobs: &Arc<dyn BlobStore>, pieces: &[Piece], range: Range<u64>, hasher: ChecksumHasher) -> Result<Received> {
+pub async fn copy(
+    blobs: &Arc<dyn BlobStore>,
+    pieces: &[Piece],
+    range: Range<u64>,
+    hasher: ChecksumHasher,
+) -> Result<Received> {
     let spans = spans(pieces, range);
     let store = blobs.clone();
     blocking(move || {
@@ -228,7 +251,10 @@ struct SyncStream<S>(std::sync::Mutex<std::pin::Pin<Box<S>>>);
 impl<S: futures::Stream> futures::Stream for SyncStream<S> {
     type Item = S::Item;
 
-    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<S::Item>> {
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
         match self.0.lock() {
             Ok(mut inner) => inner.as_mut().poll_next(cx),
             Err(_) => std::task::Poll::Ready(None),
@@ -242,8 +268,11 @@ mod tests {
 
     #[test]
     fn spans_cover_a_range_across_pieces() {
-        let pieces =
-            vec![Piece { blob: "a".into(), len: 5 }, Piece { blob: "b".into(), len: 5 }, Piece { blob: "c".into(), len: 5 }];
+        let pieces = vec![
+            Piece { blob: "a".into(), len: 5 },
+            Piece { blob: "b".into(), len: 5 },
+            Piece { blob: "c".into(), len: 5 },
+        ];
         assert_eq!(spans(&pieces, 3..12), vec![("a".into(), 3..5), ("b".into(), 0..5), ("c".into(), 0..2)]);
         assert_eq!(spans(&pieces, 5..10), vec![("b".into(), 0..5)]);
         assert!(spans(&pieces, 15..15).is_empty());
@@ -256,9 +285,13 @@ mod tests {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let chunks: Vec<Result<Bytes, std::io::Error>> =
             data.chunks(70_000).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-        let got = receive(&blobs, Some(StreamingBlob::wrap(futures::stream::iter(chunks))), ChecksumHasher::default())
-            .await
-            .expect("receive");
+        let got = receive(
+            &blobs,
+            Some(StreamingBlob::wrap(futures::stream::iter(chunks))),
+            ChecksumHasher::default(),
+        )
+        .await
+        .expect("receive");
         assert_eq!(got.size, data.len() as u64);
         let piece = got.commit().await.expect("commit");
         let mut stream = send(&blobs, std::slice::from_ref(&piece), 1000..250_000).await.expect("send");

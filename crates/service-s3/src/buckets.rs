@@ -18,7 +18,8 @@ pub fn millis(t: OffsetDateTime) -> i64 {
 
 pub fn timestamp(ms: i64) -> Timestamp {
     Timestamp::from(
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     )
 }
 
@@ -38,7 +39,11 @@ fn update(e: &Engine, cx: &Cx, bucket: &str, change: impl Fn(&mut BucketRecord))
         let raw = e.kv.get(BUCKETS, &key)?.ok_or(Error::NoSuchBucket)?;
         let mut record: BucketRecord = model::decode(&raw)?;
         change(&mut record);
-        let batch = Batch::new().expect_value(BUCKETS, key.clone(), raw).put(BUCKETS, key.clone(), model::encode(&record)?);
+        let batch = Batch::new().expect_value(BUCKETS, key.clone(), raw).put(
+            BUCKETS,
+            key.clone(),
+            model::encode(&record)?,
+        );
         match e.kv.commit(batch) {
             Ok(()) => return Ok(()),
             Err(CommitError::ConditionFailed { .. }) => continue,
@@ -122,7 +127,12 @@ pub async fn list(e: &Engine, cx: &Cx, input: ListBucketsInput) -> Result<ListBu
         });
     }
     let continuation_token = if truncated { buckets.last().and_then(|b| b.name.clone()) } else { None };
-    Ok(ListBucketsOutput { buckets: Some(buckets), owner: Some(owner(cx)), prefix: input.prefix, continuation_token })
+    Ok(ListBucketsOutput {
+        buckets: Some(buckets),
+        owner: Some(owner(cx)),
+        prefix: input.prefix,
+        continuation_token,
+    })
 }
 
 pub async fn delete(e: &Engine, cx: &Cx, input: DeleteBucketInput) -> Result<DeleteBucketOutput> {
@@ -174,7 +184,11 @@ pub fn tag_set(tags: &[(String, String)]) -> TagSet {
     tags.iter().map(|(k, v)| Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()
 }
 
-pub async fn put_tagging(e: &Engine, cx: &Cx, input: PutBucketTaggingInput) -> Result<PutBucketTaggingOutput> {
+pub async fn put_tagging(
+    e: &Engine,
+    cx: &Cx,
+    input: PutBucketTaggingInput,
+) -> Result<PutBucketTaggingOutput> {
     let tags = tags_of(input.tagging)?;
     if tags.len() > 50 {
         return Err(Error::InvalidArgument("Bucket tag count cannot be greater than 50".into()));
@@ -183,7 +197,11 @@ pub async fn put_tagging(e: &Engine, cx: &Cx, input: PutBucketTaggingInput) -> R
     Ok(PutBucketTaggingOutput {})
 }
 
-pub async fn get_tagging(e: &Engine, cx: &Cx, input: GetBucketTaggingInput) -> Result<GetBucketTaggingOutput> {
+pub async fn get_tagging(
+    e: &Engine,
+    cx: &Cx,
+    input: GetBucketTaggingInput,
+) -> Result<GetBucketTaggingOutput> {
     let tags = load(e, cx, &input.bucket)?.tags.ok_or(Error::NoSuchTagSet)?;
     Ok(GetBucketTaggingOutput { tag_set: tag_set(&tags) })
 }
@@ -205,7 +223,12 @@ fn put_config<T: serde::Serialize>(e: &Engine, cx: &Cx, bucket: &str, name: &str
     })
 }
 
-fn get_config<T: for<'de> serde::Deserialize<'de>>(e: &Engine, cx: &Cx, bucket: &str, name: &str) -> Result<Option<T>> {
+fn get_config<T: for<'de> serde::Deserialize<'de>>(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &str,
+    name: &str,
+) -> Result<Option<T>> {
     let b = load(e, cx, bucket)?;
     b.configs.get(name).map(|json| model::decode(json.as_bytes())).transpose()
 }
@@ -222,11 +245,16 @@ pub async fn put_cors(e: &Engine, cx: &Cx, input: PutBucketCorsInput) -> Result<
 }
 
 pub async fn get_cors(e: &Engine, cx: &Cx, input: GetBucketCorsInput) -> Result<GetBucketCorsOutput> {
-    let c: CORSConfiguration = get_config(e, cx, &input.bucket, "cors")?.ok_or(Error::NoSuchCORSConfiguration)?;
+    let c: CORSConfiguration =
+        get_config(e, cx, &input.bucket, "cors")?.ok_or(Error::NoSuchCORSConfiguration)?;
     Ok(GetBucketCorsOutput { cors_rules: Some(c.cors_rules) })
 }
 
-pub async fn delete_cors(e: &Engine, cx: &Cx, input: DeleteBucketCorsInput) -> Result<DeleteBucketCorsOutput> {
+pub async fn delete_cors(
+    e: &Engine,
+    cx: &Cx,
+    input: DeleteBucketCorsInput,
+) -> Result<DeleteBucketCorsOutput> {
     delete_config(e, cx, &input.bucket, "cors")?;
     Ok(DeleteBucketCorsOutput {})
 }
@@ -244,7 +272,11 @@ pub async fn get_policy(e: &Engine, cx: &Cx, input: GetBucketPolicyInput) -> Res
     Ok(GetBucketPolicyOutput { policy: Some(policy) })
 }
 
-pub async fn delete_policy(e: &Engine, cx: &Cx, input: DeleteBucketPolicyInput) -> Result<DeleteBucketPolicyOutput> {
+pub async fn delete_policy(
+    e: &Engine,
+    cx: &Cx,
+    input: DeleteBucketPolicyInput,
+) -> Result<DeleteBucketPolicyOutput> {
     delete_config(e, cx, &input.bucket, "policy")?;
     Ok(DeleteBucketPolicyOutput {})
 }
@@ -286,7 +318,13 @@ pub async fn put_notification(
     put_config(e, cx, &input.bucket, "notification", &input.notification_configuration)?;
     // S3 tells each queue it was configured with an `s3:TestEvent`.
     let mut batch = Batch::new();
-    if e.notifier.test_events(&mut batch, cx, &input.bucket, &input.notification_configuration, millis(e.now()))? {
+    if e.notifier.test_events(
+        &mut batch,
+        cx,
+        &input.bucket,
+        &input.notification_configuration,
+        millis(e.now()),
+    )? {
         e.kv.commit(batch).map_err(|err| Error::InternalError(err.to_string()))?;
         e.notifier.wake();
     }

@@ -28,8 +28,9 @@ impl Wanted {
         if let Some((i, v)) = headers.iter().enumerate().find_map(|(i, v)| v.map(|v| (i, v))) {
             return Wanted { algorithm: Some(ALGORITHMS[i].to_owned()), value: Some(v.to_owned()) };
         }
-        let from_trailer = trailer
-            .and_then(|t| t.trim().to_ascii_lowercase().strip_prefix("x-amz-checksum-").map(str::to_ascii_uppercase));
+        let from_trailer = trailer.and_then(|t| {
+            t.trim().to_ascii_lowercase().strip_prefix("x-amz-checksum-").map(str::to_ascii_uppercase)
+        });
         let algorithm = from_trailer.or_else(|| algorithm.map(str::to_ascii_uppercase));
         Wanted { algorithm, value: None }
     }
@@ -50,8 +51,9 @@ impl Wanted {
     /// the body), and returns what is stored with the object.
     pub fn verify(&self, computed: &Checksum, trailer: Option<String>) -> Result<Option<StoredChecksum>> {
         let Some(algorithm) = &self.algorithm else { return Ok(None) };
-        let actual = value_of(computed, algorithm)
-            .ok_or_else(|| Error::InvalidRequest(format!("Checksum algorithm {algorithm} is not supported")))?;
+        let actual = value_of(computed, algorithm).ok_or_else(|| {
+            Error::InvalidRequest(format!("Checksum algorithm {algorithm} is not supported"))
+        })?;
         if let Some(expected) = self.value.clone().or(trailer)
             && expected != actual
         {
@@ -113,7 +115,8 @@ pub fn to_dto(stored: Option<&StoredChecksum>) -> Checksum {
 /// Checks a `Content-MD5` header (base64 of the 16-byte digest) against the received digest.
 pub fn check_md5(header: Option<&str>, md5: &[u8; 16]) -> Result<()> {
     let Some(header) = header else { return Ok(()) };
-    let expected = base64::engine::general_purpose::STANDARD.decode(header.trim()).map_err(|_| Error::InvalidDigest)?;
+    let expected =
+        base64::engine::general_purpose::STANDARD.decode(header.trim()).map_err(|_| Error::InvalidDigest)?;
     if expected.len() != 16 {
         return Err(Error::InvalidDigest);
     }
@@ -133,7 +136,11 @@ pub fn composite(algorithm: &str, parts: &[Option<&StoredChecksum>]) -> Option<S
         h.update(&b64.decode(&p.value).ok()?);
     }
     let value = value_of(&h.finalize(), algorithm)?;
-    Some(StoredChecksum { algorithm: algorithm.to_owned(), value: format!("{value}-{}", parts.len()), composite: true })
+    Some(StoredChecksum {
+        algorithm: algorithm.to_owned(),
+        value: format!("{value}-{}", parts.len()),
+        composite: true,
+    })
 }
 
 #[cfg(test)]
@@ -165,7 +172,9 @@ mod tests {
         let mut h = w.hasher().expect("hasher");
         h.update(b"hello world");
         let err = w.verify(&h.finalize(), Some("AAAAAA==".into())).err();
-        assert!(matches!(err, Some(Error::BadDigest(m)) if m == "The CRC32 you specified did not match the calculated checksum."));
+        assert!(
+            matches!(err, Some(Error::BadDigest(m)) if m == "The CRC32 you specified did not match the calculated checksum.")
+        );
     }
 
     #[test]

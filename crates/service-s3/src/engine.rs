@@ -55,7 +55,11 @@ impl Cx {
             account: ctx.scope.account.as_str().to_owned(),
             region: ctx.scope.region.as_str().to_owned(),
             request_id: ctx.request_id.as_str().to_owned(),
-            principal: if ctx.access_key_id.is_empty() { "anonymous".to_owned() } else { ctx.access_key_id.clone() },
+            principal: if ctx.access_key_id.is_empty() {
+                "anonymous".to_owned()
+            } else {
+                ctx.access_key_id.clone()
+            },
         })
     }
 
@@ -84,7 +88,10 @@ macro_rules! request_op {
 
 #[async_trait::async_trait]
 impl S3 for Engine {
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
         input_op!(self, req, buckets::create)
     }
 
@@ -92,11 +99,17 @@ impl S3 for Engine {
         input_op!(self, req, buckets::head)
     }
 
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
         input_op!(self, req, buckets::list)
     }
 
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
         input_op!(self, req, buckets::delete)
     }
 
@@ -128,11 +141,17 @@ impl S3 for Engine {
         input_op!(self, req, buckets::delete_tagging)
     }
 
-    async fn put_bucket_cors(&self, req: S3Request<PutBucketCorsInput>) -> S3Result<S3Response<PutBucketCorsOutput>> {
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
         input_op!(self, req, buckets::put_cors)
     }
 
-    async fn get_bucket_cors(&self, req: S3Request<GetBucketCorsInput>) -> S3Result<S3Response<GetBucketCorsOutput>> {
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
         input_op!(self, req, buckets::get_cors)
     }
 
@@ -218,11 +237,17 @@ impl S3 for Engine {
         request_op!(self, req, objects::head)
     }
 
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
         input_op!(self, req, objects::delete)
     }
 
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
         input_op!(self, req, objects::delete_many)
     }
 
@@ -251,11 +276,17 @@ impl S3 for Engine {
         input_op!(self, req, objects::delete_tagging)
     }
 
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
         input_op!(self, req, list::v1)
     }
 
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
         input_op!(self, req, list::v2)
     }
 

@@ -123,7 +123,8 @@ impl S3Service {
                 );
                 let mut resp = http::Response::new(full(Bytes::from(xml)));
                 *resp.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-                resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
+                resp.headers_mut()
+                    .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/xml"));
                 resp
             }
         }

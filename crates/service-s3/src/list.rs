@@ -36,7 +36,15 @@ fn after_prefix(prefix: &[u8]) -> Bound<Vec<u8>> {
 
 /// Lists the bucket's keys under `prefix` strictly after `start_after`, up to `max` entries
 /// (objects and common prefixes together, as S3 counts them).
-pub fn walk(e: &Engine, cx: &Cx, bucket: &str, prefix: &str, delimiter: Option<&str>, start_after: Option<&str>, max: usize) -> Result<Listing> {
+pub fn walk(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    start_after: Option<&str>,
+    max: usize,
+) -> Result<Listing> {
     let base = model::objects_prefix(&cx.account, bucket);
     let full = |s: &str| {
         let mut k = base.clone();
@@ -62,7 +70,9 @@ pub fn walk(e: &Engine, cx: &Cx, bucket: &str, prefix: &str, delimiter: Option<&
         let mut last_key = None;
         for (k, v) in rows {
             let key = String::from_utf8_lossy(&k[base.len()..]).into_owned();
-            let common = delimiter.and_then(|d| key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_owned()));
+            let common = delimiter.and_then(|d| {
+                key[prefix.len()..].find(d).map(|i| key[..prefix.len() + i + d.len()].to_owned())
+            });
             if let Some(cp) = common {
                 // A prefix already returned on an earlier page (its marker) is skipped.
                 if start_after.is_none_or(|s| cp.as_str() > s) {
@@ -122,7 +132,9 @@ impl Encoder {
 fn max_keys(m: Option<i32>) -> Result<usize> {
     match m {
         None => Ok(1000),
-        Some(n) if n < 0 => Err(Error::InvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647".into())),
+        Some(n) if n < 0 => {
+            Err(Error::InvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647".into()))
+        }
         Some(n) => Ok((n as usize).min(1000)),
     }
 }
@@ -134,12 +146,16 @@ fn contents(l: &[(String, ObjectRecord)], enc: &Encoder, owner: Option<Owner>) -
             last_modified: Some(timestamp(r.modified_ms)),
             e_tag: Some(ETag::Strong(r.etag.clone())),
             size: Some(r.size as i64),
-            storage_class: Some(ObjectStorageClass::from(r.storage_class.clone().unwrap_or_else(|| "STANDARD".into()))),
-            checksum_algorithm: r.checksum.as_ref().map(|c| vec![ChecksumAlgorithm::from(c.algorithm.clone())]),
-            checksum_type: r
+            storage_class: Some(ObjectStorageClass::from(
+                r.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+            )),
+            checksum_algorithm: r
                 .checksum
                 .as_ref()
-                .map(|c| ChecksumType::from(if c.composite { "COMPOSITE" } else { "FULL_OBJECT" }.to_owned())),
+                .map(|c| vec![ChecksumAlgorithm::from(c.algorithm.clone())]),
+            checksum_type: r.checksum.as_ref().map(|c| {
+                ChecksumType::from(if c.composite { "COMPOSITE" } else { "FULL_OBJECT" }.to_owned())
+            }),
             owner: owner.clone(),
             ..Default::default()
         })

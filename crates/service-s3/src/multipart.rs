@@ -14,7 +14,9 @@ use crate::buckets::{self, millis, timestamp};
 use crate::checksum::{self, Wanted};
 use crate::engine::{Cx, Engine};
 use crate::error::{Error, Result};
-use crate::model::{self, BUCKETS, OBJECTS, ObjectRecord, PARTS, PartRecord, Piece, StoredChecksum, UPLOADS, UploadRecord};
+use crate::model::{
+    self, BUCKETS, OBJECTS, ObjectRecord, PARTS, PartRecord, Piece, StoredChecksum, UPLOADS, UploadRecord,
+};
 use crate::notify::Change;
 use crate::objects::{self, Conditions, Upload};
 use crate::unsigned::Trailers;
@@ -41,7 +43,11 @@ fn check_part_number(n: i32) -> Result<()> {
     }
 }
 
-pub async fn create(e: &Engine, cx: &Cx, input: CreateMultipartUploadInput) -> Result<CreateMultipartUploadOutput> {
+pub async fn create(
+    e: &Engine,
+    cx: &Cx,
+    input: CreateMultipartUploadInput,
+) -> Result<CreateMultipartUploadOutput> {
     buckets::load(e, cx, &input.bucket)?;
     let now = e.now();
     // Ids start with their creation time so uploads of one key list oldest first.
@@ -68,9 +74,11 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateMultipartUploadInput) -> R
         full_object_checksum: input.checksum_type.as_ref().is_some_and(|t| t.as_str() == "FULL_OBJECT"),
     };
     let key = model::upload_key(&cx.account, &input.bucket, &input.key, &upload_id);
-    let batch = Batch::new()
-        .expect_present(BUCKETS, model::bucket_key(&cx.account, &input.bucket))
-        .put(UPLOADS, key, model::encode(&record)?);
+    let batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, &input.bucket)).put(
+        UPLOADS,
+        key,
+        model::encode(&record)?,
+    );
     e.kv.commit(batch).map_err(|err| match err {
         CommitError::ConditionFailed { .. } => Error::NoSuchBucket,
         CommitError::Storage(s) => s.into(),
@@ -105,7 +113,11 @@ fn save_part(e: &Engine, cx: &Cx, bucket: &str, upload: &UploadRecord, part: &Pa
     }
 }
 
-pub async fn upload_part(e: &Engine, cx: &Cx, req: S3Request<UploadPartInput>) -> Result<S3Response<UploadPartOutput>> {
+pub async fn upload_part(
+    e: &Engine,
+    cx: &Cx,
+    req: S3Request<UploadPartInput>,
+) -> Result<S3Response<UploadPartOutput>> {
     let S3Request { input, headers, extensions, trailing_headers, .. } = req;
     check_part_number(input.part_number)?;
     let upload = load_upload(e, cx, &input.bucket, &input.key, &input.upload_id)?;
@@ -127,7 +139,8 @@ pub async fn upload_part(e: &Engine, cx: &Cx, req: S3Request<UploadPartInput>) -
     if incoming.wanted.algorithm.is_none() {
         incoming.wanted = Wanted { algorithm: upload.checksum_algorithm.clone(), value: None };
     }
-    let (received, checksum) = incoming.receive(e, trailing_headers.as_ref(), extensions.get::<Trailers>()).await?;
+    let (received, checksum) =
+        incoming.receive(e, trailing_headers.as_ref(), extensions.get::<Trailers>()).await?;
     let etag = received.etag();
     let piece = received.commit().await?;
     let part = PartRecord {
@@ -157,7 +170,9 @@ pub async fn upload_part(e: &Engine, cx: &Cx, req: S3Request<UploadPartInput>) -
 /// `bytes=first-last` of `x-amz-copy-source-range`, checked against the source's size.
 fn copy_range(header: Option<&str>, size: u64) -> Result<std::ops::Range<u64>> {
     let Some(h) = header else { return Ok(0..size) };
-    let bad = || Error::InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy".into());
+    let bad = || {
+        Error::InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy".into())
+    };
     let (first, last) = h.strip_prefix("bytes=").and_then(|r| r.split_once('-')).ok_or_else(bad)?;
     let first: u64 = first.trim().parse().map_err(|_| bad())?;
     let last: u64 = last.trim().parse().map_err(|_| bad())?;
@@ -167,7 +182,11 @@ fn copy_range(header: Option<&str>, size: u64) -> Result<std::ops::Range<u64>> {
     Ok(first..last + 1)
 }
 
-pub async fn upload_part_copy(e: &Engine, cx: &Cx, input: UploadPartCopyInput) -> Result<UploadPartCopyOutput> {
+pub async fn upload_part_copy(
+    e: &Engine,
+    cx: &Cx,
+    input: UploadPartCopyInput,
+) -> Result<UploadPartCopyOutput> {
     check_part_number(input.part_number)?;
     let upload = load_upload(e, cx, &input.bucket, &input.key, &input.upload_id)?;
     let conditions = Conditions {
@@ -184,8 +203,14 @@ pub async fn upload_part_copy(e: &Engine, cx: &Cx, input: UploadPartCopyInput) -
     let etag = copied.etag();
     let piece = copied.commit().await?;
     let now = millis(e.now());
-    let part =
-        PartRecord { v: 1, number: input.part_number, piece: piece.clone(), etag: etag.clone(), modified_ms: now, checksum: checksum.clone() };
+    let part = PartRecord {
+        v: 1,
+        number: input.part_number,
+        piece: piece.clone(),
+        etag: etag.clone(),
+        modified_ms: now,
+        checksum: checksum.clone(),
+    };
     if let Err(err) = save_part(e, cx, &input.bucket, &upload, &part) {
         body::forget(&e.blobs, vec![piece]);
         return Err(err);
@@ -225,7 +250,11 @@ fn full_object_checksum(input: &CompleteMultipartUploadInput, algorithm: &str) -
     Some(StoredChecksum { algorithm: algorithm.to_owned(), value, composite: false })
 }
 
-pub async fn complete(e: &Engine, cx: &Cx, input: CompleteMultipartUploadInput) -> Result<CompleteMultipartUploadOutput> {
+pub async fn complete(
+    e: &Engine,
+    cx: &Cx,
+    input: CompleteMultipartUploadInput,
+) -> Result<CompleteMultipartUploadOutput> {
     let upload = load_upload(e, cx, &input.bucket, &input.key, &input.upload_id)?;
     let bucket = buckets::load(e, cx, &input.bucket)?;
     let listed = input.multipart_upload.as_ref().and_then(|m| m.parts.clone()).unwrap_or_default();
@@ -254,9 +283,15 @@ pub async fn complete(e: &Engine, cx: &Cx, input: CompleteMultipartUploadInput) 
     }
     let mut md5s = Vec::with_capacity(chosen.len() * 16);
     for p in &chosen {
-        md5s.extend(hex::decode(&p.etag).map_err(|_| Error::InternalError("a part's ETag is not hex".into()))?);
+        md5s.extend(
+            hex::decode(&p.etag).map_err(|_| Error::InternalError("a part's ETag is not hex".into()))?,
+        );
     }
-    let etag = format!("{}-{}", hex::encode(<s3s::crypto::Md5 as s3s::crypto::Checksum>::checksum(&md5s)), chosen.len());
+    let etag = format!(
+        "{}-{}",
+        hex::encode(<s3s::crypto::Md5 as s3s::crypto::Checksum>::checksum(&md5s)),
+        chosen.len()
+    );
     let checksum = upload.checksum_algorithm.as_deref().and_then(|a| {
         if upload.full_object_checksum {
             full_object_checksum(&input, a)
@@ -266,7 +301,8 @@ pub async fn complete(e: &Engine, cx: &Cx, input: CompleteMultipartUploadInput) 
     });
     let pieces: Vec<Piece> = chosen.iter().map(|p| p.piece.clone()).collect();
     let used: Vec<&str> = pieces.iter().map(|p| p.blob.as_str()).collect();
-    let unused: Vec<Piece> = stored.iter().map(|(_, p)| p.piece.clone()).filter(|p| !used.contains(&p.blob.as_str())).collect();
+    let unused: Vec<Piece> =
+        stored.iter().map(|(_, p)| p.piece.clone()).filter(|p| !used.contains(&p.blob.as_str())).collect();
     let record = ObjectRecord {
         v: 1,
         size: pieces.iter().map(|p| p.len).sum(),
@@ -293,7 +329,12 @@ pub async fn complete(e: &Engine, cx: &Cx, input: CompleteMultipartUploadInput) 
         for (k, _) in &stored {
             batch = batch.delete(PARTS, k.clone());
         }
-        let change = Change { event: "ObjectCreated:CompleteMultipartUpload", key: &input.key, size: Some(record.size), etag: Some(&etag) };
+        let change = Change {
+            event: "ObjectCreated:CompleteMultipartUpload",
+            key: &input.key,
+            size: Some(record.size),
+            etag: Some(&etag),
+        };
         let announced = e.notifier.add(&mut batch, cx, &bucket, &change, millis(e.now()))?;
         match e.kv.commit(batch) {
             Ok(()) => {
@@ -328,7 +369,11 @@ pub async fn complete(e: &Engine, cx: &Cx, input: CompleteMultipartUploadInput) 
     })
 }
 
-pub async fn abort(e: &Engine, cx: &Cx, input: AbortMultipartUploadInput) -> Result<AbortMultipartUploadOutput> {
+pub async fn abort(
+    e: &Engine,
+    cx: &Cx,
+    input: AbortMultipartUploadInput,
+) -> Result<AbortMultipartUploadOutput> {
     load_upload(e, cx, &input.bucket, &input.key, &input.upload_id)?;
     let parts = all_parts(e, cx, &input.bucket, &input.upload_id)?;
     let upload_key = model::upload_key(&cx.account, &input.bucket, &input.key, &input.upload_id);
@@ -369,7 +414,8 @@ pub async fn list_parts(e: &Engine, cx: &Cx, input: ListPartsInput) -> Result<Li
     let range = KeyRange::new(std::ops::Bound::Excluded(start), KeyRange::prefix(prefix).end);
     let rows = e.kv.scan(PARTS, range, max + 1)?;
     let truncated = rows.len() > max;
-    let parts: Vec<PartRecord> = rows.into_iter().take(max).map(|(_, v)| model::decode(&v)).collect::<Result<_>>()?;
+    let parts: Vec<PartRecord> =
+        rows.into_iter().take(max).map(|(_, v)| model::decode(&v)).collect::<Result<_>>()?;
     let owner = buckets::owner(cx);
     Ok(ListPartsOutput {
         bucket: Some(input.bucket),
@@ -388,7 +434,11 @@ pub async fn list_parts(e: &Engine, cx: &Cx, input: ListPartsInput) -> Result<Li
     })
 }
 
-pub async fn list_uploads(e: &Engine, cx: &Cx, input: ListMultipartUploadsInput) -> Result<ListMultipartUploadsOutput> {
+pub async fn list_uploads(
+    e: &Engine,
+    cx: &Cx,
+    input: ListMultipartUploadsInput,
+) -> Result<ListMultipartUploadsOutput> {
     buckets::load(e, cx, &input.bucket)?;
     let max = input.max_uploads.map_or(1000, |m| m.clamp(0, 1000)) as usize;
     let prefix = input.prefix.clone().unwrap_or_default();
@@ -412,11 +462,9 @@ pub async fn list_uploads(e: &Engine, cx: &Cx, input: ListMultipartUploadsInput)
     let mut last: Option<(String, String)> = None;
     for (_, v) in e.kv.scan(UPLOADS, range, storage::UNLIMITED)? {
         let u: UploadRecord = model::decode(&v)?;
-        let common = input
-            .delimiter
-            .as_deref()
-            .filter(|d| !d.is_empty())
-            .and_then(|d| u.key[prefix.len()..].find(d).map(|i| u.key[..prefix.len() + i + d.len()].to_owned()));
+        let common = input.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| {
+            u.key[prefix.len()..].find(d).map(|i| u.key[..prefix.len() + i + d.len()].to_owned())
+        });
         if let Some(cp) = &common
             && prefixes.last() == Some(cp)
         {
@@ -436,7 +484,9 @@ pub async fn list_uploads(e: &Engine, cx: &Cx, input: ListMultipartUploadsInput)
                     initiated: Some(timestamp(u.initiated_ms)),
                     initiator: Some(Initiator { id: owner.id.clone(), display_name: None }),
                     owner: Some(owner.clone()),
-                    storage_class: Some(StorageClass::from(u.storage_class.unwrap_or_else(|| "STANDARD".into()))),
+                    storage_class: Some(StorageClass::from(
+                        u.storage_class.unwrap_or_else(|| "STANDARD".into()),
+                    )),
                     checksum_algorithm: u.checksum_algorithm.map(ChecksumAlgorithm::from),
                     ..Default::default()
                 });
@@ -454,7 +504,8 @@ pub async fn list_uploads(e: &Engine, cx: &Cx, input: ListMultipartUploadsInput)
         max_uploads: Some(max as i32),
         is_truncated: Some(truncated),
         uploads: Some(uploads),
-        common_prefixes: (!prefixes.is_empty()).then(|| prefixes.into_iter().map(|p| CommonPrefix { prefix: Some(p) }).collect()),
+        common_prefixes: (!prefixes.is_empty())
+            .then(|| prefixes.into_iter().map(|p| CommonPrefix { prefix: Some(p) }).collect()),
         encoding_type: input.encoding_type,
         ..Default::default()
     })

@@ -135,17 +135,32 @@ impl Notifier {
 
     /// The deliveries `change` causes in `bucket`, added to `batch`; `true` if there were any
     /// (the caller then wakes the worker once the batch is committed).
-    pub fn add(&self, batch: &mut Batch, cx: &Cx, bucket: &BucketRecord, change: &Change<'_>, now_ms: i64) -> Result<bool> {
+    pub fn add(
+        &self,
+        batch: &mut Batch,
+        cx: &Cx,
+        bucket: &BucketRecord,
+        change: &Change<'_>,
+        now_ms: i64,
+    ) -> Result<bool> {
         let Some(json) = bucket.configs.get("notification") else { return Ok(false) };
         let config: NotificationConfiguration = model::decode(json.as_bytes())?;
         let mut targets: Vec<(Target, String, String)> = Vec::new();
         for c in config.lambda_function_configurations.iter().flatten() {
-            if c.events.iter().any(|e| covers(e.as_ref(), change.event)) && passes(c.filter.as_ref(), change.key) {
-                targets.push((Target::Lambda, c.lambda_function_arn.clone(), c.id.clone().unwrap_or_default()));
+            if c.events.iter().any(|e| covers(e.as_ref(), change.event))
+                && passes(c.filter.as_ref(), change.key)
+            {
+                targets.push((
+                    Target::Lambda,
+                    c.lambda_function_arn.clone(),
+                    c.id.clone().unwrap_or_default(),
+                ));
             }
         }
         for c in config.queue_configurations.iter().flatten() {
-            if c.events.iter().any(|e| covers(e.as_ref(), change.event)) && passes(c.filter.as_ref(), change.key) {
+            if c.events.iter().any(|e| covers(e.as_ref(), change.event))
+                && passes(c.filter.as_ref(), change.key)
+            {
                 targets.push((Target::Queue, c.queue_arn.clone(), c.id.clone().unwrap_or_default()));
             }
         }
@@ -158,13 +173,24 @@ impl Notifier {
             let payload = json!({ "Records": [record] }).to_string();
             let id = uuid::Uuid::new_v4().simple().to_string();
             let d = Delivery { v: 1, id: id.clone(), target, arn, payload, attempts: 0 };
-            batch.push(storage::Op::Put { table: DELIVERIES.into(), key: delivery_key(now_ms, &id), value: model::encode(&d)? });
+            batch.push(storage::Op::Put {
+                table: DELIVERIES.into(),
+                key: delivery_key(now_ms, &id),
+                value: model::encode(&d)?,
+            });
         }
         Ok(true)
     }
 
     /// `s3:TestEvent`, which S3 sends to each queue when a configuration names it.
-    pub fn test_events(&self, batch: &mut Batch, cx: &Cx, bucket: &str, config: &NotificationConfiguration, now_ms: i64) -> Result<bool> {
+    pub fn test_events(
+        &self,
+        batch: &mut Batch,
+        cx: &Cx,
+        bucket: &str,
+        config: &NotificationConfiguration,
+        now_ms: i64,
+    ) -> Result<bool> {
         let mut any = false;
         for c in config.queue_configurations.iter().flatten() {
             let payload = json!({
@@ -177,8 +203,19 @@ impl Notifier {
             })
             .to_string();
             let id = uuid::Uuid::new_v4().simple().to_string();
-            let d = Delivery { v: 1, id: id.clone(), target: Target::Queue, arn: c.queue_arn.clone(), payload, attempts: 0 };
-            batch.push(storage::Op::Put { table: DELIVERIES.into(), key: delivery_key(now_ms, &id), value: model::encode(&d)? });
+            let d = Delivery {
+                v: 1,
+                id: id.clone(),
+                target: Target::Queue,
+                arn: c.queue_arn.clone(),
+                payload,
+                attempts: 0,
+            };
+            batch.push(storage::Op::Put {
+                table: DELIVERIES.into(),
+                key: delivery_key(now_ms, &id),
+                value: model::encode(&d)?,
+            });
             any = true;
         }
         Ok(any)
@@ -228,7 +265,9 @@ impl Notifier {
                         let delay = (RETRY_BASE_MS << d.attempts.min(20)).min(MAX_RETRY_MS);
                         batch = batch.put(DELIVERIES, delivery_key(now + delay, &d.id), model::encode(&d)?);
                     }
-                    Err(e) => tracing::warn!(error = %e, target = %d.arn, "S3 notification could not be delivered; dropped"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, target = %d.arn, "S3 notification could not be delivered; dropped")
+                    }
                 },
             }
             kv.commit(batch).map_err(|e| crate::error::Error::InternalError(e.to_string()))?;
@@ -251,7 +290,14 @@ fn host_id(request_id: &str) -> String {
 }
 
 /// One S3 event record (eventVersion 2.1).
-fn record(cx: &Cx, bucket: &BucketRecord, change: &Change<'_>, configuration_id: &str, sequencer: &str, now_ms: i64) -> serde_json::Value {
+fn record(
+    cx: &Cx,
+    bucket: &BucketRecord,
+    change: &Change<'_>,
+    configuration_id: &str,
+    sequencer: &str,
+    now_ms: i64,
+) -> serde_json::Value {
     let owner = format!("A{}", cx.account);
     let mut object = json!({ "key": event_key(change.key), "sequencer": sequencer });
     if let Some(size) = change.size {

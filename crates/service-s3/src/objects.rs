@@ -50,7 +50,8 @@ pub fn storage_class(class: Option<&StorageClass>) -> Result<Option<String>> {
 /// `aws-chunked` is how the body travelled, not how it is stored.
 fn content_encoding(value: Option<String>) -> Option<String> {
     let value = value?;
-    let rest: Vec<&str> = value.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "aws-chunked").collect();
+    let rest: Vec<&str> =
+        value.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "aws-chunked").collect();
     (!rest.is_empty()).then(|| rest.join(","))
 }
 
@@ -88,7 +89,11 @@ pub fn tags_from_header(header: Option<&str>) -> Result<Vec<(String, String)>> {
 
 /// A trailing header of the request body: s3s keeps them when it verified the signature,
 /// `unsigned` when it decoded the body itself.
-fn trailer(s3s_trailers: Option<&s3s::TrailingHeaders>, ours: Option<&Trailers>, name: &str) -> Option<String> {
+fn trailer(
+    s3s_trailers: Option<&s3s::TrailingHeaders>,
+    ours: Option<&Trailers>,
+    name: &str,
+) -> Option<String> {
     let from_s3s = s3s_trailers
         .and_then(|t| t.read(|h| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)))
         .flatten();
@@ -156,14 +161,19 @@ fn swap(
 ) -> Result<bool> {
     let k = model::object_key(&cx.account, bucket, key);
     let condition = expected.map_or(Condition::Absent, |v| Condition::Value(v.to_vec()));
-    let mut batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, bucket)).expect(OBJECTS, k.clone(), condition);
+    let mut batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, bucket)).expect(
+        OBJECTS,
+        k.clone(),
+        condition,
+    );
     batch = match new {
         Some(r) => batch.put(OBJECTS, k, model::encode(r)?),
         None => batch.delete(OBJECTS, k),
     };
     let announced = match event {
         Some((record, name)) => {
-            let change = Change { event: name, key, size: new.map(|r| r.size), etag: new.map(|r| r.etag.as_str()) };
+            let change =
+                Change { event: name, key, size: new.map(|r| r.size), etag: new.map(|r| r.etag.as_str()) };
             e.notifier.add(&mut batch, cx, record, &change, millis(e.now()))?
         }
         None => false,
@@ -228,7 +238,8 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
         input.content_md5,
         input.content_length,
     );
-    let (received, checksum) = upload.receive(e, trailing_headers.as_ref(), extensions.get::<Trailers>()).await?;
+    let (received, checksum) =
+        upload.receive(e, trailing_headers.as_ref(), extensions.get::<Trailers>()).await?;
     let etag = received.etag();
     let size = received.size;
     let piece = received.commit().await?;
@@ -252,7 +263,9 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
         parts: None,
         tags,
     };
-    if let Err(err) = store(e, cx, &input.bucket, &input.key, &record, if_absent, Some((&bucket, "ObjectCreated:Put"))) {
+    if let Err(err) =
+        store(e, cx, &input.bucket, &input.key, &record, if_absent, Some((&bucket, "ObjectCreated:Put")))
+    {
         body::forget(&e.blobs, vec![piece]);
         return Err(err);
     }
@@ -321,7 +334,11 @@ impl Conditions<'_> {
 }
 
 /// The byte range a GET or HEAD answers, and whether it is partial.
-fn range_of(record: &ObjectRecord, range: Option<&s3s::dto::Range>, part: Option<i32>) -> Result<(Range<u64>, bool)> {
+fn range_of(
+    record: &ObjectRecord,
+    range: Option<&s3s::dto::Range>,
+    part: Option<i32>,
+) -> Result<(Range<u64>, bool)> {
     if let Some(n) = part {
         let index = usize::try_from(n).ok().filter(|n| *n >= 1).ok_or(Error::InvalidArgument(
             "Part number must be an integer between 1 and 10000, inclusive".into(),
@@ -355,7 +372,13 @@ struct Described {
     tag_count: Option<i32>,
 }
 
-fn describe(record: &ObjectRecord, range: &Range<u64>, partial: bool, checksum_mode: bool, part: Option<i32>) -> Described {
+fn describe(
+    record: &ObjectRecord,
+    range: &Range<u64>,
+    partial: bool,
+    checksum_mode: bool,
+    part: Option<i32>,
+) -> Described {
     // A checksum describes the whole object (or the part asked for); a range gets none.
     let checksum = if checksum_mode && (!partial || part.is_some() && record.parts.is_none()) {
         checksum::to_dto(record.checksum.as_ref())
@@ -364,7 +387,8 @@ fn describe(record: &ObjectRecord, range: &Range<u64>, partial: bool, checksum_m
     };
     Described {
         content_length: (range.end - range.start) as i64,
-        content_range: partial.then(|| format!("bytes {}-{}/{}", range.start, range.end.saturating_sub(1), record.size)),
+        content_range: partial
+            .then(|| format!("bytes {}-{}/{}", range.start, range.end.saturating_sub(1), record.size)),
         e_tag: ETag::Strong(record.etag.clone()),
         last_modified: timestamp(record.modified_ms),
         checksum,
@@ -402,7 +426,8 @@ pub async fn get(e: &Engine, cx: &Cx, req: S3Request<GetObjectInput>) -> Result<
     }
     .check(&record, false)?;
     let (range, partial) = range_of(&record, input.range.as_ref(), input.part_number)?;
-    let d = describe(&record, &range, partial, wants_checksum(input.checksum_mode.as_ref()), input.part_number);
+    let d =
+        describe(&record, &range, partial, wants_checksum(input.checksum_mode.as_ref()), input.part_number);
     let stream = body::send(&e.blobs, &record.pieces, range).await?;
     let output = GetObjectOutput {
         body: Some(stream),
@@ -436,7 +461,11 @@ pub async fn get(e: &Engine, cx: &Cx, req: S3Request<GetObjectInput>) -> Result<
     })
 }
 
-pub async fn head(e: &Engine, cx: &Cx, req: S3Request<HeadObjectInput>) -> Result<S3Response<HeadObjectOutput>> {
+pub async fn head(
+    e: &Engine,
+    cx: &Cx,
+    req: S3Request<HeadObjectInput>,
+) -> Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
     if input.version_id.as_deref().is_some_and(|v| v != "null") {
         return Err(Error::NotImplemented("HeadObject by versionId".into()));
@@ -450,7 +479,8 @@ pub async fn head(e: &Engine, cx: &Cx, req: S3Request<HeadObjectInput>) -> Resul
     }
     .check(&record, false)?;
     let (range, partial) = range_of(&record, input.range.as_ref(), input.part_number)?;
-    let d = describe(&record, &range, partial, wants_checksum(input.checksum_mode.as_ref()), input.part_number);
+    let d =
+        describe(&record, &range, partial, wants_checksum(input.checksum_mode.as_ref()), input.part_number);
     let output = HeadObjectOutput {
         accept_ranges: Some("bytes".into()),
         content_length: Some(d.content_length),
@@ -526,7 +556,11 @@ pub async fn delete_many(e: &Engine, cx: &Cx, input: DeleteObjectsInput) -> Resu
         };
         match result {
             Ok(()) if quiet => {}
-            Ok(()) => deleted.push(DeletedObject { key: Some(o.key), version_id: o.version_id, ..Default::default() }),
+            Ok(()) => deleted.push(DeletedObject {
+                key: Some(o.key),
+                version_id: o.version_id,
+                ..Default::default()
+            }),
             Err(err) => {
                 let wire = s3s::S3Error::from(err);
                 errors.push(s3s::dto::Error {
@@ -546,7 +580,12 @@ pub async fn delete_many(e: &Engine, cx: &Cx, input: DeleteObjectsInput) -> Resu
 }
 
 /// The source of a copy: its bucket, key and record, after the `x-amz-copy-source-if-*` checks.
-pub fn copy_source(e: &Engine, cx: &Cx, source: &CopySource, conditions: &Conditions<'_>) -> Result<(String, String, ObjectRecord)> {
+pub fn copy_source(
+    e: &Engine,
+    cx: &Cx,
+    source: &CopySource,
+    conditions: &Conditions<'_>,
+) -> Result<(String, String, ObjectRecord)> {
     let CopySource::Bucket { bucket, key, version_id } = source else {
         return Err(Error::NotImplemented("Copying from an access point".into()));
     };
@@ -570,7 +609,8 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
     let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let storage_class = storage_class(input.storage_class.as_ref())?;
-    if src_bucket == input.bucket && src_key == input.key && !replace && storage_class == source.storage_class {
+    if src_bucket == input.bucket && src_key == input.key && !replace && storage_class == source.storage_class
+    {
         return Err(Error::InvalidRequest(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into(),
         ));
@@ -580,7 +620,8 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
         .as_ref()
         .map(|a| a.as_str().to_ascii_uppercase())
         .or_else(|| source.checksum.as_ref().map(|c| c.algorithm.clone()));
-    let copied = body::copy(&e.blobs, &source.pieces, 0..source.size, checksum::hasher(algorithm.as_deref())?).await?;
+    let copied =
+        body::copy(&e.blobs, &source.pieces, 0..source.size, checksum::hasher(algorithm.as_deref())?).await?;
     let wanted = Wanted { algorithm, value: None };
     let stored = wanted.verify(&copied.checksums, None)?;
     let etag = copied.etag();
@@ -614,7 +655,9 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
         parts: None,
         tags,
     };
-    if let Err(err) = store(e, cx, &input.bucket, &input.key, &record, false, Some((&bucket, "ObjectCreated:Copy"))) {
+    if let Err(err) =
+        store(e, cx, &input.bucket, &input.key, &record, false, Some((&bucket, "ObjectCreated:Copy")))
+    {
         body::forget(&e.blobs, vec![piece]);
         return Err(err);
     }
@@ -657,7 +700,11 @@ fn no_versions(version_id: Option<&str>, what: &str) -> Result<()> {
     }
 }
 
-pub async fn put_tagging(e: &Engine, cx: &Cx, input: PutObjectTaggingInput) -> Result<PutObjectTaggingOutput> {
+pub async fn put_tagging(
+    e: &Engine,
+    cx: &Cx,
+    input: PutObjectTaggingInput,
+) -> Result<PutObjectTaggingOutput> {
     no_versions(input.version_id.as_deref(), "PutObjectTagging")?;
     let tags = buckets::tags_of(input.tagging)?;
     if tags.len() > 10 {
@@ -667,7 +714,11 @@ pub async fn put_tagging(e: &Engine, cx: &Cx, input: PutObjectTaggingInput) -> R
     Ok(PutObjectTaggingOutput::default())
 }
 
-pub async fn get_tagging(e: &Engine, cx: &Cx, input: GetObjectTaggingInput) -> Result<GetObjectTaggingOutput> {
+pub async fn get_tagging(
+    e: &Engine,
+    cx: &Cx,
+    input: GetObjectTaggingInput,
+) -> Result<GetObjectTaggingOutput> {
     no_versions(input.version_id.as_deref(), "GetObjectTagging")?;
     let record = load(e, cx, &input.bucket, &input.key)?;
     Ok(GetObjectTaggingOutput { tag_set: buckets::tag_set(&record.tags), version_id: None })

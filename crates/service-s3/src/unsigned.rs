@@ -82,7 +82,8 @@ pub fn strip(parts: &mut http::request::Parts, body: StreamBody) -> (StreamBody,
     } else {
         parts.headers.remove(http::header::CONTENT_LENGTH);
     }
-    let rest: Vec<&str> = encoding.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "aws-chunked").collect();
+    let rest: Vec<&str> =
+        encoding.split(',').map(str::trim).filter(|e| !e.is_empty() && *e != "aws-chunked").collect();
     if rest.is_empty() {
         parts.headers.remove(http::header::CONTENT_ENCODING);
     } else if let Ok(v) = HeaderValue::from_str(&rest.join(",")) {
@@ -90,7 +91,8 @@ pub fn strip(parts: &mut http::request::Parts, body: StreamBody) -> (StreamBody,
     }
     parts.headers.insert("x-amz-content-sha256", HeaderValue::from_static("UNSIGNED-PAYLOAD"));
     let trailers = Trailers::default();
-    let decoded = Dechunk { inner: body, decoder: Decoder::default(), trailers: trailers.clone(), done: false };
+    let decoded =
+        Dechunk { inner: body, decoder: Decoder::default(), trailers: trailers.clone(), done: false };
     let body: StreamBody = Box::pin(http_body_util::StreamBody::new(decoded));
     (body, Some(trailers))
 }
@@ -179,7 +181,8 @@ impl Decoder {
                     let (name, value) = text.split_once(':').ok_or(ChunkError("trailer without ':'"))?;
                     let name = HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes())
                         .map_err(|_| ChunkError("bad trailer name"))?;
-                    let value = HeaderValue::from_str(value.trim()).map_err(|_| ChunkError("bad trailer value"))?;
+                    let value =
+                        HeaderValue::from_str(value.trim()).map_err(|_| ChunkError("bad trailer value"))?;
                     self.trailers.insert(name, value);
                 }
             }
@@ -309,14 +312,15 @@ mod tests {
 
     #[test]
     fn strip_removes_signatures_and_unwraps_aws_chunked() {
-        let req = http::Request::put("/b/k?X-Amz-Signature=abc&partNumber=2&X-Amz-Credential=x%2Fy&uploadId=u")
-            .header("authorization", "AWS4-HMAC-SHA256 Credential=...")
-            .header("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
-            .header("content-encoding", "aws-chunked")
-            .header("x-amz-decoded-content-length", "11")
-            .header("content-length", "70")
-            .body(())
-            .expect("request");
+        let req =
+            http::Request::put("/b/k?X-Amz-Signature=abc&partNumber=2&X-Amz-Credential=x%2Fy&uploadId=u")
+                .header("authorization", "AWS4-HMAC-SHA256 Credential=...")
+                .header("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+                .header("content-encoding", "aws-chunked")
+                .header("x-amz-decoded-content-length", "11")
+                .header("content-length", "70")
+                .body(())
+                .expect("request");
         let (mut parts, ()) = req.into_parts();
         let body: StreamBody = Box::pin(http_body_util::StreamBody::new(futures::stream::empty::<
             Result<http_body::Frame<Bytes>, BoxError>,

@@ -67,7 +67,9 @@ async fn buckets_and_location_constraints() {
         .create_bucket()
         .bucket("beta")
         .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from("us-east-1")).build(),
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from("us-east-1"))
+                .build(),
         )
         .send()
         .await
@@ -83,7 +85,9 @@ async fn buckets_and_location_constraints() {
         .create_bucket()
         .bucket("gamma")
         .create_bucket_configuration(
-            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::UsWest2).build(),
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::UsWest2)
+                .build(),
         )
         .send()
         .await
@@ -179,10 +183,18 @@ async fn objects_with_metadata_ranges_and_conditions() {
     assert_eq!(head.e_tag(), Some(etag.as_str()));
     assert_eq!(head.content_length(), Some(100_000));
 
-    let part = s3.get_object().bucket("docs").key("dir/report.bin").range("bytes=10-19").send().await.expect("range");
+    let part = s3
+        .get_object()
+        .bucket("docs")
+        .key("dir/report.bin")
+        .range("bytes=10-19")
+        .send()
+        .await
+        .expect("range");
     assert_eq!(part.content_range(), Some("bytes 10-19/100000"));
     assert_eq!(part.body.collect().await.expect("body").into_bytes().as_ref(), &data[10..20]);
-    let tail = s3.get_object().bucket("docs").key("dir/report.bin").range("bytes=-5").send().await.expect("suffix");
+    let tail =
+        s3.get_object().bucket("docs").key("dir/report.bin").range("bytes=-5").send().await.expect("suffix");
     assert_eq!(tail.body.collect().await.expect("body").into_bytes().as_ref(), &data[99_995..]);
     let err = s3
         .get_object()
@@ -194,9 +206,23 @@ async fn objects_with_metadata_ranges_and_conditions() {
         .expect_err("past the end");
     assert_eq!(code(err), ("InvalidRange".into(), 416));
 
-    let err = s3.get_object().bucket("docs").key("dir/report.bin").if_match("\"0000\"").send().await.expect_err("if-match");
+    let err = s3
+        .get_object()
+        .bucket("docs")
+        .key("dir/report.bin")
+        .if_match("\"0000\"")
+        .send()
+        .await
+        .expect_err("if-match");
     assert_eq!(code(err), ("PreconditionFailed".into(), 412));
-    let err = s3.get_object().bucket("docs").key("dir/report.bin").if_none_match(&etag).send().await.expect_err("304");
+    let err = s3
+        .get_object()
+        .bucket("docs")
+        .key("dir/report.bin")
+        .if_none_match(&etag)
+        .send()
+        .await
+        .expect_err("304");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(304));
     let later = aws_sdk_s3::primitives::DateTime::from_secs(4_102_444_800);
     let err = s3
@@ -218,7 +244,13 @@ async fn objects_with_metadata_ranges_and_conditions() {
         .await
         .expect_err("modified since");
     assert_eq!(code(err), ("PreconditionFailed".into(), 412));
-    s3.get_object().bucket("docs").key("dir/report.bin").if_match(&etag).send().await.expect("if-match holds");
+    s3.get_object()
+        .bucket("docs")
+        .key("dir/report.bin")
+        .if_match(&etag)
+        .send()
+        .await
+        .expect("if-match holds");
 
     let over = s3
         .get_object()
@@ -237,9 +269,16 @@ async fn objects_with_metadata_ranges_and_conditions() {
     let err = s3.get_object().bucket("nope").key("k").send().await.expect_err("no bucket");
     assert_eq!(code(err), ("NoSuchBucket".into(), 404));
     // The error is S3's XML, with the request id.
-    let resp = server.http().get(format!("{}/docs/missing", server.endpoint())).send().await.expect("raw get");
+    let resp =
+        server.http().get(format!("{}/docs/missing", server.endpoint())).send().await.expect("raw get");
     assert_eq!(resp.status().as_u16(), 404);
-    let request_id = resp.headers().get("x-amz-request-id").expect("request id header").to_str().expect("ascii").to_owned();
+    let request_id = resp
+        .headers()
+        .get("x-amz-request-id")
+        .expect("request id header")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let body = resp.text().await.expect("body");
     assert!(body.contains("<Code>NoSuchKey</Code>"), "{body}");
     assert!(body.contains("<Message>The specified key does not exist.</Message>"), "{body}");
@@ -266,9 +305,9 @@ async fn objects_with_metadata_ranges_and_conditions() {
 mod md5_hex {
     pub fn hex_md5(data: &[u8]) -> String {
         const S: [u32; 64] = [
-            7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5,
-            9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6,
-            10, 15, 21, 6, 10, 15, 21,
+            7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14,
+            20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6,
+            10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
         ];
         let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4_294_967_296.0) as u32).collect();
         let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
@@ -280,8 +319,7 @@ mod md5_hex {
         }
         msg.extend_from_slice(&bits.to_le_bytes());
         for chunk in msg.chunks(64) {
-            let m: Vec<u32> =
-                chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+            let m: Vec<u32> = chunk.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
             let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
             for i in 0..64 {
                 let (f, g) = match i / 16 {
@@ -336,7 +374,14 @@ async fn checksums_with_sdk_defaults_and_digests() {
         .expect("head");
     assert_eq!(head.checksum_crc32(), Some("DUoRhQ=="));
     // The SDK validates the checksum of what it downloads.
-    let got = s3.get_object().bucket("sums").key("hello").checksum_mode(ChecksumMode::Enabled).send().await.expect("get");
+    let got = s3
+        .get_object()
+        .bucket("sums")
+        .key("hello")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("get");
     assert_eq!(got.checksum_crc32(), Some("DUoRhQ=="));
     assert_eq!(got.body.collect().await.expect("body").into_bytes().as_ref(), b"hello world");
 
@@ -411,7 +456,8 @@ async fn listings_with_prefixes_delimiters_and_pages() {
     let server = Server::ephemeral();
     let s3 = server.s3("test", "us-east-1").await;
     bucket(&s3, "tree").await;
-    let mut keys = vec!["a.txt".to_owned(), "b/x y.txt".to_owned(), "b/ü.txt".to_owned(), "c/d/e.txt".to_owned()];
+    let mut keys =
+        vec!["a.txt".to_owned(), "b/x y.txt".to_owned(), "b/ü.txt".to_owned(), "c/d/e.txt".to_owned()];
     for i in 0..30 {
         keys.push(format!("photos/{i:03}.jpg"));
     }
@@ -454,7 +500,8 @@ async fn listings_with_prefixes_delimiters_and_pages() {
     assert_eq!(seen.len(), 30);
     assert_eq!(seen[29], "photos/029.jpg");
 
-    let after = s3.list_objects_v2().bucket("tree").start_after("photos/027.jpg").send().await.expect("start after");
+    let after =
+        s3.list_objects_v2().bucket("tree").start_after("photos/027.jpg").send().await.expect("start after");
     let files: Vec<&str> = after.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(files, ["photos/028.jpg", "photos/029.jpg", "z.txt"]);
 
@@ -462,14 +509,7 @@ async fn listings_with_prefixes_delimiters_and_pages() {
     let page = s3.list_objects().bucket("tree").delimiter("/").max_keys(3).send().await.expect("v1");
     assert_eq!(page.is_truncated(), Some(true));
     assert_eq!(page.next_marker(), Some("c/"));
-    let rest = s3
-        .list_objects()
-        .bucket("tree")
-        .delimiter("/")
-        .marker("c/")
-        .send()
-        .await
-        .expect("v1 page 2");
+    let rest = s3.list_objects().bucket("tree").delimiter("/").marker("c/").send().await.expect("v1 page 2");
     let dirs: Vec<&str> = rest.common_prefixes().iter().filter_map(|p| p.prefix()).collect();
     let files: Vec<&str> = rest.contents().iter().filter_map(|o| o.key()).collect();
     assert_eq!(dirs, ["photos/"]);
@@ -525,9 +565,17 @@ async fn copies_batch_deletes_tagging_and_configurations() {
     let head = s3.head_object().bucket("dst").key("replaced").send().await.expect("head");
     assert_eq!(head.content_type(), Some("application/json"));
     assert_eq!(head.metadata().map(|m| m.len()), Some(1));
-    let err = s3.copy_object().bucket("src").key("orig").copy_source("src/orig").send().await.expect_err("self copy");
+    let err = s3
+        .copy_object()
+        .bucket("src")
+        .key("orig")
+        .copy_source("src/orig")
+        .send()
+        .await
+        .expect_err("self copy");
     assert_eq!(code(err), ("InvalidRequest".into(), 400));
-    let err = s3.copy_object().bucket("dst").key("x").copy_source("src/none").send().await.expect_err("no source");
+    let err =
+        s3.copy_object().bucket("dst").key("x").copy_source("src/none").send().await.expect_err("no source");
     assert_eq!(code(err), ("NoSuchKey".into(), 404));
 
     let tags = s3.get_object_tagging().bucket("src").key("orig").send().await.expect("tags");
@@ -541,10 +589,21 @@ async fn copies_batch_deletes_tagging_and_configurations() {
         .tag_set(Tag::builder().key("k").value("v").build().expect("tag"))
         .build()
         .expect("tagging");
-    s3.put_object_tagging().bucket("src").key("orig").tagging(tagging.clone()).send().await.expect("put tags");
-    assert_eq!(s3.get_object_tagging().bucket("src").key("orig").send().await.expect("tags").tag_set().len(), 1);
+    s3.put_object_tagging()
+        .bucket("src")
+        .key("orig")
+        .tagging(tagging.clone())
+        .send()
+        .await
+        .expect("put tags");
+    assert_eq!(
+        s3.get_object_tagging().bucket("src").key("orig").send().await.expect("tags").tag_set().len(),
+        1
+    );
     s3.delete_object_tagging().bucket("src").key("orig").send().await.expect("delete tags");
-    assert!(s3.get_object_tagging().bucket("src").key("orig").send().await.expect("tags").tag_set().is_empty());
+    assert!(
+        s3.get_object_tagging().bucket("src").key("orig").send().await.expect("tags").tag_set().is_empty()
+    );
 
     let err = s3.get_bucket_tagging().bucket("src").send().await.expect_err("no tags");
     assert_eq!(code(err), ("NoSuchTagSet".into(), 404));
@@ -596,7 +655,14 @@ async fn multipart_upload_of_20_mib_byte_for_byte() {
     let s3 = server.s3("test", "us-east-1").await;
     bucket(&s3, "big").await;
     let data = pattern(20 << 20, 7);
-    let up = s3.create_multipart_upload().bucket("big").key("blob").content_type("video/mp4").send().await.expect("create");
+    let up = s3
+        .create_multipart_upload()
+        .bucket("big")
+        .key("blob")
+        .content_type("video/mp4")
+        .send()
+        .await
+        .expect("create");
     let id = up.upload_id().expect("id").to_owned();
     let sizes = [5 << 20, 5 << 20, 6 << 20, 4 << 20];
     let mut offset = 0;
@@ -725,10 +791,12 @@ async fn presigned_urls_and_virtual_hosted_addressing() {
     let s3 = server.s3("test", "us-east-1").await;
     bucket(&s3, "shared").await;
     let presign = PresigningConfig::expires_in(Duration::from_secs(300)).expect("config");
-    let put_url = s3.put_object().bucket("shared").key("up.txt").presigned(presign.clone()).await.expect("presign put");
+    let put_url =
+        s3.put_object().bucket("shared").key("up.txt").presigned(presign.clone()).await.expect("presign put");
     let resp = server.http().put(put_url.uri()).body("from a presigned PUT").send().await.expect("put");
     assert_eq!(resp.status().as_u16(), 200, "{:?}", resp.text().await);
-    let get_url = s3.get_object().bucket("shared").key("up.txt").presigned(presign.clone()).await.expect("presign get");
+    let get_url =
+        s3.get_object().bucket("shared").key("up.txt").presigned(presign.clone()).await.expect("presign get");
     let resp = server.http().get(get_url.uri()).send().await.expect("get");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.text().await.expect("body"), "from a presigned PUT");
@@ -743,12 +811,19 @@ async fn presigned_urls_and_virtual_hosted_addressing() {
             .endpoint_url(format!("http://s3.localhost:{}", server.port))
             .build(),
     );
-    let url = virtual_s3.get_object().bucket("shared").key("up.txt").presigned(presign.clone()).await.expect("presign");
+    let url = virtual_s3
+        .get_object()
+        .bucket("shared")
+        .key("up.txt")
+        .presigned(presign.clone())
+        .await
+        .expect("presign");
     assert!(url.uri().starts_with(&format!("http://{host}/up.txt")), "{}", url.uri());
     let resp = client.get(url.uri()).send().await.expect("virtual-hosted get");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.text().await.expect("body"), "from a presigned PUT");
-    let url = virtual_s3.put_object().bucket("shared").key("vh.txt").presigned(presign).await.expect("presign");
+    let url =
+        virtual_s3.put_object().bucket("shared").key("vh.txt").presigned(presign).await.expect("presign");
     let resp = client.put(url.uri()).body("virtual").send().await.expect("virtual-hosted put");
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(get(&s3, "shared", "vh.txt").await, b"virtual");
@@ -760,14 +835,17 @@ async fn presigned_urls_and_virtual_hosted_addressing() {
 
 #[tokio::test]
 async fn enforced_signatures_are_verified_by_s3() {
-    let server = Server::start_with(None, &["--ephemeral", "--enforce-sigv4", "--access-key", "AKIDS3:s3cr3t"]);
+    let server =
+        Server::start_with(None, &["--ephemeral", "--enforce-sigv4", "--access-key", "AKIDS3:s3cr3t"]);
     let config = |secret: &'static str| {
         let endpoint = server.endpoint();
         async move {
             let c = aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .endpoint_url(endpoint)
                 .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_credential_types::Credentials::new("AKIDS3", secret, None, None, "t"))
+                .credentials_provider(aws_credential_types::Credentials::new(
+                    "AKIDS3", secret, None, None, "t",
+                ))
                 .load()
                 .await;
             Client::from_conf(aws_sdk_s3::config::Builder::from(&c).force_path_style(true).build())
@@ -852,13 +930,25 @@ async fn notifications_reach_lambda_and_sqs_through_their_filters() {
     )
     .await;
     let sqs = server.sqs("test", "us-east-1").await;
-    let url = sqs.create_queue().queue_name("removals").send().await.expect("queue").queue_url().expect("url").to_owned();
+    let url = sqs
+        .create_queue()
+        .queue_name("removals")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url()
+        .expect("url")
+        .to_owned();
     let queue_arn = "arn:aws:sqs:us-east-1:000000000000:removals";
     let s3 = server.s3("test", "us-east-1").await;
     bucket(&s3, "uploads").await;
     let filter = |name: FilterRuleName, value: &str| {
         NotificationConfigurationFilter::builder()
-            .key(S3KeyFilter::builder().filter_rules(FilterRule::builder().name(name).value(value).build()).build())
+            .key(
+                S3KeyFilter::builder()
+                    .filter_rules(FilterRule::builder().name(name).value(value).build())
+                    .build(),
+            )
             .build()
     };
     let config = NotificationConfiguration::builder()
@@ -892,13 +982,25 @@ async fn notifications_reach_lambda_and_sqs_through_their_filters() {
     assert_eq!(stored.queue_configurations()[0].queue_arn(), queue_arn);
 
     let receive = || async {
-        sqs.receive_message().queue_url(&url).wait_time_seconds(10).send().await.expect("receive").messages().to_vec()
+        sqs.receive_message()
+            .queue_url(&url)
+            .wait_time_seconds(10)
+            .send()
+            .await
+            .expect("receive")
+            .messages()
+            .to_vec()
     };
     let test_event = receive().await;
     let body: serde_json::Value = serde_json::from_str(test_event[0].body().expect("body")).expect("json");
     assert_eq!(body["Event"], "s3:TestEvent");
     assert_eq!(body["Bucket"], "uploads");
-    sqs.delete_message().queue_url(&url).receipt_handle(test_event[0].receipt_handle().expect("handle")).send().await.expect("delete");
+    sqs.delete_message()
+        .queue_url(&url)
+        .receipt_handle(test_event[0].receipt_handle().expect("handle"))
+        .send()
+        .await
+        .expect("delete");
 
     let etag = put(&s3, "uploads", "photos/my cat.jpg", "image").await;
     put(&s3, "uploads", "notes.txt", "text").await;

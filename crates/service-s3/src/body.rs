@@ -21,6 +21,9 @@ const CHUNK: usize = 256 << 10;
 /// Objects up to this size are read in one go, on the calling task.
 const SMALL: u64 = 64 << 10;
 
+/// What the writing thread hands back: the open writer, the digests and the byte count.
+type Written = (Box<dyn BlobWriter>, Md5, ChecksumHasher, u64);
+
 /// A body that has been written in full but is not visible yet.
 pub struct Received {
     writer: Box<dyn BlobWriter>,
@@ -65,21 +68,19 @@ pub async fn receive(
 ) -> Result<Received> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let store = blobs.clone();
-    let writing = tokio::task::spawn_blocking(
-        move || -> Result<(Box<dyn BlobWriter>, Md5, ChecksumHasher, u64), StorageError> {
-            let mut writer = store.writer()?;
-            let mut md5 = Md5::new();
-            let mut hasher = hasher;
-            let mut size = 0u64;
-            while let Some(chunk) = rx.blocking_recv() {
-                md5.update(&chunk);
-                hasher.update(&chunk);
-                writer.write_all(&chunk).map_err(|e| io("writing an object", e))?;
-                size += chunk.len() as u64;
-            }
-            Ok((writer, md5, hasher, size))
-        },
-    );
+    let writing = tokio::task::spawn_blocking(move || -> Result<Written, StorageError> {
+        let mut writer = store.writer()?;
+        let mut md5 = Md5::new();
+        let mut hasher = hasher;
+        let mut size = 0u64;
+        while let Some(chunk) = rx.blocking_recv() {
+            md5.update(&chunk);
+            hasher.update(&chunk);
+            writer.write_all(&chunk).map_err(|e| io("writing an object", e))?;
+            size += chunk.len() as u64;
+        }
+        Ok((writer, md5, hasher, size))
+    });
     let mut failure = None;
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {

@@ -84,11 +84,11 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateBucketInput) -> Result<Cre
     if !e.kv.insert_new(BUCKETS, &key, &model::encode(&record)?)? {
         // S3 answers a repeated create in us-east-1 with 200 (and leaves the bucket as it is).
         if region == "us-east-1" && load(e, cx, &name)?.region == "us-east-1" {
-            return Ok(CreateBucketOutput { location: Some(format!("/{name}")), ..Default::default() });
+            return Ok(CreateBucketOutput { location: Some(format!("/{name}")) });
         }
         return Err(Error::BucketAlreadyOwnedByYou);
     }
-    Ok(CreateBucketOutput { location: Some(format!("/{name}")), ..Default::default() })
+    Ok(CreateBucketOutput { location: Some(format!("/{name}")) })
 }
 
 pub async fn head(e: &Engine, cx: &Cx, input: HeadBucketInput) -> Result<HeadBucketOutput> {
@@ -260,7 +260,7 @@ pub async fn delete_cors(
 }
 
 pub async fn put_policy(e: &Engine, cx: &Cx, input: PutBucketPolicyInput) -> Result<PutBucketPolicyOutput> {
-    if serde_json::from_str::<serde_json::Value>(&input.policy).map_or(true, |v| !v.is_object()) {
+    if !serde_json::from_str::<serde_json::Value>(&input.policy).is_ok_and(|v| v.is_object()) {
         return Err(Error::MalformedPolicy);
     }
     put_config(e, cx, &input.bucket, "policy", &input.policy)?;

@@ -40,6 +40,11 @@ impl Credentials {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+
+    /// Every key pair: services that verify their own signatures (S3) get the same keys.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
 }
 
 /// The tenant a request acts in: the account from a 12-digit access key id, the region from the

@@ -1,5 +1,6 @@
 //! The request pipeline: route, resolve the tenant, read the body, check the signature, call the
-//! service, and make sure every response carries the request id.
+//! service, and make sure every response carries the request id. Streaming services (S3) skip
+//! the body and signature steps: they get the body unread and verify their own signatures.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,7 +10,9 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
-use protocol::{AwsService, ErrorInfo, Protocol, RequestContext, error_response, query};
+use protocol::{
+    AwsService, ErrorInfo, Protocol, RequestContext, StreamBody, StreamingService, error_response, query,
+};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
@@ -27,6 +30,7 @@ const LAMBDA_BODY_LIMIT: usize = 70_167_211;
 #[derive(Default)]
 pub struct GatewayBuilder {
     services: HashMap<&'static str, Arc<dyn AwsService>>,
+    streaming: HashMap<&'static str, Arc<dyn StreamingService>>,
     sigv4: SigV4Mode,
     credentials: Credentials,
     version: &'static str,
@@ -35,6 +39,12 @@ pub struct GatewayBuilder {
 impl GatewayBuilder {
     pub fn service(mut self, service: Arc<dyn AwsService>) -> GatewayBuilder {
         self.services.insert(service.signing_name(), service);
+        self
+    }
+
+    /// Registers a service that takes its bodies as streams (see [`StreamingService`]).
+    pub fn streaming_service(mut self, service: Arc<dyn StreamingService>) -> GatewayBuilder {
+        self.streaming.insert(service.signing_name(), service);
         self
     }
 
@@ -52,6 +62,7 @@ impl GatewayBuilder {
     pub fn build(self) -> Gateway {
         Gateway {
             services: self.services,
+            streaming: self.streaming,
             sigv4: self.sigv4,
             credentials: self.credentials,
             version: self.version,
@@ -62,12 +73,19 @@ impl GatewayBuilder {
 /// The front door. Cheap to share behind an `Arc`.
 pub struct Gateway {
     services: HashMap<&'static str, Arc<dyn AwsService>>,
+    streaming: HashMap<&'static str, Arc<dyn StreamingService>>,
     sigv4: SigV4Mode,
     credentials: Credentials,
     version: &'static str,
 }
 
-type Reply = http::Response<Full<Bytes>>;
+/// What the gateway answers: buffered services' bodies are wrapped, streaming services' bodies
+/// are passed through as they are produced.
+pub type Reply = http::Response<StreamBody>;
+
+fn buffered(resp: protocol::Response) -> Reply {
+    resp.map(full_body)
+}
 
 impl Gateway {
     pub fn builder() -> GatewayBuilder {
@@ -77,7 +95,7 @@ impl Gateway {
     /// Answers one request. Never fails: every problem becomes an AWS-shaped error response.
     pub async fn handle<B>(&self, req: http::Request<B>) -> Reply
     where
-        B: Body<Data = Bytes>,
+        B: Body<Data = Bytes> + Send + Sync + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let started = Instant::now();
@@ -105,16 +123,56 @@ impl Gateway {
             path = parts.uri.path(),
         );
         async move {
-            let resp = self.dispatch(head, parts, body, ctx).await;
+            let resp = match self.streaming_destination(head) {
+                Some(service) => {
+                    let body: StreamBody = Box::pin(body.map_err(|e| Box::new(e) as protocol::BoxError));
+                    self.stream(service, http::Request::from_parts(parts, body), ctx).await
+                }
+                None => self.dispatch(head, parts, body, ctx).await,
+            };
             tracing::debug!(
                 status = resp.status().as_u16(),
                 elapsed_us = started.elapsed().as_micros() as u64,
                 "done"
             );
-            resp.map(Full::new)
+            resp
         }
         .instrument(span)
         .await
+    }
+
+    /// The streaming service a destination names, if one is registered under its name.
+    fn streaming_destination(&self, dest: Destination) -> Option<Arc<dyn StreamingService>> {
+        match dest {
+            Destination::Service { spec, .. } => self.streaming.get(spec.name).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Hands a request with its body unread to a streaming service, in its own task (a panic
+    /// costs this request an InternalError, not the connection).
+    async fn stream(
+        &self,
+        service: Arc<dyn StreamingService>,
+        req: http::Request<StreamBody>,
+        ctx: RequestContext,
+    ) -> Reply {
+        let request_id = ctx.request_id.clone();
+        let fallback_ctx = ctx.clone();
+        let task = tokio::spawn(async move { service.call(ctx, req).await }.in_current_span());
+        let mut resp = match task.await {
+            Ok(resp) => resp,
+            Err(e) => {
+                tracing::error!(error = %e, "service task failed");
+                return buffered(error_response(Protocol::RestXml, &fallback_ctx, &ErrorInfo::internal()));
+            }
+        };
+        if !resp.headers().contains_key("x-amz-request-id")
+            && let Ok(v) = HeaderValue::from_str(request_id.as_str())
+        {
+            resp.headers_mut().insert("x-amz-request-id", v);
+        }
+        resp
     }
 
     async fn dispatch<B>(
@@ -123,13 +181,13 @@ impl Gateway {
         parts: http::request::Parts,
         body: B,
         ctx: RequestContext,
-    ) -> protocol::Response
+    ) -> Reply
     where
         B: Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         if let Destination::Internal(which) = head {
-            return self.internal(which, &ctx);
+            return buffered(self.internal(which, &ctx));
         }
         let (limit, shape) = match head {
             Destination::Service { spec, protocol } => (body_limit(spec), protocol),
@@ -149,10 +207,15 @@ impl Gateway {
                         "The request body could not be read",
                     )
                 };
-                return error_response(shape, &ctx, &err);
+                return buffered(error_response(shape, &ctx, &err));
             }
         };
         let dest = if head == Destination::NeedsBody { route::route_body(&body) } else { head };
+        // A form POST to `/` without an `Action` is S3 (a browser-based POST upload): its body
+        // is already read, and goes to the streaming service whole.
+        if let Some(service) = self.streaming_destination(dest) {
+            return self.stream(service, http::Request::from_parts(parts, full_body(body)), ctx).await;
+        }
         let (spec, protocol, public) = match dest {
             Destination::Service { spec, protocol } => (spec, protocol, false),
             Destination::DataPlane { spec } => (spec, spec.protocol, true),
@@ -162,7 +225,7 @@ impl Gateway {
                     .collect::<HashMap<_, _>>();
                 let action = params.get("Action").map(|a| a.as_ref()).unwrap_or_default();
                 let err = query::unknown_action(action, params.get("Version").map(|v| v.as_ref()));
-                return error_response(Protocol::Query, &ctx, &err);
+                return buffered(error_response(Protocol::Query, &ctx, &err));
             }
             Destination::UnknownTarget => {
                 let target =
@@ -172,10 +235,10 @@ impl Gateway {
                     StatusCode::NOT_IMPLEMENTED,
                     format!("Nimbus does not know the service of target '{target}'"),
                 );
-                return error_response(Protocol::AwsJson1_1, &ctx, &err);
+                return buffered(error_response(Protocol::AwsJson1_1, &ctx, &err));
             }
             Destination::Internal(_) | Destination::NeedsBody => {
-                return error_response(Protocol::Query, &ctx, &ErrorInfo::internal());
+                return buffered(error_response(Protocol::Query, &ctx, &ErrorInfo::internal()));
             }
         };
         // The execute-api data plane serves a user's API to its callers: no SigV4 there.
@@ -184,7 +247,7 @@ impl Gateway {
             && let Err(err) =
                 auth::verify(&parts, &body, &self.credentials, spec.name, protocol, OffsetDateTime::now_utc())
         {
-            return error_response(protocol, &ctx, &err);
+            return buffered(error_response(protocol, &ctx, &err));
         }
         let Some(service) = self.services.get(spec.name).cloned() else {
             let err = ErrorInfo::new(
@@ -192,7 +255,7 @@ impl Gateway {
                 StatusCode::NOT_IMPLEMENTED,
                 format!("The service '{}' is not implemented by Nimbus yet", spec.name),
             );
-            return error_response(protocol, &ctx, &err);
+            return buffered(error_response(protocol, &ctx, &err));
         };
         let request_id = ctx.request_id.clone();
         let fallback_ctx = ctx.clone();
@@ -208,13 +271,15 @@ impl Gateway {
             }
         };
         ensure_request_id(&mut resp, protocol, request_id.as_str());
-        resp
+        buffered(resp)
     }
 
     fn internal(&self, which: Internal, ctx: &RequestContext) -> protocol::Response {
         let (status, body) = match which {
             Internal::Health => {
-                let doc = crate::health::document(&|name| self.services.contains_key(name), self.version);
+                let registered =
+                    |name: &str| self.services.contains_key(name) || self.streaming.contains_key(name);
+                let doc = crate::health::document(&registered, self.version);
                 (StatusCode::OK, doc)
             }
             Internal::NotFound => (StatusCode::NOT_FOUND, serde_json::json!({ "message": "not found" })),
@@ -242,6 +307,10 @@ pub(crate) fn too_large(head: Destination, limit: usize, path: &str) -> ErrorInf
             format!("Request must be smaller than {limit} bytes"),
         ),
     }
+}
+
+fn full_body(bytes: Bytes) -> StreamBody {
+    Box::pin(Full::new(bytes).map_err(|never| match never {}))
 }
 
 fn body_limit(spec: &ServiceSpec) -> usize {

@@ -163,6 +163,9 @@ pub fn route_head(
     if let Some(spec) = data_plane(uri, headers) {
         return Destination::DataPlane { spec };
     }
+    if host_name(uri, headers).as_deref().is_some_and(is_s3_host) {
+        return s3();
+    }
     if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
         let prefix = target.split('.').next().unwrap_or_default();
         if let Some(spec) = SERVICES.iter().find(|s| s.targets.contains(&prefix)) {
@@ -197,6 +200,16 @@ fn data_plane(uri: &Uri, headers: &HeaderMap) -> Option<&'static ServiceSpec> {
     if is_execute_api(uri, headers) {
         return spec("apigateway");
     }
+    let name = host_name(uri, headers)?;
+    let labels: Vec<&str> = name.split('.').collect();
+    // `{url-id}.lambda-url.{region}.localhost`
+    (labels.len() == 4 && labels[1] == "lambda-url" && labels[3] == "localhost")
+        .then(|| spec("lambda"))
+        .flatten()
+}
+
+/// The request's host name, lowercased, without the port.
+fn host_name(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
@@ -204,12 +217,15 @@ fn data_plane(uri: &Uri, headers: &HeaderMap) -> Option<&'static ServiceSpec> {
     let name = host
         .rsplit_once(':')
         .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host });
-    let name = name.to_ascii_lowercase();
-    let labels: Vec<&str> = name.split('.').collect();
-    // `{url-id}.lambda-url.{region}.localhost`
-    (labels.len() == 4 && labels[1] == "lambda-url" && labels[3] == "localhost")
-        .then(|| spec("lambda"))
-        .flatten()
+    Some(name.to_ascii_lowercase())
+}
+
+/// S3's own host names: `s3.localhost`, `s3.{region}.localhost`, and the virtual-hosted forms
+/// `{bucket}.s3.localhost` and `{bucket}.s3.{region}.localhost` (bucket names may hold dots).
+pub fn is_s3_host(name: &str) -> bool {
+    let Some(rest) = name.strip_suffix(".localhost") else { return false };
+    let is_s3 = |s: &str| s == "s3" || s.ends_with(".s3");
+    is_s3(rest) || rest.rsplit_once('.').is_some_and(|(before, _region)| is_s3(before))
 }
 
 /// Whether a request is for an API Gateway API's invoke URL rather than an AWS API: `Host:

@@ -311,3 +311,52 @@ fn function_url_hosts_go_to_lambdas_data_plane() {
     assert!(!matches!(route("127.0.0.1:4566"), Destination::DataPlane { .. }));
     assert!(!matches!(route("x.lambda-url.us-east-1.example.com"), Destination::DataPlane { .. }));
 }
+
+/// A streaming S3 stand-in: counts the body's bytes as they arrive (a body over the buffered
+/// services' limit is fine), echoes the tenant, and panics on `/panic`.
+struct StreamFixture;
+
+impl protocol::StreamingService for StreamFixture {
+    fn signing_name(&self) -> &'static str {
+        "s3"
+    }
+    fn call(
+        &self,
+        ctx: RequestContext,
+        req: protocol::StreamRequest,
+    ) -> BoxFuture<'static, protocol::StreamResponse> {
+        Box::pin(async move {
+            assert_ne!(req.uri().path(), "/panic", "a bug in a streaming service");
+            let mut body = req.into_body();
+            let mut n = 0usize;
+            while let Some(frame) = body.frame().await {
+                n += frame.expect("frame").into_data().map_or(0, |d| d.len());
+            }
+            let text = format!("{} {n}", ctx.scope.account);
+            let body: protocol::StreamBody =
+                Box::pin(Full::new(Bytes::from(text)).map_err(|never| match never {}));
+            http::Response::new(body)
+        })
+    }
+}
+
+#[tokio::test]
+async fn streaming_services_get_the_body_unread_with_request_id_and_panic_isolation() {
+    let g = Gateway::builder().version("test").streaming_service(Arc::new(StreamFixture)).build();
+    let big = Bytes::from(vec![7u8; 17 << 20]);
+    let req = http::Request::put("/bucket/key")
+        .header("host", "bucket.s3.localhost:4566")
+        .body(Full::new(big))
+        .expect("request");
+    let a = send(&g, req).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, format!("000000000000 {}", 17 << 20));
+    assert!(a.headers.contains_key("x-amz-request-id"));
+    for _ in 0..2 {
+        let req = http::Request::get("/panic").body(Full::new(Bytes::new())).expect("request");
+        let a = send(&g, req).await;
+        assert_eq!(a.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(a.body.contains("<Code>InternalFailure</Code>"), "{}", a.body);
+        assert!(a.headers.contains_key("x-amz-request-id"));
+    }
+}

@@ -23,7 +23,7 @@ struct Cli {
     endpoint: String,
 
     /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role,
-    /// lambda-invoke, sns-publish.
+    /// lambda-invoke, sns-publish, s3-put, s3-get.
     #[arg(long, default_value = "sts-get-caller-identity")]
     scenario: Scenario,
 

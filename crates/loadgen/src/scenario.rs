@@ -5,10 +5,9 @@
 //! request builder) and, where they apply, [`Scenario::setup`] and [`Scenario::undo`]. The
 //! builders of [`Call`] cover the protocols: [`Call::query`] (STS, IAM, SNS, SQS query),
 //! [`Call::json`] (DynamoDB, SQS, EventBridge, CloudWatch Logs), [`Call::rest`] (S3, Lambda,
-//! API Gateway). Scenarios for services Nimbus does not serve yet — S3 PUT/GET, DynamoDB
-//! PutItem/GetItem/Query, SQS send/receive/delete, EventBridge PutEvents, Lambda Invoke, API
-//! Gateway → Lambda — are added when those services land, so that no figure is ever reported
-//! for a 501.
+//! API Gateway). Scenarios for services Nimbus does not serve yet — DynamoDB
+//! PutItem/GetItem/Query, SQS send/receive/delete, EventBridge PutEvents, API Gateway → Lambda
+//! — are added when those services land, so that no figure is ever reported for a 501.
 
 use std::fmt;
 use std::str::FromStr;
@@ -41,6 +40,22 @@ pub enum Scenario {
     /// SNS `Publish` to one topic with one raw SQS subscription, both made by the setup: each
     /// operation commits a durable delivery, which the server hands to the queue meanwhile.
     SnsPublish,
+    /// S3 `PutObject` of a new 1 KiB object per operation: the durable object write path
+    /// (blob fsync, then the record). The objects are deleted after the run, untimed.
+    S3Put,
+    /// S3 `GetObject` of one 1 KiB object the setup writes.
+    S3Get,
+}
+
+/// The bucket the S3 scenarios use. Fixed, so repeated runs reuse it.
+pub const S3_BUCKET: &str = "nimbus-loadgen";
+/// The object `s3-get` reads.
+pub const S3_READ_KEY: &str = "read-1k";
+/// The size of the objects the S3 scenarios write and read.
+pub const S3_OBJECT_SIZE: usize = 1024;
+
+fn s3_body() -> Bytes {
+    Bytes::from(vec![b'x'; S3_OBJECT_SIZE])
 }
 
 /// Who and what one operation is: which worker, its sequence number within the worker, and
@@ -165,7 +180,7 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
@@ -173,6 +188,8 @@ impl Scenario {
         Scenario::IamCreateDeleteRole,
         Scenario::LambdaInvoke,
         Scenario::SnsPublish,
+        Scenario::S3Put,
+        Scenario::S3Get,
     ];
 
     pub fn name(self) -> &'static str {
@@ -184,6 +201,8 @@ impl Scenario {
             Scenario::IamCreateDeleteRole => "iam-create-delete-role",
             Scenario::LambdaInvoke => "lambda-invoke",
             Scenario::SnsPublish => "sns-publish",
+            Scenario::S3Put => "s3-put",
+            Scenario::S3Get => "s3-get",
         }
     }
 
@@ -196,7 +215,9 @@ impl Scenario {
             | Scenario::IamGetRole
             | Scenario::IamCreateDeleteRole
             | Scenario::LambdaInvoke
-            | Scenario::SnsPublish => StatusCode::OK,
+            | Scenario::SnsPublish
+            | Scenario::S3Put
+            | Scenario::S3Get => StatusCode::OK,
         }
     }
 
@@ -239,6 +260,22 @@ impl Scenario {
                     accept: &[StatusCode::OK],
                 },
             ],
+            // 409 is BucketAlreadyOwnedByYou outside us-east-1: a previous run made it.
+            Scenario::S3Put => {
+                vec![Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] }]
+            }
+            Scenario::S3Get => vec![
+                Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] },
+                Setup {
+                    call: Call::rest(
+                        Method::PUT,
+                        &format!("/{S3_BUCKET}/{S3_READ_KEY}"),
+                        s3_body(),
+                        Signing::S3,
+                    ),
+                    accept: &[StatusCode::OK],
+                },
+            ],
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
@@ -272,6 +309,12 @@ impl Scenario {
                     ("Message", &format!(r#"{{"seq":{}}}"#, op.seq)),
                 ],
             ),
+            Scenario::S3Put => {
+                Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{}", unique_name(op)), s3_body(), Signing::S3)
+            }
+            Scenario::S3Get => {
+                Call::rest(Method::GET, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), Bytes::new(), Signing::S3)
+            }
         }
     }
 
@@ -282,12 +325,19 @@ impl Scenario {
             Scenario::IamCreateDeleteRole => {
                 Some(Call::query("iam", IAM_VERSION, "DeleteRole", &[("RoleName", &unique_name(op))]))
             }
+            Scenario::S3Put => Some(Call::rest(
+                Method::DELETE,
+                &format!("/{S3_BUCKET}/{}", unique_name(op)),
+                Bytes::new(),
+                Signing::S3,
+            )),
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
             | Scenario::LambdaInvoke
-            | Scenario::SnsPublish => None,
+            | Scenario::SnsPublish
+            | Scenario::S3Get => None,
         }
     }
 
@@ -317,6 +367,10 @@ fn create_function(name: &str, source: &FunctionSource) -> Call {
         Bytes::from(body.to_string()),
         Signing::Service("lambda"),
     )
+}
+
+fn create_bucket() -> Call {
+    Call::rest(Method::PUT, &format!("/{S3_BUCKET}"), Bytes::new(), Signing::S3)
 }
 
 fn create_role(name: &str) -> Call {

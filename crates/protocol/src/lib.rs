@@ -4,7 +4,8 @@
 //! only sees [`AwsService`].
 //!
 //! Nothing here touches a socket, a file or a runtime: requests and responses are plain
-//! `http::Request<Bytes>` / `http::Response<Bytes>` values.
+//! `http::Request<Bytes>` / `http::Response<Bytes>` values, or, for [`StreamingService`]s,
+//! bodies behind the `http-body` trait.
 
 mod context;
 mod error;
@@ -12,11 +13,13 @@ pub mod json;
 pub mod query;
 pub mod rest;
 mod service;
+mod streaming;
 pub mod xml;
 
 pub use context::RequestContext;
 pub use error::{ErrorInfo, Fault, ProtocolError, ServiceError, error_response, validation_message};
 pub use service::{AwsService, BoxFuture, Request, Response};
+pub use streaming::{BoxError, StreamBody, StreamRequest, StreamResponse, StreamingService};
 
 /// The five AWS protocols. Each one fixes where the operation name travels, how input and output
 /// are encoded, and what an error looks like on the wire.

@@ -27,10 +27,17 @@ fn main() -> ExitCode {
 /// `RUST_LOG`) takes an `EnvFilter` directive; the default shows startup and warnings.
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("NIMBUS_LOG")
-        .ok()
-        .and_then(|d| EnvFilter::try_new(d).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+    let directives = std::env::var("NIMBUS_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_default();
+    let mut filter = EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    if directives.is_empty() {
+        filter = EnvFilter::new("info");
+    }
+    // s3s logs every error it answers (NoSuchKey, a bad signature) at ERROR: those are client
+    // mistakes, not faults of the server, so it is silent unless asked for by name.
+    if !directives.contains("s3s")
+        && let Ok(off) = "s3s=off".parse()
+    {
+        filter = filter.add_directive(off);
+    }
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }

@@ -58,13 +58,24 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     events.set_topic_publisher(Arc::new(sns.clone()));
     lambda.set_topic_publisher(Arc::new(sns.clone()));
     lambda.set_event_publisher(Arc::new(events.clone()));
-    let gateway =
-        Arc::new(wire(&args, store.clone(), lambda.clone(), events.clone(), logs, sqs, sns.clone())?);
+    let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
+    s3.set_topic_publisher(Arc::new(sns.clone()));
+    s3.set_event_publisher(Arc::new(events.clone()));
+    let services = Services {
+        lambda: lambda.clone(),
+        events: events.clone(),
+        logs,
+        sqs,
+        sns: sns.clone(),
+        s3: s3.clone(),
+    };
+    let gateway = Arc::new(wire(&args, store.clone(), services)?);
     // Workers start once every port is wired, so what they resume after a restart finds its
     // targets (queues, streams, topics) at once.
     lambda.start();
     events.start();
     sns.start();
+    s3.start();
 
     tracing::info!(
         %addr,
@@ -83,6 +94,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down: stopping function environments, flushing state");
     events.shutdown();
     sns.shutdown();
+    s3.shutdown();
     lambda.shutdown().await;
     // Function log lines still queued are committed before the store makes everything durable.
     log_writer.flush();
@@ -168,18 +180,8 @@ fn sns(
         .map_err(|e| anyhow::anyhow!("starting SNS: {e}"))
 }
 
-/// The composition root: every service, built on the chosen store, registered with the gateway.
-/// API Gateway reaches Lambda through the `FunctionInvoker` port.
-fn wire(
-    args: &ServeArgs,
-    store: Store,
-    lambda: service_lambda::LambdaService,
-    events: service_events::EventsService,
-    logs: service_logs::LogsService,
-    sqs: service_sqs::SqsService,
-    sns: service_sns::SnsService,
-) -> anyhow::Result<Gateway> {
-    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+/// The key pairs `--enforce-sigv4` verifies against (`test`/`test` when none are given).
+fn credentials(args: &ServeArgs) -> Credentials {
     let mut credentials = Credentials::new();
     for (id, secret) in &args.access_keys {
         credentials.insert(id.clone(), secret.clone());
@@ -187,6 +189,43 @@ fn wire(
     if credentials.is_empty() {
         credentials.insert("test", "test");
     }
+    credentials
+}
+
+/// S3, which verifies its own signatures (s3s) against the same keys as the gateway, and
+/// notifies Lambda functions and SQS queues through the ports.
+fn s3_service(
+    args: &ServeArgs,
+    store: Store,
+    lambda: &service_lambda::LambdaService,
+    sqs: &service_sqs::SqsService,
+) -> service_s3::S3Service {
+    let config = service_s3::S3Config {
+        enforce_sigv4: args.enforce_sigv4,
+        credentials: credentials(args).pairs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+    };
+    let s3 = service_s3::S3Service::new(store, Arc::new(types::SystemClock), config);
+    s3.set_invoker(Arc::new(lambda.clone()));
+    s3.set_queue_sender(Arc::new(sqs.clone()));
+    s3
+}
+
+/// The services built before the gateway, because other services or workers need them.
+struct Services {
+    lambda: service_lambda::LambdaService,
+    events: service_events::EventsService,
+    logs: service_logs::LogsService,
+    sqs: service_sqs::SqsService,
+    sns: service_sns::SnsService,
+    s3: service_s3::S3Service,
+}
+
+/// The composition root: every service, built on the chosen store, registered with the gateway.
+/// API Gateway reaches Lambda through the `FunctionInvoker` port.
+fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Gateway> {
+    let Services { lambda, events, logs, sqs, sns, s3 } = services;
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let credentials = credentials(args);
     let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
@@ -206,6 +245,7 @@ fn wire(
         .service(Arc::new(sqs))
         .service(Arc::new(sns))
         .service(Arc::new(apigateway))
+        .streaming_service(Arc::new(s3))
         .build())
 }
 

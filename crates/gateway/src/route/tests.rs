@@ -114,3 +114,21 @@ fn execute_api_requests_go_to_apigateway_before_anything_else() {
     let other = headers(&[("host", "execute-api.localhost")]);
     assert_eq!(name(head(Method::GET, "/b/k", &other, None)), Some(("s3", Protocol::RestXml)));
 }
+
+#[test]
+fn s3_host_names_route_to_s3() {
+    for host in [
+        "photos.s3.localhost:4566",
+        "my.dotted.bucket.s3.localhost",
+        "b.s3.eu-west-1.localhost:4566",
+        "s3.localhost",
+    ] {
+        let h = headers(&[("host", host)]);
+        // Even a path that belongs to another service is S3's when the host says so.
+        assert_eq!(name(head(Method::GET, "/restapis", &h, None)), Some(("s3", Protocol::RestXml)), "{host}");
+    }
+    for host in ["localhost:4566", "s3x.localhost", "abc.lambda-url.us-east-1.localhost", "s3.example.com"] {
+        assert!(!is_s3_host(host.split(':').next().unwrap_or_default()), "{host}");
+    }
+    assert!(is_s3_host("b.s3.us-east-1.localhost"));
+}

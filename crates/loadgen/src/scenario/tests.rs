@@ -7,7 +7,7 @@ fn names_round_trip() {
     for scenario in Scenario::ALL {
         assert_eq!(scenario.name().parse::<Scenario>(), Ok(scenario));
     }
-    let unknown = "s3-put".parse::<Scenario>().expect_err("not a scenario yet");
+    let unknown = "sqs-send".parse::<Scenario>().expect_err("not a scenario yet");
     assert!(unknown.contains("iam-get-role"), "{unknown}");
 }
 
@@ -60,4 +60,17 @@ fn sns_publish_sets_up_a_subscribed_queue() {
     assert!(body.ends_with("Message=%7B%22seq%22%3A9%7D"), "{body}");
     assert_eq!(Options::account_of("123456789012"), "123456789012");
     assert_eq!(Options::account_of("test"), "000000000000");
+}
+
+#[test]
+fn s3_scenarios_write_1_kib_objects_and_clean_up() {
+    let op = Op { run: "r", worker: 2, seq: 9 };
+    let put = Scenario::S3Put.call(op, &Options::default());
+    assert_eq!(put.path_and_query, "/nimbus-loadgen/lg-r-2-9");
+    assert_eq!(put.body.len(), 1024);
+    assert_eq!(Scenario::S3Put.undo(op).map(|c| c.method), Some(http::Method::DELETE));
+    let setup = Scenario::S3Get.setup(&Options::default());
+    assert_eq!(setup.len(), 2);
+    assert_eq!(setup[1].call.path_and_query, "/nimbus-loadgen/read-1k");
+    assert_eq!(Scenario::S3Get.call(op, &Options::default()).method, http::Method::GET);
 }

@@ -156,6 +156,14 @@ impl Server {
         format!("{}/_aws/execute-api/{api_id}{path}", self.endpoint())
     }
 
+    /// An S3 client addressing buckets path-style (`http://127.0.0.1:port/bucket/key`).
+    pub async fn s3(&self, access_key: &str, region: &'static str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config(access_key, region).await)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
     pub async fn dynamodb(&self, access_key: &str, region: &'static str) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config(access_key, region).await)
     }

@@ -11,7 +11,7 @@ async fn health_lists_services_on_both_paths() {
         let v: serde_json::Value = serde_json::from_str(&resp.text().await.expect("body")).expect("json");
         assert_eq!(v["services"]["iam"], "running");
         assert_eq!(v["services"]["sts"], "running");
-        for service in ["dynamodb", "lambda", "events", "logs", "sqs", "sns", "apigateway"] {
+        for service in ["dynamodb", "lambda", "events", "logs", "sqs", "sns", "apigateway", "s3"] {
             assert_eq!(v["services"][service], "running", "{service}");
         }
         // Services Nimbus does not serve yet are listed as such.

@@ -12,6 +12,7 @@ mod lambda;
 mod lifecycle;
 mod logs;
 mod protocols;
+mod s3;
 mod sigv4;
 mod sns;
 mod sqs;

@@ -72,7 +72,7 @@ impl ParameterDecl {
     pub(crate) fn from_value(name: &str, v: &Value) -> Result<ParameterDecl> {
         let obj = v
             .as_object()
-            .ok_or_else(|| format_error(format!("Every Parameters object must contain a Type member.")))?;
+            .ok_or_else(|| format_error("Every Parameters object must contain a Type member."))?;
         let parameter_type = match obj.get("Type") {
             Some(Value::String(t)) => t.clone(),
             _ => return Err(format_error("Every Parameters object must contain a Type member.")),

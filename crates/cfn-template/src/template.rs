@@ -86,7 +86,17 @@ impl Template {
     /// Reads the model from a template's JSON value (e.g. the output of the SAM transform).
     pub fn from_value(doc: &Value) -> Result<Template> {
         let top = doc.as_object().ok_or_else(|| format_error("unsupported structure."))?;
-        let unknown: Vec<&str> = top.keys().map(String::as_str).filter(|k| !SECTIONS.contains(k)).collect();
+        // `Globals` belongs to SAM: allowed while the SAM transform is still to run.
+        let sam = match top.get("Transform") {
+            Some(Value::String(t)) => t == crate::plan::SAM_TRANSFORM,
+            Some(Value::Array(ts)) => ts.iter().any(|t| t == crate::plan::SAM_TRANSFORM),
+            _ => false,
+        };
+        let unknown: Vec<&str> = top
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !(SECTIONS.contains(k) || (sam && *k == "Globals")))
+            .collect();
         if !unknown.is_empty() {
             return Err(format_error(format!(
                 "Invalid template property or properties [{}]",
@@ -212,7 +222,9 @@ impl Resource {
         let resource_type = match obj.get("Type") {
             Some(Value::String(t)) => t.clone(),
             Some(_) => {
-                return Err(format_error("Every Resources object must contain a Type member of type string."));
+                return Err(format_error(
+                    "Every Resources object must contain a Type member of type string.",
+                ));
             }
             None => return Err(format_error("Every Resources object must contain a Type member.")),
         };

@@ -445,7 +445,8 @@ pub fn cidr_blocks(block: &str, count: u32, bits: u32) -> Result<Vec<String>> {
     }
     let mask_bits = width - prefix;
     let network = if mask_bits >= 128 { 0 } else { start >> mask_bits << mask_bits };
-    let step = 1u128 << bits;
+    // bits == 128 leaves room for one block only, so the step is never used.
+    let step = 1u128.checked_shl(bits).unwrap_or(0);
     Ok((0..u128::from(count))
         .map(|i| {
             let a = network + i * step;

@@ -41,7 +41,7 @@ Resources:
 Outputs:
   O: {Value: !If [IsProd, !GetAtt F.Arn, !Ref Q], Export: {Name: !Sub '${AWS::StackName}-o'}}
 "#,
-    r#"{"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {"X": {"Fn::Join": ["-", [{"Ref": "AWS::Region"}, {"Fn::GetAtt": ["B", "Arn"]}]]}}}, "B": {"Type": "AWS::SNS::Topic", "DependsOn": ["A"]}}, "Outputs": {"X": {"Value": {"Fn::ImportValue": "e"}}}}"#,
+    r#"{"Resources": {"A": {"Type": "AWS::SQS::Queue", "Properties": {"X": {"Fn::Join": ["-", [{"Ref": "AWS::Region"}, {"Fn::GetAtt": ["B", "Arn"]}]]}}}, "B": {"Type": "AWS::SNS::Topic", "DependsOn": ["C"]}, "C": {"Type": "AWS::SNS::Topic"}}, "Outputs": {"X": {"Value": {"Fn::ImportValue": "e"}}}}"#,
 ];
 
 const TOKENS: &[&str] = &[
@@ -103,6 +103,46 @@ impl Provisioned for All {
     }
 }
 
+const TYPES: &[&str] = &[
+    "AWS::SQS::Queue",
+    "AWS::SNS::Topic",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::Version",
+    "AWS::Lambda::Alias",
+    "AWS::Lambda::Permission",
+    "AWS::Lambda::EventSourceMapping",
+    "AWS::IAM::Role",
+    "AWS::DynamoDB::Table",
+    "AWS::Events::Rule",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+];
+
+#[test]
+fn seed_templates_plan_unmangled() {
+    let prod: BTreeMap<String, String> = [("Env".to_owned(), "prod".to_owned())].into();
+    for (t, params) in [
+        (SEED_TEMPLATES[0], &BTreeMap::new()),
+        (SEED_TEMPLATES[0], &prod),
+        (SEED_TEMPLATES[1], &BTreeMap::new()),
+    ] {
+        let p = plan(&PlanInput {
+            template_body: t,
+            parameters: params,
+            pseudo: Pseudo::new("123456789012", "us-east-1", "s", "id"),
+            known_types: TYPES,
+        })
+        .expect("plans");
+        for id in &p.order {
+            p.resolve_properties(id, &All).expect("resolves");
+        }
+        p.resolve_outputs(&All).expect("outputs");
+    }
+}
+
 #[test]
 fn mangled_templates_never_panic() {
     let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
@@ -112,13 +152,7 @@ fn mangled_templates_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    let types = [
-        "AWS::SQS::Queue",
-        "AWS::SNS::Topic",
-        "AWS::Lambda::Function",
-        "AWS::IAM::Role",
-        "AWS::DynamoDB::Table",
-    ];
+    let types = TYPES;
     let mut outcomes = [0usize; 2];
     for round in 0..2000 {
         let base = SEED_TEMPLATES[round % SEED_TEMPLATES.len()];
@@ -152,7 +186,7 @@ fn mangled_templates_never_panic() {
             template_body: &text,
             parameters: &params,
             pseudo: Pseudo::new("123456789012", "us-east-1", "s", "id"),
-            known_types: &types,
+            known_types: types,
         });
         if let Ok(p) = &result {
             for id in &p.order {

@@ -67,28 +67,18 @@ impl Apis {
             .get("Method")
             .and_then(Value::as_str)
             .ok_or_else(|| invalid("Missing required property 'Method'."))?;
-        let route = Route {
-            target: target.clone(),
-            event_id: event_id.to_owned(),
-            path: path.to_owned(),
-            method: method_key(method),
-            props: p.clone(),
-            at: at.clone(),
-        };
-        match p.get("RestApiId") {
-            None => self.implicit_rest.push(route),
-            Some(api) => match ref_target(api).and_then(|id| self.rest.get_mut(&id)) {
-                Some(d) => d.routes.push(route),
-                None => {
-                    return Err(invalid(
-                        "RestApiId must be a valid reference to an 'AWS::Serverless::Api' resource in same template.",
-                    ));
-                }
-            },
-        }
-        Ok(())
+        let route = Route::new(target, event_id, path, method, p, at);
+        attach(
+            route,
+            p.get("RestApiId"),
+            &mut self.implicit_rest,
+            &mut self.rest,
+            "RestApiId",
+            "AWS::Serverless::Api",
+        )
     }
 
+    /// HTTP API events may leave out Path and Method: the route is then `$default`.
     pub(crate) fn http_route(
         &mut self,
         target: &Target,
@@ -98,26 +88,15 @@ impl Apis {
     ) -> Result<()> {
         let path = p.get("Path").and_then(Value::as_str).unwrap_or("$default");
         let method = p.get("Method").and_then(Value::as_str).unwrap_or("ANY");
-        let route = Route {
-            target: target.clone(),
-            event_id: event_id.to_owned(),
-            path: path.to_owned(),
-            method: method_key(method),
-            props: p.clone(),
-            at: at.clone(),
-        };
-        match p.get("ApiId") {
-            None => self.implicit_http.push(route),
-            Some(api) => match ref_target(api).and_then(|id| self.http.get_mut(&id)) {
-                Some(d) => d.routes.push(route),
-                None => {
-                    return Err(invalid(
-                        "ApiId must be a valid reference to an 'AWS::Serverless::HttpApi' resource in same template.",
-                    ));
-                }
-            },
-        }
-        Ok(())
+        let route = Route::new(target, event_id, path, method, p, at);
+        attach(
+            route,
+            p.get("ApiId"),
+            &mut self.implicit_http,
+            &mut self.http,
+            "ApiId",
+            "AWS::Serverless::HttpApi",
+        )
     }
 
     /// Writes every API with its routes. `rest_globals`/`http_globals` are the implicit APIs'
@@ -139,6 +118,83 @@ impl Apis {
         }
         Ok(())
     }
+}
+
+impl Route {
+    fn new(
+        target: &Target,
+        event_id: &str,
+        path: &str,
+        method: &str,
+        p: &Map<String, Value>,
+        at: &Attributes,
+    ) -> Route {
+        Route {
+            target: target.clone(),
+            event_id: event_id.to_owned(),
+            path: path.to_owned(),
+            method: method_key(method),
+            props: p.clone(),
+            at: at.clone(),
+        }
+    }
+}
+
+/// Routes without an API id go to the implicit API; with one, to that declared API.
+fn attach(
+    route: Route,
+    api: Option<&Value>,
+    implicit: &mut Vec<Route>,
+    declared: &mut BTreeMap<String, Declared>,
+    property: &str,
+    ty: &str,
+) -> Result<()> {
+    match api {
+        None => implicit.push(route),
+        Some(api) => match ref_target(api).and_then(|id| declared.get_mut(&id)) {
+            Some(d) => d.routes.push(route),
+            None => {
+                return Err(invalid(format!(
+                    "{property} must be a valid reference to an '{ty}' resource in same template."
+                )));
+            }
+        },
+    }
+    Ok(())
+}
+
+/// A conditional function's operation is present only when its condition holds, so the API
+/// does not refer to a function that does not exist.
+fn guarded(route: &Route, op: Value) -> Value {
+    match &route.at.condition {
+        Some(c) => json!({"Fn::If": [c, op, {"Ref": "AWS::NoValue"}]}),
+        None => op,
+    }
+}
+
+/// An implicit API exists when any of its functions does: when every route is conditional, the
+/// API takes their condition (one), or `{Api}Condition`, their `Fn::Or` (several), as SAM does.
+fn implicit_attributes(sam: &mut Sam, id: &str, routes: &[Route]) -> Attributes {
+    let conditions: Option<Vec<Value>> = routes.iter().map(|r| r.at.condition.clone()).collect();
+    let Some(mut conditions) = conditions else { return Attributes::default() };
+    conditions.sort_by_key(Value::to_string);
+    conditions.dedup();
+    let condition = match conditions.as_slice() {
+        [] => return Attributes::default(),
+        [one] => one.clone(),
+        many => {
+            let name = format!("{id}Condition");
+            // Fn::Or takes 2 to 10 conditions: nest beyond ten.
+            let mut terms: Vec<Value> = many.iter().map(|c| json!({"Condition": c})).collect();
+            while terms.len() > 10 {
+                let rest = terms.split_off(9);
+                terms.push(json!({"Fn::Or": rest}));
+            }
+            sam.conditions.insert(name.clone(), json!({"Fn::Or": terms}));
+            json!(name)
+        }
+    };
+    Attributes { condition: Some(condition), ..Attributes::default() }
 }
 
 fn ref_target(v: &Value) -> Option<String> {
@@ -226,7 +282,7 @@ fn rest_api(sam: &mut Sam, id: &str, entry: &Value, routes: &[Route], implicit: 
             )));
         }
     }
-    let at = if implicit { Attributes::default() } else { Attributes::of(entry) };
+    let at = if implicit { implicit_attributes(sam, id, routes) } else { Attributes::of(entry) };
     let stage = if implicit {
         "Prod".to_owned()
     } else {
@@ -276,7 +332,7 @@ fn rest_api(sam: &mut Sam, id: &str, entry: &Value, routes: &[Route], implicit: 
             }
             let path = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
             if let Some(path) = path.as_object_mut() {
-                path.insert(route.method.clone(), Value::Object(op));
+                path.insert(route.method.clone(), guarded(route, Value::Object(op)));
             }
         }
         if let Some(cors) = p.get("Cors") {
@@ -539,7 +595,7 @@ fn http_api(sam: &mut Sam, id: &str, entry: &Value, routes: &[Route], implicit: 
             )));
         }
     }
-    let at = if implicit { Attributes::default() } else { Attributes::of(entry) };
+    let at = if implicit { implicit_attributes(sam, id, routes) } else { Attributes::of(entry) };
     let mut body = match p.get("DefinitionBody") {
         Some(b) => b.clone(),
         None => {
@@ -588,7 +644,7 @@ fn http_api(sam: &mut Sam, id: &str, entry: &Value, routes: &[Route], implicit: 
             }
             let path = paths.entry(route.path.clone()).or_insert_with(|| json!({}));
             if let Some(path) = path.as_object_mut() {
-                path.insert(route.method.clone(), Value::Object(op));
+                path.insert(route.method.clone(), guarded(route, Value::Object(op)));
             }
         }
     }

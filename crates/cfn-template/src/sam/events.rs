@@ -88,17 +88,7 @@ pub(crate) fn event(
             if let Some(dlc) = p.get("DeadLetterConfig").and_then(|d| d.get("Arn")) {
                 t.insert("DeadLetterConfig".into(), json!({"Arn": dlc}));
             }
-            r.insert("Targets".into(), json!([t]));
-            sam.add(&id, at.resource("AWS::Events::Rule", r));
-            permission_resource(
-                sam,
-                &format!("{id}Permission"),
-                target,
-                "events.amazonaws.com",
-                Some(get_att(&id, "Arn")),
-                None,
-                at,
-            );
+            rule(sam, &id, r, t, target, at);
         }
         "Schedule" => {
             let mut r = Map::new();
@@ -116,17 +106,7 @@ pub(crate) fn event(
             t.insert("Arn".into(), target.arn.clone());
             t.insert("Id".into(), json!(format!("{id}LambdaTarget")));
             copy(p, &mut t, &[("Input", "Input")]);
-            r.insert("Targets".into(), json!([t]));
-            sam.add(&id, at.resource("AWS::Events::Rule", r));
-            permission_resource(
-                sam,
-                &format!("{id}Permission"),
-                target,
-                "events.amazonaws.com",
-                Some(get_att(&id, "Arn")),
-                None,
-                at,
-            );
+            rule(sam, &id, r, t, target, at);
         }
         "ScheduleV2" => {
             let mut s = Map::new();
@@ -275,6 +255,21 @@ pub(crate) fn event(
         }
     }
     Ok(())
+}
+
+/// An `AWS::Events::Rule` with its one Lambda target, and the permission for EventBridge.
+fn rule(
+    sam: &mut Sam,
+    id: &str,
+    mut r: Map<String, Value>,
+    t: Map<String, Value>,
+    target: &Target,
+    at: &Attributes,
+) {
+    r.insert("Targets".into(), json!([t]));
+    sam.add(id, at.resource("AWS::Events::Rule", r));
+    let arn = Some(get_att(id, "Arn"));
+    permission_resource(sam, &format!("{id}Permission"), target, "events.amazonaws.com", arn, None, at);
 }
 
 /// `AWS::Lambda::Permission` letting a service invoke the function (or its alias).

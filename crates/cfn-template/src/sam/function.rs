@@ -8,31 +8,11 @@ use serde_json::{Map, Value, json};
 use super::{Attributes, Sam, check_known, get_att, hash10, r#ref, s3_location, tag_list};
 use crate::error::{Result, invalid};
 
-const KNOWN: &[&str] = &[
-    "Handler",
-    "Runtime",
+/// Properties SAM interprets itself (everything else it knows is passed through).
+const INTERPRETED: &[&str] = &[
     "CodeUri",
     "InlineCode",
     "ImageUri",
-    "ImageConfig",
-    "PackageType",
-    "MemorySize",
-    "Timeout",
-    "Description",
-    "Environment",
-    "Layers",
-    "ReservedConcurrentExecutions",
-    "Architectures",
-    "FunctionName",
-    "KmsKeyArn",
-    "VpcConfig",
-    "EphemeralStorage",
-    "LoggingConfig",
-    "FileSystemConfigs",
-    "SnapStart",
-    "RuntimeManagementConfig",
-    "CodeSigningConfigArn",
-    "RecursiveLoop",
     "Role",
     "RolePath",
     "PermissionsBoundary",
@@ -94,7 +74,8 @@ pub(crate) struct Target {
 }
 
 pub(crate) fn function(sam: &mut Sam, id: &str, p: &Map<String, Value>, at: &Attributes) -> Result<()> {
-    check_known(p, KNOWN, "AWS::Serverless::Function")?;
+    let known: Vec<&str> = PASS_THROUGH.iter().chain(INTERPRETED).copied().collect();
+    check_known(p, &known, "AWS::Serverless::Function")?;
     let mut f = Map::new();
     for key in PASS_THROUGH {
         if let Some(v) = p.get(*key) {

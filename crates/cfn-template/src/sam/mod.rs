@@ -49,6 +49,7 @@ pub fn transform(doc: &Value, parameters: &BTreeMap<String, String>) -> Result<V
         apis: api::Apis::default(),
         buckets: BTreeMap::new(),
         renames: BTreeMap::new(),
+        conditions: Map::new(),
     };
     // Explicit APIs first: function events attach routes to them.
     for (id, entry) in &resources {
@@ -94,6 +95,12 @@ pub fn transform(doc: &Value, parameters: &BTreeMap<String, String>) -> Result<V
 
     let mut doc = top.clone();
     doc.remove("Globals");
+    if !sam.conditions.is_empty() {
+        let c = doc.entry("Conditions").or_insert_with(|| json!({}));
+        if let Some(c) = c.as_object_mut() {
+            c.extend(std::mem::take(&mut sam.conditions));
+        }
+    }
     doc.insert("Resources".into(), Value::Object(std::mem::take(&mut sam.out)));
     let mut doc = Value::Object(doc);
     rewrite_refs(&mut doc, &sam.renames);
@@ -114,6 +121,8 @@ pub(crate) struct Sam {
     buckets: BTreeMap<String, (Vec<Value>, Vec<String>)>,
     /// References to rewrite: `Layer` → `Layer{hash}`, `Fn.Alias` → `FnAliaslive`, ...
     renames: BTreeMap<String, String>,
+    /// Conditions SAM adds (an implicit API that exists only when one of its functions does).
+    conditions: Map<String, Value>,
 }
 
 impl Sam {
@@ -138,7 +147,7 @@ impl Sam {
 /// Resource attributes of a serverless resource that carry over to what it generates.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Attributes {
-    condition: Option<Value>,
+    pub(crate) condition: Option<Value>,
     depends_on: Option<Value>,
     deletion_policy: Option<Value>,
     update_replace_policy: Option<Value>,

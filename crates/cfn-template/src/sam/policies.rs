@@ -5,15 +5,21 @@ use serde_json::{Value, json};
 
 use crate::error::{Result, invalid};
 
+/// A table and its indexes.
+const DYNAMODB_TABLE: &[&str] = &[
+    "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}",
+    "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}/index/*",
+];
+
+/// A bucket and its objects.
+const S3_BUCKET: &[&str] = &["arn:${AWS::Partition}:s3:::${p}", "arn:${AWS::Partition}:s3:::${p}/*"];
+
 /// (template, parameter, ARN pattern with `${p}` for the parameter, actions)
 const TEMPLATES: &[(&str, &str, &[&str], &[&str])] = &[
     (
         "DynamoDBCrudPolicy",
         "TableName",
-        &[
-            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}",
-            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}/index/*",
-        ],
+        DYNAMODB_TABLE,
         &[
             "dynamodb:GetItem",
             "dynamodb:DeleteItem",
@@ -30,10 +36,7 @@ const TEMPLATES: &[(&str, &str, &[&str], &[&str])] = &[
     (
         "DynamoDBReadPolicy",
         "TableName",
-        &[
-            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}",
-            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}/index/*",
-        ],
+        DYNAMODB_TABLE,
         &[
             "dynamodb:GetItem",
             "dynamodb:Scan",
@@ -45,16 +48,13 @@ const TEMPLATES: &[(&str, &str, &[&str], &[&str])] = &[
     (
         "DynamoDBWritePolicy",
         "TableName",
-        &[
-            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}",
-            "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${p}/index/*",
-        ],
+        DYNAMODB_TABLE,
         &["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
     ),
     (
         "S3ReadPolicy",
         "BucketName",
-        &["arn:${AWS::Partition}:s3:::${p}", "arn:${AWS::Partition}:s3:::${p}/*"],
+        S3_BUCKET,
         &[
             "s3:GetObject",
             "s3:ListBucket",
@@ -66,13 +66,13 @@ const TEMPLATES: &[(&str, &str, &[&str], &[&str])] = &[
     (
         "S3WritePolicy",
         "BucketName",
-        &["arn:${AWS::Partition}:s3:::${p}", "arn:${AWS::Partition}:s3:::${p}/*"],
+        S3_BUCKET,
         &["s3:PutObject", "s3:PutObjectAcl", "s3:PutLifecycleConfiguration"],
     ),
     (
         "S3CrudPolicy",
         "BucketName",
-        &["arn:${AWS::Partition}:s3:::${p}", "arn:${AWS::Partition}:s3:::${p}/*"],
+        S3_BUCKET,
         &[
             "s3:GetObject",
             "s3:ListBucket",

@@ -717,6 +717,36 @@ fn conditions_and_attributes_follow_generated_resources() {
 }
 
 #[test]
+fn an_implicit_api_exists_only_with_its_conditional_functions() {
+    let f = |id: &str, cond: &str| {
+        format!(
+            "  {id}:\n    Type: AWS::Serverless::Function\n    Condition: {cond}\n    Properties: {{InlineCode: x, Handler: h, Runtime: python3.12, Events: {{E: {{Type: Api, Properties: {{Path: /{id}, Method: get}}}}}}}}\n"
+        )
+    };
+    let head = "Transform: AWS::Serverless-2016-10-31\nParameters: {On: {Type: String, Default: 'no'}}\nConditions:\n  A: !Equals [!Ref On, 'yes']\n  B: !Equals [!Ref On, 'no']\nResources:\n";
+    let one = expand(&format!("{head}{}", f("F", "A")));
+    assert_eq!(one["Resources"]["ServerlessRestApi"]["Condition"], json!("A"));
+    assert_eq!(one["Resources"]["ServerlessRestApiProdStage"]["Condition"], json!("A"));
+    assert_eq!(
+        one["Resources"]["ServerlessRestApi"]["Properties"]["Body"]["paths"]["/F"]["get"]["Fn::If"][2],
+        json!({"Ref": "AWS::NoValue"})
+    );
+    let two = format!("{head}{}{}", f("F", "A"), f("G", "B"));
+    let doc = expand(&two);
+    assert_eq!(doc["Resources"]["ServerlessRestApi"]["Condition"], json!("ServerlessRestApiCondition"));
+    assert_eq!(
+        doc["Conditions"]["ServerlessRestApiCondition"],
+        json!({"Fn::Or": [{"Condition": "A"}, {"Condition": "B"}]})
+    );
+    // With On=no only G exists: the API is planned, its body has G's route only.
+    let p = plans(&two);
+    assert!(p.order.contains(&"ServerlessRestApi".to_owned()) && !p.order.contains(&"F".to_owned()));
+    let api = p.resolve_properties("ServerlessRestApi", &All).expect("resolves");
+    assert_eq!(api["Body"]["paths"]["/F"], json!({}));
+    assert!(api["Body"]["paths"]["/G"]["get"].is_object());
+}
+
+#[test]
 fn transform_errors_in_sam_words() {
     let prefix = "Transform AWS::Serverless-2016-10-31 failed with: Invalid Serverless Application Specification document. Number of errors found: 1. ";
     let f = |props: &str| {

@@ -44,14 +44,15 @@ pub fn parse_document(text: &str) -> Result<Value> {
             format_error(format!("JSON not well-formed. (line {}, column {})", e.line(), e.column()))
         })?
     } else {
-        let mut yaml: Yaml = serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
+        // Anchors and aliases are expanded by the parser. Merge keys (`<<: *anchor`) are not
+        // applied: CloudFormation documents "hash merges" as unsupported, so `<<` stays a
+        // literal key and fails where CloudFormation would.
+        let yaml: Yaml = serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
             Some(at) => {
                 format_error(format!("YAML not well-formed. (line {}, column {})", at.line(), at.column()))
             }
             None => format_error(format!("YAML not well-formed. ({e})")),
         })?;
-        // `<<: *anchor` merge keys: YAML 1.1, which CloudFormation's parser honours.
-        yaml.apply_merge().map_err(|e| format_error(format!("YAML not well-formed. ({e})")))?;
         yaml_to_json(yaml)?
     };
     if !value.is_object() {
@@ -192,7 +193,10 @@ mod tests {
         .expect("parses");
         assert_eq!(v["AWSTemplateFormatVersion"], json!("2010-09-09"));
         assert_eq!(v["Resources"]["Q"], json!({"Type": "AWS::SQS::Queue"}));
-        assert_eq!(v["Resources"]["R"]["Type"], json!("AWS::SQS::Queue"));
+        assert_eq!(v["Resources"]["R"]["<<"], json!({"Type": "AWS::SQS::Queue"}));
+        let merged =
+            crate::Template::parse("Base: &b {Type: 'AWS::SQS::Queue'}\nResources:\n  R:\n    <<: *b\n");
+        assert!(merged.is_err(), "merge keys are not applied");
         let p = &v["Resources"]["R"]["Properties"];
         assert_eq!(p, &json!({"N": 80, "F": 1.5, "T": true, "Y": "yes", "443": "port"}));
         assert_eq!(

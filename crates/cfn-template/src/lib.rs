@@ -11,7 +11,13 @@
 //!   plans for a change set.
 //!
 //! Every refusal is an [`Error`] whose text is CloudFormation's. Nothing here panics on client
-//! input. Start reading at `plan.rs`, then `resolve.rs` and `sam/mod.rs`.
+//! input (`tests/garbage.rs` feeds it mangled templates). Start reading at `plan.rs`, then
+//! `resolve.rs` and `sam/mod.rs`.
+//!
+//! Known differences from CloudFormation: YAML is read as YAML 1.2 core (`yes`/`no`/`on`/`off`
+//! stay strings, where CloudFormation's 1.1 reader may see booleans); merge keys are not applied
+//! (CloudFormation documents them as unsupported) but aliases are expanded; duplicate YAML keys
+//! are refused; `Rules` are kept, not evaluated; SAM's hash suffixes are ours, not SAM's.
 
 mod diff;
 mod error;

@@ -208,6 +208,12 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_are_refused_with_their_position() {
+        let err = parse_document("Resources:\n  A: {Type: X}\n  A: {Type: Y}\n").expect_err("duplicate");
+        assert!(err.to_string().starts_with("Template format error: YAML not well-formed."), "{err}");
+    }
+
+    #[test]
     fn size_limit() {
         let big = format!("Description: '{}'\n", "x".repeat(MAX_TEMPLATE_BYTES));
         assert_eq!(

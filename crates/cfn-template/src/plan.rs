@@ -147,6 +147,23 @@ impl Plan {
         self.order.iter().rev().cloned().collect()
     }
 
+    /// Creation in waves: every resource of a wave depends only on earlier waves, so a caller
+    /// may create a wave's resources concurrently. Each wave is in creation order.
+    pub fn waves(&self) -> Vec<Vec<String>> {
+        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut waves: Vec<Vec<String>> = Vec::new();
+        for id in &self.order {
+            let deps = self.dependencies.get(id).into_iter().flatten();
+            let l = deps.filter_map(|d| level.get(d.as_str())).map(|l| l + 1).max().unwrap_or(0);
+            level.insert(id, l);
+            if waves.len() <= l {
+                waves.resize_with(l + 1, Vec::new);
+            }
+            waves[l].push(id.clone());
+        }
+        waves
+    }
+
     /// A resource of the processed template.
     pub fn resource(&self, logical_id: &str) -> Option<&Resource> {
         self.template.resources.get(logical_id)
@@ -419,6 +436,9 @@ Outputs:
         assert_eq!(p.resolve_properties("Queue", &created).expect("resolves")["Extra"], json!("big"));
         assert_eq!(p.resolve_properties("Fn", &created).expect("resolves")["Env"], json!("arn:Alarm"));
         assert_eq!(p.outputs, vec!["AlarmArn", "Azs", "QueueUrl"]);
+        assert_eq!(p.waves(), vec![vec!["Topic"], vec!["Queue"], vec!["Alarm"], vec!["Fn"]]);
+        let p = plan_of(APP, &[]).expect("plans");
+        assert_eq!(p.waves(), vec![vec!["Topic"], vec!["Fn", "Queue"]]);
     }
 
     fn fails(body: &str) -> String {

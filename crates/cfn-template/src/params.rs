@@ -171,6 +171,12 @@ impl ParameterDecl {
                     )));
                 }
             } else {
+                // The pattern is reported before the lengths when both fail, as CloudFormation does.
+                if let Some(pattern) = &self.allowed_pattern
+                    && !compile(pattern).is_ok_and(|re| re.is_match(item))
+                {
+                    return Err(fail(format!("Parameter '{name}' must match pattern {pattern}")));
+                }
                 let len = item.chars().count() as u64;
                 if let Some(min) = self.min_length
                     && len < min
@@ -181,11 +187,6 @@ impl ParameterDecl {
                     && len > max
                 {
                     return Err(fail(format!("Parameter '{name}' must contain at most {max} characters")));
-                }
-                if let Some(pattern) = &self.allowed_pattern
-                    && !compile(pattern).is_ok_and(|re| re.is_match(item))
-                {
-                    return Err(fail(format!("Parameter '{name}' must match pattern {pattern}")));
                 }
             }
         }
@@ -382,6 +383,10 @@ mod tests {
         assert_eq!(
             fails("  A: {Type: String, MinLength: 3}\n", &[("A", "ab")]),
             "Parameter 'A' must contain at least 3 characters"
+        );
+        assert_eq!(
+            fails("  A: {Type: String, MinLength: 3, AllowedPattern: '[a-z]*'}\n", &[("A", "A")]),
+            "Parameter 'A' must match pattern [a-z]*"
         );
         assert_eq!(
             fails("  A: {Type: CommaDelimitedList, AllowedValues: [a, b]}\n", &[("A", "a,c")]),

@@ -73,6 +73,7 @@ fn planning(c: &mut Criterion) {
     let sam = sam_template();
     let plain = json_template();
     let params = BTreeMap::new();
+    let no_ssm = BTreeMap::new();
     let pseudo = Pseudo::new(
         "123456789012",
         "us-east-1",
@@ -84,6 +85,7 @@ fn planning(c: &mut Criterion) {
         parameters: &params,
         pseudo: pseudo.clone(),
         known_types: TYPES,
+        ssm_parameters: &no_ssm,
     };
     let planned = plan(&input(&sam)).expect("plans");
     eprintln!("SAM template: {} bytes, {} resources after the transform", sam.len(), planned.order.len());

@@ -130,6 +130,7 @@ mod tests {
             parameters: &params,
             pseudo: Pseudo::new("1", "us-east-1", "s", "id"),
             known_types: TYPES,
+            ssm_parameters: &BTreeMap::new(),
         })
         .expect("plans")
     }

@@ -17,7 +17,7 @@
 //! Known differences from CloudFormation: YAML is read as YAML 1.2 core (`yes`/`no`/`on`/`off`
 //! stay strings, where CloudFormation's 1.1 reader may see booleans); merge keys are not applied
 //! (CloudFormation documents them as unsupported) but aliases are expanded; duplicate YAML keys
-//! are refused; `Rules` are kept, not evaluated; SAM's hash suffixes are ours, not SAM's.
+//! are refused; `Fn::RefAll`/`Fn::ValueOf`/`Fn::ValueOfAll` in Rules answer `NotImplemented`; SAM's hash suffixes are ours, not SAM's.
 
 mod diff;
 mod error;
@@ -26,6 +26,7 @@ mod params;
 mod parse;
 mod plan;
 mod resolve;
+mod rules;
 pub mod sam;
 mod summary;
 mod template;

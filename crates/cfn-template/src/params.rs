@@ -131,12 +131,6 @@ impl ParameterDecl {
             }
         };
         let k = kind(&self.parameter_type).unwrap_or(Kind::String);
-        if k == Kind::Ssm {
-            return Err(Error::NotImplemented(format!(
-                "Parameter '{name}' has type {}: SSM parameter types are not supported by Nimbus yet",
-                self.parameter_type
-            )));
-        }
         let items: Vec<String> = match k {
             Kind::NumberList | Kind::StringList => {
                 if value.is_empty() {
@@ -197,6 +191,11 @@ impl ParameterDecl {
     }
 }
 
+/// `AWS::SSM::Parameter::Value<T>` → `T`.
+fn ssm_value_type(parameter_type: &str) -> Option<&str> {
+    parameter_type.strip_prefix("AWS::SSM::Parameter::Value<")?.strip_suffix('>')
+}
+
 /// The whole value must match, as CloudFormation applies AllowedPattern.
 fn compile(pattern: &str) -> Result<regex_lite::Regex, regex_lite::Error> {
     regex_lite::Regex::new(&format!("^(?:{pattern})$"))
@@ -213,6 +212,8 @@ pub struct Parameters {
     /// The raw text of every value (what DescribeStacks reports before masking).
     pub raw: BTreeMap<String, String>,
     pub no_echo: Vec<String>,
+    /// For SSM parameter types: the value fetched (DescribeStacks' `ResolvedValue`).
+    pub resolved: BTreeMap<String, String>,
 }
 
 impl Parameters {
@@ -221,6 +222,17 @@ impl Parameters {
     pub fn resolve(
         decls: &BTreeMap<String, ParameterDecl>,
         supplied: &BTreeMap<String, String>,
+    ) -> Result<Parameters> {
+        Parameters::resolve_with_ssm(decls, supplied, &BTreeMap::new())
+    }
+
+    /// As [`Parameters::resolve`], with the values of the SSM parameters the caller can see:
+    /// an `AWS::SSM::Parameter::Value<…>` parameter's value is an SSM parameter name, resolved
+    /// here; names not in `ssm` fail as they do when Parameter Store has no such parameter.
+    pub fn resolve_with_ssm(
+        decls: &BTreeMap<String, ParameterDecl>,
+        supplied: &BTreeMap<String, String>,
+        ssm: &BTreeMap<String, String>,
     ) -> Result<Parameters> {
         let unknown: Vec<&str> =
             supplied.keys().map(String::as_str).filter(|k| !decls.contains_key(*k)).collect();
@@ -238,10 +250,37 @@ impl Parameters {
         if !missing.is_empty() {
             return Err(invalid(format!("Parameters: [{}] must have values", missing.join(", "))));
         }
+        let text_of = |name: &String, decl: &ParameterDecl| {
+            supplied.get(name).or(decl.default.as_ref()).cloned().unwrap_or_default()
+        };
+        let unfetched: Vec<String> = decls
+            .iter()
+            .filter(|(_, d)| kind(&d.parameter_type) == Some(Kind::Ssm))
+            .map(|(k, d)| text_of(k, d))
+            .filter(|n| !ssm.contains_key(n))
+            .collect();
+        if !unfetched.is_empty() {
+            return Err(invalid(format!(
+                "Unable to fetch parameters [{}] from parameter store for this account.",
+                unfetched.join(", ")
+            )));
+        }
         let mut out = Parameters::default();
         for (name, decl) in decls {
-            let text = supplied.get(name).or(decl.default.as_ref()).cloned().unwrap_or_default();
-            out.values.insert(name.clone(), decl.check(name, &text)?);
+            let text = text_of(name, decl);
+            let value = match ssm_value_type(&decl.parameter_type) {
+                Some(inner) => {
+                    let resolved = ssm.get(&text).cloned().unwrap_or_default();
+                    out.resolved.insert(name.clone(), resolved.clone());
+                    if inner.starts_with("List<") || inner == "CommaDelimitedList" {
+                        ParamValue::List(resolved.split(',').map(|s| s.trim().to_owned()).collect())
+                    } else {
+                        ParamValue::String(resolved)
+                    }
+                }
+                None => decl.check(name, &text)?,
+            };
+            out.values.insert(name.clone(), value);
             out.raw.insert(name.clone(), text);
             if decl.no_echo {
                 out.no_echo.push(name.clone());
@@ -392,12 +431,24 @@ mod tests {
             fails("  A: {Type: CommaDelimitedList, AllowedValues: [a, b]}\n", &[("A", "a,c")]),
             "Parameter 'A' must be one of AllowedValues"
         );
-        let e = Parameters::resolve(
-            &decls("  A: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /x}\n"),
-            &supply(&[]),
-        )
-        .expect_err("ssm");
-        assert_eq!(e.code(), "NotImplemented");
+        let ssm_decls = decls(
+            "  V: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /cdk-bootstrap/hnb659fds/version}\n  L: {Type: 'AWS::SSM::Parameter::Value<List<String>>', Default: /subnets}\n",
+        );
+        let e = Parameters::resolve(&ssm_decls, &supply(&[])).expect_err("no parameter store");
+        assert_eq!(
+            e.to_string(),
+            "Unable to fetch parameters [/subnets, /cdk-bootstrap/hnb659fds/version] from parameter store for this account."
+        );
+        let store: BTreeMap<String, String> =
+            [("/cdk-bootstrap/hnb659fds/version", "21"), ("/subnets", "a,b")]
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+        let p = Parameters::resolve_with_ssm(&ssm_decls, &supply(&[]), &store).expect("resolved");
+        assert_eq!(p.values["V"], ParamValue::String("21".into()));
+        assert_eq!(p.values["L"], ParamValue::List(vec!["a".into(), "b".into()]));
+        assert_eq!(p.raw["V"], "/cdk-bootstrap/hnb659fds/version");
+        assert_eq!(p.resolved["V"], "21");
         let e = Template::parse("Parameters:\n  A: {Type: Strin}\nResources: {A: {Type: X}}\n")
             .expect_err("type");
         assert_eq!(e.to_string(), "Template format error: Unrecognized parameter type: Strin");

@@ -35,6 +35,9 @@ pub struct PlanInput<'a> {
     pub pseudo: Pseudo,
     /// Resource types the caller can provision; any other type fails the plan.
     pub known_types: &'a [&'a str],
+    /// Values of the SSM parameters the caller can see, for `AWS::SSM::Parameter::Value<…>`
+    /// parameters (CDK's `BootstrapVersion` is one).
+    pub ssm_parameters: &'a BTreeMap<String, String>,
 }
 
 /// An evaluated template, ready to drive creation.
@@ -66,7 +69,13 @@ pub struct OutputValue {
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan> {
     let doc = crate::parse::parse_document(input.template_body)?;
     let processed = process(&doc, input.parameters)?;
-    Plan::build(Template::from_value(&processed)?, input.parameters, input.pseudo.clone(), input.known_types)
+    Plan::build(
+        Template::from_value(&processed)?,
+        input.parameters,
+        input.pseudo.clone(),
+        input.known_types,
+        input.ssm_parameters,
+    )
 }
 
 /// Applies the template's transforms (the SAM one is the only one Nimbus has).
@@ -100,6 +109,7 @@ impl Plan {
         supplied: &BTreeMap<String, String>,
         pseudo: Pseudo,
         known_types: &[&str],
+        ssm_parameters: &BTreeMap<String, String>,
     ) -> Result<Plan> {
         let unknown: BTreeSet<&str> = template
             .resources
@@ -112,8 +122,9 @@ impl Plan {
             return Err(format_error(format!("Unrecognized resource types: [{}]", list.join(", "))));
         }
         check_references(&template)?;
-        let parameters = Parameters::resolve(&template.parameters, supplied)?;
+        let parameters = Parameters::resolve_with_ssm(&template.parameters, supplied, ssm_parameters)?;
         let conditions = evaluate_conditions(&template, &parameters, &pseudo)?;
+        crate::rules::check(&template, &parameters, &pseudo)?;
         let holds =
             |c: &Option<String>| c.as_ref().is_none_or(|c| conditions.get(c).copied().unwrap_or(false));
         let kept: BTreeSet<&str> =
@@ -286,12 +297,26 @@ pub fn evaluate_conditions(
     Ok(ctx.done.into_inner())
 }
 
-struct ConditionContext<'a> {
+/// Resolution where only parameters, pseudo parameters, mappings and other conditions exist:
+/// the Conditions (and Rules) sections.
+pub(crate) struct ConditionContext<'a> {
     template: &'a Template,
     parameters: &'a Parameters,
     pseudo: &'a Pseudo,
     done: RefCell<BTreeMap<String, bool>>,
     visiting: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> ConditionContext<'a> {
+    pub(crate) fn new(template: &'a Template, parameters: &'a Parameters, pseudo: &'a Pseudo) -> Self {
+        ConditionContext {
+            template,
+            parameters,
+            pseudo,
+            done: RefCell::default(),
+            visiting: RefCell::default(),
+        }
+    }
 }
 
 impl Context for ConditionContext<'_> {
@@ -369,6 +394,7 @@ mod tests {
             parameters: &params,
             pseudo: Pseudo::new("123456789012", "us-east-1", "st", "arn:stack/st/1"),
             known_types: TYPES,
+            ssm_parameters: &BTreeMap::new(),
         })
     }
 

@@ -31,6 +31,12 @@ pub const INTRINSICS: &[&str] = &[
     "Fn::Transform",
     "Fn::Length",
     "Fn::ToJsonString",
+    "Fn::Contains",
+    "Fn::EachMemberEquals",
+    "Fn::EachMemberIn",
+    "Fn::RefAll",
+    "Fn::ValueOf",
+    "Fn::ValueOfAll",
 ];
 
 /// What resolution needs to know: the stack's parameters and conditions, and what exists so far.
@@ -128,10 +134,36 @@ fn call(name: &str, arg: &Value, ctx: &dyn Context) -> Result<Option<Value>> {
             _ => return Err(template_error("Fn::Length requires a list")),
         },
         "Fn::ToJsonString" => Value::String(resolve(arg, ctx)?.to_string()),
+        "Fn::Contains" | "Fn::EachMemberEquals" | "Fn::EachMemberIn" => {
+            Value::Bool(membership(name, arg, ctx)?)
+        }
         // Macros run in Lambda functions of the caller's account; Nimbus has no macro registry.
         _ => return Err(Error::NotImplemented(format!("{name} is not supported by Nimbus yet"))),
     };
     Ok(Some(v))
+}
+
+/// The Rules functions over lists: `Fn::Contains [list, x]`, `Fn::EachMemberEquals [list, x]`,
+/// `Fn::EachMemberIn [list, list]`; values compare as text.
+fn membership(name: &str, arg: &Value, ctx: &dyn Context) -> Result<bool> {
+    let bad = || template_error(format!("every {name} object requires two parameters"));
+    let Value::Array(items) = arg else { return Err(bad()) };
+    let [a, b] = items.as_slice() else { return Err(bad()) };
+    let texts = |v: Value| -> Vec<Option<String>> {
+        match v {
+            Value::Array(items) => items.iter().map(text_of).collect(),
+            other => vec![text_of(&other)],
+        }
+    };
+    let (list, other) = (texts(resolve(a, ctx)?), resolve(b, ctx)?);
+    Ok(match name {
+        "Fn::Contains" => list.contains(&text_of(&other)),
+        "Fn::EachMemberEquals" => list.iter().all(|x| *x == text_of(&other)),
+        _ => {
+            let allowed = texts(other);
+            list.iter().all(|x| allowed.contains(x))
+        }
+    })
 }
 
 fn reference(arg: &Value, ctx: &dyn Context) -> Result<Option<Value>> {

@@ -134,6 +134,7 @@ fn seed_templates_plan_unmangled() {
             parameters: params,
             pseudo: Pseudo::new("123456789012", "us-east-1", "s", "id"),
             known_types: TYPES,
+            ssm_parameters: &BTreeMap::new(),
         })
         .expect("plans");
         for id in &p.order {
@@ -187,6 +188,7 @@ fn mangled_templates_never_panic() {
             parameters: &params,
             pseudo: Pseudo::new("123456789012", "us-east-1", "s", "id"),
             known_types: types,
+            ssm_parameters: &BTreeMap::new(),
         });
         if let Ok(p) = &result {
             for id in &p.order {
@@ -252,6 +254,7 @@ fn intrinsics_with_wrong_shapes_are_errors() {
                 parameters: &params,
                 pseudo: Pseudo::new("1", "us-east-1", "s", "i"),
                 known_types: &["AWS::SQS::Queue"],
+                ssm_parameters: &BTreeMap::new(),
             });
             if let Ok(p) = result {
                 let _ = p.resolve_properties("A", &All);

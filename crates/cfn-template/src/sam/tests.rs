@@ -82,6 +82,7 @@ fn plans(yaml: &str) -> crate::Plan {
             "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1",
         ),
         known_types: TYPES,
+        ssm_parameters: &BTreeMap::new(),
     })
     .expect("plans");
     for id in &p.order {
@@ -621,6 +622,7 @@ fn every_other_event_source() {
         parameters: &params,
         pseudo: Pseudo::new("1", "us-east-1", "s", "i"),
         known_types: &types,
+        ssm_parameters: &BTreeMap::new(),
     })
     .expect("plans");
     assert_eq!(p.order.len(), 21);
@@ -816,6 +818,7 @@ fn serverless_types_without_the_transform_are_unrecognized() {
         parameters: &params,
         pseudo: Pseudo::new("1", "us-east-1", "s", "i"),
         known_types: TYPES,
+        ssm_parameters: &BTreeMap::new(),
     })
     .expect_err("no transform");
     assert_eq!(
@@ -846,6 +849,7 @@ fn only_the_changed_function_is_modified() {
             parameters: &params,
             pseudo: Pseudo::new("1", "us-east-1", "s", "i"),
             known_types: TYPES,
+            ssm_parameters: &BTreeMap::new(),
         })
         .expect("plans")
     };

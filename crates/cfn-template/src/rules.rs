@@ -78,6 +78,43 @@ mod tests {
         })
     }
 
+    /// The shape `cdk synth` produces: asset parameters gone (v2), CDKMetadata behind a region
+    /// condition, Metadata on every resource, roles referenced by GetAtt.
+    #[test]
+    fn cdk_synthesized_template_plans() {
+        let body = r#"{
+          "Resources": {
+            "HandlerServiceRoleFCDC14AE": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}], "Version": "2012-10-17"},
+              "ManagedPolicyArns": [{"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]]}]},
+              "Metadata": {"aws:cdk:path": "App/Handler/ServiceRole/Resource"}},
+            "Handler886CB40B": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"S3Bucket": {"Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"}, "S3Key": "abc.zip"},
+              "Role": {"Fn::GetAtt": ["HandlerServiceRoleFCDC14AE", "Arn"]}, "Handler": "index.handler", "Runtime": "nodejs20.x"},
+              "DependsOn": ["HandlerServiceRoleFCDC14AE"], "Metadata": {"aws:cdk:path": "App/Handler/Resource", "aws:asset:path": "asset.abc"}},
+            "CDKMetadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:xyz"}, "Condition": "CDKMetadataAvailable"}
+          },
+          "Outputs": {"FnName": {"Value": {"Ref": "Handler886CB40B"}}},
+          "Conditions": {"CDKMetadataAvailable": {"Fn::Or": [
+            {"Fn::Or": [{"Fn::Equals": [{"Ref": "AWS::Region"}, "af-south-1"]}, {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}]},
+            {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-west-2"]}]}},
+          "Parameters": {"BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/hnb659fds/version",
+            "Description": "Version of the CDK Bootstrap resources in this environment, automatically retrieved from SSM Parameter Store. [cdk:skip]"}},
+          "Rules": {"CheckBootstrapVersion": {"Assertions": [{"Assert": {"Fn::Not": [{"Fn::Contains": [["1", "2", "3", "4", "5"], {"Ref": "BootstrapVersion"}]}]},
+            "AssertDescription": "CDK bootstrap stack version 6 required. Please run 'cdk bootstrap' with a recent version of the CDK CLI."}]}}
+        }"#;
+        let ssm: BTreeMap<String, String> =
+            [("/cdk-bootstrap/hnb659fds/version".to_owned(), "21".to_owned())].into();
+        let p = plan(&PlanInput {
+            template_body: body,
+            parameters: &BTreeMap::new(),
+            pseudo: Pseudo::new("123456789012", "us-east-1", "App", "i"),
+            known_types: &["AWS::IAM::Role", "AWS::Lambda::Function", "AWS::CDK::Metadata"],
+            ssm_parameters: &ssm,
+        })
+        .expect("plans");
+        assert_eq!(p.order, vec!["CDKMetadata", "HandlerServiceRoleFCDC14AE", "Handler886CB40B"]);
+        assert!(p.conditions["CDKMetadataAvailable"]);
+    }
+
     #[test]
     fn cdk_bootstrap_rule_and_conditional_rules() {
         assert!(run("21", "dev").is_ok());

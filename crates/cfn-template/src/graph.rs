@@ -19,6 +19,8 @@ pub struct Refs {
     pub attrs: BTreeSet<String>,
     /// Conditions named by `Fn::If` and `Condition`.
     pub conditions: BTreeSet<String>,
+    /// (resource, attribute) of every `Fn::GetAtt` whose attribute is literal text.
+    pub attributes: BTreeSet<(String, String)>,
 }
 
 impl Refs {
@@ -43,6 +45,9 @@ pub fn collect(value: &Value, conditions: Option<&BTreeMap<String, bool>>, out: 
             }
             "Fn::GetAtt" => match get_att_parts(arg) {
                 Some((resource, attribute)) => {
+                    if let Value::String(a) = &attribute {
+                        out.attributes.insert((resource.clone(), a.clone()));
+                    }
                     out.attrs.insert(resource);
                     collect(&attribute, conditions, out);
                 }
@@ -67,7 +72,10 @@ pub fn collect(value: &Value, conditions: Option<&BTreeMap<String, bool>>, out: 
                             continue;
                         }
                         match var.split_once('.') {
-                            Some((resource, _)) => out.attrs.insert(resource.to_owned()),
+                            Some((resource, attribute)) => {
+                                out.attributes.insert((resource.to_owned(), attribute.to_owned()));
+                                out.attrs.insert(resource.to_owned())
+                            }
                             None => out.refs.insert(var.to_owned()),
                         };
                     }

@@ -153,6 +153,31 @@ impl Plan {
         Ok(Plan { template, parameters, pseudo, conditions, order, dependencies, outputs })
     }
 
+    /// Checks every `Fn::GetAtt` (and `${Resource.Attribute}`) of the resources and outputs that
+    /// will exist against the attributes their types have, before anything is created, as
+    /// CloudFormation does. `supports(type, attribute)` is the caller's knowledge of its types.
+    pub fn check_attributes(&self, supports: &dyn Fn(&str, &str) -> bool) -> Result<()> {
+        let mut refs = Refs::default();
+        for id in &self.order {
+            for v in self.template.resources[id].properties.values() {
+                collect(v, Some(&self.conditions), &mut refs);
+            }
+        }
+        for key in &self.outputs {
+            collect(&self.template.outputs[key].value, Some(&self.conditions), &mut refs);
+        }
+        for (resource, attribute) in &refs.attributes {
+            if let Some(r) = self.template.resources.get(resource)
+                && !supports(&r.resource_type, attribute)
+            {
+                return Err(template_error(format!(
+                    "resource {resource} does not support attribute type {attribute} in Fn::GetAtt"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Deletion order: the reverse of creation order.
     pub fn deletion_order(&self) -> Vec<String> {
         self.order.iter().rev().cloned().collect()
@@ -519,6 +544,22 @@ Outputs:
             fails("Transform: Acme::Macro\nResources:\n  A: {Type: AWS::SQS::Queue}\n"),
             "No transform named Acme::Macro found."
         );
+    }
+
+    #[test]
+    fn attributes_are_checked_before_anything_is_created() {
+        let p = plan_of(
+            "Resources:\n  A: {Type: AWS::SQS::Queue}\n  B: {Type: AWS::SQS::Queue, Properties: {X: !GetAtt A.Arn, Y: !Sub '${A.QueueUrl}'}}\nOutputs:\n  O: {Value: !GetAtt B.Nope}\n",
+            &[],
+        )
+        .expect("plans");
+        let sqs = |t: &str, a: &str| t == "AWS::SQS::Queue" && ["Arn", "QueueName", "QueueUrl"].contains(&a);
+        assert_eq!(
+            p.check_attributes(&sqs).expect_err("Nope").to_string(),
+            "Template error: resource B does not support attribute type Nope in Fn::GetAtt"
+        );
+        let anything = |_: &str, _: &str| true;
+        assert!(p.check_attributes(&anything).is_ok());
     }
 
     #[test]

@@ -148,8 +148,25 @@ impl Plan {
             return Err(unresolved_error(&unresolved, "Resources"));
         }
         let order = topological_order(&dependencies)?;
-        let outputs =
+        let outputs: Vec<String> =
             template.outputs.iter().filter(|(_, o)| holds(&o.condition)).map(|(k, _)| k.clone()).collect();
+        // Outputs may not refer to resources whose condition is false either.
+        for key in &outputs {
+            let o = &template.outputs[key];
+            let mut refs = Refs::default();
+            collect(&o.value, Some(&conditions), &mut refs);
+            if let Some(e) = &o.export_name {
+                collect(e, Some(&conditions), &mut refs);
+            }
+            unresolved.extend(
+                refs.names()
+                    .filter(|n| template.resources.contains_key(*n) && !kept.contains(n.as_str()))
+                    .cloned(),
+            );
+        }
+        if !unresolved.is_empty() {
+            return Err(unresolved_error(&unresolved, "Outputs"));
+        }
         Ok(Plan { template, parameters, pseudo, conditions, order, dependencies, outputs })
     }
 
@@ -535,6 +552,12 @@ Outputs:
                 "Conditions:\n  C: !Equals [a, b]\nResources:\n  A: {Type: AWS::SQS::Queue, Condition: C}\n  B: {Type: AWS::SQS::Queue, Properties: {Q: !Ref A}}\n"
             ),
             "Template format error: Unresolved resource dependencies [A] in the Resources block of the template"
+        );
+        assert_eq!(
+            fails(
+                "Conditions:\n  C: !Equals [a, b]\nResources:\n  A: {Type: AWS::SQS::Queue, Condition: C}\n  B: {Type: AWS::SQS::Queue}\nOutputs:\n  O: {Value: !GetAtt A.Arn}\n"
+            ),
+            "Template format error: Unresolved resource dependencies [A] in the Outputs block of the template"
         );
         assert_eq!(
             fails("Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {Q: !If [Nope, a, b]}}\n"),

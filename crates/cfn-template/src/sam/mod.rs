@@ -218,6 +218,18 @@ fn read_globals(v: Option<&Value>) -> Result<BTreeMap<String, Map<String, Value>
                 "'Globals' section is invalid. Value of '{name}' must be a dictionary."
             )));
         };
+        // SAM refuses these in Globals on purpose (hard to read, or a security risk).
+        let refused: &[&str] = match name.as_str() {
+            "Function" => &["Role", "Policies", "FunctionName", "Events"],
+            "Api" => &["StageName", "DefinitionBody"],
+            "HttpApi" => &["StageName", "DefinitionBody", "DefinitionUri"],
+            _ => &[],
+        };
+        if let Some(bad) = props.keys().find(|k| refused.contains(&k.as_str())) {
+            return Err(sam_error(format!(
+                "'Globals' section is invalid. '{bad}' is not a supported property of '{name}'."
+            )));
+        }
         out.insert((*ty).to_owned(), props.clone());
     }
     Ok(out)

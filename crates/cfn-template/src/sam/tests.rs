@@ -420,7 +420,6 @@ Globals:
     Runtime: nodejs20.x
     CodeUri: s3://artifacts/crud.zip
     Environment: {Variables: {TABLE: !Ref Items}}
-    Policies: [{DynamoDBCrudPolicy: {TableName: !Ref Items}}]
   Api:
     Cors: "'*'"
 Resources:
@@ -437,12 +436,14 @@ Resources:
     Type: AWS::Serverless::Function
     Properties:
       Handler: get.handler
+      Policies: [{DynamoDBCrudPolicy: {TableName: !Ref Items}}]
       Events:
         Get: {Type: Api, Properties: {Path: "/items/{id}", Method: get}}
   PutItem:
     Type: AWS::Serverless::Function
     Properties:
       Handler: put.handler
+      Policies: [{DynamoDBCrudPolicy: {TableName: !Ref Items}}]
       Events:
         Put: {Type: Api, Properties: {Path: /items, Method: post}}
         Any: {Type: Api, Properties: {Path: "/items/{proxy+}", Method: any}}
@@ -797,6 +798,14 @@ fn transform_errors_in_sam_words() {
             "Transform: AWS::Serverless-2016-10-31\nResources:\n  A: {Type: AWS::Serverless::Api, Properties: {}}\n"
         ),
         format!("{prefix}Resource with id [A] is invalid. Missing required property 'StageName'.")
+    );
+    assert_eq!(
+        expand_err(
+            "Transform: AWS::Serverless-2016-10-31\nGlobals: {Function: {Policies: [AWSLambdaExecute]}}\nResources: {Q: {Type: AWS::SQS::Queue}}\n"
+        ),
+        format!(
+            "{prefix}'Globals' section is invalid. 'Policies' is not a supported property of 'Function'."
+        )
     );
     let e = crate::parse_document(&f("InlineCode: x, Events: {E: {Type: IoTRule, Properties: {Sql: x}}}"))
         .and_then(|d| super::transform(&d, &BTreeMap::new()))

@@ -14,10 +14,12 @@
 //! input (`tests/garbage.rs` feeds it mangled templates). Start reading at `plan.rs`, then
 //! `resolve.rs` and `sam/mod.rs`.
 //!
-//! Known differences from CloudFormation: YAML is read as YAML 1.2 core (`yes`/`no`/`on`/`off`
-//! stay strings, where CloudFormation's 1.1 reader may see booleans); merge keys are not applied
-//! (CloudFormation documents them as unsupported) but aliases are expanded; duplicate YAML keys
-//! are refused; `Fn::RefAll`/`Fn::ValueOf`/`Fn::ValueOfAll` in Rules answer `NotImplemented`; SAM's hash suffixes are ours, not SAM's.
+//! Known differences from CloudFormation: plain YAML scalars resolve as YAML 1.1 (`yes`/`Off`
+//! are booleans, as CloudFormation reads them) except that numbers with leading zeros, `1e5`-style
+//! floats without a dot, hex/octal/sexagesimal numbers and underscores stay text; merge keys are
+//! not applied (CloudFormation documents them as unsupported) but aliases are expanded;
+//! `Fn::RefAll`/`Fn::ValueOf`/`Fn::ValueOfAll` in Rules answer `NotImplemented`; SAM's hash
+//! suffixes are ours, not SAM's.
 
 mod diff;
 mod error;

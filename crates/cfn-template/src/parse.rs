@@ -3,8 +3,11 @@
 //! so everything after this module sees one shape. Syntax errors carry line and column in
 //! CloudFormation's wording.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Number, Value};
-use serde_yaml_ng::Value as Yaml;
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::error::{Result, format_error, invalid};
 
@@ -44,16 +47,7 @@ pub fn parse_document(text: &str) -> Result<Value> {
             format_error(format!("JSON not well-formed. (line {}, column {})", e.line(), e.column()))
         })?
     } else {
-        // Anchors and aliases are expanded by the parser. Merge keys (`<<: *anchor`) are not
-        // applied: CloudFormation documents "hash merges" as unsupported, so `<<` stays a
-        // literal key and fails where CloudFormation would.
-        let yaml: Yaml = serde_yaml_ng::from_str(text).map_err(|e| match e.location() {
-            Some(at) => {
-                format_error(format!("YAML not well-formed. (line {}, column {})", at.line(), at.column()))
-            }
-            None => format_error(format!("YAML not well-formed. ({e})")),
-        })?;
-        yaml_to_json(yaml)?
+        Yaml { parser: Parser::new_from_str(text), anchors: HashMap::new() }.document()?
     };
     if !value.is_object() {
         return Err(format_error("unsupported structure."));
@@ -61,48 +55,163 @@ pub fn parse_document(text: &str) -> Result<Value> {
     Ok(value)
 }
 
-fn yaml_to_json(yaml: Yaml) -> Result<Value> {
-    Ok(match yaml {
-        Yaml::Null => Value::Null,
-        Yaml::Bool(b) => Value::Bool(b),
-        Yaml::Number(n) => yaml_number(&n),
-        Yaml::String(s) => Value::String(s),
-        Yaml::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect::<Result<_>>()?),
-        Yaml::Mapping(mapping) => {
-            let mut out = Map::new();
-            for (k, v) in mapping {
-                out.insert(scalar_key(k)?, yaml_to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Yaml::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!').to_owned();
-            let inner = yaml_to_json(tagged.value)?;
-            short_form(&name, inner)?
-        }
-    })
+/// Builds JSON from the YAML event stream of the first document. Anchors and aliases are
+/// expanded; merge keys (`<<`) are not applied (CloudFormation documents "hash merges" as
+/// unsupported, so `<<` stays a literal key and fails where CloudFormation would); a repeated key
+/// keeps its last value, as CloudFormation (and JSON parsing) accepts it.
+struct Yaml<'a> {
+    parser: Parser<std::str::Chars<'a>>,
+    anchors: HashMap<usize, Value>,
 }
 
-fn yaml_number(n: &serde_yaml_ng::Number) -> Value {
-    if let Some(i) = n.as_i64() {
-        Value::Number(i.into())
-    } else if let Some(u) = n.as_u64() {
-        Value::Number(u.into())
-    } else {
-        // NaN and infinities have no JSON spelling; CloudFormation would treat them as text.
-        n.as_f64().and_then(Number::from_f64).map_or_else(|| Value::String(n.to_string()), Value::Number)
+impl Yaml<'_> {
+    fn next(&mut self) -> Result<(Event, Marker)> {
+        self.parser.next_token().map_err(|e| not_well_formed(e.marker()))
+    }
+
+    fn document(&mut self) -> Result<Value> {
+        loop {
+            match self.next()? {
+                (Event::StreamStart | Event::DocumentStart | Event::Nothing, _) => {}
+                (Event::StreamEnd | Event::DocumentEnd, _) => return Ok(Value::Null),
+                (ev, mark) => return self.node(ev, mark),
+            }
+        }
+    }
+
+    fn node(&mut self, ev: Event, mark: Marker) -> Result<Value> {
+        let (value, anchor) = match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let v = match tag {
+                    None if style == TScalarStyle::Plain => plain_scalar(text),
+                    None => Value::String(text),
+                    Some(tag) => tagged(&tag, Value::String(text), mark)?,
+                };
+                (v, anchor)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                let mut items = Vec::new();
+                loop {
+                    match self.next()? {
+                        (Event::SequenceEnd, _) => break,
+                        (ev, m) => items.push(self.node(ev, m)?),
+                    }
+                }
+                let v = Value::Array(items);
+                (
+                    match tag {
+                        Some(tag) => tagged(&tag, v, mark)?,
+                        None => v,
+                    },
+                    anchor,
+                )
+            }
+            Event::MappingStart(anchor, tag) => {
+                let mut map = Map::new();
+                loop {
+                    let key = match self.next()? {
+                        (Event::MappingEnd, _) => break,
+                        (Event::Scalar(text, ..), _) => text,
+                        (_, m) => return Err(not_well_formed(&m)),
+                    };
+                    let (ev, m) = self.next()?;
+                    let value = self.node(ev, m)?;
+                    map.insert(key, value);
+                }
+                let v = Value::Object(map);
+                (
+                    match tag {
+                        Some(tag) => tagged(&tag, v, mark)?,
+                        None => v,
+                    },
+                    anchor,
+                )
+            }
+            Event::Alias(id) => {
+                return self.anchors.get(&id).cloned().ok_or_else(|| not_well_formed(&mark));
+            }
+            _ => return Err(not_well_formed(&mark)),
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        Ok(value)
     }
 }
 
-/// Mapping keys become strings, as they do when CloudFormation reads YAML (`80: x` → `"80"`).
-fn scalar_key(key: Yaml) -> Result<String> {
-    match key {
-        Yaml::String(s) => Ok(s),
-        Yaml::Number(n) => Ok(n.to_string()),
-        Yaml::Bool(b) => Ok(b.to_string()),
-        Yaml::Null => Ok("null".to_owned()),
-        _ => Err(format_error("YAML not well-formed. (mapping keys must be scalars)")),
+/// CloudFormation's wording for a YAML syntax error, with the 1-based line and column.
+fn not_well_formed(at: &Marker) -> crate::error::Error {
+    format_error(format!("YAML not well-formed. (line {}, column {})", at.line(), at.col() + 1))
+}
+
+/// A plain (unquoted) scalar, resolved as CloudFormation's YAML 1.1 reader does: the 1.1
+/// booleans (`yes`, `Off`, ...), nulls, decimal integers and floats. Anything else — including
+/// dates (CloudFormation has no timestamp type) and numbers with leading zeros such as account
+/// ids — stays text.
+fn plain_scalar(text: String) -> Value {
+    match text.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => return Value::Bool(true),
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false);
+        }
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(&text);
+    let integer = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if integer {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Number(i.into());
+        }
+        if let Ok(u) = text.trim_start_matches('+').parse::<u64>() {
+            return Value::Number(u.into());
+        }
+    }
+    if is_float(digits)
+        && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return Value::Number(n);
+    }
+    Value::String(text)
+}
+
+/// `1.5`, `.5`, `1.`, `1.5e3` (a dot is required, as in YAML 1.1), without a leading zero run.
+fn is_float(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let Some((int, frac)) = mantissa.split_once('.') else { return false };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    (!int.is_empty() || !frac.is_empty())
+        && digits(int)
+        && digits(frac)
+        && (int.len() <= 1 || !int.starts_with('0'))
+        && exponent_ok
+}
+
+/// A tagged node: the CloudFormation short forms (`!Ref`, ...) or a core YAML tag (`!!str`).
+fn tagged(tag: &Tag, value: Value, at: Marker) -> Result<Value> {
+    if tag.handle == "!" {
+        return short_form(&tag.suffix, value);
+    }
+    match (tag.suffix.as_str(), value) {
+        ("str", v) => Ok(v),
+        ("int" | "float" | "bool" | "null", Value::String(s)) => Ok(plain_scalar(s)),
+        ("map" | "seq", v) => Ok(v),
+        _ => Err(format_error(format!(
+            "YAML not well-formed. (unsupported tag {}{} at line {}, column {})",
+            tag.handle,
+            tag.suffix,
+            at.line(),
+            at.col() + 1
+        ))),
     }
 }
 
@@ -194,11 +303,12 @@ mod tests {
         assert_eq!(v["AWSTemplateFormatVersion"], json!("2010-09-09"));
         assert_eq!(v["Resources"]["Q"], json!({"Type": "AWS::SQS::Queue"}));
         assert_eq!(v["Resources"]["R"]["<<"], json!({"Type": "AWS::SQS::Queue"}));
+        assert_eq!(v["Resources"]["R"]["Properties"]["Y"], json!(true));
         let merged =
             crate::Template::parse("Base: &b {Type: 'AWS::SQS::Queue'}\nResources:\n  R:\n    <<: *b\n");
         assert!(merged.is_err(), "merge keys are not applied");
         let p = &v["Resources"]["R"]["Properties"];
-        assert_eq!(p, &json!({"N": 80, "F": 1.5, "T": true, "Y": "yes", "443": "port"}));
+        assert_eq!(p, &json!({"N": 80, "F": 1.5, "T": true, "Y": true, "443": "port"}));
         assert_eq!(
             parse_document("- a\n").expect_err("list").to_string(),
             "Template format error: unsupported structure."
@@ -208,9 +318,28 @@ mod tests {
     }
 
     #[test]
-    fn duplicate_keys_are_refused_with_their_position() {
-        let err = parse_document("Resources:\n  A: {Type: X}\n  A: {Type: Y}\n").expect_err("duplicate");
-        assert!(err.to_string().starts_with("Template format error: YAML not well-formed."), "{err}");
+    fn repeated_keys_keep_the_last_value() {
+        let v = parse_document("Resources:\n  A: {Type: X}\n  A: {Type: Y}\n").expect("accepted");
+        assert_eq!(v["Resources"]["A"]["Type"], json!("Y"));
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_as_cloudformation_reads_them() {
+        let v = parse_document(
+            "a: yes\nb: 'yes'\nc: Off\nd: \"on\"\ne: NO\nf: y\ng: 012345678901\nh: 0\ni: -42\nj: 1.50\nk: .5\nl: 1e5\nm: ~\nn:\no: 2010-09-09\np: !!str 12\nq: 0x1F\nr: 1_000\ns: |\n  yes\nt: 18446744073709551615\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            v,
+            json!({"a": true, "b": "yes", "c": false, "d": "on", "e": false, "f": "y", "g": "012345678901", "h": 0, "i": -42,
+                   "j": 1.5, "k": 0.5, "l": "1e5", "m": null, "n": null, "o": "2010-09-09", "p": "12", "q": "0x1F", "r": "1_000",
+                   "s": "yes\n", "t": 18446744073709551615u64})
+        );
+        let err = parse_document("a: !!binary aGk=\n").expect_err("binary");
+        assert!(
+            err.to_string().starts_with("Template format error: YAML not well-formed. (unsupported tag"),
+            "{err}"
+        );
     }
 
     #[test]

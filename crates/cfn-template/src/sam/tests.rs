@@ -708,11 +708,11 @@ fn explicit_apis_auth_and_layers() {
 #[test]
 fn conditions_and_attributes_follow_generated_resources() {
     let doc = expand(
-        "Transform: AWS::Serverless-2016-10-31\nConditions:\n  On: !Equals [a, a]\nResources:\n  Q: {Type: AWS::SQS::Queue}\n  F:\n    Type: AWS::Serverless::Function\n    Condition: On\n    DependsOn: Q\n    Metadata: {BuildMethod: makefile}\n    Properties:\n      InlineCode: x\n      Handler: i.h\n      Runtime: python3.12\n      Events:\n        S: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}\n",
+        "Transform: AWS::Serverless-2016-10-31\nConditions:\n  IsOn: !Equals [a, a]\nResources:\n  Q: {Type: AWS::SQS::Queue}\n  F:\n    Type: AWS::Serverless::Function\n    Condition: IsOn\n    DependsOn: Q\n    Metadata: {BuildMethod: makefile}\n    Properties:\n      InlineCode: x\n      Handler: i.h\n      Runtime: python3.12\n      Events:\n        S: {Type: Schedule, Properties: {Schedule: rate(5 minutes)}}\n",
     );
     let r = &doc["Resources"];
     for id in ["F", "FRole", "FS", "FSPermission"] {
-        assert_eq!(r[id]["Condition"], json!("On"), "{id}");
+        assert_eq!(r[id]["Condition"], json!("IsOn"), "{id}");
     }
     assert_eq!(r["F"]["DependsOn"], json!("Q"));
     assert_eq!(r["F"]["Metadata"], json!({"BuildMethod": "makefile"}));

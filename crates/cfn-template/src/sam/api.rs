@@ -271,17 +271,32 @@ const REST_KNOWN: &[&str] = &[
     "PropagateTags",
 ];
 
+/// An API's properties, checked: unknown ones refused as SAM refuses them, known ones Nimbus
+/// cannot honour yet answered with NotImplemented.
+fn api_properties<'a>(
+    entry: &'a Value,
+    empty: &'a Map<String, Value>,
+    known: &[&str],
+    unsupported: &[&str],
+    ty: &str,
+) -> Result<&'a Map<String, Value>> {
+    let p = entry.get("Properties").and_then(Value::as_object).unwrap_or(empty);
+    check_known(p, known, ty)?;
+    if let Some(u) = unsupported.iter().find(|u| p.contains_key(**u)) {
+        return Err(Error::NotImplemented(format!("{ty} property {u} is not supported by Nimbus yet")));
+    }
+    Ok(p)
+}
+
 fn rest_api(sam: &mut Sam, id: &str, entry: &Value, routes: &[Route], implicit: bool) -> Result<()> {
     let empty = Map::new();
-    let p = entry.get("Properties").and_then(Value::as_object).unwrap_or(&empty);
-    check_known(p, REST_KNOWN, "AWS::Serverless::Api")?;
-    for unsupported in ["DefinitionUri", "Domain", "GatewayResponses", "Models", "CanarySetting"] {
-        if p.contains_key(unsupported) {
-            return Err(Error::NotImplemented(format!(
-                "AWS::Serverless::Api property {unsupported} is not supported by Nimbus yet"
-            )));
-        }
-    }
+    let p = api_properties(
+        entry,
+        &empty,
+        REST_KNOWN,
+        &["DefinitionUri", "Domain", "GatewayResponses", "Models", "CanarySetting"],
+        "AWS::Serverless::Api",
+    )?;
     let at = if implicit { implicit_attributes(sam, id, routes) } else { Attributes::of(entry) };
     let stage = if implicit {
         "Prod".to_owned()
@@ -586,15 +601,8 @@ const HTTP_KNOWN: &[&str] = &[
 
 fn http_api(sam: &mut Sam, id: &str, entry: &Value, routes: &[Route], implicit: bool) -> Result<()> {
     let empty = Map::new();
-    let p = entry.get("Properties").and_then(Value::as_object).unwrap_or(&empty);
-    check_known(p, HTTP_KNOWN, "AWS::Serverless::HttpApi")?;
-    for unsupported in ["DefinitionUri", "Domain"] {
-        if p.contains_key(unsupported) {
-            return Err(Error::NotImplemented(format!(
-                "AWS::Serverless::HttpApi property {unsupported} is not supported by Nimbus yet"
-            )));
-        }
-    }
+    let p =
+        api_properties(entry, &empty, HTTP_KNOWN, &["DefinitionUri", "Domain"], "AWS::Serverless::HttpApi")?;
     let at = if implicit { implicit_attributes(sam, id, routes) } else { Attributes::of(entry) };
     let mut body = match p.get("DefinitionBody") {
         Some(b) => b.clone(),

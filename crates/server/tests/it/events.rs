@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
 use serde_json::{Value, json};
 
-use crate::harness::Server;
+use crate::harness::{Server, receive};
 use crate::lambda::{PY_RECORDER, create_python, lines_of, wait_for_lines};
 
 fn order(detail_type: &str, bus: &str) -> PutEventsRequestEntry {
@@ -179,27 +179,6 @@ async fn an_acknowledged_event_is_delivered_after_sigkill() {
     assert_eq!(rules.rules().len(), 1);
 }
 
-/// Receives up to `want` messages from `url`, waiting up to ten seconds.
-async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<aws_sdk_sqs::types::Message> {
-    let mut got = Vec::new();
-    for _ in 0..10 {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .wait_time_seconds(1)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("receive");
-        got.extend(out.messages().iter().cloned());
-        if got.len() >= want {
-            break;
-        }
-    }
-    got
-}
-
 #[tokio::test]
 async fn queues_buses_and_dead_letter_queues_as_targets() {
     let server = Server::ephemeral();
@@ -207,16 +186,7 @@ async fn queues_buses_and_dead_letter_queues_as_targets() {
     let sqs = server.sqs("test", "us-east-1").await;
     let mut urls = Vec::new();
     for name in ["orders-q", "dlq", "audit-q"] {
-        urls.push(
-            sqs.create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .expect("queue")
-                .queue_url()
-                .expect("url")
-                .to_owned(),
-        );
+        urls.push(crate::harness::create_queue(&sqs, name).await);
     }
     let arn = |name: &str| format!("arn:aws:sqs:us-east-1:000000000000:{name}");
     events.create_event_bus().name("audit").send().await.expect("bus");
@@ -298,15 +268,7 @@ async fn an_archive_replays_its_events_with_the_replay_name() {
     let server = Server::ephemeral();
     let events = server.events("test", "us-east-1").await;
     let sqs = server.sqs("test", "us-east-1").await;
-    let url = sqs
-        .create_queue()
-        .queue_name("replayed")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let url = crate::harness::create_queue(&sqs, "replayed").await;
     let bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
     events
         .create_archive()
@@ -387,15 +349,7 @@ async fn a_topic_target_reaches_the_topics_subscribers() {
     let events = server.events("test", "us-east-1").await;
     let sqs = server.sqs("test", "us-east-1").await;
     let sns = server.sns("test", "us-east-1").await;
-    let url = sqs
-        .create_queue()
-        .queue_name("alerts-q")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let url = crate::harness::create_queue(&sqs, "alerts-q").await;
     let topic =
         sns.create_topic().name("alerts").send().await.expect("topic").topic_arn().expect("arn").to_owned();
     sns.subscribe()

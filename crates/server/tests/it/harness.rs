@@ -192,3 +192,29 @@ impl Drop for Server {
 
 /// A trust policy every role in the tests uses.
 pub const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// Creates an SQS queue and returns its URL.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url().expect("url").to_owned()
+}
+
+/// Receives up to `want` messages (with their attributes) from `url`, waiting up to ten seconds.
+pub async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .wait_time_seconds(1)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .expect("receive");
+        got.extend(out.messages().iter().cloned());
+        if got.len() >= want {
+            break;
+        }
+    }
+    got
+}

@@ -882,16 +882,7 @@ async fn records_can_go_to_an_eventbridge_bus_and_an_sns_topic() {
     let events = server.events("test", "us-east-1").await;
     let mut urls = Vec::new();
     for name in ["from-bus", "from-topic"] {
-        urls.push(
-            sqs.create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .expect("queue")
-                .queue_url()
-                .expect("url")
-                .to_owned(),
-        );
+        urls.push(crate::harness::create_queue(&sqs, name).await);
     }
     events
         .put_rule()
@@ -970,15 +961,7 @@ async fn a_failed_async_event_lands_in_the_functions_dead_letter_queue() {
     let server = Server::ephemeral();
     let lambda = server.lambda("test", "us-east-1").await;
     let sqs = server.sqs("test", "us-east-1").await;
-    let url = sqs
-        .create_queue()
-        .queue_name("fn-dlq")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let url = crate::harness::create_queue(&sqs, "fn-dlq").await;
     create_python(&lambda, "dlq-fn", PY_ECHO, &[]).await;
     let e = lambda
         .update_function_configuration()

@@ -930,15 +930,7 @@ async fn notifications_reach_lambda_and_sqs_through_their_filters() {
     )
     .await;
     let sqs = server.sqs("test", "us-east-1").await;
-    let url = sqs
-        .create_queue()
-        .queue_name("removals")
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("url")
-        .to_owned();
+    let url = crate::harness::create_queue(&sqs, "removals").await;
     let queue_arn = "arn:aws:sqs:us-east-1:000000000000:removals";
     let s3 = server.s3("test", "us-east-1").await;
     bucket(&s3, "uploads").await;
@@ -1043,16 +1035,7 @@ async fn notifications_reach_sns_topics_and_eventbridge() {
     let events = server.events("test", "us-east-1").await;
     let mut urls = Vec::new();
     for name in ["via-topic", "via-bus"] {
-        urls.push(
-            sqs.create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .expect("queue")
-                .queue_url()
-                .expect("url")
-                .to_owned(),
-        );
+        urls.push(crate::harness::create_queue(&sqs, name).await);
     }
     let topic =
         sns.create_topic().name("uploads").send().await.expect("topic").topic_arn().expect("arn").to_owned();

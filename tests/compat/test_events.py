@@ -72,7 +72,7 @@ def test_boto3_bus_rule_target_lifecycle(events):
         EventBusName="compat-orders",
         Targets=[
             {"Id": "f", "Arn": "arn:aws:lambda:us-east-1:000000000000:function:nobody"},
-            {"Id": "q", "Arn": "arn:aws:sqs:us-east-1:000000000000:q"},
+            {"Id": "q", "Arn": "arn:aws:kinesis:us-east-1:000000000000:stream/q"},
         ],
     )
     assert put["FailedEntryCount"] == 1

@@ -8,6 +8,8 @@ use std::pin::Pin;
 
 use bytes::Bytes;
 
+mod api;
+pub use api::ServiceApi;
 mod queue_receiver;
 pub use queue_receiver::{QueueInfo, QueueReceiver, ReceivedMessage};
 mod stream_reader;

@@ -1,6 +1,7 @@
 //! The `nimbus` binary: parses the command line, sets up tracing, and runs the chosen command.
 
 mod config;
+mod loopback;
 mod serve;
 
 use std::process::ExitCode;

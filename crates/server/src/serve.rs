@@ -61,7 +61,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
     s3.set_topic_publisher(Arc::new(sns.clone()));
     s3.set_event_publisher(Arc::new(events.clone()));
+    let loopback = Arc::new(crate::loopback::Loopback::new(
+        sigv4_mode(&args),
+        credentials(&args),
+        endpoint_url(&args).trim_start_matches("http://"),
+    ));
+    let cloudformation = service_cloudformation::CloudFormationService::new(store.clone(), clock.clone())
+        .map_err(|e| anyhow::anyhow!("starting CloudFormation: {e}"))?;
+    cloudformation.set_api(loopback.clone());
     let services = Services {
+        cloudformation: cloudformation.clone(),
         lambda: lambda.clone(),
         events: events.clone(),
         logs,
@@ -70,12 +79,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s3: s3.clone(),
     };
     let gateway = Arc::new(wire(&args, store.clone(), services)?);
+    loopback.attach(Arc::downgrade(&gateway));
     // Workers start once every port is wired, so what they resume after a restart finds its
     // targets (queues, streams, topics) at once.
     lambda.start();
     events.start();
     sns.start();
     s3.start();
+    cloudformation.start();
 
     tracing::info!(
         %addr,
@@ -180,6 +191,10 @@ fn sns(
         .map_err(|e| anyhow::anyhow!("starting SNS: {e}"))
 }
 
+fn sigv4_mode(args: &ServeArgs) -> SigV4Mode {
+    if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept }
+}
+
 /// The key pairs `--enforce-sigv4` verifies against (`test`/`test` when none are given).
 fn credentials(args: &ServeArgs) -> Credentials {
     let mut credentials = Credentials::new();
@@ -212,6 +227,7 @@ fn s3_service(
 
 /// The services built before the gateway, because other services or workers need them.
 struct Services {
+    cloudformation: service_cloudformation::CloudFormationService,
     lambda: service_lambda::LambdaService,
     events: service_events::EventsService,
     logs: service_logs::LogsService,
@@ -223,10 +239,10 @@ struct Services {
 /// The composition root: every service, built on the chosen store, registered with the gateway.
 /// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Gateway> {
-    let Services { lambda, events, logs, sqs, sns, s3 } = services;
+    let Services { cloudformation, lambda, events, logs, sqs, sns, s3 } = services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
-    let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
+    let mode = sigv4_mode(args);
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
@@ -245,6 +261,7 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
         .service(Arc::new(sqs))
         .service(Arc::new(sns))
         .service(Arc::new(apigateway))
+        .service(Arc::new(cloudformation))
         .streaming_service(Arc::new(s3))
         .build())
 }

@@ -17,6 +17,7 @@ mod encoding;
 mod error;
 mod parse;
 mod scope;
+mod sign;
 mod verify;
 
 pub use canonical::{
@@ -30,6 +31,7 @@ pub use error::{
 };
 pub use parse::{MAX_EXPIRES, SignedRequest, parse};
 pub use scope::{ALGORITHM, CredentialScope, credential_scope};
+pub use sign::{Signer, Signing};
 pub use verify::{check_clock, verify, verify_parsed};
 
 #[cfg(test)]

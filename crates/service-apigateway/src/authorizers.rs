@@ -221,7 +221,7 @@ fn check_http(a: &HttpAuthorizer) -> Result<(), Error> {
     }
     match a.authorizer_type.as_str() {
         "REQUEST" => {}
-        "JWT" => return Err(Error::NotImplemented("API Gateway HTTP API JWT authorizers".to_owned())),
+        "JWT" => return check_jwt(a),
         other => return Err(Error::bad(format!("Invalid authorizer type: {other}"))),
     }
     let uri = a.authorizer_uri.as_deref().ok_or_else(|| Error::bad("AuthorizerUri is required"))?;
@@ -253,6 +253,24 @@ fn check_http(a: &HttpAuthorizer) -> Result<(), Error> {
         if !known {
             return Err(Error::bad(format!("Invalid identity source: {source}")));
         }
+    }
+    Ok(())
+}
+
+/// A JWT authorizer: an issuer, at least one audience, one identity source.
+fn check_jwt(a: &HttpAuthorizer) -> Result<(), Error> {
+    let config = a.jwt_configuration.as_ref();
+    if config.and_then(|c| c.issuer.as_deref()).is_none_or(str::is_empty) {
+        return Err(Error::bad("JwtConfiguration.Issuer is required for JWT authorizers"));
+    }
+    if config.and_then(|c| c.audience.as_ref()).is_none_or(Vec::is_empty) {
+        return Err(Error::bad("JwtConfiguration.Audience is required for JWT authorizers"));
+    }
+    if a.identity_source.len() != 1 {
+        return Err(Error::bad("JWT authorizers take exactly one identity source"));
+    }
+    if a.authorizer_uri.is_some() {
+        return Err(Error::bad("AuthorizerUri is not supported for JWT authorizers"));
     }
     Ok(())
 }

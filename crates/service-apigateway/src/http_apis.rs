@@ -358,6 +358,16 @@ fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<()
                 ))),
             }
         }
+        "JWT" => {
+            let authorizer = route.authorizer_id.as_ref().and_then(|id| api.authorizers.get(id));
+            match authorizer {
+                Some(a) if a.authorizer_type == "JWT" => Ok(()),
+                _ => Err(Error::bad(format!(
+                    "Unable to create route {}. A valid JWT authorizer is required for authorization type JWT.",
+                    route.route_key
+                ))),
+            }
+        }
         t => Err(Error::NotImplemented(format!("API Gateway route authorization type {t}"))),
     }
 }

@@ -683,3 +683,156 @@ async fn http_api_route_throttling() {
     assert_eq!(env.call("PATCH", &format!("/v2/apis/{id}/stages/$default"), ops).await.0, 200);
     assert_eq!(env.raw("GET", &host, "/d", "").await.0, 200);
 }
+
+/// An RSA key that signs test tokens, and an OpenID issuer on a loopback port serving its JWKS.
+struct Issuer {
+    key: aws_lc_rs::rsa::KeyPair,
+    url: String,
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The modulus and exponent of a DER `RSAPublicKey` (SEQUENCE of two INTEGERs).
+fn rsa_components(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    fn read(der: &[u8], at: usize) -> (usize, usize) {
+        // (content start, content length) of the element at `at`.
+        let first = der[at + 1];
+        if first & 0x80 == 0 {
+            return (at + 2, usize::from(first));
+        }
+        let n = usize::from(first & 0x7f);
+        let len = der[at + 2..at + 2 + n].iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        (at + 2 + n, len)
+    }
+    let (seq, _) = read(der, 0);
+    let (n_at, n_len) = read(der, seq);
+    let (e_at, e_len) = read(der, n_at + n_len);
+    let strip = |b: &[u8]| b.iter().skip_while(|x| **x == 0).copied().collect::<Vec<u8>>();
+    (strip(&der[n_at..n_at + n_len]), strip(&der[e_at..e_at + e_len]))
+}
+
+impl Issuer {
+    async fn start() -> Issuer {
+        use aws_lc_rs::signature::KeyPair as _;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa key");
+        let (n, e) = rsa_components(key.public_key().as_ref());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+        let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256", "n": b64url(&n), "e": b64url(&e)}]});
+        let config = json!({"issuer": url, "jwks_uri": format!("{url}/keys")});
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 4096];
+                let n = conn.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let body = if request.starts_with("GET /.well-known/openid-configuration") {
+                    config.to_string()
+                } else {
+                    jwks.to_string()
+                };
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(resp.as_bytes()).await;
+            }
+        });
+        Issuer { key, url }
+    }
+
+    fn token(&self, kid: &str, claims: Value) -> String {
+        let header = b64url(json!({"alg": "RS256", "typ": "JWT", "kid": kid}).to_string().as_bytes());
+        let signed = format!("{header}.{}", b64url(claims.to_string().as_bytes()));
+        let mut signature = vec![0; self.key.public_modulus_len()];
+        self.key
+            .sign(
+                &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                &aws_lc_rs::rand::SystemRandom::new(),
+                signed.as_bytes(),
+                &mut signature,
+            )
+            .expect("sign");
+        format!("{signed}.{}", b64url(&signature))
+    }
+}
+
+#[tokio::test]
+async fn http_jwt_authorizer_checks_signature_claims_and_scopes() {
+    let env = Env::new();
+    let issuer = Issuer::start().await;
+    let (_, api) =
+        env.call("POST", "/v2/apis", json!({"name": "j", "protocolType": "HTTP", "target": FN})).await;
+    let id = api["apiId"].as_str().expect("apiId").to_owned();
+    let (status, err) = env
+        .call(
+            "POST",
+            &format!("/v2/apis/{id}/authorizers"),
+            json!({"name": "jwt", "authorizerType": "JWT", "identitySource": ["$request.header.Authorization"]}),
+        )
+        .await;
+    assert_eq!(status, 400, "no issuer: {err}");
+    let (status, a) = env
+        .call(
+            "POST",
+            &format!("/v2/apis/{id}/authorizers"),
+            json!({
+                "name": "jwt", "authorizerType": "JWT", "identitySource": ["$request.header.Authorization"],
+                "jwtConfiguration": {"issuer": issuer.url, "audience": ["app"]},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let (_, routes) = env.call("GET", &format!("/v2/apis/{id}/routes"), Value::Null).await;
+    let route_id = routes["items"][0]["routeId"].as_str().expect("route").to_owned();
+    let (status, r) = env
+        .call(
+            "PATCH",
+            &format!("/v2/apis/{id}/routes/{route_id}"),
+            json!({"authorizationType": "JWT", "authorizerId": a["authorizerId"], "authorizationScopes": ["read"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+
+    let host = format!("{id}.execute-api.localhost");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let claims = |extra: Value| {
+        let mut c = json!({"iss": issuer.url, "aud": "app", "sub": "u1", "exp": now + 600, "scope": "read"});
+        if let (Value::Object(c), Value::Object(extra)) = (&mut c, extra) {
+            c.extend(extra);
+        }
+        c
+    };
+    let call = |token: String| {
+        let host = host.clone();
+        let env = &env;
+        async move {
+            env.with_headers("GET", &host, "/x", "", &[("authorization", &format!("Bearer {token}"))]).await
+        }
+    };
+    let (status, headers, body) = env.raw("GET", &host, "/x", "").await;
+    assert_eq!((status, body.as_str()), (401, r#"{"message":"Unauthorized"}"#));
+    assert_eq!(headers["www-authenticate"], "Bearer");
+
+    let (status, _, body) = call(issuer.token("k1", claims(json!({})))).await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let event = env.calls_to(FN).pop().expect("integration called");
+    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"], "u1");
+    assert_eq!(event["requestContext"]["authorizer"]["jwt"]["scopes"], json!(["read"]));
+
+    let (status, headers, _) = call(issuer.token("k1", claims(json!({"exp": now - 10})))).await;
+    assert_eq!(status, 401);
+    assert!(headers["www-authenticate"].to_str().unwrap_or_default().contains("the token has expired"));
+    assert_eq!(call(issuer.token("k1", claims(json!({"aud": "web"})))).await.0, 401);
+    assert_eq!(call(issuer.token("k2", claims(json!({})))).await.0, 401, "unknown kid");
+    let (status, _, body) = call(issuer.token("k1", claims(json!({"scope": "write"})))).await;
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    let mut forged = issuer.token("k1", claims(json!({})));
+    let payload = b64url(claims(json!({"sub": "admin"})).to_string().as_bytes());
+    let parts: Vec<&str> = forged.split('.').collect();
+    forged = format!("{}.{payload}.{}", parts[0], parts[2]);
+    assert_eq!(call(forged).await.0, 401, "a signature over other claims");
+}

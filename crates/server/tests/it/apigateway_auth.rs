@@ -414,3 +414,138 @@ async fn api_keys_usage_plans_and_throttling_answer_as_aws() {
     let (status, _, body) = get(&url, &[]).await;
     assert_eq!((status, body.as_str()), (429, r#"{"message":"Too Many Requests"}"#));
 }
+
+fn b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The modulus and exponent of a DER `RSAPublicKey`: a SEQUENCE of two INTEGERs.
+fn rsa_components(der: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    // (content start, content length) of the DER element at `at`.
+    let element = |at: usize| -> (usize, usize) {
+        let first = der[at + 1];
+        if first & 0x80 == 0 {
+            return (at + 2, usize::from(first));
+        }
+        let n = usize::from(first & 0x7f);
+        (at + 2 + n, der[at + 2..at + 2 + n].iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b)))
+    };
+    let (sequence, _) = element(0);
+    let (n_at, n_len) = element(sequence);
+    let (e_at, e_len) = element(n_at + n_len);
+    let strip = |b: &[u8]| b.iter().skip_while(|x| **x == 0).copied().collect::<Vec<u8>>();
+    (strip(&der[n_at..n_at + n_len]), strip(&der[e_at..e_at + e_len]))
+}
+
+/// An OpenID issuer on a loopback port (discovery document and JWKS), and its signing key.
+async fn start_issuer() -> (aws_lc_rs::rsa::KeyPair, String) {
+    use aws_lc_rs::signature::KeyPair as _;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let key = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa key");
+    let (n, e) = rsa_components(key.public_key().as_ref());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let jwks = serde_json::json!({"keys": [{"kty": "RSA", "kid": "main", "use": "sig", "n": b64url(&n), "e": b64url(&e)}]});
+    let config = serde_json::json!({"issuer": url, "jwks_uri": format!("{url}/jwks.json")});
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = conn.read(&mut buf).await.unwrap_or(0);
+            let discovery = buf[..n].starts_with(b"GET /.well-known/openid-configuration");
+            let body = if discovery { config.to_string() } else { jwks.to_string() };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(format!("{head}{body}").as_bytes()).await;
+        }
+    });
+    (key, url)
+}
+
+fn sign(key: &aws_lc_rs::rsa::KeyPair, claims: &serde_json::Value) -> String {
+    let header = b64url(br#"{"alg":"RS256","typ":"JWT","kid":"main"}"#);
+    let signed = format!("{header}.{}", b64url(claims.to_string().as_bytes()));
+    let mut signature = vec![0; key.public_modulus_len()];
+    key.sign(
+        &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+        &aws_lc_rs::rand::SystemRandom::new(),
+        signed.as_bytes(),
+        &mut signature,
+    )
+    .expect("sign");
+    format!("{signed}.{}", b64url(&signature))
+}
+
+#[tokio::test]
+async fn http_api_jwt_authorizer_verifies_tokens_against_the_issuer_jwks() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let echo = create_python(&lambda, "apigw-jwt-echo", PY_EVENT_ECHO, &[]).await;
+    let (key, issuer) = start_issuer().await;
+    let apigw = server.apigatewayv2().await;
+    let api = apigw
+        .create_api()
+        .name("jwt")
+        .protocol_type(ProtocolType::Http)
+        .target(echo.function_arn().expect("arn"))
+        .send()
+        .await
+        .expect("quick create");
+    let api_id = api.api_id().expect("id");
+    let authorizer = apigw
+        .create_authorizer()
+        .api_id(api_id)
+        .name("jwt")
+        .authorizer_type(HttpAuthorizerType::Jwt)
+        .identity_source("$request.header.Authorization")
+        .jwt_configuration(
+            aws_sdk_apigatewayv2::types::JwtConfiguration::builder()
+                .issuer(&issuer)
+                .audience("orders-app")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create JWT authorizer");
+    let routes = apigw.get_routes().api_id(api_id).send().await.expect("routes");
+    apigw
+        .update_route()
+        .api_id(api_id)
+        .route_id(routes.items()[0].route_id().expect("route id"))
+        .authorization_type(AuthorizationType::Jwt)
+        .authorizer_id(authorizer.authorizer_id().expect("id"))
+        .authorization_scopes("orders/read")
+        .send()
+        .await
+        .expect("update route");
+
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let claims = |exp: u64, scope: &str| serde_json::json!({"iss": issuer, "aud": "orders-app", "sub": "alice", "exp": exp, "scope": scope});
+    let url = server.execute_api(api_id, "/orders");
+    let bearer = |token: String| format!("Bearer {token}");
+
+    let (status, _, body) =
+        get(&url, &[("authorization", &bearer(sign(&key, &claims(now + 300, "orders/read"))))]).await;
+    assert_eq!(status, 200, "{body}");
+    let jwt = json_of(&body)["requestContext"]["authorizer"]["jwt"].clone();
+    assert_eq!(jwt["claims"]["sub"], "alice");
+    assert_eq!(jwt["scopes"], serde_json::json!(["orders/read"]));
+
+    let (status, headers, body) =
+        get(&url, &[("authorization", &bearer(sign(&key, &claims(now - 60, "orders/read"))))]).await;
+    assert_eq!((status, body.as_str()), (401, r#"{"message":"Unauthorized"}"#));
+    let challenge = headers["www-authenticate"].to_str().expect("ascii");
+    assert!(challenge.contains("invalid_token") && challenge.contains("expired"), "{challenge}");
+    let (status, _, body) =
+        get(&url, &[("authorization", &bearer(sign(&key, &claims(now + 300, "orders/write"))))]).await;
+    assert_eq!((status, body.as_str()), (403, r#"{"message":"Forbidden"}"#));
+    assert_eq!(get(&url, &[]).await.0, 401);
+    // Signed by another key: the issuer's JWKS does not verify it.
+    let (other, _) = start_issuer().await;
+    assert_eq!(
+        get(&url, &[("authorization", &bearer(sign(&other, &claims(now + 300, "orders/read"))))]).await.0,
+        401
+    );
+}

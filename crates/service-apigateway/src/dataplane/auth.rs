@@ -312,7 +312,7 @@ fn rest_identity(source: &str, info: &RequestInfo, vars: &BTreeMap<String, Strin
 
 /// One HTTP API identity source: `$request.header.X`, `$request.querystring.X`, `$context.X` or
 /// `$stageVariables.X`.
-fn http_identity(
+pub(crate) fn http_identity(
     source: &str,
     info: &RequestInfo,
     route_key: &str,

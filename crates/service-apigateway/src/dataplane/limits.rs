@@ -1,6 +1,6 @@
 //! The data plane's in-memory state: token buckets for throttling (stage, method or route, and
-//! usage plan per API key), usage-plan quota counters per period, and Lambda authorizer results
-//! cached by identity until their TTL runs out.
+//! usage plan per API key), usage-plan quota counters per period, Lambda authorizer results
+//! cached by identity until their TTL runs out, and JWT issuers' keys.
 //!
 //! None of it is durable, on purpose: buckets refill within a second and cached authorizer
 //! results are an optimisation AWS also loses. Quota counters restart with the process (a
@@ -22,6 +22,8 @@ pub(crate) struct Limits {
     buckets: Mutex<HashMap<String, Bucket>>,
     quotas: Mutex<HashMap<String, (i64, i64)>>,
     results: Mutex<HashMap<String, (i64, Arc<AuthResult>)>>,
+    /// JWT authorizers' issuer keys.
+    pub(crate) keys: super::jwks::KeyCache,
 }
 
 /// A token bucket: `burst` tokens at most, `rate` more each second.

@@ -14,6 +14,8 @@
 
 mod auth;
 mod event;
+mod jwks;
+mod jwt;
 mod limits;
 mod policy;
 mod response;
@@ -180,6 +182,20 @@ fn http_refusal(refusal: Refusal) -> Response {
         Refusal::ExplicitDeny | Refusal::ImplicitDeny => message(StatusCode::FORBIDDEN, None, "Forbidden"),
         Refusal::Configuration => http_internal_error(),
     }
+}
+
+/// A JWT authorizer's 401, saying why in `WWW-Authenticate` as API Gateway does.
+fn jwt_unauthorized(reason: &str) -> Response {
+    let mut resp = message(StatusCode::UNAUTHORIZED, None, "Unauthorized");
+    let challenge = if reason.is_empty() {
+        "Bearer".to_owned()
+    } else {
+        format!("Bearer scope=\"\" error=\"invalid_token\" error_description=\"{reason}\"")
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
 }
 
 /// Puts the authorizer's output into the event's `requestContext.authorizer`.
@@ -412,16 +428,31 @@ async fn http_api(
     if !http_throttle(inner, api, stage, &route.route_key) {
         return throttled(false);
     }
-    let mut authorized = None;
-    if route.authorization_type == "CUSTOM" {
-        let Some(authorizer) = route.authorizer_id.as_ref().and_then(|id| authorizers.get(id)) else {
-            return http_internal_error();
-        };
-        let arn = auth::method_arn(&info, &api.owner.region);
-        match auth::http(inner, authorizer, &info, &route.route_key, &params, vars, &arn).await {
-            Ok(result) => authorized = Some(result),
-            Err(refusal) => return http_refusal(refusal),
+    // The authorizer's output for the integration's event: (1.0 shape, 2.0 shape).
+    let mut authorized: Option<(serde_json::Value, serde_json::Value)> = None;
+    let authorizer = route.authorizer_id.as_ref().and_then(|id| authorizers.get(id));
+    match route.authorization_type.as_str() {
+        "CUSTOM" => {
+            let Some(authorizer) = authorizer else { return http_internal_error() };
+            let arn = auth::method_arn(&info, &api.owner.region);
+            match auth::http(inner, authorizer, &info, &route.route_key, &params, vars, &arn).await {
+                Ok(result) => authorized = Some((result.v1_context(), result.v2_context())),
+                Err(refusal) => return http_refusal(refusal),
+            }
         }
+        "JWT" => {
+            let Some(authorizer) = authorizer else { return http_internal_error() };
+            let scopes = route.authorization_scopes.as_deref().unwrap_or_default();
+            match jwt::verify(inner, authorizer, &info, &route.route_key, vars, scopes).await {
+                Ok(verified) => {
+                    let context = verified.context();
+                    authorized = Some((context["jwt"].clone(), context));
+                }
+                Err(jwt::JwtRefusal::Unauthorized(reason)) => return jwt_unauthorized(&reason),
+                Err(jwt::JwtRefusal::Forbidden) => return message(StatusCode::FORBIDDEN, None, "Forbidden"),
+            }
+        }
+        _ => {}
     }
     let uri = with_stage_variables(integration.integration_uri.as_deref().unwrap_or_default(), vars);
     let resp = match (integration.integration_type.as_str(), lambda_arn_of_uri(&uri)) {
@@ -432,9 +463,8 @@ async fn http_api(
             } else {
                 event::v2(&info, &route.route_key, &params, vars)
             };
-            if let Some(result) = &authorized {
-                let context = if v1 { result.v1_context() } else { result.v2_context() };
-                event = with_authorizer(event, context);
+            if let Some((v1_context, v2_context)) = &authorized {
+                event = with_authorizer(event, if v1 { v1_context.clone() } else { v2_context.clone() });
             }
             let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
             else {

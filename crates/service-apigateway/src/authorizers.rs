@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::error::Error;
 use crate::model::{self, HttpAuthorizer, RestApi, RestAuthorizer};
-use crate::operation::{HttpAuthorizerInput, Operation, RestAuthorizerInput};
+use crate::operation::{HttpAuthorizerInput, Operation, RestAuthorizerInput, TestInvokeAuthorizerInput};
 use crate::{Inner, empty, ok, patch};
 
 pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<Response, Error> {
@@ -55,6 +55,18 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
                 Ok(())
             })?;
             empty(ctx, StatusCode::ACCEPTED)
+        }
+        Operation::FlushAuthorizersCache { api, stage, http } => {
+            let known = if http {
+                inner.http_api(ctx, &api)?.stages.contains_key(&stage)
+            } else {
+                inner.rest_api(ctx, &api)?.stages.contains_key(&stage)
+            };
+            if !known {
+                return Err(Error::not_found(format!("Invalid stage identifier specified {stage}")));
+            }
+            inner.limits.forget(&api);
+            empty(ctx, if http { StatusCode::NO_CONTENT } else { StatusCode::ACCEPTED })
         }
         Operation::CreateHttpAuthorizer(api, input) => {
             let authorizer = inner.update_http(ctx, &api, |api| {
@@ -105,6 +117,34 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
         }
         _ => Err(Error::UnknownOperationException),
     }
+}
+
+/// TestInvokeAuthorizer: runs the authorizer on the described request and reports what it
+/// answered, without the cache.
+pub(crate) async fn test_invoke(
+    inner: &Inner,
+    ctx: &RequestContext,
+    api_id: &str,
+    id: &str,
+    input: TestInvokeAuthorizerInput,
+) -> Result<Response, Error> {
+    let api = inner.rest_api(ctx, api_id)?;
+    let authorizer = api.authorizers.get(id).cloned().ok_or_else(|| no_rest_authorizer(id))?;
+    let out = crate::dataplane::test_invoke(inner, &api, &authorizer, input).await;
+    let mut body = json!({
+        "clientStatus": out.client_status,
+        "log": format!("Execution log for request test-request\nClient status: {}", out.client_status),
+        "latency": out.latency_ms,
+    });
+    if let Value::Object(m) = &mut body {
+        if let Some(p) = out.principal_id {
+            m.insert("principalId".into(), json!(p));
+        }
+        if let Some(policy) = out.policy {
+            m.insert("policy".into(), json!(policy.to_string()));
+        }
+    }
+    ok(ctx, StatusCode::OK, &body)
 }
 
 fn new_rest(input: RestAuthorizerInput) -> Result<RestAuthorizer, Error> {

@@ -102,6 +102,10 @@ impl ApiGatewayService {
             return dataplane::handle(&self.inner, &ctx, target, req).await;
         }
         let result = match Operation::parse(&req) {
+            // The one control-plane operation that waits on a function.
+            Ok(Operation::TestInvokeAuthorizer(api, id, input)) => {
+                authorizers::test_invoke(&self.inner, &ctx, &api, &id, input).await
+            }
             Ok(op) => self.inner.act(&ctx, op),
             Err(e) => Err(e),
         };
@@ -184,7 +188,9 @@ impl Inner {
             | O::GetHttpAuthorizer(..)
             | O::GetHttpAuthorizers(_)
             | O::UpdateHttpAuthorizer(..)
-            | O::DeleteHttpAuthorizer(..) => authorizers::act(self, ctx, op),
+            | O::DeleteHttpAuthorizer(..)
+            | O::TestInvokeAuthorizer(..)
+            | O::FlushAuthorizersCache { .. } => authorizers::act(self, ctx, op),
             O::CreateApiKey(_)
             | O::GetApiKey { .. }
             | O::GetApiKeys { .. }

@@ -106,6 +106,18 @@ pub struct HttpAuthorizerInput {
     pub jwt_configuration: Option<JwtConfiguration>,
 }
 
+/// TestInvokeAuthorizer input: the request to authorize.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeAuthorizerInput {
+    pub headers: Option<BTreeMap<String, String>>,
+    pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    pub path_with_query_string: Option<String>,
+    pub body: Option<String>,
+    pub stage_variables: Option<BTreeMap<String, String>>,
+    pub additional_context: Option<BTreeMap<String, String>>,
+}
+
 /// CreateApiKey input.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -340,6 +352,13 @@ pub enum Operation {
     GetAuthorizers(String),
     UpdateAuthorizer(String, String, Vec<PatchOp>),
     DeleteAuthorizer(String, String),
+    TestInvokeAuthorizer(String, String, TestInvokeAuthorizerInput),
+    /// FlushStageAuthorizersCache (REST) and ResetAuthorizersCache (HTTP): API and stage.
+    FlushAuthorizersCache {
+        api: String,
+        stage: String,
+        http: bool,
+    },
     CreateHttpAuthorizer(String, HttpAuthorizerInput),
     GetHttpAuthorizer(String, String),
     GetHttpAuthorizers(String),
@@ -453,6 +472,15 @@ impl Operation {
             "GetAuthorizers" => Operation::GetAuthorizers(api()),
             "UpdateAuthorizer" => Operation::UpdateAuthorizer(api(), label("authorizer_id"), patch(body)?),
             "DeleteAuthorizer" => Operation::DeleteAuthorizer(api(), label("authorizer_id")),
+            "TestInvokeAuthorizer" => {
+                Operation::TestInvokeAuthorizer(api(), label("authorizer_id"), json(body)?)
+            }
+            "FlushStageAuthorizersCache" => {
+                Operation::FlushAuthorizersCache { api: api(), stage: label("stage_name"), http: false }
+            }
+            "ResetAuthorizersCache" => {
+                Operation::FlushAuthorizersCache { api: api(), stage: label("stageName"), http: true }
+            }
             "CreateApiKey" => Operation::CreateApiKey(json(body)?),
             "GetApiKey" => {
                 Operation::GetApiKey { id: label("api_Key"), include_value: flag(query, "includeValue") }
@@ -617,10 +645,10 @@ mod tests {
             parse(Method::GET, "/apikeys/k1?includeValue=true", "").ok(),
             Some(Operation::GetApiKey { id: "k1".into(), include_value: true })
         );
-        assert_eq!(
-            parse(Method::POST, "/restapis/a/authorizers/z", "").ok(),
-            Some(Operation::NotImplemented("TestInvokeAuthorizer"))
-        );
+        assert!(matches!(
+            parse(Method::POST, "/restapis/a/authorizers/z", "{}"),
+            Ok(Operation::TestInvokeAuthorizer(..))
+        ));
         assert!(matches!(parse(Method::POST, "/restapis", "{}"), Ok(Operation::CreateRestApi(_))));
         assert!(matches!(parse(Method::GET, "/v2/nothing", ""), Err(Error::UnknownOperationException)));
         assert!(matches!(parse(Method::POST, "/v2/apis", "{"), Err(Error::BadRequestException(_))));

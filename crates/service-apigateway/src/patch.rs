@@ -80,14 +80,14 @@ fn number<T: std::str::FromStr>(op: &PatchOp) -> Result<T, Error> {
 pub(crate) fn stage(stage: &mut RestStage, ops: &[PatchOp]) -> Result<(), Error> {
     for op in ops {
         let raw: Vec<&str> = op.path.trim_start_matches('/').split('/').collect();
-        if raw.len() == 4 && (raw[0] == "*" || raw[0].starts_with("~1")) {
-            let key = format!("{}/{}", raw[0], raw[1]);
+        if let Some(key) = method_setting_key(&raw) {
             if op.op == "remove" {
                 stage.method_settings.remove(&key);
                 continue;
             }
             let setting = stage.method_settings.entry(key).or_default();
-            method_setting(setting, &format!("{}/{}", raw[2], raw[3]), op)?;
+            let n = raw.len();
+            method_setting(setting, &format!("{}/{}", raw[n - 2], raw[n - 1]), op)?;
             continue;
         }
         let segs = segments(&op.path);
@@ -103,6 +103,23 @@ pub(crate) fn stage(stage: &mut RestStage, ops: &[PatchOp]) -> Result<(), Error>
         }
     }
     Ok(())
+}
+
+/// The `methodSettings` key a patch path names: `*/*/…`, `~1pets/GET/…`, or the unescaped
+/// `pets/GET/…` some tools send, all stored as AWS lists them (`~1pets/GET`).
+fn method_setting_key(raw: &[&str]) -> Option<String> {
+    const METHODS: &[&str] = &["*", "ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+    let n = raw.len();
+    if n < 4 || !METHODS.contains(&raw[n - 3]) || raw[0] == "variables" {
+        return None;
+    }
+    let resource = raw[..n - 3].join("/");
+    let resource = if resource == "*" || resource.starts_with("~1") {
+        resource
+    } else {
+        format!("~1{}", resource.replace('/', "~1"))
+    };
+    Some(format!("{resource}/{}", raw[n - 3]))
 }
 
 /// One method setting by its patch name (`throttling/rateLimit`).
@@ -355,6 +372,8 @@ mod tests {
         assert_eq!(s.method_settings["*/*"].throttling_rate_limit, 2.0);
         assert_eq!(s.method_settings["*/*"].throttling_burst_limit, 5000);
         assert_eq!(s.method_settings["~1pets/GET"].throttling_burst_limit, 1);
+        stage(&mut s, &[op("replace", "/pets/{id}/GET/metrics/enabled", Some("true"))]).expect("valid patch");
+        assert!(s.method_settings["~1pets~1{id}/GET"].metrics_enabled);
         assert!(stage(&mut s, &[op("replace", "/*/*/throttling/rateLimit", Some("x"))]).is_err());
         assert!(stage(&mut s, &[op("replace", "/*/*/nothing/here", Some("1"))]).is_err());
     }

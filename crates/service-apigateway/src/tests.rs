@@ -836,3 +836,56 @@ async fn http_jwt_authorizer_checks_signature_claims_and_scopes() {
     forged = format!("{}.{payload}.{}", parts[0], parts[2]);
     assert_eq!(call(forged).await.0, 401, "a signature over other claims");
 }
+
+#[tokio::test]
+async fn test_invoke_authorizer_and_flushing_its_cache() {
+    let env = Env::new();
+    let (id, pet) = env.rest_pets(|_| json!({"authorizationType": "NONE"})).await;
+    let (_, a) = env
+        .call(
+            "POST",
+            &format!("/restapis/{id}/authorizers"),
+            json!({"name": "t", "type": "TOKEN", "authorizerUri": lambda_uri(AUTH_FN), "identitySource": "method.request.header.Authorization"}),
+        )
+        .await;
+    let auth_id = a["id"].as_str().expect("id").to_owned();
+    env.reply_for(AUTH_FN, &auth_policy("Allow", "*", json!({})), false);
+    let path = format!("/restapis/{id}/authorizers/{auth_id}");
+    let (status, out) = env
+        .call("POST", &path, json!({"headers": {"Authorization": "tok"}, "pathWithQueryString": "/pets/1"}))
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!((out["clientStatus"].as_i64(), out["principalId"].as_str()), (Some(200), Some("user-1")));
+    assert!(out["policy"].as_str().is_some_and(|p| p.contains("execute-api:Invoke")), "{out}");
+    let event = env.calls_to(AUTH_FN).pop().expect("called");
+    assert_eq!(event["authorizationToken"], "tok");
+    assert_eq!(
+        event["methodArn"],
+        format!("arn:aws:execute-api:us-east-1:000000000000:{id}/test-invoke-stage/GET/pets/1")
+    );
+    let (_, out) = env.call("POST", &path, json!({"pathWithQueryString": "/pets/1"})).await;
+    assert_eq!(out["clientStatus"], 401);
+
+    let method = format!("/restapis/{id}/resources/{pet}/methods/GET");
+    let ops = json!({"patchOperations": [
+        {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+        {"op": "replace", "path": "/authorizerId", "value": auth_id},
+    ]});
+    assert_eq!(env.call("PATCH", &method, ops).await.0, 200);
+    env.deploy(&id).await;
+    let before = env.calls_to(AUTH_FN).len();
+    for _ in 0..2 {
+        assert_eq!(env.get_pet(&id, &[("authorization", "tok")]).await.0, 200);
+    }
+    assert_eq!(env.calls_to(AUTH_FN).len(), before + 1, "the second answer came from the cache");
+    assert_eq!(
+        env.call("DELETE", &format!("/restapis/{id}/stages/dev/cache/authorizers"), Value::Null).await.0,
+        202
+    );
+    assert_eq!(env.get_pet(&id, &[("authorization", "tok")]).await.0, 200);
+    assert_eq!(env.calls_to(AUTH_FN).len(), before + 2, "flushed");
+    assert_eq!(
+        env.call("DELETE", &format!("/restapis/{id}/stages/nope/cache/authorizers"), Value::Null).await.0,
+        404
+    );
+}

@@ -15,7 +15,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::Inner;
-use crate::model::{HttpAuthorizer, RestAuthorizer};
+use crate::model::{HttpAuthorizer, RestApi, RestAuthorizer};
+use crate::operation::TestInvokeAuthorizerInput;
 
 use super::event::{self, RequestInfo, V1Target};
 use super::policy::{self, Decision};
@@ -105,6 +106,24 @@ pub(crate) async fn rest(
     vars: &BTreeMap<String, String>,
     arn: &str,
 ) -> Result<Arc<AuthResult>, Refusal> {
+    let result = rest_result(inner, authorizer, info, target, params, vars, arn, true).await?;
+    result.decide(arn)?;
+    Ok(result)
+}
+
+/// What the authorizer answers for this request (from the cache when `cached` allows), before
+/// the policy is applied.
+#[allow(clippy::too_many_arguments)]
+async fn rest_result(
+    inner: &Inner,
+    authorizer: &RestAuthorizer,
+    info: &RequestInfo,
+    target: V1Target<'_>,
+    params: &BTreeMap<String, String>,
+    vars: &BTreeMap<String, String>,
+    arn: &str,
+    cached: bool,
+) -> Result<Arc<AuthResult>, Refusal> {
     let sources: Vec<&str> = authorizer
         .identity_source
         .as_deref()
@@ -139,10 +158,68 @@ pub(crate) async fn rest(
     };
     let uri = super::with_stage_variables(authorizer.authorizer_uri.as_deref().unwrap_or_default(), vars);
     let function = super::lambda_arn_of_uri(&uri).ok_or(Refusal::Configuration)?;
-    let cache = (ttl > 0).then(|| (cache_key(&info.api_id, &authorizer.id, &identity), ttl));
-    let result = run(inner, function, &event, cache, policy_output).await?;
-    result.decide(arn)?;
-    Ok(result)
+    let cache = (cached && ttl > 0).then(|| (cache_key(&info.api_id, &authorizer.id, &identity), ttl));
+    run(inner, function, &event, cache, policy_output).await
+}
+
+/// What TestInvokeAuthorizer reports.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct TestInvoke {
+    pub client_status: u16,
+    pub principal_id: Option<String>,
+    pub policy: Option<Value>,
+    pub latency_ms: i64,
+}
+
+/// Runs a REST authorizer on a request described the way TestInvokeAuthorizer describes it
+/// (`GET` on `pathWithQueryString` with the given headers), bypassing the cache.
+pub(crate) async fn test_invoke(
+    inner: &Inner,
+    api: &RestApi,
+    authorizer: &RestAuthorizer,
+    input: TestInvokeAuthorizerInput,
+) -> TestInvoke {
+    let started = inner.now_ms();
+    let path_and_query = input.path_with_query_string.unwrap_or_else(|| "/".to_owned());
+    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
+    let mut headers: Vec<(String, String)> = input.headers.unwrap_or_default().into_iter().collect();
+    for (name, values) in input.multi_value_headers.unwrap_or_default() {
+        headers.extend(values.into_iter().map(|v| (name.clone(), v)));
+    }
+    let info = RequestInfo {
+        method: "GET".to_owned(),
+        headers,
+        raw_query: query.to_owned(),
+        body: input.body.unwrap_or_default().into_bytes(),
+        full_path: format!("/test-invoke-stage{path}"),
+        path: path.to_owned(),
+        source_ip: "test-invoke-source-ip".to_owned(),
+        domain_name: "testPrefix.testDomainName".to_owned(),
+        request_id: uuid::Uuid::new_v4().to_string(),
+        time_epoch_ms: started,
+        account: api.owner.account.clone(),
+        api_id: api.id.clone(),
+        stage: "test-invoke-stage".to_owned(),
+    };
+    let vars = input.stage_variables.unwrap_or_default();
+    let arn = method_arn(&info, &api.owner.region);
+    let target = V1Target::Rest { resource_id: "test-invoke-resource", resource_path: path };
+    let outcome = rest_result(inner, authorizer, &info, target, &BTreeMap::new(), &vars, &arn, false).await;
+    let latency_ms = inner.now_ms() - started;
+    match outcome {
+        Ok(result) => TestInvoke {
+            client_status: 200,
+            principal_id: result.principal_id.clone(),
+            policy: result.policy.clone(),
+            latency_ms,
+        },
+        Err(refusal) => TestInvoke {
+            client_status: if refusal == Refusal::Unauthorized { 401 } else { 500 },
+            principal_id: None,
+            policy: None,
+            latency_ms,
+        },
+    }
 }
 
 /// An HTTP API's Lambda `REQUEST` authorizer for this request.

@@ -83,6 +83,12 @@ impl Limits {
         results.get(key).filter(|(expires, _)| *expires > now_ms).map(|(_, r)| r.clone())
     }
 
+    /// Drops every cached authorizer result of API `api_id` (the cache keys start with it).
+    pub(crate) fn forget(&self, api_id: &str) {
+        let prefix = format!("{api_id}\u{0}");
+        lock(&self.results).retain(|key, _| !key.starts_with(&prefix));
+    }
+
     pub(crate) fn remember(&self, key: String, ttl_seconds: i64, now_ms: i64, result: Arc<AuthResult>) {
         let mut results = lock(&self.results);
         if results.len() >= SWEEP_AT {

@@ -30,6 +30,7 @@ use protocol::{Request, RequestContext, Response};
 
 use crate::model::{Cors, HttpApi, Method, RestApi, RestIntegration, RestStage, Stage};
 use crate::{Api, Inner};
+pub(crate) use auth::test_invoke;
 use auth::{AuthResult, Refusal};
 use event::{RequestInfo, V1Target};
 pub(crate) use limits::Limits;

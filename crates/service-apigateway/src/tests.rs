@@ -889,3 +889,58 @@ async fn test_invoke_authorizer_and_flushing_its_cache() {
         404
     );
 }
+
+#[tokio::test]
+async fn api_key_from_the_authorizer_and_method_throttles_of_a_plan() {
+    let env = Env::new();
+    let (id, pet) = env.rest_pets(|_| json!({"authorizationType": "NONE", "apiKeyRequired": true})).await;
+    let (_, a) = env
+        .call(
+            "POST",
+            &format!("/restapis/{id}/authorizers"),
+            json!({"name": "t", "type": "TOKEN", "authorizerUri": lambda_uri(AUTH_FN), "identitySource": "method.request.header.Authorization", "authorizerResultTtlInSeconds": 0}),
+        )
+        .await;
+    let ops = json!({"patchOperations": [
+        {"op": "replace", "path": "/authorizationType", "value": "CUSTOM"},
+        {"op": "replace", "path": "/authorizerId", "value": a["id"]},
+    ]});
+    assert_eq!(env.call("PATCH", &format!("/restapis/{id}/resources/{pet}/methods/GET"), ops).await.0, 200);
+    let ops = json!({"patchOperations": [{"op": "replace", "path": "/apiKeySource", "value": "AUTHORIZER"}]});
+    assert_eq!(env.call("PATCH", &format!("/restapis/{id}"), ops).await.0, 200);
+    env.deploy(&id).await;
+    let (_, key) = env
+        .call("POST", "/apikeys", json!({"name": "k", "enabled": true, "value": "from-the-authorizer-0001"}))
+        .await;
+    let (status, plan) = env
+        .call(
+            "POST",
+            "/usageplans",
+            json!({
+                "name": "p",
+                "apiStages": [{"apiId": id, "stage": "dev", "throttle": {"/pets/{id}/GET": {"burstLimit": 1, "rateLimit": 0.001}}}],
+                "throttle": {"burstLimit": 100, "rateLimit": 100.0},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{plan}");
+    let plan_id = plan["id"].as_str().expect("id");
+    let body = json!({"keyId": key["id"], "keyType": "API_KEY"});
+    assert_eq!(env.call("POST", &format!("/usageplans/{plan_id}/keys"), body).await.0, 201);
+
+    // The x-api-key header does not count when the key comes from the authorizer.
+    env.reply_for(AUTH_FN, &auth_policy("Allow", "*", json!({})), false);
+    let (status, _, _) =
+        env.get_pet(&id, &[("authorization", "t"), ("x-api-key", "from-the-authorizer-0001")]).await;
+    assert_eq!(status, 403);
+    let mut with_key: Value = serde_json::from_str(&auth_policy("Allow", "*", json!({}))).expect("json");
+    with_key["usageIdentifierKey"] = json!("from-the-authorizer-0001");
+    env.reply_for(AUTH_FN, &with_key.to_string(), false);
+    assert_eq!(env.get_pet(&id, &[("authorization", "t")]).await.0, 200);
+    // The plan's throttle for this method (burst 1) applies, not the plan-wide one.
+    assert_eq!(env.get_pet(&id, &[("authorization", "t")]).await.0, 429);
+    let (_, plans) = env
+        .call("GET", &format!("/usageplans?keyId={}", key["id"].as_str().unwrap_or_default()), Value::Null)
+        .await;
+    assert_eq!(plans["item"].as_array().map(Vec::len), Some(1));
+}

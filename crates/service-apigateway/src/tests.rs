@@ -944,3 +944,46 @@ async fn api_key_from_the_authorizer_and_method_throttles_of_a_plan() {
         .await;
     assert_eq!(plans["item"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn keys_plans_and_authorizers_come_back_from_the_store() {
+    let store = Store::memory();
+    let invoker = Arc::new(Recorder::default());
+    let first = Env {
+        svc: ApiGatewayService::new(store.clone(), Arc::new(types::SystemClock), invoker.clone())
+            .expect("service"),
+        invoker: invoker.clone(),
+    };
+    let (id, _) = first.rest_pets(|_| json!({"authorizationType": "NONE"})).await;
+    let (_, a) = first
+        .call(
+            "POST",
+            &format!("/restapis/{id}/authorizers"),
+            json!({"name": "t", "type": "TOKEN", "authorizerUri": lambda_uri(AUTH_FN), "identitySource": "method.request.header.Authorization"}),
+        )
+        .await;
+    first.deploy(&id).await;
+    let (_, key) = first.call("POST", "/apikeys", json!({"name": "k", "enabled": true})).await;
+    let (_, plan) = first
+        .call("POST", "/usageplans", json!({"name": "p", "apiStages": [{"apiId": id, "stage": "dev"}]}))
+        .await;
+    let plan_id = plan["id"].as_str().expect("id");
+    let body = json!({"keyId": key["id"], "keyType": "API_KEY"});
+    assert_eq!(first.call("POST", &format!("/usageplans/{plan_id}/keys"), body).await.0, 201);
+
+    let second = Env {
+        svc: ApiGatewayService::new(store, Arc::new(types::SystemClock), invoker.clone()).expect("service"),
+        invoker,
+    };
+    let auth_id = a["id"].as_str().expect("id");
+    assert_eq!(
+        second.call("GET", &format!("/restapis/{id}/authorizers/{auth_id}"), Value::Null).await.0,
+        200
+    );
+    let key_id = key["id"].as_str().expect("id");
+    let (status, got) =
+        second.call("GET", &format!("/apikeys/{key_id}?includeValue=true"), Value::Null).await;
+    assert_eq!((status, &got["value"]), (200, &key["value"]));
+    let (_, keys) = second.call("GET", &format!("/usageplans/{plan_id}/keys"), Value::Null).await;
+    assert_eq!(keys["item"][0]["id"], key["id"]);
+}

@@ -130,8 +130,73 @@ def test_boto3_http_api_quick_create_and_routes(server, function_arn):
     assert gone.status_code == 404
 
 
+AUTHORIZER = """
+def handler(event, context):
+    token = event["authorizationToken"]
+    if token == "Bearer raise":
+        raise Exception("Unauthorized")
+    effect = "Allow" if token == "Bearer good" else "Deny"
+    return {
+        "principalId": "compat-user",
+        "policyDocument": {"Version": "2012-10-17", "Statement": [
+            {"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}
+        ]},
+        "context": {"plan": "gold", "seats": 3},
+    }
+"""
+
+
+def test_boto3_token_authorizer_and_api_key(server, function_arn):
+    lam = make_client(server, "lambda")
+    authorizer_arn = lam.create_function(
+        FunctionName="apigw-compat-authorizer",
+        Runtime="python3.12",
+        Role="arn:aws:iam::000000000000:role/r",
+        Handler="app.handler",
+        Code={"ZipFile": _zip(AUTHORIZER)},
+    )["FunctionArn"]
+    apigw = make_client(server, "apigateway")
+    api = apigw.create_rest_api(name="compat-guarded")
+    api_id, root = api["id"], api["rootResourceId"]
+    authorizer = apigw.create_authorizer(
+        restApiId=api_id, name="tokens", type="TOKEN",
+        authorizerUri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{authorizer_arn}/invocations",
+        identitySource="method.request.header.Authorization", authorizerResultTtlInSeconds=0,
+    )
+    assert apigw.get_authorizer(restApiId=api_id, authorizerId=authorizer["id"])["type"] == "TOKEN"
+    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="secret")
+    apigw.put_method(restApiId=api_id, resourceId=resource["id"], httpMethod="GET", authorizationType="CUSTOM",
+                     authorizerId=authorizer["id"], apiKeyRequired=True)
+    apigw.put_integration(
+        restApiId=api_id, resourceId=resource["id"], httpMethod="GET", type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+    )
+    apigw.create_deployment(restApiId=api_id, stageName="dev")
+    key = apigw.create_api_key(name="compat-key", enabled=True)
+    plan = apigw.create_usage_plan(name="compat-plan", apiStages=[{"apiId": api_id, "stage": "dev"}],
+                                   quota={"limit": 100, "period": "DAY"})
+    apigw.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    assert apigw.get_api_key(apiKey=key["id"], includeValue=True)["value"] == key["value"]
+
+    url = f"{server.endpoint}/_aws/execute-api/{api_id}/dev/secret"
+    missing = requests.get(url, headers={"x-api-key": key["value"]})
+    assert (missing.status_code, missing.json()) == (401, {"message": "Unauthorized"})
+    raised = requests.get(url, headers={"Authorization": "Bearer raise", "x-api-key": key["value"]})
+    assert raised.status_code == 401
+    denied = requests.get(url, headers={"Authorization": "Bearer bad", "x-api-key": key["value"]})
+    assert denied.status_code == 403
+    assert denied.json() == {"Message": "User is not authorized to access this resource with an explicit deny"}
+    no_key = requests.get(url, headers={"Authorization": "Bearer good"})
+    assert (no_key.status_code, no_key.json()) == (403, {"message": "Forbidden"})
+    ok = requests.get(url, headers={"Authorization": "Bearer good", "x-api-key": key["value"]})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["requestContext"]["authorizer"]["principalId"] == "compat-user"
+    assert ok.json()["requestContext"]["authorizer"]["seats"] == "3"
+
+
 def test_unimplemented_operations_say_so(server):
     apigw = make_client(server, "apigateway")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        apigw.get_api_keys()
+        apigw.get_domain_names()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501

@@ -132,9 +132,11 @@ fn only_gateway_knows_the_http_server() {
     for (name, m) in manifests() {
         // The load generator is a client and its self-test a stand-in server; `runtime` serves
         // the Lambda Runtime API to function processes on their own loopback ports;
-        // `service-sns` is a client of the HTTP endpoints subscribed to its topics. None is a
+        // `service-sns` is a client of the HTTP endpoints subscribed to its topics, and
+        // `service-apigateway` of the JWKS endpoints of JWT authorizers' issuers. None is a
         // front door for AWS API requests.
-        if name == "gateway" || name == "loadgen" || name == "runtime" || name == "service-sns" {
+        let clients = ["gateway", "loadgen", "runtime", "service-sns", "service-apigateway"];
+        if clients.contains(&name.as_str()) {
             continue;
         }
         for dep in &m.external {

@@ -221,6 +221,7 @@ fn create_api(inner: &Inner, ctx: &RequestContext, input: ApiInput) -> Result<Re
         integrations: BTreeMap::new(),
         stages: BTreeMap::new(),
         deployments: BTreeMap::new(),
+        authorizers: BTreeMap::new(),
     };
     let quick = input.target.clone();
     let route_key = input.route_key.clone();
@@ -331,9 +332,6 @@ fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<()
         route.target = Some(target);
     }
     if let Some(t) = input.authorization_type {
-        if t != "NONE" {
-            return Err(Error::NotImplemented(format!("API Gateway route authorization type {t}")));
-        }
         route.authorization_type = t;
     }
     if let Some(k) = input.api_key_required {
@@ -348,7 +346,30 @@ fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<()
     if input.authorization_scopes.is_some() {
         route.authorization_scopes = input.authorization_scopes;
     }
-    Ok(())
+    match route.authorization_type.as_str() {
+        "NONE" => Ok(()),
+        "CUSTOM" => {
+            let authorizer = route.authorizer_id.as_ref().and_then(|id| api.authorizers.get(id));
+            match authorizer {
+                Some(a) if a.authorizer_type == "REQUEST" => Ok(()),
+                _ => Err(Error::bad(format!(
+                    "Unable to create route {}. A valid REQUEST authorizer is required for authorization type CUSTOM.",
+                    route.route_key
+                ))),
+            }
+        }
+        "JWT" => {
+            let authorizer = route.authorizer_id.as_ref().and_then(|id| api.authorizers.get(id));
+            match authorizer {
+                Some(a) if a.authorizer_type == "JWT" => Ok(()),
+                _ => Err(Error::bad(format!(
+                    "Unable to create route {}. A valid JWT authorizer is required for authorization type JWT.",
+                    route.route_key
+                ))),
+            }
+        }
+        t => Err(Error::NotImplemented(format!("API Gateway route authorization type {t}"))),
+    }
 }
 
 fn apply_integration(integration: &mut Integration, input: IntegrationInput) -> Result<(), Error> {
@@ -427,6 +448,12 @@ fn apply_stage(api: &HttpApi, stage: &mut Stage, input: StageInput, now: i64) ->
     if let Some(tags) = input.tags {
         stage.tags.extend(tags);
     }
+    if input.default_route_settings.is_some() {
+        stage.default_route_settings = input.default_route_settings;
+    }
+    if let Some(settings) = input.route_settings {
+        stage.route_settings = settings;
+    }
     stage.updated_ms = now;
     Ok(())
 }
@@ -444,6 +471,7 @@ fn create_deployment(api: &mut HttpApi, input: DeploymentInput, now: i64) -> Res
         created_ms: now,
         routes: api.routes.clone(),
         integrations: api.integrations.clone(),
+        authorizers: api.authorizers.clone(),
     };
     api.deployments.insert(deployment.deployment_id.clone(), deployment.clone());
     if let Some(stage) = input.stage_name.and_then(|n| api.stages.get_mut(&n)) {
@@ -477,7 +505,9 @@ fn view<T: serde::Serialize>(record: &T) -> Value {
 fn api_view(api: &HttpApi) -> Value {
     let mut v = view(api);
     if let Value::Object(m) = &mut v {
-        for internal in ["v", "owner", "createdMs", "routes", "integrations", "stages", "deployments"] {
+        for internal in
+            ["v", "owner", "createdMs", "routes", "integrations", "stages", "deployments", "authorizers"]
+        {
             m.remove(internal);
         }
         m.insert("createdDate".into(), json!(model::iso(api.created_ms)));
@@ -496,8 +526,13 @@ fn stage_view(stage: &Stage) -> Value {
         m.remove("updatedMs");
         m.insert("createdDate".into(), json!(model::iso(stage.created_ms)));
         m.insert("lastUpdatedDate".into(), json!(model::iso(stage.updated_ms)));
-        m.insert("defaultRouteSettings".into(), json!({ "detailedMetricsEnabled": false }));
-        m.insert("routeSettings".into(), json!({}));
+        let default = stage.default_route_settings.clone().unwrap_or_default();
+        let mut default = view(&default);
+        if let Value::Object(d) = &mut default {
+            d.entry("detailedMetricsEnabled").or_insert(json!(false));
+        }
+        m.insert("defaultRouteSettings".into(), default);
+        m.insert("routeSettings".into(), json!(stage.route_settings));
     }
     v
 }

@@ -3,15 +3,19 @@
 //! plane that turns HTTP requests into Lambda proxy events through [`ports::FunctionInvoker`].
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `http_apis.rs` and `rest_apis.rs`
-//! (the two control planes), `patch.rs` (v1 patch operations), `openapi.rs` (REST APIs from
+//! (the two control planes), `authorizers.rs` and `usage_plans.rs` (authorizers, API keys,
+//! usage plans), `patch.rs` (v1 patch operations), `openapi.rs` (REST APIs from
 //! OpenAPI 3 / Swagger 2), `model.rs` (records and keys),
 //! then `dataplane/` (`mod.rs` finds the API and stage, `router.rs` picks the route,
-//! `event.rs` builds the 1.0/2.0 events, `response.rs` reads what the function returned).
+//! `event.rs` builds the 1.0/2.0 events, `response.rs` reads what the function returned,
+//! `auth.rs` runs Lambda authorizers and `policy.rs` evaluates their policies, `limits.rs` holds
+//! token buckets, quotas and the authorizer cache).
 //!
 //! APIs are cached in memory, write-through, by id: one Nimbus process owns its data dir, so the
 //! cache cannot be stale, and the data plane resolves a request without touching the store.
 //! Control-plane writes are serialized by one lock; the data plane only reads.
 
+mod authorizers;
 mod dataplane;
 mod error;
 mod http_apis;
@@ -21,6 +25,7 @@ mod operation;
 mod patch;
 mod rest_apis;
 mod routes;
+mod usage_plans;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,7 +39,7 @@ use types::Clock;
 pub use error::Error;
 pub use operation::Operation;
 
-use model::{HttpApi, RestApi};
+use model::{ApiKey, HttpApi, RestApi, UsagePlan};
 
 /// The API Gateway service. Cheap to clone; shares one state.
 #[derive(Clone)]
@@ -61,8 +66,13 @@ pub(crate) struct Inner {
     invoker: Arc<dyn FunctionInvoker>,
     /// Every API of every tenant, by id (ids are random and unique across tenants).
     apis: Mutex<HashMap<String, Api>>,
-    /// Serializes control-plane read-modify-writes of API records.
+    /// Every API key and usage plan of every tenant, by id.
+    keys: Mutex<HashMap<String, Arc<ApiKey>>>,
+    plans: Mutex<HashMap<String, Arc<UsagePlan>>>,
+    /// Serializes control-plane read-modify-writes of API, key and plan records.
     writes: Mutex<()>,
+    /// The data plane's in-memory state: token buckets, quota counters, authorizer results.
+    limits: dataplane::Limits,
 }
 
 impl ApiGatewayService {
@@ -72,9 +82,18 @@ impl ApiGatewayService {
         clock: Arc<dyn Clock>,
         invoker: Arc<dyn FunctionInvoker>,
     ) -> Result<ApiGatewayService, Error> {
-        let inner =
-            Inner { kv: store.kv, clock, invoker, apis: Mutex::new(HashMap::new()), writes: Mutex::new(()) };
+        let inner = Inner {
+            kv: store.kv,
+            clock,
+            invoker,
+            apis: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+            plans: Mutex::new(HashMap::new()),
+            writes: Mutex::new(()),
+            limits: dataplane::Limits::default(),
+        };
         inner.load()?;
+        inner.load_usage_plans()?;
         Ok(ApiGatewayService { inner: Arc::new(inner) })
     }
 
@@ -83,6 +102,10 @@ impl ApiGatewayService {
             return dataplane::handle(&self.inner, &ctx, target, req).await;
         }
         let result = match Operation::parse(&req) {
+            // The one control-plane operation that waits on a function.
+            Ok(Operation::TestInvokeAuthorizer(api, id, input)) => {
+                authorizers::test_invoke(&self.inner, &ctx, &api, &id, input).await
+            }
             Ok(op) => self.inner.act(&ctx, op),
             Err(e) => Err(e),
         };
@@ -156,6 +179,32 @@ impl Inner {
             | O::GetDeployments(_)
             | O::DeleteDeployment(..) => http_apis::act(self, ctx, op),
             O::TagResource(..) | O::UntagResource(..) | O::GetTags(_) => self.tags(ctx, op),
+            O::CreateAuthorizer(..)
+            | O::GetAuthorizer(..)
+            | O::GetAuthorizers(_)
+            | O::UpdateAuthorizer(..)
+            | O::DeleteAuthorizer(..)
+            | O::CreateHttpAuthorizer(..)
+            | O::GetHttpAuthorizer(..)
+            | O::GetHttpAuthorizers(_)
+            | O::UpdateHttpAuthorizer(..)
+            | O::DeleteHttpAuthorizer(..)
+            | O::TestInvokeAuthorizer(..)
+            | O::FlushAuthorizersCache { .. } => authorizers::act(self, ctx, op),
+            O::CreateApiKey(_)
+            | O::GetApiKey { .. }
+            | O::GetApiKeys { .. }
+            | O::UpdateApiKey(..)
+            | O::DeleteApiKey(_)
+            | O::CreateUsagePlan(_)
+            | O::GetUsagePlan(_)
+            | O::GetUsagePlans { .. }
+            | O::UpdateUsagePlan(..)
+            | O::DeleteUsagePlan(_)
+            | O::CreateUsagePlanKey(..)
+            | O::GetUsagePlanKey(..)
+            | O::GetUsagePlanKeys(_)
+            | O::DeleteUsagePlanKey(..) => usage_plans::act(self, ctx, op),
             O::NotImplemented(name) => Err(Error::NotImplemented(format!("API Gateway {name}"))),
             _ => rest_apis::act(self, ctx, op),
         }

@@ -5,6 +5,10 @@
 //! - `apigateway.restapis`, keyed the same way: one [`RestApi`] holding the resource tree with
 //!   its methods and integrations, stages and deployments.
 //!
+//! - `apigateway.apikeys` and `apigateway.usageplans`, keyed `{account}/{region}/{id}`: one
+//!   [`ApiKey`] or [`UsagePlan`] each (a plan lists the ids of its keys); both are per account,
+//!   not per API, as in AWS.
+//!
 //! One record per API keeps every change atomic (a route can never point at a half-written
 //! integration) and lets the data plane resolve a request from one cached value. A deployment
 //! freezes what it deploys (routes and integrations, or the resource tree) inside itself, so
@@ -22,6 +26,8 @@ use types::Scope;
 
 pub const HTTP_APIS: &str = "apigateway.httpapis";
 pub const REST_APIS: &str = "apigateway.restapis";
+pub const API_KEYS: &str = "apigateway.apikeys";
+pub const USAGE_PLANS: &str = "apigateway.usageplans";
 
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -95,6 +101,56 @@ pub struct HttpApi {
     pub integrations: BTreeMap<String, Integration>,
     pub stages: BTreeMap<String, Stage>,
     pub deployments: BTreeMap<String, Deployment>,
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, HttpAuthorizer>,
+}
+
+/// A Lambda (`REQUEST`) or `JWT` authorizer of an HTTP API, in its wire shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpAuthorizer {
+    pub authorizer_id: String,
+    pub name: String,
+    pub authorizer_type: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_credentials_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_payload_format_version: Option<String>,
+    pub authorizer_result_ttl_in_seconds: i64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub enable_simple_responses: Option<bool>,
+    pub identity_source: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub identity_validation_expression: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub jwt_configuration: Option<JwtConfiguration>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JwtConfiguration {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub audience: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub issuer: Option<String>,
+}
+
+/// An HTTP API stage's route settings (`defaultRouteSettings`, `routeSettings[routeKey]`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteSettings {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub data_trace_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detailed_metrics_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub logging_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub throttling_burst_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub throttling_rate_limit: Option<f64>,
 }
 
 /// CORS as HTTP APIs configure it; absent lists mean "none".
@@ -169,6 +225,10 @@ pub struct Stage {
     pub tags: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub api_gateway_managed: bool,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub default_route_settings: Option<RouteSettings>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub route_settings: BTreeMap<String, RouteSettings>,
 }
 
 /// What a deployment of an HTTP API froze.
@@ -182,6 +242,8 @@ pub struct Deployment {
     pub created_ms: i64,
     pub routes: BTreeMap<String, Route>,
     pub integrations: BTreeMap<String, Integration>,
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, HttpAuthorizer>,
 }
 
 // ---- REST APIs (v1) ------------------------------------------------------------------------
@@ -207,6 +269,139 @@ pub struct RestApi {
     pub resources: BTreeMap<String, Resource>,
     pub stages: BTreeMap<String, RestStage>,
     pub deployments: BTreeMap<String, RestDeployment>,
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, RestAuthorizer>,
+}
+
+/// A REST API authorizer in its wire shape.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestAuthorizer {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "providerARNs", skip_serializing_if = "Option::is_none", default)]
+    pub provider_arns: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub auth_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorizer_credentials: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub identity_source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub identity_validation_expression: Option<String>,
+    pub authorizer_result_ttl_in_seconds: i64,
+}
+
+/// One entry of a REST stage's `methodSettings`, with the values AWS fills in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodSetting {
+    pub metrics_enabled: bool,
+    pub logging_level: String,
+    pub data_trace_enabled: bool,
+    pub throttling_burst_limit: i64,
+    pub throttling_rate_limit: f64,
+    pub caching_enabled: bool,
+    pub cache_ttl_in_seconds: i64,
+    pub cache_data_encrypted: bool,
+    pub require_authorization_for_cache_control: bool,
+    pub unauthorized_cache_control_header_strategy: String,
+}
+
+impl Default for MethodSetting {
+    fn default() -> MethodSetting {
+        // The account-level limits: a setting that was never patched does not throttle below them.
+        MethodSetting {
+            metrics_enabled: false,
+            logging_level: "OFF".to_owned(),
+            data_trace_enabled: false,
+            throttling_burst_limit: 5000,
+            throttling_rate_limit: 10000.0,
+            caching_enabled: false,
+            cache_ttl_in_seconds: 300,
+            cache_data_encrypted: false,
+            require_authorization_for_cache_control: true,
+            unauthorized_cache_control_header_strategy: "SUCCEED_WITH_RESPONSE_HEADER".to_owned(),
+        }
+    }
+}
+
+/// An API key (REST APIs), per account.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub v: u32,
+    pub owner: Owner,
+    pub id: String,
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub customer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    pub stage_keys: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A usage plan with the ids of its API keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlan {
+    pub v: u32,
+    pub owner: Owner,
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    pub api_stages: Vec<ApiStage>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub throttle: Option<Throttle>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub quota: Option<Quota>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub product_code: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub keys: std::collections::BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiStage {
+    #[serde(default)]
+    pub api_id: String,
+    #[serde(default)]
+    pub stage: String,
+    /// Per method (`/pets/GET`), overriding the plan's throttle.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub throttle: Option<BTreeMap<String, Throttle>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Throttle {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub burst_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub rate_limit: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quota {
+    #[serde(default)]
+    pub limit: i64,
+    #[serde(default)]
+    pub offset: i64,
+    #[serde(default)]
+    pub period: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -274,6 +469,9 @@ pub struct RestStage {
     pub created_ms: i64,
     pub updated_ms: i64,
     pub tags: BTreeMap<String, String>,
+    /// By `{resourcePath with / as ~1}/{METHOD}`, or `*/*` for every method.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub method_settings: BTreeMap<String, MethodSetting>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -285,6 +483,9 @@ pub struct RestDeployment {
     pub created_ms: i64,
     /// The resource tree as it was deployed.
     pub resources: BTreeMap<String, Resource>,
+    /// The authorizers as they were deployed.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, RestAuthorizer>,
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {

@@ -191,6 +191,7 @@ mod tests {
             resources: BTreeMap::from([("root".to_owned(), root)]),
             stages: BTreeMap::new(),
             deployments: BTreeMap::new(),
+            authorizers: BTreeMap::new(),
         }
     }
 

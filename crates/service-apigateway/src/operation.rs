@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Error;
-use crate::model::Cors;
+use crate::model::{ApiStage, Cors, JwtConfiguration, Quota, RouteSettings, Throttle};
 use crate::routes::{HTTP_API_ROUTES, REST_API_ROUTES, RouteRow};
 
 /// CreateApi / UpdateApi input; `target`, `routeKey` and `credentialsArn` are quick create's.
@@ -69,6 +69,94 @@ pub struct StageInput {
     pub description: Option<String>,
     pub stage_variables: Option<BTreeMap<String, String>>,
     pub tags: Option<BTreeMap<String, String>>,
+    pub default_route_settings: Option<RouteSettings>,
+    pub route_settings: Option<BTreeMap<String, RouteSettings>>,
+}
+
+/// CreateAuthorizer input (REST APIs).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestAuthorizerInput {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(rename = "providerARNs")]
+    pub provider_arns: Option<Vec<String>>,
+    pub auth_type: Option<String>,
+    pub authorizer_uri: Option<String>,
+    pub authorizer_credentials: Option<String>,
+    pub identity_source: Option<String>,
+    pub identity_validation_expression: Option<String>,
+    pub authorizer_result_ttl_in_seconds: Option<i64>,
+}
+
+/// CreateAuthorizer / UpdateAuthorizer input (HTTP APIs).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpAuthorizerInput {
+    pub name: Option<String>,
+    pub authorizer_type: Option<String>,
+    pub authorizer_uri: Option<String>,
+    pub authorizer_credentials_arn: Option<String>,
+    pub authorizer_payload_format_version: Option<String>,
+    pub authorizer_result_ttl_in_seconds: Option<i64>,
+    pub enable_simple_responses: Option<bool>,
+    pub identity_source: Option<Vec<String>>,
+    pub identity_validation_expression: Option<String>,
+    pub jwt_configuration: Option<JwtConfiguration>,
+}
+
+/// TestInvokeAuthorizer input: the request to authorize.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestInvokeAuthorizerInput {
+    pub headers: Option<BTreeMap<String, String>>,
+    pub multi_value_headers: Option<BTreeMap<String, Vec<String>>>,
+    pub path_with_query_string: Option<String>,
+    pub body: Option<String>,
+    pub stage_variables: Option<BTreeMap<String, String>>,
+    pub additional_context: Option<BTreeMap<String, String>>,
+}
+
+/// CreateApiKey input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub enabled: Option<bool>,
+    pub generate_distinct_id: Option<bool>,
+    pub value: Option<String>,
+    pub stage_keys: Option<Vec<StageKey>>,
+    pub customer_id: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageKey {
+    pub rest_api_id: Option<String>,
+    pub stage_name: Option<String>,
+}
+
+/// CreateUsagePlan input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlanInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub api_stages: Option<Vec<ApiStage>>,
+    pub throttle: Option<Throttle>,
+    pub quota: Option<Quota>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// CreateUsagePlanKey input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlanKeyInput {
+    pub key_id: Option<String>,
+    pub key_type: Option<String>,
 }
 
 /// CreateDeployment input, both models: v2 names a stage `stageName`, v1 too, and v1 adds
@@ -258,6 +346,48 @@ pub enum Operation {
     TagResource(String, BTreeMap<String, String>),
     UntagResource(String, Vec<String>),
     GetTags(String),
+    // Authorizers: REST (patched) and HTTP (merged) APIs.
+    CreateAuthorizer(String, RestAuthorizerInput),
+    GetAuthorizer(String, String),
+    GetAuthorizers(String),
+    UpdateAuthorizer(String, String, Vec<PatchOp>),
+    DeleteAuthorizer(String, String),
+    TestInvokeAuthorizer(String, String, TestInvokeAuthorizerInput),
+    /// FlushStageAuthorizersCache (REST) and ResetAuthorizersCache (HTTP): API and stage.
+    FlushAuthorizersCache {
+        api: String,
+        stage: String,
+        http: bool,
+    },
+    CreateHttpAuthorizer(String, HttpAuthorizerInput),
+    GetHttpAuthorizer(String, String),
+    GetHttpAuthorizers(String),
+    UpdateHttpAuthorizer(String, String, HttpAuthorizerInput),
+    DeleteHttpAuthorizer(String, String),
+    // API keys and usage plans (REST APIs), per account.
+    CreateApiKey(ApiKeyInput),
+    GetApiKey {
+        id: String,
+        include_value: bool,
+    },
+    GetApiKeys {
+        include_values: bool,
+        name: Option<String>,
+        customer_id: Option<String>,
+    },
+    UpdateApiKey(String, Vec<PatchOp>),
+    DeleteApiKey(String),
+    CreateUsagePlan(UsagePlanInput),
+    GetUsagePlan(String),
+    GetUsagePlans {
+        key_id: Option<String>,
+    },
+    UpdateUsagePlan(String, Vec<PatchOp>),
+    DeleteUsagePlan(String),
+    CreateUsagePlanKey(String, UsagePlanKeyInput),
+    GetUsagePlanKey(String, String),
+    GetUsagePlanKeys(String),
+    DeleteUsagePlanKey(String, String),
     /// An operation of the models that Nimbus does not serve yet.
     NotImplemented(&'static str),
 }
@@ -324,6 +454,53 @@ impl Operation {
                 Operation::UntagResource(tag_arn(&labels), keys)
             }
             "GetTags" => Operation::GetTags(tag_arn(&labels)),
+            "CreateAuthorizer" if path.starts_with("/v2/") => {
+                Operation::CreateHttpAuthorizer(api(), json(body)?)
+            }
+            "GetAuthorizer" if path.starts_with("/v2/") => {
+                Operation::GetHttpAuthorizer(api(), label("authorizerId"))
+            }
+            "GetAuthorizers" if path.starts_with("/v2/") => Operation::GetHttpAuthorizers(api()),
+            "UpdateAuthorizer" if path.starts_with("/v2/") => {
+                Operation::UpdateHttpAuthorizer(api(), label("authorizerId"), json(body)?)
+            }
+            "DeleteAuthorizer" if path.starts_with("/v2/") => {
+                Operation::DeleteHttpAuthorizer(api(), label("authorizerId"))
+            }
+            "CreateAuthorizer" => Operation::CreateAuthorizer(api(), json(body)?),
+            "GetAuthorizer" => Operation::GetAuthorizer(api(), label("authorizer_id")),
+            "GetAuthorizers" => Operation::GetAuthorizers(api()),
+            "UpdateAuthorizer" => Operation::UpdateAuthorizer(api(), label("authorizer_id"), patch(body)?),
+            "DeleteAuthorizer" => Operation::DeleteAuthorizer(api(), label("authorizer_id")),
+            "TestInvokeAuthorizer" => {
+                Operation::TestInvokeAuthorizer(api(), label("authorizer_id"), json(body)?)
+            }
+            "FlushStageAuthorizersCache" => {
+                Operation::FlushAuthorizersCache { api: api(), stage: label("stage_name"), http: false }
+            }
+            "ResetAuthorizersCache" => {
+                Operation::FlushAuthorizersCache { api: api(), stage: label("stageName"), http: true }
+            }
+            "CreateApiKey" => Operation::CreateApiKey(json(body)?),
+            "GetApiKey" => {
+                Operation::GetApiKey { id: label("api_Key"), include_value: flag(query, "includeValue") }
+            }
+            "GetApiKeys" => Operation::GetApiKeys {
+                include_values: flag(query, "includeValues"),
+                name: param(query, "name"),
+                customer_id: param(query, "customerId"),
+            },
+            "UpdateApiKey" => Operation::UpdateApiKey(label("api_Key"), patch(body)?),
+            "DeleteApiKey" => Operation::DeleteApiKey(label("api_Key")),
+            "CreateUsagePlan" => Operation::CreateUsagePlan(json(body)?),
+            "GetUsagePlan" => Operation::GetUsagePlan(label("usageplanId")),
+            "GetUsagePlans" => Operation::GetUsagePlans { key_id: param(query, "keyId") },
+            "UpdateUsagePlan" => Operation::UpdateUsagePlan(label("usageplanId"), patch(body)?),
+            "DeleteUsagePlan" => Operation::DeleteUsagePlan(label("usageplanId")),
+            "CreateUsagePlanKey" => Operation::CreateUsagePlanKey(label("usageplanId"), json(body)?),
+            "GetUsagePlanKey" => Operation::GetUsagePlanKey(label("usageplanId"), label("keyId")),
+            "GetUsagePlanKeys" => Operation::GetUsagePlanKeys(label("usageplanId")),
+            "DeleteUsagePlanKey" => Operation::DeleteUsagePlanKey(label("usageplanId"), label("keyId")),
             "CreateRestApi" => Operation::CreateRestApi(json(body)?),
             "ImportRestApi" => Operation::ImportRestApi(body.clone()),
             "PutRestApi" => Operation::PutRestApi {
@@ -404,6 +581,16 @@ fn tag_arn(labels: &protocol::rest::Labels) -> String {
     labels.iter().find(|(k, _)| k.contains("arn")).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
+/// A query parameter's value.
+fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// A boolean query parameter: present and `true`.
+fn flag(query: &str, name: &str) -> bool {
+    param(query, name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
 /// A JSON body as `T`; an empty body is `T::default()`, as for operations whose members are all
 /// optional.
 fn json<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, Error> {
@@ -448,8 +635,20 @@ mod tests {
         );
         assert_eq!(
             parse(Method::GET, "/restapis/a/authorizers", "").ok(),
-            Some(Operation::NotImplemented("GetAuthorizers"))
+            Some(Operation::GetAuthorizers("a".into()))
         );
+        assert_eq!(
+            parse(Method::GET, "/v2/apis/a/authorizers/z", "").ok(),
+            Some(Operation::GetHttpAuthorizer("a".into(), "z".into()))
+        );
+        assert_eq!(
+            parse(Method::GET, "/apikeys/k1?includeValue=true", "").ok(),
+            Some(Operation::GetApiKey { id: "k1".into(), include_value: true })
+        );
+        assert!(matches!(
+            parse(Method::POST, "/restapis/a/authorizers/z", "{}"),
+            Ok(Operation::TestInvokeAuthorizer(..))
+        ));
         assert!(matches!(parse(Method::POST, "/restapis", "{}"), Ok(Operation::CreateRestApi(_))));
         assert!(matches!(parse(Method::GET, "/v2/nothing", ""), Err(Error::UnknownOperationException)));
         assert!(matches!(parse(Method::POST, "/v2/apis", "{"), Err(Error::BadRequestException(_))));

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use crate::error::Error;
-use crate::model::{Method, RestApi, RestStage};
+use crate::model::{
+    ApiKey, ApiStage, Method, MethodSetting, Quota, RestApi, RestAuthorizer, RestStage, Throttle, UsagePlan,
+};
 use crate::operation::PatchOp;
 
 /// The parts of a patch path after the leading `/`, with `~1` and `~0` decoded.
@@ -66,9 +68,28 @@ fn bool_value(op: &PatchOp) -> Result<bool, Error> {
     }
 }
 
-/// UpdateStage: `description`, `deploymentId` (checked by the caller), `variables/*`.
+fn number<T: std::str::FromStr>(op: &PatchOp) -> Result<T, Error> {
+    op.value.as_deref().and_then(|v| v.trim().parse().ok()).ok_or_else(|| {
+        Error::bad(format!("Invalid number value '{}'", op.value.as_deref().unwrap_or("null")))
+    })
+}
+
+/// UpdateStage: `description`, `deploymentId` (checked by the caller), `variables/*`, and the
+/// method settings `{resourcePath}/{METHOD}/{setting}` (`*/*` for all methods; the resource path
+/// keeps its `~1` escapes in the key, as AWS lists it).
 pub(crate) fn stage(stage: &mut RestStage, ops: &[PatchOp]) -> Result<(), Error> {
     for op in ops {
+        let raw: Vec<&str> = op.path.trim_start_matches('/').split('/').collect();
+        if let Some(key) = method_setting_key(&raw) {
+            if op.op == "remove" {
+                stage.method_settings.remove(&key);
+                continue;
+            }
+            let setting = stage.method_settings.entry(key).or_default();
+            let n = raw.len();
+            method_setting(setting, &format!("{}/{}", raw[n - 2], raw[n - 1]), op)?;
+            continue;
+        }
         let segs = segments(&op.path);
         match segs.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
             ["description"] => patch_text(&mut stage.description, op)?,
@@ -79,6 +100,143 @@ pub(crate) fn stage(stage: &mut RestStage, ops: &[PatchOp]) -> Result<(), Error>
                 patch_map(&mut stage.variables, (*name).to_owned(), op)?
             }
             _ => return Err(invalid_path(op)),
+        }
+    }
+    Ok(())
+}
+
+/// The `methodSettings` key a patch path names: `*/*/…`, `~1pets/GET/…`, or the unescaped
+/// `pets/GET/…` some tools send, all stored as AWS lists them (`~1pets/GET`).
+fn method_setting_key(raw: &[&str]) -> Option<String> {
+    const METHODS: &[&str] = &["*", "ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+    let n = raw.len();
+    if n < 4 || !METHODS.contains(&raw[n - 3]) || raw[0] == "variables" {
+        return None;
+    }
+    let resource = raw[..n - 3].join("/");
+    let resource = if resource == "*" || resource.starts_with("~1") {
+        resource
+    } else {
+        format!("~1{}", resource.replace('/', "~1"))
+    };
+    Some(format!("{resource}/{}", raw[n - 3]))
+}
+
+/// One method setting by its patch name (`throttling/rateLimit`).
+fn method_setting(s: &mut MethodSetting, name: &str, op: &PatchOp) -> Result<(), Error> {
+    if op.op != "replace" {
+        return Err(unsupported_op(op));
+    }
+    match name {
+        "throttling/rateLimit" => s.throttling_rate_limit = number(op)?,
+        "throttling/burstLimit" => s.throttling_burst_limit = number(op)?,
+        "metrics/enabled" => s.metrics_enabled = bool_value(op)?,
+        "logging/dataTrace" => s.data_trace_enabled = bool_value(op)?,
+        "logging/loglevel" => s.logging_level = op.value.clone().unwrap_or_default(),
+        "caching/enabled" => s.caching_enabled = bool_value(op)?,
+        "caching/ttlInSeconds" => s.cache_ttl_in_seconds = number(op)?,
+        "caching/dataEncrypted" => s.cache_data_encrypted = bool_value(op)?,
+        "caching/requireAuthorizationForCacheControl" => {
+            s.require_authorization_for_cache_control = bool_value(op)?
+        }
+        "caching/unauthorizedCacheControlHeaderStrategy" => {
+            s.unauthorized_cache_control_header_strategy = op.value.clone().unwrap_or_default()
+        }
+        _ => return Err(invalid_path(op)),
+    }
+    Ok(())
+}
+
+/// UpdateAuthorizer (REST APIs): the authorizer's scalar members.
+pub(crate) fn authorizer(a: &mut RestAuthorizer, ops: &[PatchOp]) -> Result<(), Error> {
+    for op in ops {
+        match op.path.as_str() {
+            "/name" if op.op == "replace" => a.name = op.value.clone().unwrap_or_default(),
+            "/type" if op.op == "replace" => a.kind = op.value.clone().unwrap_or_default(),
+            "/authorizerUri" => patch_text(&mut a.authorizer_uri, op)?,
+            "/authorizerCredentials" => patch_text(&mut a.authorizer_credentials, op)?,
+            "/identitySource" => patch_text(&mut a.identity_source, op)?,
+            "/identityValidationExpression" => patch_text(&mut a.identity_validation_expression, op)?,
+            "/authType" => patch_text(&mut a.auth_type, op)?,
+            "/authorizerResultTtlInSeconds" if op.op == "replace" => {
+                a.authorizer_result_ttl_in_seconds = number(op)?
+            }
+            _ => {
+                return Err(Error::bad(format!(
+                    "Invalid patch path '{}' specified for op '{}'.",
+                    op.path, op.op
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// UpdateApiKey: `name`, `description`, `enabled`, `customerId`.
+pub(crate) fn api_key(key: &mut ApiKey, ops: &[PatchOp]) -> Result<(), Error> {
+    for op in ops {
+        match op.path.as_str() {
+            "/name" => patch_text(&mut key.name, op)?,
+            "/description" => patch_text(&mut key.description, op)?,
+            "/customerId" => patch_text(&mut key.customer_id, op)?,
+            "/enabled" if op.op == "replace" => key.enabled = bool_value(op)?,
+            _ => {
+                return Err(Error::bad(format!(
+                    "Invalid patch path '{}' specified for op '{}'.",
+                    op.path, op.op
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// UpdateUsagePlan: `name`, `description`, `throttle/*`, `quota/*`, and `apiStages` (`add` or
+/// `remove` with the value `{apiId}:{stage}`).
+pub(crate) fn usage_plan(plan: &mut UsagePlan, ops: &[PatchOp]) -> Result<(), Error> {
+    for op in ops {
+        match op.path.as_str() {
+            "/name" if op.op == "replace" => plan.name = op.value.clone().unwrap_or_default(),
+            "/description" => patch_text(&mut plan.description, op)?,
+            "/productCode" => patch_text(&mut plan.product_code, op)?,
+            "/throttle" if op.op == "remove" => plan.throttle = None,
+            "/quota" if op.op == "remove" => plan.quota = None,
+            "/throttle/rateLimit" => {
+                plan.throttle.get_or_insert_with(Throttle::default).rate_limit = Some(number(op)?)
+            }
+            "/throttle/burstLimit" => {
+                plan.throttle.get_or_insert_with(Throttle::default).burst_limit = Some(number(op)?)
+            }
+            "/quota/limit" => plan.quota.get_or_insert_with(Quota::default).limit = number(op)?,
+            "/quota/offset" => plan.quota.get_or_insert_with(Quota::default).offset = number(op)?,
+            "/quota/period" => {
+                plan.quota.get_or_insert_with(Quota::default).period = op.value.clone().unwrap_or_default()
+            }
+            "/apiStages" => {
+                let value = op.value.as_deref().unwrap_or_default();
+                let (api_id, stage) = value
+                    .split_once(':')
+                    .ok_or_else(|| Error::bad(format!("Invalid API stage specified: {value}")))?;
+                match op.op.as_str() {
+                    "add" => {
+                        if !plan.api_stages.iter().any(|s| s.api_id == api_id && s.stage == stage) {
+                            plan.api_stages.push(ApiStage {
+                                api_id: api_id.to_owned(),
+                                stage: stage.to_owned(),
+                                throttle: None,
+                            });
+                        }
+                    }
+                    "remove" => plan.api_stages.retain(|s| !(s.api_id == api_id && s.stage == stage)),
+                    _ => return Err(unsupported_op(op)),
+                }
+            }
+            _ => {
+                return Err(Error::bad(format!(
+                    "Invalid patch path '{}' specified for op '{}'.",
+                    op.path, op.op
+                )));
+            }
         }
     }
     Ok(())
@@ -132,6 +290,7 @@ pub(crate) fn method(method: &mut Method, ops: &[PatchOp]) -> Result<(), Error> 
                 method.authorization_type = op.value.clone().unwrap_or_else(|| "NONE".to_owned());
             }
             "/operationName" => patch_text(&mut method.operation_name, op)?,
+            "/authorizerId" => patch_text(&mut method.authorizer_id, op)?,
             _ => {
                 return Err(Error::bad(format!(
                     "Invalid patch path '{}' specified for op '{}'.",
@@ -197,6 +356,26 @@ mod tests {
         assert_eq!(api.name, "m");
         rest_api(&mut api, &[op("remove", "/binaryMediaTypes/image~1png", None)]).expect("valid patch");
         assert!(api.binary_media_types.is_empty());
+    }
+
+    #[test]
+    fn stage_method_settings() {
+        let mut s = RestStage::default();
+        stage(
+            &mut s,
+            &[
+                op("replace", "/*/*/throttling/rateLimit", Some("2")),
+                op("replace", "/~1pets/GET/throttling/burstLimit", Some("1")),
+            ],
+        )
+        .expect("valid patch");
+        assert_eq!(s.method_settings["*/*"].throttling_rate_limit, 2.0);
+        assert_eq!(s.method_settings["*/*"].throttling_burst_limit, 5000);
+        assert_eq!(s.method_settings["~1pets/GET"].throttling_burst_limit, 1);
+        stage(&mut s, &[op("replace", "/pets/{id}/GET/metrics/enabled", Some("true"))]).expect("valid patch");
+        assert!(s.method_settings["~1pets~1{id}/GET"].metrics_enabled);
+        assert!(stage(&mut s, &[op("replace", "/*/*/throttling/rateLimit", Some("x"))]).is_err());
+        assert!(stage(&mut s, &[op("replace", "/*/*/nothing/here", Some("1"))]).is_err());
     }
 
     #[test]

@@ -118,9 +118,12 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
         }
         Operation::UpdateMethod(addr, ops) => {
             let method = inner.update_rest(ctx, &addr.api, |api| {
-                let method = method_mut(api, &addr)?;
-                patch::method(method, &ops)?;
-                Ok(method.clone())
+                let mut method = method_mut(api, &addr)?.clone();
+                patch::method(&mut method, &ops)?;
+                check_authorization(api, &method.authorization_type, method.authorizer_id.as_deref())?;
+                let slot = method_mut(api, &addr)?;
+                *slot = method.clone();
+                Ok(method)
             })?;
             ok(ctx, StatusCode::OK, &method_view(&method))
         }
@@ -272,6 +275,7 @@ fn new_rest_api(ctx: &RequestContext, input: RestApiInput, now: i64) -> Result<R
         resources: BTreeMap::from([(root.id.clone(), root)]),
         stages: BTreeMap::new(),
         deployments: BTreeMap::new(),
+        authorizers: BTreeMap::new(),
     })
 }
 
@@ -337,11 +341,7 @@ pub(crate) fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInpu
     }
     let authorization_type =
         input.authorization_type.ok_or_else(|| Error::bad("Authorization type must be specified"))?;
-    if authorization_type != "NONE" {
-        return Err(Error::NotImplemented(format!(
-            "API Gateway method authorization type {authorization_type}"
-        )));
-    }
+    check_authorization(api, &authorization_type, input.authorizer_id.as_deref())?;
     let resource = api.resources.get_mut(&addr.resource).ok_or_else(no_resource)?;
     if resource.methods.contains_key(&addr.method) {
         return Err(Error::ConflictException("Method already exists for this resource".to_owned()));
@@ -358,6 +358,20 @@ pub(crate) fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInpu
     };
     resource.methods.insert(addr.method.clone(), method.clone());
     Ok(method)
+}
+
+/// A method's authorization: `NONE`, or `CUSTOM` with one of the API's authorizers.
+fn check_authorization(api: &RestApi, kind: &str, authorizer: Option<&str>) -> Result<(), Error> {
+    match kind {
+        "NONE" => Ok(()),
+        "CUSTOM" => match authorizer.and_then(|id| api.authorizers.get(id)) {
+            Some(_) => Ok(()),
+            None => Err(Error::bad(
+                "Invalid authorizer ID specified. Setting the authorization type to CUSTOM requires a valid authorizer.",
+            )),
+        },
+        other => Err(Error::NotImplemented(format!("API Gateway method authorization type {other}"))),
+    }
 }
 
 pub(crate) fn integration_of(
@@ -427,6 +441,7 @@ fn create_deployment(api: &mut RestApi, input: DeploymentInput, now: i64) -> Res
         description: input.description,
         created_ms: now,
         resources: api.resources.clone(),
+        authorizers: api.authorizers.clone(),
     };
     api.deployments.insert(deployment.id.clone(), deployment.clone());
     if let Some(name) = input.stage_name.filter(|n| !n.is_empty()) {
@@ -464,6 +479,7 @@ fn create_stage(api: &mut RestApi, input: RestStageInput, now: i64) -> Result<Re
         created_ms: now,
         updated_ms: now,
         tags: input.tags.unwrap_or_default(),
+        method_settings: BTreeMap::new(),
     };
     api.stages.insert(stage.stage_name.clone(), stage.clone());
     Ok(stage)
@@ -574,7 +590,7 @@ fn stage_view(s: &RestStage) -> Value {
         "deploymentId": s.deployment_id,
         "createdDate": model::epoch_seconds(s.created_ms),
         "lastUpdatedDate": model::epoch_seconds(s.updated_ms),
-        "methodSettings": {},
+        "methodSettings": s.method_settings,
         "cacheClusterEnabled": false,
         "cacheClusterStatus": "NOT_AVAILABLE",
         "tracingEnabled": false,

@@ -10,7 +10,7 @@ use crate::harness::Server;
 use crate::lambda::create_python;
 
 /// Answers every proxy request with the event it received, as JSON.
-const PY_EVENT_ECHO: &str = r#"
+pub(crate) const PY_EVENT_ECHO: &str = r#"
 import json
 
 def handler(event, context):
@@ -27,11 +27,11 @@ def handler(event, context):
     }
 "#;
 
-async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
+pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
     send(reqwest::Method::GET, url, headers, "").await
 }
 
-async fn send(
+pub(crate) async fn send(
     method: reqwest::Method,
     url: &str,
     headers: &[(&str, &str)],
@@ -47,7 +47,7 @@ async fn send(
     (status, headers, resp.text().await.expect("body"))
 }
 
-fn json_of(body: &str) -> Value {
+pub(crate) fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
@@ -321,7 +321,7 @@ async fn rest_api_stages_with_variables_send_the_v1_event() {
         .expect_err("duplicate")
         .into_service_error();
     assert!(err.is_conflict_exception(), "{err:?}");
-    let err = apigw.get_authorizers().rest_api_id(api_id).send().await.expect_err("not implemented");
+    let err = apigw.get_models().rest_api_id(api_id).send().await.expect_err("not implemented");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
 }
 

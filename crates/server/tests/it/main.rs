@@ -2,6 +2,7 @@
 //! raw HTTP for what the SDKs never send (malformed requests).
 
 mod apigateway;
+mod apigateway_auth;
 mod dynamodb;
 mod esm;
 mod events;

@@ -31,7 +31,7 @@ pub(crate) struct RequestInfo {
 }
 
 impl RequestInfo {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
@@ -43,7 +43,7 @@ impl RequestInfo {
         self.domain_name.split('.').next().unwrap_or_default().to_owned()
     }
 
-    fn query_pairs(&self) -> Vec<(String, String)> {
+    pub(crate) fn query_pairs(&self) -> Vec<(String, String)> {
         form_urlencoded::parse(self.raw_query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect()

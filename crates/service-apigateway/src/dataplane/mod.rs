@@ -7,8 +7,17 @@
 //! REST APIs answer `403 Missing Authentication Token` for an unknown path or method and
 //! `502 Internal server error` for a failed integration; HTTP APIs `404 Not Found` and
 //! `500 Internal Server Error`.
+//!
+//! Between routing and the integration, in this order: stage and method (or route) throttling,
+//! the method's Lambda authorizer, then for REST methods that require one the API key with its
+//! usage plan's throttle and quota.
 
+mod auth;
 mod event;
+mod jwks;
+mod jwt;
+mod limits;
+mod policy;
 mod response;
 mod router;
 
@@ -19,9 +28,12 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use protocol::{Request, RequestContext, Response};
 
-use crate::model::{Cors, HttpApi, RestApi, RestIntegration};
+use crate::model::{Cors, HttpApi, Method, RestApi, RestIntegration, RestStage, Stage};
 use crate::{Api, Inner};
+pub(crate) use auth::test_invoke;
+use auth::{AuthResult, Refusal};
 use event::{RequestInfo, V1Target};
+pub(crate) use limits::Limits;
 use response::ProxyResponse;
 
 /// Where a data-plane request goes: the API and the path after it (stage included).
@@ -125,6 +137,165 @@ fn rest_internal_error() -> Response {
     message(StatusCode::BAD_GATEWAY, Some("InternalServerErrorException"), "Internal server error")
 }
 
+/// A gateway response with a JSON body of its own shape.
+fn gateway(status: StatusCode, error_type: &'static str, body: &serde_json::Value) -> Response {
+    let mut resp = http::Response::new(Bytes::from(body.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    resp
+}
+
+fn throttled(rest: bool) -> Response {
+    let error_type = rest.then_some("TooManyRequestsException");
+    message(StatusCode::TOO_MANY_REQUESTS, error_type, "Too Many Requests")
+}
+
+/// What a REST API answers when its Lambda authorizer refused the request. The 403 bodies
+/// spell `Message` with a capital M, unlike every other gateway response.
+fn rest_refusal(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Unauthorized => {
+            message(StatusCode::UNAUTHORIZED, Some("UnauthorizedException"), "Unauthorized")
+        }
+        Refusal::ExplicitDeny => gateway(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            &serde_json::json!({ "Message": "User is not authorized to access this resource with an explicit deny" }),
+        ),
+        Refusal::ImplicitDeny => gateway(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            &serde_json::json!({ "Message": "User is not authorized to access this resource" }),
+        ),
+        Refusal::Configuration => gateway(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "AuthorizerConfigurationException",
+            &serde_json::json!({ "message": null }),
+        ),
+    }
+}
+
+/// What an HTTP API answers when its Lambda authorizer refused the request.
+fn http_refusal(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Unauthorized => message(StatusCode::UNAUTHORIZED, None, "Unauthorized"),
+        Refusal::ExplicitDeny | Refusal::ImplicitDeny => message(StatusCode::FORBIDDEN, None, "Forbidden"),
+        Refusal::Configuration => http_internal_error(),
+    }
+}
+
+/// A JWT authorizer's 401, saying why in `WWW-Authenticate` as API Gateway does.
+fn jwt_unauthorized(reason: &str) -> Response {
+    let mut resp = message(StatusCode::UNAUTHORIZED, None, "Unauthorized");
+    let challenge = if reason.is_empty() {
+        "Bearer".to_owned()
+    } else {
+        format!("Bearer scope=\"\" error=\"invalid_token\" error_description=\"{reason}\"")
+    };
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    resp
+}
+
+/// Puts the authorizer's output into the event's `requestContext.authorizer`.
+fn with_authorizer(mut event: serde_json::Value, authorizer: serde_json::Value) -> serde_json::Value {
+    if let Some(rc) = event.get_mut("requestContext").and_then(serde_json::Value::as_object_mut) {
+        rc.insert("authorizer".into(), authorizer);
+    }
+    event
+}
+
+/// The method setting key of a REST method: `~1users~1{id}/GET`.
+fn method_setting_key(resource_path: &str, method: &str) -> String {
+    format!("{}/{method}", resource_path.replace('~', "~0").replace('/', "~1"))
+}
+
+/// Stage and method throttling of a REST API: the method's own setting, else the stage's
+/// `*/*`, as one token bucket per method.
+fn rest_throttle(
+    inner: &Inner,
+    api: &RestApi,
+    stage: &RestStage,
+    resource_path: &str,
+    method: &Method,
+) -> bool {
+    let key = method_setting_key(resource_path, &method.http_method);
+    let Some(setting) = stage.method_settings.get(&key).or_else(|| stage.method_settings.get("*/*")) else {
+        return true;
+    };
+    let bucket = format!("rest\u{0}{}\u{0}{}\u{0}{key}", api.id, stage.stage_name);
+    inner.limits.take(&bucket, setting.throttling_rate_limit, setting.throttling_burst_limit, inner.now_ms())
+}
+
+/// Route throttling of an HTTP API: the route's settings, else the stage's defaults.
+fn http_throttle(inner: &Inner, api: &HttpApi, stage: &Stage, route_key: &str) -> bool {
+    let route = stage.route_settings.get(route_key);
+    let default = stage.default_route_settings.as_ref();
+    let rate =
+        route.and_then(|r| r.throttling_rate_limit).or_else(|| default.and_then(|d| d.throttling_rate_limit));
+    let burst = route
+        .and_then(|r| r.throttling_burst_limit)
+        .or_else(|| default.and_then(|d| d.throttling_burst_limit));
+    if rate.is_none() && burst.is_none() {
+        return true;
+    }
+    let bucket = format!("http\u{0}{}\u{0}{}\u{0}{route_key}", api.api_id, stage.stage_name);
+    inner.limits.take(&bucket, rate.unwrap_or(10_000.0), burst.unwrap_or(5_000), inner.now_ms())
+}
+
+/// An `apiKeyRequired` method: the key (from `x-api-key`, or the authorizer's
+/// `usageIdentifierKey` when the API's key source is `AUTHORIZER`) must be enabled and in a usage
+/// plan of this stage; then that plan's throttle and quota apply to it.
+fn check_api_key(
+    inner: &Inner,
+    api: &RestApi,
+    stage: &str,
+    resource_path: &str,
+    method: &Method,
+    info: &RequestInfo,
+    authorizer: Option<&AuthResult>,
+) -> Option<Response> {
+    let forbidden = || message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+    let value = if api.api_key_source == "AUTHORIZER" {
+        authorizer.and_then(|a| a.usage_identifier_key.clone())
+    } else {
+        info.header("x-api-key").map(str::to_owned)
+    };
+    let Some(value) = value.filter(|v| !v.is_empty()) else { return Some(forbidden()) };
+    let Some((key, plans)) = inner.plans_for_key(&api.owner, &value, &api.id, stage) else {
+        return Some(forbidden());
+    };
+    let Some(plan) = plans.first() else { return Some(forbidden()) };
+    let now = inner.now_ms();
+    let method_key = format!("{resource_path}/{}", method.http_method);
+    let method_throttle = plan
+        .api_stages
+        .iter()
+        .find(|s| s.api_id == api.id && s.stage == stage)
+        .and_then(|s| s.throttle.as_ref())
+        .and_then(|t| t.get(&method_key));
+    if let Some(t) = method_throttle.or(plan.throttle.as_ref()) {
+        let scope = if method_throttle.is_some() { method_key.as_str() } else { "" };
+        let bucket = format!("plan\u{0}{}\u{0}{}\u{0}{scope}", plan.id, key.id);
+        if !inner.limits.take(&bucket, t.rate_limit.unwrap_or(10_000.0), t.burst_limit.unwrap_or(5_000), now)
+        {
+            return Some(throttled(true));
+        }
+    }
+    if let Some(quota) = &plan.quota
+        && !inner.limits.count(&format!("{}\u{0}{}", plan.id, key.id), quota, now)
+    {
+        return Some(message(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("LimitExceededException"),
+            "Limit Exceeded",
+        ));
+    }
+    None
+}
+
 /// The first path segment and the rest (`/dev/a/b` → `dev`, `/a/b`).
 fn split_stage(path: &str) -> (&str, String) {
     let trimmed = path.trim_start_matches('/');
@@ -222,11 +393,11 @@ async fn http_api(
             None => return http_not_found(),
         },
     };
-    let (routes, integrations) = if stage.auto_deploy {
-        (&api.routes, &api.integrations)
+    let (routes, integrations, authorizers) = if stage.auto_deploy {
+        (&api.routes, &api.integrations, &api.authorizers)
     } else {
         match stage.deployment_id.as_ref().and_then(|d| api.deployments.get(d)) {
-            Some(d) => (&d.routes, &d.integrations),
+            Some(d) => (&d.routes, &d.integrations, &d.authorizers),
             None => return http_not_found(),
         }
     };
@@ -255,15 +426,47 @@ async fn http_api(
     info.stage.clone_from(&stage.stage_name);
     info.path = path;
     let vars = &stage.stage_variables;
+    if !http_throttle(inner, api, stage, &route.route_key) {
+        return throttled(false);
+    }
+    // The authorizer's output for the integration's event: (1.0 shape, 2.0 shape).
+    let mut authorized: Option<(serde_json::Value, serde_json::Value)> = None;
+    let authorizer = route.authorizer_id.as_ref().and_then(|id| authorizers.get(id));
+    match route.authorization_type.as_str() {
+        "CUSTOM" => {
+            let Some(authorizer) = authorizer else { return http_internal_error() };
+            let arn = auth::method_arn(&info, &api.owner.region);
+            match auth::http(inner, authorizer, &info, &route.route_key, &params, vars, &arn).await {
+                Ok(result) => authorized = Some((result.v1_context(), result.v2_context())),
+                Err(refusal) => return http_refusal(refusal),
+            }
+        }
+        "JWT" => {
+            let Some(authorizer) = authorizer else { return http_internal_error() };
+            let scopes = route.authorization_scopes.as_deref().unwrap_or_default();
+            match jwt::verify(inner, authorizer, &info, &route.route_key, vars, scopes).await {
+                Ok(verified) => {
+                    let context = verified.context();
+                    authorized = Some((context["jwt"].clone(), context));
+                }
+                Err(jwt::JwtRefusal::Unauthorized(reason)) => return jwt_unauthorized(&reason),
+                Err(jwt::JwtRefusal::Forbidden) => return message(StatusCode::FORBIDDEN, None, "Forbidden"),
+            }
+        }
+        _ => {}
+    }
     let uri = with_stage_variables(integration.integration_uri.as_deref().unwrap_or_default(), vars);
     let resp = match (integration.integration_type.as_str(), lambda_arn_of_uri(&uri)) {
         ("AWS_PROXY", Some(function_arn)) => {
             let v1 = integration.payload_format_version.as_deref() == Some("1.0");
-            let event = if v1 {
+            let mut event = if v1 {
                 event::v1(&info, V1Target::Http { route_key: &route.route_key }, &params, vars)
             } else {
                 event::v2(&info, &route.route_key, &params, vars)
             };
+            if let Some((v1_context, v2_context)) = &authorized {
+                event = with_authorizer(event, if v1 { v1_context.clone() } else { v2_context.clone() });
+            }
             let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
             else {
                 return http_internal_error();
@@ -376,12 +579,36 @@ async fn rest_api(
     info.stage.clone_from(&stage.stage_name);
     info.path = path;
     let vars = &stage.variables;
+    if !rest_throttle(inner, api, stage, &resource.path, method) {
+        return throttled(true);
+    }
+    let v1_target = || V1Target::Rest { resource_id: &resource.id, resource_path: &resource.path };
+    let mut authorized = None;
+    if method.authorization_type == "CUSTOM" {
+        let Some(authorizer) = method.authorizer_id.as_ref().and_then(|id| deployment.authorizers.get(id))
+        else {
+            return rest_refusal(Refusal::Configuration);
+        };
+        let arn = auth::method_arn(&info, &api.owner.region);
+        match auth::rest(inner, authorizer, &info, v1_target(), &params, vars, &arn).await {
+            Ok(result) => authorized = Some(result),
+            Err(refusal) => return rest_refusal(refusal),
+        }
+    }
+    if method.api_key_required
+        && let Some(resp) =
+            check_api_key(inner, api, &stage.stage_name, &resource.path, method, &info, authorized.as_deref())
+    {
+        return resp;
+    }
     match integration.kind.as_str() {
         "AWS_PROXY" => {
             let uri = with_stage_variables(integration.uri.as_deref().unwrap_or_default(), vars);
             let Some(function_arn) = lambda_arn_of_uri(&uri) else { return rest_internal_error() };
-            let target = V1Target::Rest { resource_id: &resource.id, resource_path: &resource.path };
-            let event = event::v1(&info, target, &params, vars);
+            let mut event = event::v1(&info, v1_target(), &params, vars);
+            if let Some(result) = &authorized {
+                event = with_authorizer(event, result.v1_context());
+            }
             let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
             else {
                 return rest_internal_error();

@@ -61,6 +61,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
     s3.set_topic_publisher(Arc::new(sns.clone()));
     s3.set_event_publisher(Arc::new(events.clone()));
+    let scheduler = scheduler(store.clone(), &lambda, &sqs, &sns, &events);
     let services = Services {
         lambda: lambda.clone(),
         events: events.clone(),
@@ -68,6 +69,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sqs,
         sns: sns.clone(),
         s3: s3.clone(),
+        scheduler: scheduler.clone(),
     };
     let gateway = Arc::new(wire(&args, store.clone(), services)?);
     // Workers start once every port is wired, so what they resume after a restart finds its
@@ -76,6 +78,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     events.start();
     sns.start();
     s3.start();
+    scheduler.start();
 
     tracing::info!(
         %addr,
@@ -92,6 +95,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     gateway::serve(listener, gateway, shutdown).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
+    scheduler.shutdown();
     events.shutdown();
     sns.shutdown();
     s3.shutdown();
@@ -180,6 +184,24 @@ fn sns(
         .map_err(|e| anyhow::anyhow!("starting SNS: {e}"))
 }
 
+/// EventBridge Scheduler, invoking its targets through Lambda, SQS, SNS and EventBridge.
+fn scheduler(
+    store: Store,
+    lambda: &service_lambda::LambdaService,
+    sqs: &service_sqs::SqsService,
+    sns: &service_sns::SnsService,
+    events: &service_events::EventsService,
+) -> service_scheduler::SchedulerService {
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let scheduler =
+        service_scheduler::SchedulerService::new(store, clock, service_scheduler::SchedulerConfig::default());
+    scheduler.set_function_invoker(Arc::new(lambda.clone()));
+    scheduler.set_queue_sender(Arc::new(sqs.clone()));
+    scheduler.set_topic_publisher(Arc::new(sns.clone()));
+    scheduler.set_event_publisher(Arc::new(events.clone()));
+    scheduler
+}
+
 /// The key pairs `--enforce-sigv4` verifies against (`test`/`test` when none are given).
 fn credentials(args: &ServeArgs) -> Credentials {
     let mut credentials = Credentials::new();
@@ -218,12 +240,13 @@ struct Services {
     sqs: service_sqs::SqsService,
     sns: service_sns::SnsService,
     s3: service_s3::S3Service,
+    scheduler: service_scheduler::SchedulerService,
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
 /// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Gateway> {
-    let Services { lambda, events, logs, sqs, sns, s3 } = services;
+    let Services { lambda, events, logs, sqs, sns, s3, scheduler } = services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
     let mode = if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept };
@@ -245,6 +268,7 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
         .service(Arc::new(sqs))
         .service(Arc::new(sns))
         .service(Arc::new(apigateway))
+        .service(Arc::new(scheduler))
         .streaming_service(Arc::new(s3))
         .build())
 }

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ports::{BoxFuture, FunctionInvoker, InvokeResponse, PortError, QueueMessageAttribute, QueueSender};
+use ports::{
+    BoxFuture, BusEvent, EventPublisher, FunctionInvoker, InvokeResponse, PortError, QueueMessageAttribute,
+    QueueSender, TopicMessage, TopicPublisher,
+};
 use protocol::{Request, RequestContext};
 use serde_json::{Value, json};
 use storage::Store;
@@ -360,4 +363,69 @@ fn disabled_schedules_and_end_dates_stop_firing() {
     env.set_time(datetime!(2024-05-01 12:10:00 UTC));
     env.run();
     assert_eq!(lock(&env.functions.calls).len(), 3, "a disabled schedule does not fire");
+}
+
+#[derive(Default)]
+struct Buses(Mutex<Vec<BusEvent>>);
+
+impl EventPublisher for Buses {
+    fn put_event(&self, event: BusEvent) -> Result<String, PortError> {
+        if serde_json::from_str::<serde_json::Map<String, Value>>(&event.detail).is_err() {
+            return Err(PortError::Invalid("Detail is not a JSON object".to_owned()));
+        }
+        lock(&self.0).push(event);
+        Ok("event-id".to_owned())
+    }
+}
+
+#[derive(Default)]
+struct Topics(Mutex<Vec<(String, TopicMessage)>>);
+
+impl TopicPublisher for Topics {
+    fn publish(&self, topic_arn: &str, message: TopicMessage) -> Result<String, PortError> {
+        lock(&self.0).push((topic_arn.to_owned(), message));
+        Ok("message-id".to_owned())
+    }
+}
+
+#[test]
+fn bus_and_topic_targets_get_the_input_as_event_detail_and_message() {
+    let env = Env::new(Store::memory());
+    let buses = Arc::new(Buses::default());
+    let topics = Arc::new(Topics::default());
+    env.svc.set_event_publisher(buses.clone());
+    env.svc.set_topic_publisher(topics.clone());
+    let bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+    let topic = "arn:aws:sns:us-east-1:000000000000:alerts";
+    let (_, code, _) =
+        env.err("POST", "/schedules/b", schedule("rate(1 hour)", json!({ "Arn": bus, "RoleArn": ROLE })));
+    assert_eq!(code, "ValidationException", "a bus target needs EventBridgeParameters");
+    env.ok(
+        "POST",
+        "/schedules/b",
+        schedule(
+            "rate(1 hour)",
+            json!({
+                "Arn": bus, "RoleArn": ROLE, "Input": "{\"report\":true}",
+                "EventBridgeParameters": { "DetailType": "Report Due", "Source": "com.example.reports" }
+            }),
+        ),
+    );
+    env.ok(
+        "POST",
+        "/schedules/t",
+        schedule("rate(1 hour)", json!({ "Arn": topic, "RoleArn": ROLE, "Input": "ping" })),
+    );
+    assert_eq!(env.run(), 2);
+    let events = lock(&buses.0).clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].source.as_str(), events[0].detail_type.as_str()),
+        ("com.example.reports", "Report Due")
+    );
+    assert_eq!(events[0].detail, "{\"report\":true}");
+    assert_eq!(events[0].resources, ["arn:aws:scheduler:us-east-1:000000000000:schedule/default/b"]);
+    let published = lock(&topics.0).clone();
+    assert_eq!(published.len(), 1);
+    assert_eq!((published[0].0.as_str(), published[0].1.message.as_str()), (topic, "ping"));
 }

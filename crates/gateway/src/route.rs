@@ -109,6 +109,15 @@ pub const SERVICES: &[ServiceSpec] = &[
         query_version: None,
         paths: &["/restapis", "/apikeys", "/usageplans", "/domainnames", "/account", "/vpclinks", "/v2/"],
     },
+    // EventBridge Scheduler; its `/tags/{arn}` is shared with API Gateway v1, so tag calls are
+    // routed by their signature only.
+    ServiceSpec {
+        name: "scheduler",
+        protocol: Protocol::RestJson,
+        targets: &[],
+        query_version: None,
+        paths: &["/schedules", "/schedule-groups"],
+    },
     ServiceSpec { name: "s3", protocol: Protocol::RestXml, targets: &[], query_version: None, paths: &[] },
 ];
 

@@ -69,6 +69,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cloudformation = service_cloudformation::CloudFormationService::new(store.clone(), clock.clone())
         .map_err(|e| anyhow::anyhow!("starting CloudFormation: {e}"))?;
     cloudformation.set_api(loopback.clone());
+    let scheduler = scheduler(store.clone(), &lambda, &sqs, &sns, &events);
     let services = Services {
         cloudformation: cloudformation.clone(),
         lambda: lambda.clone(),
@@ -77,6 +78,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sqs,
         sns: sns.clone(),
         s3: s3.clone(),
+        scheduler: scheduler.clone(),
     };
     let gateway = Arc::new(wire(&args, store.clone(), services)?);
     loopback.attach(Arc::downgrade(&gateway));
@@ -87,6 +89,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     sns.start();
     s3.start();
     cloudformation.start();
+    scheduler.start();
 
     tracing::info!(
         %addr,
@@ -103,6 +106,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     gateway::serve(listener, gateway, shutdown).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
+    scheduler.shutdown();
     events.shutdown();
     sns.shutdown();
     s3.shutdown();
@@ -195,6 +199,24 @@ fn sigv4_mode(args: &ServeArgs) -> SigV4Mode {
     if args.enforce_sigv4 { SigV4Mode::Enforce } else { SigV4Mode::Accept }
 }
 
+/// EventBridge Scheduler, invoking its targets through Lambda, SQS, SNS and EventBridge.
+fn scheduler(
+    store: Store,
+    lambda: &service_lambda::LambdaService,
+    sqs: &service_sqs::SqsService,
+    sns: &service_sns::SnsService,
+    events: &service_events::EventsService,
+) -> service_scheduler::SchedulerService {
+    let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let scheduler =
+        service_scheduler::SchedulerService::new(store, clock, service_scheduler::SchedulerConfig::default());
+    scheduler.set_function_invoker(Arc::new(lambda.clone()));
+    scheduler.set_queue_sender(Arc::new(sqs.clone()));
+    scheduler.set_topic_publisher(Arc::new(sns.clone()));
+    scheduler.set_event_publisher(Arc::new(events.clone()));
+    scheduler
+}
+
 /// The key pairs `--enforce-sigv4` verifies against (`test`/`test` when none are given).
 fn credentials(args: &ServeArgs) -> Credentials {
     let mut credentials = Credentials::new();
@@ -234,12 +256,13 @@ struct Services {
     sqs: service_sqs::SqsService,
     sns: service_sns::SnsService,
     s3: service_s3::S3Service,
+    scheduler: service_scheduler::SchedulerService,
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
 /// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Gateway> {
-    let Services { cloudformation, lambda, events, logs, sqs, sns, s3 } = services;
+    let Services { cloudformation, lambda, events, logs, sqs, sns, s3, scheduler } = services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
     let mode = sigv4_mode(args);
@@ -262,6 +285,7 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
         .service(Arc::new(sns))
         .service(Arc::new(apigateway))
         .service(Arc::new(cloudformation))
+        .service(Arc::new(scheduler))
         .streaming_service(Arc::new(s3))
         .build())
 }

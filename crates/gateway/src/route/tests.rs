@@ -132,3 +132,24 @@ fn s3_host_names_route_to_s3() {
     }
     assert!(is_s3_host("b.s3.us-east-1.localhost"));
 }
+
+#[test]
+fn scheduler_paths_route_to_scheduler_without_stealing_lambda_or_apigateway() {
+    let sched = Some(("scheduler", Protocol::RestJson));
+    let h = headers(&[("content-type", "application/json")]);
+    assert_eq!(name(head(Method::POST, "/schedules/nightly", &h, None)), sched);
+    assert_eq!(name(head(Method::GET, "/schedules?ScheduleGroup=ops", &h, None)), sched);
+    assert_eq!(name(head(Method::GET, "/schedule-groups/ops", &h, None)), sched);
+    let tags = "/tags/arn%3Aaws%3Ascheduler%3Aus-east-1%3A000000000000%3Aschedule-group%2Fops";
+    assert_eq!(name(head(Method::GET, tags, &h, Some("scheduler"))), sched);
+    // The same tag path signed for API Gateway, and the other REST services' paths, stay theirs.
+    let apigw = Some(("apigateway", Protocol::RestJson));
+    assert_eq!(
+        name(head(Method::GET, "/tags/arn%3Aaws%3Aapigateway%3A%3A%2Frestapis%2Fa", &h, Some("apigateway"))),
+        apigw
+    );
+    assert_eq!(name(head(Method::GET, "/restapis", &h, None)), apigw);
+    let lambda = Some(("lambda", Protocol::RestJson));
+    assert_eq!(name(head(Method::GET, "/2015-03-31/functions/schedules", &h, None)), lambda);
+    assert_eq!(name(head(Method::GET, "/2015-03-31/functions/", &h, Some("lambda"))), lambda);
+}

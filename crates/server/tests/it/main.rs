@@ -14,6 +14,7 @@ mod lifecycle;
 mod logs;
 mod protocols;
 mod s3;
+mod scheduler;
 mod sigv4;
 mod sns;
 mod sqs;

@@ -89,6 +89,8 @@ pub enum Operation {
 pub struct StackInput {
     pub stack_name: String,
     pub template_body: Option<String>,
+    /// An S3 URL of the template; fetched (into `template_body`) before the operation runs.
+    pub template_url: Option<String>,
     pub use_previous_template: bool,
     /// Supplied values; `None` for `UsePreviousValue=true`.
     pub parameters: BTreeMap<String, Option<String>>,
@@ -165,11 +167,8 @@ fn stack_input(p: &QueryParams, creating: bool) -> Result<StackInput, Error> {
     if creating {
         check_stack_name(&stack_name)?;
     }
-    if p.get("TemplateURL").is_some() {
-        return Err(Error::NotImplemented(
-            "TemplateURL (pass the template in TemplateBody; `aws cloudformation deploy` does for templates under 51,200 bytes)"
-                .to_owned(),
-        ));
+    if p.get("TemplateURL").is_some() && p.get("TemplateBody").is_some() {
+        return Err(invalid("Specify exactly one of TemplateBody or TemplateUrl."));
     }
     let mut parameters = BTreeMap::new();
     for s in p.structs("Parameters") {
@@ -187,6 +186,7 @@ fn stack_input(p: &QueryParams, creating: bool) -> Result<StackInput, Error> {
     Ok(StackInput {
         stack_name,
         template_body: opt(p, "TemplateBody"),
+        template_url: opt(p, "TemplateURL"),
         use_previous_template: p.bool("UsePreviousTemplate")?.unwrap_or(false),
         parameters,
         capabilities: p.list("Capabilities").into_iter().map(str::to_owned).collect(),
@@ -202,7 +202,7 @@ impl Operation {
         Ok(match action {
             "CreateStack" => {
                 let input = stack_input(p, true)?;
-                if input.template_body.is_none() {
+                if input.template_body.is_none() && input.template_url.is_none() {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
                 }
                 Operation::CreateStack(input)
@@ -272,7 +272,7 @@ impl Operation {
                     return Err(Error::NotImplemented("Change sets of type IMPORT".to_owned()));
                 }
                 let input = stack_input(p, change_set_type == "CREATE")?;
-                if input.template_body.is_none() && !input.use_previous_template {
+                if input.template_body.is_none() && input.template_url.is_none() && !input.use_previous_template {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
                 }
                 Operation::CreateChangeSet {

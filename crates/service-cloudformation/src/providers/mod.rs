@@ -14,6 +14,7 @@ mod iam;
 mod lambda;
 mod logs;
 mod s3;
+mod scheduler;
 mod sns;
 mod sqs;
 
@@ -59,6 +60,8 @@ const TABLE: &[(&str, &[&str])] = &[
     ("AWS::ApiGatewayV2::Route", &["RouteId"]),
     ("AWS::ApiGatewayV2::Stage", &[]),
     ("AWS::ApiGatewayV2::Deployment", &["DeploymentId"]),
+    ("AWS::Scheduler::Schedule", &["Arn"]),
+    ("AWS::Scheduler::ScheduleGroup", &["Arn", "State"]),
 ];
 
 /// The types, as the planner wants them.
@@ -167,6 +170,8 @@ pub async fn create(cx: &Cx<'_>, resource_type: &str, props: &Value) -> Outcome<
         "AWS::ApiGatewayV2::Route" => apigatewayv2::create_route(cx, props).await,
         "AWS::ApiGatewayV2::Stage" => apigatewayv2::create_stage(cx, props).await,
         "AWS::ApiGatewayV2::Deployment" => apigatewayv2::create_deployment(cx, props).await,
+        "AWS::Scheduler::Schedule" => scheduler::create_schedule(cx, props).await,
+        "AWS::Scheduler::ScheduleGroup" => scheduler::create_group(cx, props).await,
         other => Err(format!("Resource type {other} is not supported by Nimbus")),
     }
 }
@@ -227,6 +232,9 @@ pub async fn update(cx: &Cx<'_>, old: &ResourceRecord, props: &Value) -> Outcome
         "AWS::ApiGatewayV2::Stage" if same("ApiId") && same("StageName") => {
             apigatewayv2::update_stage(cx, &id, props).await.map(|()| Some(keep()))
         }
+        "AWS::Scheduler::Schedule" if same("Name") && same("GroupName") => {
+            scheduler::update_schedule(cx, &id, props).await.map(|()| Some(keep()))
+        }
         _ => Ok(None),
     }
 }
@@ -269,6 +277,8 @@ pub async fn delete(cx: &Cx<'_>, r: &ResourceRecord) -> Outcome<()> {
         "AWS::ApiGatewayV2::Route" => apigatewayv2::delete_child(cx, p, "routes", &id).await,
         "AWS::ApiGatewayV2::Stage" => apigatewayv2::delete_child(cx, p, "stages", &id).await,
         "AWS::ApiGatewayV2::Deployment" => apigatewayv2::delete_child(cx, p, "deployments", &id).await,
+        "AWS::Scheduler::Schedule" => scheduler::delete_schedule(cx, &id, p).await,
+        "AWS::Scheduler::ScheduleGroup" => scheduler::delete_group(cx, &id).await,
         _ => Ok(()),
     };
     result.or_else(|e| if e.is_not_found() { Ok(()) } else { Err(e.to_string()) })

@@ -38,8 +38,9 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(outcome) = update.apply(&item) {
                     let _ = dynamodb_expr::size::item_size(&outcome.item);
                     let _ = outcome.updated_attributes();
+                    let _ = outcome.updated_old(&item);
+                    let _ = outcome.updated_new();
                 }
-                let _ = update.updated_old(&item);
             }
         }
         _ => {

@@ -3,7 +3,7 @@
 //! saw acknowledged must be there, whole, and every acknowledged message, event and asynchronous
 //! invoke must have been delivered at least once.
 //!
-//! `cargo test -p server --test crash` runs the short form (3 rounds). `NIMBUS_CRASH_ROUNDS=200`
+//! `cargo test -p server --test crash` runs the short form (5 rounds). `NIMBUS_CRASH_ROUNDS=200`
 //! runs the long form; `NIMBUS_CRASH_SEED=<n>` replays the kill schedule of a printed seed.
 
 #[allow(dead_code)]
@@ -550,7 +550,7 @@ async fn check(server: &Server, led: &Ledger) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn acknowledged_writes_survive_sigkill() {
-    let rounds = env_u64("NIMBUS_CRASH_ROUNDS").unwrap_or(3).max(1);
+    let rounds = env_u64("NIMBUS_CRASH_ROUNDS").unwrap_or(5).max(1);
     let seed = env_u64("NIMBUS_CRASH_SEED").unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
     });

@@ -20,8 +20,8 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::client::Waiters as _;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem,
 };
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{DestinationConfig, FunctionCode, InvocationType, OnSuccess, Runtime};
@@ -67,7 +67,8 @@ impl Rng {
 
 /// The bytes of an object, derived from its key so the check needs no copy of them.
 fn body_of(key: &str, len: usize) -> Vec<u8> {
-    let seed = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let seed =
+        key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let mut rng = Rng(seed);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
@@ -193,7 +194,12 @@ async fn set_up(server: &Server) {
         .send()
         .await
         .expect("create table");
-    c.ddb.wait_until_table_exists().table_name(TABLE).wait(Duration::from_secs(20)).await.expect("table active");
+    c.ddb
+        .wait_until_table_exists()
+        .table_name(TABLE)
+        .wait(Duration::from_secs(20))
+        .await
+        .expect("table active");
     for name in [DIRECT_QUEUE, EVENTS_QUEUE, LAMBDA_QUEUE] {
         harness::create_queue(&c.sqs, name).await;
     }
@@ -409,7 +415,8 @@ async fn drain(
     within: Duration,
     id_of: fn(&str) -> Option<String>,
 ) -> BTreeSet<String> {
-    let url = sqs.get_queue_url().queue_name(queue).send().await.expect("queue url").queue_url.unwrap_or_default();
+    let url =
+        sqs.get_queue_url().queue_name(queue).send().await.expect("queue url").queue_url.unwrap_or_default();
     let mut missing = want.clone();
     let deadline = Instant::now() + within;
     while !missing.is_empty() && Instant::now() < deadline {
@@ -477,7 +484,10 @@ async fn check(server: &Server, led: &Ledger) -> Vec<String> {
             Ok(out) => {
                 let got = out.body.collect().await.expect("object body").into_bytes();
                 if got.as_ref() != body_of(key, *len).as_slice() {
-                    failures.push(format!("S3 {key}: body of {} bytes differs from the {len} bytes sent", got.len()));
+                    failures.push(format!(
+                        "S3 {key}: body of {} bytes differs from the {len} bytes sent",
+                        got.len()
+                    ));
                 }
             }
             Err(e) => {
@@ -527,7 +537,8 @@ async fn check(server: &Server, led: &Ledger) -> Vec<String> {
             .send()
             .await
             .expect("query gsi");
-        let found: Vec<_> = out.items().iter().filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok())).collect();
+        let found: Vec<_> =
+            out.items().iter().filter_map(|i| i.get("pk").and_then(|v| v.as_s().ok())).collect();
         if found != [&pk] {
             failures.push(format!("DynamoDB: Query on {GSI} for {pk} found {found:?}"));
         }
@@ -552,7 +563,10 @@ async fn check(server: &Server, led: &Ledger) -> Vec<String> {
 async fn acknowledged_writes_survive_sigkill() {
     let rounds = env_u64("NIMBUS_CRASH_ROUNDS").unwrap_or(5).max(1);
     let seed = env_u64("NIMBUS_CRASH_SEED").unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
     });
     eprintln!("crash harness: {rounds} rounds, NIMBUS_CRASH_SEED={seed}");
     let mut rng = Rng(seed);

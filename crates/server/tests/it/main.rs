@@ -11,6 +11,7 @@ mod iam;
 mod lambda;
 mod lifecycle;
 mod logs;
+mod malformed;
 mod protocols;
 mod s3;
 mod sigv4;

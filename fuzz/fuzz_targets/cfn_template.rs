@@ -41,7 +41,8 @@ impl Provisioned for Everything {
         Some(json!(format!("{logical_id}-id")))
     }
     fn attribute(&self, logical_id: &str, attribute: &str) -> Option<Value> {
-        (attribute != "Missing").then(|| json!(format!("arn:aws:x:us-east-1:123456789012:{logical_id}/{attribute}")))
+        (attribute != "Missing")
+            .then(|| json!(format!("arn:aws:x:us-east-1:123456789012:{logical_id}/{attribute}")))
     }
     fn export(&self, name: &str) -> Option<Value> {
         Some(json!(format!("export-{name}")))
@@ -57,7 +58,12 @@ fuzz_target!(|data: &[u8]| {
     let input = PlanInput {
         template_body: text,
         parameters: &parameters,
-        pseudo: Pseudo::new("123456789012", "us-east-1", "fuzz", "arn:aws:cloudformation:us-east-1:123456789012:stack/fuzz/1"),
+        pseudo: Pseudo::new(
+            "123456789012",
+            "us-east-1",
+            "fuzz",
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/fuzz/1",
+        ),
         known_types: TYPES,
         ssm_parameters: &ssm,
     };

@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let json = |s: Option<&str>| s.filter(|s| !s.is_empty()).and_then(|s| serde_json::from_str(s).ok());
     let names: Option<serde_json::Value> = json(parts.next());
     let values: Option<serde_json::Value> = json(parts.next());
-    let item = json(parts.next()).and_then(|v: serde_json::Value| item_from_json(&v).ok()).unwrap_or_default();
+    let item =
+        json(parts.next()).and_then(|v: serde_json::Value| item_from_json(&v).ok()).unwrap_or_default();
     let Ok(mut placeholders) = Placeholders::from_json(names.as_ref(), values.as_ref()) else { return };
     match kind % 5 {
         0 | 1 => {

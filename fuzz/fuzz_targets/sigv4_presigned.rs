@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else { return };
-    let Ok(req) = http::Request::get(format!("/bucket/key?{query}")).header("host", "localhost").body(()) else {
+    let Ok(req) = http::Request::get(format!("/bucket/key?{query}")).header("host", "localhost").body(())
+    else {
         return;
     };
     let (parts, ()) = req.into_parts();

@@ -346,7 +346,9 @@ fn json_cases(cases: &mut Vec<Case>) {
 
 /// A query service: its version, operation table (and whether the operation has required
 /// members) and the code AWS answers when they are missing.
-const QUERY_SERVICES: &[(&str, &str, &[(&str, bool)], &str)] = &[
+type QueryOps = &'static [(&'static str, bool)];
+
+const QUERY_SERVICES: &[(&str, &str, QueryOps, &str)] = &[
     ("sns", "2010-03-31", SNS, "ValidationError"),
     ("iam", "2010-05-08", IAM, "ValidationError"),
     ("sts", "2011-06-15", STS, "ValidationError"),

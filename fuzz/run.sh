@@ -40,4 +40,4 @@ for target in $(cargo fuzz list); do
   summary+=("$(printf '%-20s %12s runs %8s exec/s' "$target" "${runs:-?}" "${rate:-?}")")
   rm -f "$log"
 done
-printf '\n%s\n' "${summary[@]}"
+echo; printf '%s\n' "${summary[@]}"

@@ -39,7 +39,7 @@ const DIRECT_QUEUE: &str = "crash-direct";
 const EVENTS_QUEUE: &str = "crash-events";
 const LAMBDA_QUEUE: &str = "crash-lambda";
 const SOURCE: &str = "crash.test";
-/// Every fourth object is this big, so a kill often lands while a body is being streamed in.
+/// About a third of the objects are this big, so a kill often lands while a body streams in.
 const BIG: usize = 1 << 20;
 
 const PY_FUNCTION: &str = r#"
@@ -260,8 +260,9 @@ async fn set_up(server: &Server) {
     assert_eq!(out.function_error(), None, "warm-up invoke failed");
 }
 
-/// Runs `op` with ids `{round}-{n}` until the server goes away. Each call returns whether it was
-/// acknowledged; an error while the server is known to be up is recorded as unexpected.
+/// Runs `op` with ids `{round}-{n}` until the server goes away. `op` notes in the ledger what it
+/// sends and, once answered, what was acknowledged; its first error ends the task, and an error
+/// while the server is known to be up is a failure of its own.
 async fn drive<F, Fut>(round: u64, kind: &'static str, killed: Arc<AtomicBool>, shared: Shared, mut op: F)
 where
     F: FnMut(String) -> Fut,

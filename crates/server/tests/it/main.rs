@@ -13,6 +13,7 @@ mod iam;
 mod lambda;
 mod lifecycle;
 mod logs;
+mod malformed;
 mod protocols;
 mod s3;
 mod scheduler;

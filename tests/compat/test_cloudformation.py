@@ -147,11 +147,15 @@ def test_aws_cloudformation_deploy_a_plain_template(server, client, tmp_path):
     assert {r["ResourceStatus"] for r in resources} == {"CREATE_COMPLETE"}
     assert len(resources) == 15
 
-    # A second deploy without changes is a no-op, as the CLI reports it.
+    # A second deploy without changes is recognised as such by the CLI (which exits 255 for it
+    # unless told --no-fail-on-empty-changeset): the change set's reason is CloudFormation's.
     again = run_aws(server, "cloudformation", "deploy", "--template-file", str(path), "--stack-name", "compat-plain",
                     "--capabilities", "CAPABILITY_IAM", "--parameter-overrides", "Greeting=hi")
+    assert again.returncode == 255, again.stderr
+    assert "No changes to deploy. Stack compat-plain is up to date" in again.stderr
+    again = run_aws(server, "cloudformation", "deploy", "--template-file", str(path), "--stack-name", "compat-plain",
+                    "--capabilities", "CAPABILITY_IAM", "--no-fail-on-empty-changeset")
     assert again.returncode == 0, again.stderr
-    assert "No changes to deploy" in again.stdout
 
     client("s3").delete_object(Bucket=outputs["Bucket"], Key="up.txt")
     gone = run_aws(server, "cloudformation", "delete-stack", "--stack-name", "compat-plain")

@@ -48,10 +48,12 @@ pub enum Operation {
     },
     GetTemplateSummary {
         template_body: Option<String>,
+        template_url: Option<String>,
         stack: Option<String>,
     },
     ValidateTemplate {
-        template_body: String,
+        template_body: Option<String>,
+        template_url: Option<String>,
     },
     CreateChangeSet {
         input: StackInput,
@@ -241,23 +243,17 @@ impl Operation {
                 change_set: opt(p, "ChangeSetName"),
                 stage: opt(p, "TemplateStage"),
             },
-            "GetTemplateSummary" => {
-                if p.get("TemplateURL").is_some() {
-                    return Err(Error::NotImplemented("TemplateURL".to_owned()));
-                }
-                Operation::GetTemplateSummary {
-                    template_body: opt(p, "TemplateBody"),
-                    stack: opt(p, "StackName"),
-                }
-            }
+            "GetTemplateSummary" => Operation::GetTemplateSummary {
+                template_body: opt(p, "TemplateBody"),
+                template_url: opt(p, "TemplateURL"),
+                stack: opt(p, "StackName"),
+            },
             "ValidateTemplate" => {
-                if p.get("TemplateURL").is_some() {
-                    return Err(Error::NotImplemented("TemplateURL".to_owned()));
-                }
-                let Some(template_body) = opt(p, "TemplateBody") else {
+                let (template_body, template_url) = (opt(p, "TemplateBody"), opt(p, "TemplateURL"));
+                if template_body.is_none() && template_url.is_none() {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
-                };
-                Operation::ValidateTemplate { template_body }
+                }
+                Operation::ValidateTemplate { template_body, template_url }
             }
             "CreateChangeSet" => {
                 let change_set_name = p.required("ChangeSetName")?.to_owned();
@@ -272,7 +268,10 @@ impl Operation {
                     return Err(Error::NotImplemented("Change sets of type IMPORT".to_owned()));
                 }
                 let input = stack_input(p, change_set_type == "CREATE")?;
-                if input.template_body.is_none() && input.template_url.is_none() && !input.use_previous_template {
+                if input.template_body.is_none()
+                    && input.template_url.is_none()
+                    && !input.use_previous_template
+                {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
                 }
                 Operation::CreateChangeSet {

@@ -42,17 +42,18 @@ async fn fetch(api: Api<'_>, url: &str) -> Result<String, Error> {
         .await
         .map_err(|e| invalid(format!("S3 error: {}", e.message)))?;
     if body.len() > MAX_TEMPLATE_URL_BYTES {
-        return Err(invalid(format!(
-            "Template may not exceed {MAX_TEMPLATE_URL_BYTES} bytes in size."
-        )));
+        return Err(invalid(format!("Template may not exceed {MAX_TEMPLATE_URL_BYTES} bytes in size.")));
     }
-    String::from_utf8(body.to_vec()).map_err(|_| invalid("Template format error: the template is not UTF-8 text"))
+    String::from_utf8(body.to_vec())
+        .map_err(|_| invalid("Template format error: the template is not UTF-8 text"))
 }
 
 /// Replaces a `TemplateURL` of the operation by the template it names.
 pub async fn resolve(api: Api<'_>, mut op: Operation) -> Result<Operation, Error> {
     let (body, url) = match &mut op {
-        Operation::CreateStack(input) | Operation::UpdateStack(input) => (&mut input.template_body, &mut input.template_url),
+        Operation::CreateStack(input) | Operation::UpdateStack(input) => {
+            (&mut input.template_body, &mut input.template_url)
+        }
         Operation::CreateChangeSet { input, .. } => (&mut input.template_body, &mut input.template_url),
         Operation::GetTemplateSummary { template_body, template_url, .. }
         | Operation::ValidateTemplate { template_body, template_url } => (template_body, template_url),

@@ -159,6 +159,8 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     }
     let created = client.cloudformation("CreateChangeSet", &params).await?.map_err(|e| fail(&e))?;
     let change_set = xml_text(&created, "Id").unwrap_or_default();
+    // Followed by id: a stack that ends deleted (OnFailure) is no longer found by name.
+    let stack_id = xml_text(&created, "StackId").unwrap_or_else(|| stack.clone());
     let described = loop {
         let xml = client
             .cloudformation("DescribeChangeSet", &[p("ChangeSetName", &change_set)])
@@ -191,9 +193,9 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     if args.disable_rollback {
         exec.push(p("DisableRollback", "true"));
     }
-    let seen = past_events(&client, &stack).await?;
+    let seen = past_events(&client, &stack_id).await?;
     client.cloudformation("ExecuteChangeSet", &exec).await?.map_err(|e| fail(&e))?;
-    let status = follow_events(&client, &stack, seen).await?;
+    let status = follow_events(&client, &stack_id, seen).await?;
     let ok = status == "CREATE_COMPLETE" || status == "UPDATE_COMPLETE";
     if ok {
         out(&format!("Stack {stack}: {status}"));
@@ -243,7 +245,7 @@ async fn follow_events(client: &Client, stack: &str, mut seen: HashSet<String>) 
             .await?
             .ok()
             .and_then(|x| xml_text(&x, "StackStatus"))
-            .unwrap_or_else(|| "DELETE_COMPLETE".to_owned());
+            .context("the stack disappeared")?;
         if !status.ends_with("_IN_PROGRESS") {
             return Ok(status);
         }
@@ -278,12 +280,14 @@ async fn print_outputs(client: &Client, stack: &str) -> anyhow::Result<()> {
 
 pub async fn delete(args: DeleteArgs) -> anyhow::Result<ExitCode> {
     let client = Client::new(&args.target)?;
-    if stack_status(&client, &args.stack_name).await?.is_none() {
-        bail!("stack {} does not exist", args.stack_name);
-    }
-    let seen = past_events(&client, &args.stack_name).await?;
-    client.cloudformation("DeleteStack", &[p("StackName", &args.stack_name)]).await?.map_err(|e| fail(&e))?;
-    let status = follow_events(&client, &args.stack_name, seen).await?;
+    let xml = match client.cloudformation("DescribeStacks", &[p("StackName", &args.stack_name)]).await? {
+        Ok(xml) => xml,
+        Err(e) => bail!("{}", e.message),
+    };
+    let stack_id = xml_text(&xml, "StackId").unwrap_or_else(|| args.stack_name.clone());
+    let seen = past_events(&client, &stack_id).await?;
+    client.cloudformation("DeleteStack", &[p("StackName", &stack_id)]).await?.map_err(|e| fail(&e))?;
+    let status = follow_events(&client, &stack_id, seen).await?;
     out(&format!("Stack {}: {status}", args.stack_name));
     Ok(if status == "DELETE_COMPLETE" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

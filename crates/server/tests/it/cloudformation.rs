@@ -344,6 +344,14 @@ async fn templates_with_errors_fail_precisely_and_roll_back() {
     assert_eq!(e.meta().code(), Some("ValidationError"));
     assert_eq!(
         e.meta().message(),
+        Some("Template error: instance of Fn::GetAtt references undefined resource Nope")
+    );
+    let bad_ref =
+        r#"{"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Nope"}}}}}"#;
+    let err =
+        cfn.create_stack().stack_name("bad-ref").template_body(bad_ref).send().await.expect_err("refused");
+    assert_eq!(
+        err.into_service_error().meta().message(),
         Some(
             "Template format error: Unresolved resource dependencies [Nope] in the Resources block of the template"
         )

@@ -94,6 +94,7 @@ Resources:
       Handler: app.on_tick
       Events:
         Tick: {Type: Schedule, Properties: {Schedule: rate(1 hour)}}
+        Nightly: {Type: ScheduleV2, Properties: {ScheduleExpression: "cron(0 3 * * ? *)", ScheduleExpressionTimezone: Europe/Paris}}
   MessageFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -266,6 +267,18 @@ async fn a_sam_application_deploys_runs_updates_one_function_and_deletes() {
     let rule =
         server.events("test", "us-east-1").await.describe_rule().name(&tick_rule).send().await.expect("rule");
     assert_eq!(rule.schedule_expression(), Some("rate(1 hour)"));
+    let schedule = physical_id(&cfn, "app", "TickFunctionNightly").await;
+    let scheduler = aws_sdk_scheduler::Client::new(&server.sdk_config("test", "us-east-1").await);
+    let got = scheduler.get_schedule().name(&schedule).send().await.expect("the schedule exists");
+    assert_eq!(got.schedule_expression(), Some("cron(0 3 * * ? *)"));
+    assert_eq!(got.schedule_expression_timezone(), Some("Europe/Paris"));
+
+    // The client commands around a stack: invoke by logical id, logs of a function.
+    let (ok, stdout) =
+        nimbus(&server, dir.path(), &["invoke", "HelloFunction", "--stack-name", "app", "-e", "{}"]);
+    assert!(ok && stdout.contains(r#"\"hello\": \"v1\""#), "{stdout}");
+    let (ok, stdout) = nimbus(&server, dir.path(), &["logs", "UploadFunction", "--stack-name", "app"]);
+    assert!(ok && stdout.contains("GOT s3 in/photo.jpg"), "{stdout}");
 
     // A change to one function's code updates that function and nothing else.
     let before: BTreeSet<String> = stack_event_ids(&cfn, "app").await;

@@ -132,8 +132,9 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "DescribeAccountLimits",
 ];
 
-/// `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters.
-fn check_stack_name(name: &str) -> Result<(), Error> {
+/// Stack and change set names: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters; `member` is
+/// the name's member in the validation message (`stackName`, `changeSetName`).
+fn check_name(name: &str, member: &str) -> Result<(), Error> {
     let ok = name.len() <= 128
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
@@ -141,21 +142,7 @@ fn check_stack_name(name: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "1 validation error detected: Value '{name}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
-        )))
-    }
-}
-
-/// Change set names follow the same rule as stack names, at most 128 characters.
-fn check_change_set_name(name: &str) -> Result<(), Error> {
-    let ok = name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(format!(
-            "1 validation error detected: Value '{name}' at 'changeSetName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
         )))
     }
 }
@@ -167,7 +154,7 @@ fn opt(p: &QueryParams, name: &str) -> Option<String> {
 fn stack_input(p: &QueryParams, creating: bool) -> Result<StackInput, Error> {
     let stack_name = p.required("StackName")?.to_owned();
     if creating {
-        check_stack_name(&stack_name)?;
+        check_name(&stack_name, "stackName")?;
     }
     if p.get("TemplateURL").is_some() && p.get("TemplateBody").is_some() {
         return Err(invalid("Specify exactly one of TemplateBody or TemplateUrl."));
@@ -257,7 +244,7 @@ impl Operation {
             }
             "CreateChangeSet" => {
                 let change_set_name = p.required("ChangeSetName")?.to_owned();
-                check_change_set_name(&change_set_name)?;
+                check_name(&change_set_name, "changeSetName")?;
                 let change_set_type = p.get("ChangeSetType").unwrap_or("UPDATE").to_owned();
                 if !matches!(change_set_type.as_str(), "CREATE" | "UPDATE" | "IMPORT") {
                     return Err(invalid(format!(

@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod apigateway_auth;
+mod console;
 mod dynamodb;
 mod esm;
 mod events;

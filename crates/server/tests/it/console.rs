@@ -279,7 +279,7 @@ async fn the_page_and_its_assets_are_served_and_tenants_are_separate() {
     assert_eq!(resp.headers()["location"], "/_nimbus/");
     for (path, ty, needle) in [
         ("/_nimbus/", "text/html", "app.js"),
-        ("/_nimbus/app.js", "text/javascript", "api/graph"),
+        ("/_nimbus/app.js", "text/javascript", "refreshGraph"),
         ("/_nimbus/app.css", "text/css", "--function"),
     ] {
         let resp = server.http().get(format!("{}{path}", server.endpoint())).send().await.expect("get");

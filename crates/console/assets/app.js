@@ -142,7 +142,7 @@ function drawGraph() {
     },
     el("title", {}, `${n.kind}: ${n.name}\n${n.id}`),
     el("rect", { class: "box", width: NODE_W, height: NODE_H }),
-    el("rect", { class: "band", width: 5, height: NODE_H, fill: `var(--${n.kind})` }),
+    el("rect", { class: "band", width: 5, height: NODE_H, style: `fill: var(--${n.kind})` }),
     el("text", { x: 14, y: 19 }, fit(n.name, 25)),
     el("text", { x: 14, y: 35, class: "sub" }, fit(sub, 30)));
     svg.append(group);
@@ -193,15 +193,16 @@ function showDetails(n) {
   const outs = g.edges.filter((e) => e.from === n.id).map((e) => el("li", {}, `${e.kind}${e.label ? ` (${e.label})` : ""} → ${nameOf(e.to)}`));
   const nested = Object.entries(n.details || {}).filter(([, v]) => v && typeof v === "object");
   const t = n.kind === "function" && state.functions && state.functions.functions.find((f) => f.arn === n.id);
-  box.replaceChildren(
+  const parts = [
     el("div", { class: "kind" }, n.kind), el("h2", {}, n.name),
     el("dl", {}, rows),
     t ? el("p", {}, `${t.invocations} invocations, ${t.coldStarts} cold (avg init ${ms(t.avgInitDurationMs)}), avg ${ms(t.avgDurationMs)}. `,
       el("a", { href: "#", on: { click: (ev) => { ev.preventDefault(); state.fn = n.name; switchTab("functions"); } } }, "Invocations →")) : null,
     ins.length ? el("div", {}, el("b", {}, "In"), el("ul", {}, ins)) : null,
     outs.length ? el("div", {}, el("b", {}, "Out"), el("ul", {}, outs)) : null,
-    nested.map(([k, v]) => el("div", {}, el("b", {}, k), el("pre", {}, JSON.stringify(v, null, 2)))),
-  );
+    ...nested.map(([k, v]) => el("div", {}, el("b", {}, k), el("pre", {}, JSON.stringify(v, null, 2)))),
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
 }
 
 // ---------------------------------------------------------------- functions
@@ -232,7 +233,7 @@ async function refreshInvocations(name) {
       `${when(i.started_ms)}  ${i.request_id}  ${ms(i.duration_ms)} (billed ${i.billed_duration_ms} ms)  ${i.max_memory_used_mb}/${i.memory_size_mb} MB`),
     el("pre", { class: "logs" }, i.logs.map((l) => l.message).join("\n"))));
   $("invocations").replaceChildren(el("h2", {}, `${name}: ${data.total} invocation${data.total === 1 ? "" : "s"}`),
-    rows.length ? rows : el("p", { class: "empty" }, "No invocations in this window."));
+    ...(rows.length ? rows : [el("p", { class: "empty" }, "No invocations in this window.")]));
 }
 
 // ---------------------------------------------------------------- cost
@@ -249,8 +250,8 @@ async function refreshCost() {
     el("td", { class: "num" }, usd(f.request_cost)), el("td", { class: "num" }, usd(f.duration_cost)), el("td", { class: "num" }, usd(f.total)))));
   const p = c.prices;
   $("cost-source").replaceChildren(
-    `Prices: ${p.region}, ${p.currency}, $${p.lambda.request} per request, ` +
-    Object.entries(p.lambda.gb_second).map(([a, v]) => `$${v} per GB-s (${a})`).join(", ") + `; from `,
+    `Prices: ${p.region}, ${p.currency}, ${usd(p.lambda.request * 1e6)} per million requests, ` +
+    Object.entries(p.lambda.gb_second).map(([a, v]) => `${usd(v)} per GB-s (${a})`).join(", ") + `; from `,
     el("a", { href: p.source, rel: "noreferrer" }, p.source), `, retrieved ${p.retrieved}. ${p.notes}`);
 }
 

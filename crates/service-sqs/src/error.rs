@@ -191,6 +191,10 @@ impl Error {
         }
         let type_name = match wire.shape {
             Some(shape) => format!("com.amazonaws.sqs#{shape}"),
+            // A code that already names an exception (`SerializationException`) keeps its name.
+            None if wire.query_code.ends_with("Exception") => {
+                format!("com.amazon.coral.service#{}", wire.query_code)
+            }
             None => format!("com.amazon.coral.service#{}Exception", wire.query_code),
         };
         let json_info = ErrorInfo { code: type_name.into(), ..info.clone() };

@@ -1,6 +1,7 @@
 //! InvokeWithResponseStream: the same synchronous invocation as Invoke, answered as an
 //! `application/vnd.amazon.eventstream` body — `PayloadChunk` events carrying the response
-//! bytes, then one `InvokeComplete` with the error (if any) and the log tail. The runtime
+//! bytes (for a streaming function that failed, what it wrote before failing), then one
+//! `InvokeComplete` with the error (if any) and the log tail. The runtime
 //! buffers a function's streamed response (`awslambda.streamifyResponse`) whole, so the chunks
 //! go out once the function has finished, as they would from a buffered function on Lambda.
 
@@ -70,6 +71,9 @@ pub fn body_of(outcome: &InvokeOutcome, tail: bool) -> Vec<u8> {
             }
         }
         InvokeResult::Error(e) => {
+            for piece in e.streamed.chunks(CHUNK) {
+                out.extend(event("PayloadChunk", "application/octet-stream", piece));
+            }
             complete.insert("ErrorCode".into(), e.error_type.clone().into());
             let details = e.message().unwrap_or_else(|| String::from_utf8_lossy(&e.payload).into_owned());
             complete.insert("ErrorDetails".into(), details.into());

@@ -268,6 +268,29 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream, cont
     assert!(s.payload.starts_with(b"abczzz"));
     assert!(s.chunks >= 2, "a large response comes in more than one chunk");
 
+    // What a streaming handler wrote before it threw comes first, then the error.
+    let failing = r#"
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.write("partial ");
+  await new Promise((r) => setTimeout(r, 20));
+  throw new Error("broke midway");
+});
+"#;
+    lambda
+        .create_function()
+        .function_name("breaks")
+        .runtime(Runtime::Nodejs20x)
+        .role(ROLE)
+        .handler("index.handler")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("index.js", failing)]))).build())
+        .send()
+        .await
+        .expect("create failing streamer");
+    let s = invoke_streaming(&lambda, "breaks", "{}", false).await;
+    assert_eq!(s.payload, b"partial ");
+    assert_eq!(s.error_code.as_deref(), Some("Error"));
+    assert_eq!(s.error_details.as_deref(), Some("broke midway"));
+
     let e = lambda
         .invoke_with_response_stream()
         .function_name("missing")

@@ -465,3 +465,63 @@ async fn layer_version_permissions() {
         serde_json::from_str(policy.expect("policy").policy().expect("policy")).expect("JSON");
     assert_eq!(document["Statement"].as_array().map(Vec::len), Some(1));
 }
+
+#[tokio::test]
+async fn response_stream_urls_serve_a_streaming_functions_response() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = r#"
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  if (event.rawPath === "/raw") {
+    responseStream.setContentType("text/csv");
+    responseStream.write("a,b\n");
+    responseStream.end("1,2\n");
+    return;
+  }
+  const http = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 201,
+    headers: { "content-type": "text/plain", "x-path": event.rawPath },
+    cookies: ["k=v"],
+  });
+  http.write("hello ");
+  http.end("world");
+});
+"#;
+    lambda
+        .create_function()
+        .function_name("web-stream")
+        .runtime(Runtime::Nodejs20x)
+        .role(ROLE)
+        .handler("index.handler")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("index.js", source)]))).build())
+        .send()
+        .await
+        .expect("create");
+    let created = lambda
+        .create_function_url_config()
+        .function_name("web-stream")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .invoke_mode(aws_sdk_lambda::types::InvokeMode::ResponseStream)
+        .send()
+        .await
+        .expect("create a RESPONSE_STREAM url");
+    assert_eq!(created.invoke_mode(), Some(&aws_sdk_lambda::types::InvokeMode::ResponseStream));
+    let url = created.function_url().to_owned();
+    let host = url.trim_start_matches("http://").split(':').next().expect("host").to_owned();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", server.port).parse().expect("addr");
+    let http = reqwest::Client::builder().resolve(&host, addr).build().expect("client");
+    let resp = http.get(format!("{url}greet")).send().await.expect("url request");
+    assert_eq!(resp.status().as_u16(), 201);
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    assert_eq!(header(&resp, "x-path").as_deref(), Some("/greet"));
+    assert_eq!(header(&resp, "content-type").as_deref(), Some("text/plain"));
+    assert_eq!(header(&resp, "set-cookie").as_deref(), Some("k=v"));
+    assert_eq!(resp.text().await.expect("body"), "hello world");
+
+    let resp = http.get(format!("{url}raw")).send().await.expect("raw request");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(header(&resp, "content-type").as_deref(), Some("text/csv"));
+    assert_eq!(resp.text().await.expect("body"), "a,b\n1,2\n");
+}

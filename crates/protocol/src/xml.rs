@@ -106,9 +106,54 @@ pub fn check_well_formed(body: &[u8]) -> Result<(), ProtocolError> {
     Ok(())
 }
 
+/// The text of the first element named `tag` (local name), unescaped.
+pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    xml_texts(xml, tag).into_iter().next()
+}
+
+/// The text of every element named `tag` (local name), in document order.
+pub fn xml_texts(xml: &str, tag: &str) -> Vec<String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut out = Vec::new();
+    let mut inside = false;
+    let mut text = String::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) if e.local_name().as_ref() == tag => {
+                inside = true;
+                text.clear();
+            }
+            Ok(Event::End(e)) if inside && e.local_name().as_ref() == tag => {
+                inside = false;
+                out.push(std::mem::take(&mut text));
+            }
+            Ok(Event::Text(t)) if inside => text.push_str(&t.xml10_content()),
+            Ok(Event::GeneralRef(r)) if inside => match r.resolve_char_ref() {
+                Ok(Some(c)) => text.push(c),
+                _ => {
+                    let entity = format!("&{};", r.xml10_content());
+                    text.push_str(&quick_xml::escape::unescape(&entity).unwrap_or_default());
+                }
+            },
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_elements_and_entities() {
+        let xml = "<R><A>x &amp; y</A><B><A>2</A></B><Code>NotFound</Code></R>";
+        assert_eq!(xml_texts(xml, "A"), vec!["x & y".to_owned(), "2".to_owned()]);
+        assert_eq!(xml_text(xml, "Code").as_deref(), Some("NotFound"));
+        assert_eq!(xml_text(xml, "Missing"), None);
+    }
 
     #[test]
     fn escapes_text() {

@@ -91,11 +91,9 @@ impl RuntimeManager {
         prepare(&py, write_atomic(&py, PYTHON_RUNTIME.as_bytes()))?;
         let js = runtime_dir.join("bootstrap.cjs");
         prepare(&js, write_atomic(&js, NODE_BOOTSTRAP.as_bytes()))?;
-        if envs_dir.exists() {
-            prepare(&envs_dir, std::fs::remove_dir_all(&envs_dir))?;
-        }
-        prepare(&envs_dir, std::fs::create_dir_all(&envs_dir))?;
         let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
+        prepare(&envs_dir, clear_leftover_envs(&config.work_dir, &envs_dir, tag))?;
+        prepare(&envs_dir, std::fs::create_dir_all(&envs_dir))?;
         let sandbox = Sandbox::detect(config.sandbox, tag)?;
         let info = sandbox.info();
         tracing::info!(
@@ -476,6 +474,25 @@ fn init_failed(error: &FunctionError) -> RuntimeError {
     }
 }
 
+/// Clears the environments of a previous run. After a SIGKILL of the server its function
+/// processes outlive it for a moment (they stop once their Runtime API is gone) and may still be
+/// writing into their environments, so deleting the tree in place can fail with "Directory not
+/// empty". Moving it aside is atomic and cannot race them; the moved trees are then deleted
+/// best-effort, now or at a later start.
+fn clear_leftover_envs(work_dir: &Path, envs_dir: &Path, tag: &str) -> std::io::Result<()> {
+    if envs_dir.exists() {
+        std::fs::rename(envs_dir, work_dir.join(format!("envs.stale-{tag}")))?;
+    }
+    for entry in std::fs::read_dir(work_dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("envs.stale-")
+            && let Err(e) = std::fs::remove_dir_all(entry.path())
+        {
+            tracing::debug!(path = %entry.path().display(), error = %e, "leftover environments not removed yet");
+        }
+    }
+    Ok(())
+}
+
 fn destroy_all(envs: Vec<Environment>) {
     for env in envs {
         tokio::spawn(env.destroy());
@@ -514,4 +531,29 @@ async fn reap(inner: Weak<Inner>, idle_timeout: Duration) {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftover_environments_are_moved_aside_and_removed() {
+        let work = tempfile::tempdir().expect("tempdir");
+        let envs = work.path().join("envs");
+        std::fs::create_dir_all(envs.join("f-1/task/__pycache__")).expect("mkdir");
+        std::fs::write(envs.join("f-1/task/__pycache__/app.pyc"), b"x").expect("write");
+        std::fs::create_dir_all(work.path().join("envs.stale-older/f-2")).expect("mkdir");
+        std::fs::create_dir_all(work.path().join("runtime")).expect("mkdir");
+        clear_leftover_envs(work.path(), &envs, "t1").expect("cleared");
+        let mut left: Vec<String> = std::fs::read_dir(work.path())
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["runtime"]);
+        // A first start has nothing to clear.
+        clear_leftover_envs(work.path(), &envs, "t2").expect("nothing to clear");
+    }
 }

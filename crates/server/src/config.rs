@@ -17,6 +17,17 @@ pub struct Cli {
 pub enum Command {
     /// Serve every AWS service on one port.
     Serve(ServeArgs),
+    /// Deploy a SAM or CloudFormation template: package local code, create or update the stack,
+    /// show its events, print its outputs.
+    Deploy(crate::cli::DeployArgs),
+    /// Delete a stack and everything it created.
+    Delete(crate::cli::DeleteArgs),
+    /// List the stacks.
+    Stacks(crate::cli::StacksArgs),
+    /// Invoke a function and print its result (its log tail goes to stderr).
+    Invoke(crate::cli::InvokeArgs),
+    /// Print a function's logs; `-f` follows them.
+    Logs(crate::cli::LogsArgs),
 }
 
 #[derive(Debug, Args)]

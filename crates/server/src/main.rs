@@ -1,5 +1,6 @@
 //! The `nimbus` binary: parses the command line, sets up tracing, and runs the chosen command.
 
+mod cli;
 mod config;
 mod loopback;
 mod serve;
@@ -12,10 +13,15 @@ fn main() -> ExitCode {
     let cli = config::Cli::parse();
     init_tracing();
     let result = match cli.command {
-        config::Command::Serve(args) => serve::run(args),
+        config::Command::Serve(args) => serve::run(args).map(|()| ExitCode::SUCCESS),
+        config::Command::Deploy(args) => cli::run(cli::deploy(args)),
+        config::Command::Delete(args) => cli::run(cli::delete(args)),
+        config::Command::Stacks(args) => cli::run(cli::stacks(args)),
+        config::Command::Invoke(args) => cli::run(cli::invoke(args)),
+        config::Command::Logs(args) => cli::run(cli::logs(args)),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // One line a person can act on; the chain carries the cause (address, path, errno).
             eprintln!("nimbus: error: {e:#}");

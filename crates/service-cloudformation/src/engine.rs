@@ -273,6 +273,13 @@ impl Op<'_> {
                     stack_name_of(by)
                 ));
             }
+            if let Some(name) = &o.export_name
+                && let Some((_, value)) = exports.get(name)
+                && *value != o.value
+                && let Some(user) = stacks::importers(self.inner, self.scope, name).into_iter().next()
+            {
+                return Err(format!("Cannot update export {name} as it is in use by {user}"));
+            }
             out.push(OutputRecord {
                 key: o.key,
                 value: o.value,

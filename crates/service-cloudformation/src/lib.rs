@@ -24,6 +24,7 @@ mod operation;
 mod providers;
 mod render;
 mod stacks;
+mod template_url;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -88,8 +89,14 @@ impl CloudFormationService {
         engine::resume(self.inner.clone());
     }
 
-    fn handle(&self, ctx: &RequestContext, req: &Request) -> Response {
-        let result = query::params(req).map_err(Error::from).and_then(|p| Operation::parse(&p));
+    async fn handle(&self, ctx: &RequestContext, req: &Request) -> Response {
+        let mut result = query::params(req).map_err(Error::from).and_then(|p| Operation::parse(&p));
+        if let Ok(op) = result {
+            result = match self.inner.api.get() {
+                Some(port) => template_url::resolve(api::Api::new(port.as_ref(), &ctx.scope), op).await,
+                None => Ok(op),
+            };
+        }
         match result.and_then(|op| stacks::act(&self.inner, ctx, op)) {
             Ok(resp) => resp,
             Err(e) => {
@@ -112,8 +119,9 @@ impl AwsService for CloudFormationService {
     }
 
     fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
-        // Handlers are synchronous; stack operations run as tasks they spawn.
-        Box::pin(async move { self.handle(&ctx, &req) })
+        // Handlers are synchronous once a TemplateURL is read; stack operations run as tasks
+        // they spawn.
+        Box::pin(async move { self.handle(&ctx, &req).await })
     }
 }
 

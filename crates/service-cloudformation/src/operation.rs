@@ -48,10 +48,12 @@ pub enum Operation {
     },
     GetTemplateSummary {
         template_body: Option<String>,
+        template_url: Option<String>,
         stack: Option<String>,
     },
     ValidateTemplate {
-        template_body: String,
+        template_body: Option<String>,
+        template_url: Option<String>,
     },
     CreateChangeSet {
         input: StackInput,
@@ -89,6 +91,8 @@ pub enum Operation {
 pub struct StackInput {
     pub stack_name: String,
     pub template_body: Option<String>,
+    /// An S3 URL of the template; fetched (into `template_body`) before the operation runs.
+    pub template_url: Option<String>,
     pub use_previous_template: bool,
     /// Supplied values; `None` for `UsePreviousValue=true`.
     pub parameters: BTreeMap<String, Option<String>>,
@@ -128,8 +132,9 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "DescribeAccountLimits",
 ];
 
-/// `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters.
-fn check_stack_name(name: &str) -> Result<(), Error> {
+/// Stack and change set names: `[a-zA-Z][-a-zA-Z0-9]*`, at most 128 characters; `member` is
+/// the name's member in the validation message (`stackName`, `changeSetName`).
+fn check_name(name: &str, member: &str) -> Result<(), Error> {
     let ok = name.len() <= 128
         && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
@@ -137,21 +142,7 @@ fn check_stack_name(name: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(invalid(format!(
-            "1 validation error detected: Value '{name}' at 'stackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
-        )))
-    }
-}
-
-/// Change set names follow the same rule as stack names, at most 128 characters.
-fn check_change_set_name(name: &str) -> Result<(), Error> {
-    let ok = name.len() <= 128
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(invalid(format!(
-            "1 validation error detected: Value '{name}' at 'changeSetName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+            "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
         )))
     }
 }
@@ -163,13 +154,10 @@ fn opt(p: &QueryParams, name: &str) -> Option<String> {
 fn stack_input(p: &QueryParams, creating: bool) -> Result<StackInput, Error> {
     let stack_name = p.required("StackName")?.to_owned();
     if creating {
-        check_stack_name(&stack_name)?;
+        check_name(&stack_name, "stackName")?;
     }
-    if p.get("TemplateURL").is_some() {
-        return Err(Error::NotImplemented(
-            "TemplateURL (pass the template in TemplateBody; `aws cloudformation deploy` does for templates under 51,200 bytes)"
-                .to_owned(),
-        ));
+    if p.get("TemplateURL").is_some() && p.get("TemplateBody").is_some() {
+        return Err(invalid("Specify exactly one of TemplateBody or TemplateUrl."));
     }
     let mut parameters = BTreeMap::new();
     for s in p.structs("Parameters") {
@@ -187,6 +175,7 @@ fn stack_input(p: &QueryParams, creating: bool) -> Result<StackInput, Error> {
     Ok(StackInput {
         stack_name,
         template_body: opt(p, "TemplateBody"),
+        template_url: opt(p, "TemplateURL"),
         use_previous_template: p.bool("UsePreviousTemplate")?.unwrap_or(false),
         parameters,
         capabilities: p.list("Capabilities").into_iter().map(str::to_owned).collect(),
@@ -202,7 +191,7 @@ impl Operation {
         Ok(match action {
             "CreateStack" => {
                 let input = stack_input(p, true)?;
-                if input.template_body.is_none() {
+                if input.template_body.is_none() && input.template_url.is_none() {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
                 }
                 Operation::CreateStack(input)
@@ -241,27 +230,21 @@ impl Operation {
                 change_set: opt(p, "ChangeSetName"),
                 stage: opt(p, "TemplateStage"),
             },
-            "GetTemplateSummary" => {
-                if p.get("TemplateURL").is_some() {
-                    return Err(Error::NotImplemented("TemplateURL".to_owned()));
-                }
-                Operation::GetTemplateSummary {
-                    template_body: opt(p, "TemplateBody"),
-                    stack: opt(p, "StackName"),
-                }
-            }
+            "GetTemplateSummary" => Operation::GetTemplateSummary {
+                template_body: opt(p, "TemplateBody"),
+                template_url: opt(p, "TemplateURL"),
+                stack: opt(p, "StackName"),
+            },
             "ValidateTemplate" => {
-                if p.get("TemplateURL").is_some() {
-                    return Err(Error::NotImplemented("TemplateURL".to_owned()));
-                }
-                let Some(template_body) = opt(p, "TemplateBody") else {
+                let (template_body, template_url) = (opt(p, "TemplateBody"), opt(p, "TemplateURL"));
+                if template_body.is_none() && template_url.is_none() {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
-                };
-                Operation::ValidateTemplate { template_body }
+                }
+                Operation::ValidateTemplate { template_body, template_url }
             }
             "CreateChangeSet" => {
                 let change_set_name = p.required("ChangeSetName")?.to_owned();
-                check_change_set_name(&change_set_name)?;
+                check_name(&change_set_name, "changeSetName")?;
                 let change_set_type = p.get("ChangeSetType").unwrap_or("UPDATE").to_owned();
                 if !matches!(change_set_type.as_str(), "CREATE" | "UPDATE" | "IMPORT") {
                     return Err(invalid(format!(
@@ -272,7 +255,10 @@ impl Operation {
                     return Err(Error::NotImplemented("Change sets of type IMPORT".to_owned()));
                 }
                 let input = stack_input(p, change_set_type == "CREATE")?;
-                if input.template_body.is_none() && !input.use_previous_template {
+                if input.template_body.is_none()
+                    && input.template_url.is_none()
+                    && !input.use_previous_template
+                {
                     return Err(invalid("Either Template URL or Template Body must be specified."));
                 }
                 Operation::CreateChangeSet {

@@ -88,7 +88,7 @@ pub fn act(inner: &Arc<Inner>, ctx: &RequestContext, op: Operation) -> Result<Re
         Operation::GetTemplate { stack, change_set, stage } => {
             get_template(inner, ctx, stack, change_set, stage)
         }
-        Operation::GetTemplateSummary { template_body, stack } => {
+        Operation::GetTemplateSummary { template_body, template_url: _, stack } => {
             let body = match (template_body, stack) {
                 (Some(b), _) => b,
                 (None, Some(name)) => find(inner, scope, &name)?.1.template_body,
@@ -101,7 +101,8 @@ pub fn act(inner: &Arc<Inner>, ctx: &RequestContext, op: Operation) -> Result<Re
             let summary = cfn_template::summarize(&body)?;
             Ok(respond(ctx, "GetTemplateSummary", |w| summary_xml(w, &summary, true)))
         }
-        Operation::ValidateTemplate { template_body } => {
+        Operation::ValidateTemplate { template_body, template_url: _ } => {
+            let template_body = template_body.unwrap_or_default();
             let summary = cfn_template::validate(&template_body)?;
             Ok(respond(ctx, "ValidateTemplate", |w| summary_xml(w, &summary, false)))
         }

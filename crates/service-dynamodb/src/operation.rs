@@ -484,8 +484,15 @@ impl Operation {
             "ListTables" => Operation::ListTables(decode(body, &[])?),
             "DeleteTable" => Operation::DeleteTable(decode(body, table)?),
             "UpdateTable" => Operation::UpdateTable(Box::new(decode(body, table)?)),
-            "DescribeEndpoints" => Operation::DescribeEndpoints,
-            "DescribeLimits" => Operation::DescribeLimits,
+            // No members, but the body must still be a JSON object, as for every operation.
+            "DescribeEndpoints" => {
+                decode::<serde::de::IgnoredAny>(body, &[])?;
+                Operation::DescribeEndpoints
+            }
+            "DescribeLimits" => {
+                decode::<serde::de::IgnoredAny>(body, &[])?;
+                Operation::DescribeLimits
+            }
             "TagResource" => Operation::TagResource(decode(body, &["ResourceArn", "Tags"])?),
             "UntagResource" => Operation::UntagResource(decode(body, &["ResourceArn", "TagKeys"])?),
             "ListTagsOfResource" => Operation::ListTagsOfResource(decode(body, &["ResourceArn"])?),
@@ -535,5 +542,17 @@ mod tests {
             Operation::parse(STREAMS_TARGET, "GetRecords", b"{}"),
             Err(Error::ValidationException(m)) if m.contains("shardIterator")
         ));
+    }
+
+    #[test]
+    fn operations_without_members_still_refuse_a_malformed_body() {
+        for op in ["DescribeEndpoints", "DescribeLimits"] {
+            assert!(Operation::parse(TARGET, op, b"").is_ok());
+            assert!(Operation::parse(TARGET, op, b"{}").is_ok());
+            for body in [&b"{\"x\":"[..], b"[{}]", b"{\"\xff\":1}"] {
+                let err = Operation::parse(TARGET, op, body);
+                assert!(matches!(err, Err(Error::SerializationException(_))), "{op} {body:?}: {err:?}");
+            }
+        }
     }
 }

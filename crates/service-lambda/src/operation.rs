@@ -557,6 +557,10 @@ fn json<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, Error> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
+    // serde also reads a struct from a JSON array (as a tuple); a request body must be an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(Error::SerializationException("Start of list found where not expected".to_owned()));
+    }
     serde_json::from_slice(body).map_err(|e| Error::SerializationException(e.to_string()))
 }
 
@@ -679,6 +683,18 @@ mod tests {
         }
         r.headers_mut().insert("x-amz-invocation-type", http::HeaderValue::from_static("Later"));
         assert!(matches!(Operation::parse(&r), Err(Error::ValidationException(_))));
+    }
+
+    #[test]
+    fn an_array_body_is_not_read_as_a_struct() {
+        for (method, uri) in [
+            (Method::PUT, "/2019-09-25/functions/f/event-invoke-config"),
+            (Method::POST, "/2015-03-31/functions"),
+            (Method::PUT, "/2015-03-31/functions/f/configuration"),
+        ] {
+            let op = Operation::parse(&req(method, uri, " [1]"));
+            assert!(matches!(op, Err(Error::SerializationException(_))), "{uri}: {op:?}");
+        }
     }
 
     #[test]

@@ -42,6 +42,8 @@ use types::Clock;
 
 pub use engine::Engine;
 pub use error::Error;
+/// The aws-chunked decoder, sans-IO: public so the fuzz targets reach it.
+pub use unsigned::{ChunkError, Decoder as ChunkDecoder};
 
 /// How S3 checks callers.
 #[derive(Clone, Debug, Default)]

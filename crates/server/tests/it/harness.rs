@@ -119,6 +119,10 @@ impl Server {
         aws_sdk_iam::Client::new(&self.sdk_config(access_key, region).await)
     }
 
+    pub async fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.sdk_config("test", "us-east-1").await)
+    }
+
     pub async fn logs(&self, access_key: &str, region: &'static str) -> aws_sdk_cloudwatchlogs::Client {
         aws_sdk_cloudwatchlogs::Client::new(&self.sdk_config(access_key, region).await)
     }

@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod apigateway_auth;
+mod cloudformation;
 mod dynamodb;
 mod esm;
 mod events;
@@ -13,6 +14,7 @@ mod lambda;
 mod lambda_more;
 mod lifecycle;
 mod logs;
+mod malformed;
 mod protocols;
 mod s3;
 mod scheduler;

@@ -351,3 +351,80 @@ pub async fn delete_stage(cx: &Cx<'_>, name: &str, props: &Value) -> Result<(), 
         .await
         .map(drop)
 }
+
+pub async fn create_authorizer(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let api = required(props, "RestApiId")?;
+    let mut b = Map::new();
+    b.insert("name".into(), json!(text(props, "Name").unwrap_or_else(|| cx.name(64))));
+    rename(
+        props,
+        &[
+            ("Type", "type"),
+            ("AuthorizerUri", "authorizerUri"),
+            ("AuthorizerCredentials", "authorizerCredentials"),
+            ("IdentitySource", "identitySource"),
+            ("IdentityValidationExpression", "identityValidationExpression"),
+            ("AuthorizerResultTtlInSeconds", "authorizerResultTtlInSeconds"),
+            ("ProviderARNs", "providerARNs"),
+            ("AuthType", "authType"),
+        ],
+        &mut b,
+    );
+    let out = call(cx, Method::POST, &format!("/restapis/{api}/authorizers"), Some(Value::Object(b)))
+        .await
+        .map_err(err)?;
+    let id = out.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Created::new(id.clone()).with("AuthorizerId", id))
+}
+
+pub async fn delete_authorizer(cx: &Cx<'_>, id: &str, props: &Value) -> Result<(), ApiError> {
+    let api = text(props, "RestApiId").unwrap_or_default();
+    call(cx, Method::DELETE, &format!("/restapis/{api}/authorizers/{id}"), None).await.map(drop)
+}
+
+pub async fn create_api_key(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let mut b = Map::new();
+    b.insert("name".into(), json!(text(props, "Name").unwrap_or_else(|| cx.name(128))));
+    rename(props, &[("Description", "description"), ("Enabled", "enabled"), ("Value", "value")], &mut b);
+    if let Some(keys) = props.get("StageKeys") {
+        b.insert("stageKeys".into(), camel(keys));
+    }
+    let out = call(cx, Method::POST, "/apikeys", Some(Value::Object(b))).await.map_err(err)?;
+    let id = out.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Created::new(id.clone()).with("APIKeyId", id))
+}
+
+pub async fn delete_api_key(cx: &Cx<'_>, id: &str) -> Result<(), ApiError> {
+    call(cx, Method::DELETE, &format!("/apikeys/{id}"), None).await.map(drop)
+}
+
+pub async fn create_usage_plan(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let mut b = Map::new();
+    b.insert("name".into(), json!(text(props, "UsagePlanName").unwrap_or_else(|| cx.name(128))));
+    rename(props, &[("Description", "description")], &mut b);
+    for (cfn, api) in [("ApiStages", "apiStages"), ("Throttle", "throttle"), ("Quota", "quota")] {
+        if let Some(v) = props.get(cfn) {
+            b.insert(api.into(), camel(v));
+        }
+    }
+    let out = call(cx, Method::POST, "/usageplans", Some(Value::Object(b))).await.map_err(err)?;
+    let id = out.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Created::new(id.clone()).with("Id", id))
+}
+
+pub async fn delete_usage_plan(cx: &Cx<'_>, id: &str) -> Result<(), ApiError> {
+    call(cx, Method::DELETE, &format!("/usageplans/{id}"), None).await.map(drop)
+}
+
+pub async fn create_usage_plan_key(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let plan = required(props, "UsagePlanId")?;
+    let body = json!({"keyId": required(props, "KeyId")?, "keyType": text(props, "KeyType").unwrap_or_else(|| "API_KEY".to_owned())});
+    let out = call(cx, Method::POST, &format!("/usageplans/{plan}/keys"), Some(body)).await.map_err(err)?;
+    let id = out.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Created::new(id.clone()).with("Id", id))
+}
+
+pub async fn delete_usage_plan_key(cx: &Cx<'_>, id: &str, props: &Value) -> Result<(), ApiError> {
+    let plan = text(props, "UsagePlanId").unwrap_or_default();
+    call(cx, Method::DELETE, &format!("/usageplans/{plan}/keys/{id}"), None).await.map(drop)
+}

@@ -208,3 +208,15 @@ pub async fn delete_child(cx: &Cx<'_>, props: &Value, kind: &str, id: &str) -> R
     let api = text(props, "ApiId").unwrap_or_default();
     call(cx, Method::DELETE, &format!("/v2/apis/{api}/{kind}/{id}"), None).await.map(drop)
 }
+
+pub async fn create_authorizer(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let api = required(props, "ApiId")?;
+    let mut body = camel(props);
+    if let Some(m) = body.as_object_mut() {
+        m.remove("apiId");
+    }
+    let out =
+        call(cx, Method::POST, &format!("/v2/apis/{api}/authorizers"), Some(body)).await.map_err(err)?;
+    let id = id_of(&out, "authorizerId");
+    Ok(Created::new(id.clone()).with("AuthorizerId", id))
+}

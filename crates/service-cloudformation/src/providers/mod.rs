@@ -14,6 +14,7 @@ mod iam;
 mod lambda;
 mod logs;
 mod s3;
+mod scheduler;
 mod sns;
 mod sqs;
 
@@ -54,11 +55,18 @@ const TABLE: &[(&str, &[&str])] = &[
     ("AWS::ApiGateway::Method", &[]),
     ("AWS::ApiGateway::Deployment", &["DeploymentId"]),
     ("AWS::ApiGateway::Stage", &[]),
+    ("AWS::ApiGateway::Authorizer", &["AuthorizerId"]),
+    ("AWS::ApiGateway::ApiKey", &["APIKeyId"]),
+    ("AWS::ApiGateway::UsagePlan", &["Id"]),
+    ("AWS::ApiGateway::UsagePlanKey", &["Id"]),
     ("AWS::ApiGatewayV2::Api", &["ApiEndpoint", "ApiId"]),
     ("AWS::ApiGatewayV2::Integration", &["IntegrationId"]),
     ("AWS::ApiGatewayV2::Route", &["RouteId"]),
     ("AWS::ApiGatewayV2::Stage", &[]),
     ("AWS::ApiGatewayV2::Deployment", &["DeploymentId"]),
+    ("AWS::ApiGatewayV2::Authorizer", &["AuthorizerId"]),
+    ("AWS::Scheduler::Schedule", &["Arn"]),
+    ("AWS::Scheduler::ScheduleGroup", &["Arn", "State"]),
 ];
 
 /// The types, as the planner wants them.
@@ -162,11 +170,18 @@ pub async fn create(cx: &Cx<'_>, resource_type: &str, props: &Value) -> Outcome<
         "AWS::ApiGateway::Method" => apigateway::put_method(cx, props).await,
         "AWS::ApiGateway::Deployment" => apigateway::create_deployment(cx, props).await,
         "AWS::ApiGateway::Stage" => apigateway::create_stage(cx, props).await,
+        "AWS::ApiGateway::Authorizer" => apigateway::create_authorizer(cx, props).await,
+        "AWS::ApiGateway::ApiKey" => apigateway::create_api_key(cx, props).await,
+        "AWS::ApiGateway::UsagePlan" => apigateway::create_usage_plan(cx, props).await,
+        "AWS::ApiGateway::UsagePlanKey" => apigateway::create_usage_plan_key(cx, props).await,
+        "AWS::ApiGatewayV2::Authorizer" => apigatewayv2::create_authorizer(cx, props).await,
         "AWS::ApiGatewayV2::Api" => apigatewayv2::create_api(cx, props).await,
         "AWS::ApiGatewayV2::Integration" => apigatewayv2::create_integration(cx, props).await,
         "AWS::ApiGatewayV2::Route" => apigatewayv2::create_route(cx, props).await,
         "AWS::ApiGatewayV2::Stage" => apigatewayv2::create_stage(cx, props).await,
         "AWS::ApiGatewayV2::Deployment" => apigatewayv2::create_deployment(cx, props).await,
+        "AWS::Scheduler::Schedule" => scheduler::create_schedule(cx, props).await,
+        "AWS::Scheduler::ScheduleGroup" => scheduler::create_group(cx, props).await,
         other => Err(format!("Resource type {other} is not supported by Nimbus")),
     }
 }
@@ -227,6 +242,9 @@ pub async fn update(cx: &Cx<'_>, old: &ResourceRecord, props: &Value) -> Outcome
         "AWS::ApiGatewayV2::Stage" if same("ApiId") && same("StageName") => {
             apigatewayv2::update_stage(cx, &id, props).await.map(|()| Some(keep()))
         }
+        "AWS::Scheduler::Schedule" if same("Name") && same("GroupName") => {
+            scheduler::update_schedule(cx, &id, props).await.map(|()| Some(keep()))
+        }
         _ => Ok(None),
     }
 }
@@ -264,11 +282,18 @@ pub async fn delete(cx: &Cx<'_>, r: &ResourceRecord) -> Outcome<()> {
         "AWS::ApiGateway::Method" => apigateway::delete_method(cx, p).await,
         "AWS::ApiGateway::Deployment" => apigateway::delete_deployment(cx, &id, p).await,
         "AWS::ApiGateway::Stage" => apigateway::delete_stage(cx, &id, p).await,
+        "AWS::ApiGateway::Authorizer" => apigateway::delete_authorizer(cx, &id, p).await,
+        "AWS::ApiGateway::ApiKey" => apigateway::delete_api_key(cx, &id).await,
+        "AWS::ApiGateway::UsagePlan" => apigateway::delete_usage_plan(cx, &id).await,
+        "AWS::ApiGateway::UsagePlanKey" => apigateway::delete_usage_plan_key(cx, &id, p).await,
+        "AWS::ApiGatewayV2::Authorizer" => apigatewayv2::delete_child(cx, p, "authorizers", &id).await,
         "AWS::ApiGatewayV2::Api" => apigatewayv2::delete_api(cx, &id).await,
         "AWS::ApiGatewayV2::Integration" => apigatewayv2::delete_child(cx, p, "integrations", &id).await,
         "AWS::ApiGatewayV2::Route" => apigatewayv2::delete_child(cx, p, "routes", &id).await,
         "AWS::ApiGatewayV2::Stage" => apigatewayv2::delete_child(cx, p, "stages", &id).await,
         "AWS::ApiGatewayV2::Deployment" => apigatewayv2::delete_child(cx, p, "deployments", &id).await,
+        "AWS::Scheduler::Schedule" => scheduler::delete_schedule(cx, &id, p).await,
+        "AWS::Scheduler::ScheduleGroup" => scheduler::delete_group(cx, &id).await,
         _ => Ok(()),
     };
     result.or_else(|e| if e.is_not_found() { Ok(()) } else { Err(e.to_string()) })

@@ -31,12 +31,21 @@ const LAMBDA_BODY_LIMIT: usize = 70_167_211;
 pub struct GatewayBuilder {
     services: HashMap<&'static str, Arc<dyn AwsService>>,
     streaming: HashMap<&'static str, Arc<dyn StreamingService>>,
+    console: Option<Arc<dyn AwsService>>,
     sigv4: SigV4Mode,
     credentials: Credentials,
     version: &'static str,
 }
 
 impl GatewayBuilder {
+    /// Registers what answers `/_nimbus/...` besides the health endpoint (the web console). It
+    /// is Nimbus's own page, not an AWS API: no signature is checked, and the tenant it shows
+    /// is chosen by the page, not by a credential scope.
+    pub fn console(mut self, console: Arc<dyn AwsService>) -> GatewayBuilder {
+        self.console = Some(console);
+        self
+    }
+
     pub fn service(mut self, service: Arc<dyn AwsService>) -> GatewayBuilder {
         self.services.insert(service.signing_name(), service);
         self
@@ -63,6 +72,7 @@ impl GatewayBuilder {
         Gateway {
             services: self.services,
             streaming: self.streaming,
+            console: self.console,
             sigv4: self.sigv4,
             credentials: self.credentials,
             version: self.version,
@@ -74,6 +84,7 @@ impl GatewayBuilder {
 pub struct Gateway {
     services: HashMap<&'static str, Arc<dyn AwsService>>,
     streaming: HashMap<&'static str, Arc<dyn StreamingService>>,
+    console: Option<Arc<dyn AwsService>>,
     sigv4: SigV4Mode,
     credentials: Credentials,
     version: &'static str,
@@ -187,6 +198,11 @@ impl Gateway {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         if let Destination::Internal(which) = head {
+            if which == Internal::Console
+                && let Some(console) = self.console.clone()
+            {
+                return self.console(console, parts, body, ctx).await;
+            }
             return buffered(self.internal(which, &ctx));
         }
         let (limit, shape) = match head {
@@ -274,6 +290,38 @@ impl Gateway {
         buffered(resp)
     }
 
+    /// Hands a console request over, in its own task like a service call.
+    async fn console<B>(
+        &self,
+        console: Arc<dyn AwsService>,
+        parts: http::request::Parts,
+        body: B,
+        ctx: RequestContext,
+    ) -> Reply
+    where
+        B: Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let Ok(collected) = Limited::new(body, ROUTING_BODY_LIMIT).collect().await else {
+            let err = ErrorInfo::new(
+                "RequestEntityTooLarge",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The console takes no body",
+            );
+            return buffered(error_response(Protocol::RestJson, &ctx, &err));
+        };
+        let req = http::Request::from_parts(parts, collected.to_bytes());
+        let fallback_ctx = ctx.clone();
+        let task = tokio::spawn(async move { console.call(ctx, req).await }.in_current_span());
+        match task.await {
+            Ok(resp) => buffered(resp),
+            Err(e) => {
+                tracing::error!(error = %e, "console task failed");
+                buffered(error_response(Protocol::RestJson, &fallback_ctx, &ErrorInfo::internal()))
+            }
+        }
+    }
+
     fn internal(&self, which: Internal, ctx: &RequestContext) -> protocol::Response {
         let (status, body) = match which {
             Internal::Health => {
@@ -282,7 +330,9 @@ impl Gateway {
                 let doc = crate::health::document(&registered, self.version);
                 (StatusCode::OK, doc)
             }
-            Internal::NotFound => (StatusCode::NOT_FOUND, serde_json::json!({ "message": "not found" })),
+            Internal::Console | Internal::NotFound => {
+                (StatusCode::NOT_FOUND, serde_json::json!({ "message": "not found" }))
+            }
         };
         protocol::rest::json_response(status, &body, ctx.request_id.as_str())
     }

@@ -131,6 +131,8 @@ pub fn spec(name: &str) -> Option<&'static ServiceSpec> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Internal {
     Health,
+    /// Every other `/_nimbus` path: the web console, when the server registered one.
+    Console,
     NotFound,
 }
 
@@ -168,7 +170,15 @@ pub fn route_head(
 ) -> Destination {
     let path = uri.path();
     if let Some(rest) = path.strip_prefix("/_nimbus/").or_else(|| path.strip_prefix("/_localstack/")) {
-        return Destination::Internal(if rest == "health" { Internal::Health } else { Internal::NotFound });
+        let which = match rest {
+            "health" => Internal::Health,
+            _ if path.starts_with("/_nimbus/") => Internal::Console,
+            _ => Internal::NotFound,
+        };
+        return Destination::Internal(which);
+    }
+    if path == "/_nimbus" {
+        return Destination::Internal(Internal::Console);
     }
     if let Some(spec) = data_plane(uri, headers) {
         return Destination::DataPlane { spec };

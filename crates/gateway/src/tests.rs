@@ -360,3 +360,35 @@ async fn streaming_services_get_the_body_unread_with_request_id_and_panic_isolat
         assert!(a.headers.contains_key("x-amz-request-id"));
     }
 }
+
+/// Answers with the path it was given, to show what the console receives.
+struct ConsoleFixture;
+
+impl AwsService for ConsoleFixture {
+    fn signing_name(&self) -> &'static str {
+        "console"
+    }
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+    fn call(&self, _ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
+        let body = serde_json::json!({ "path": req.uri().to_string() });
+        Box::pin(async move { protocol::rest::json_response(StatusCode::OK, &body, "") })
+    }
+}
+
+#[tokio::test]
+async fn nimbus_paths_go_to_the_console_except_health() {
+    let get = |uri: &str| http::Request::get(uri).body(Full::new(Bytes::new())).expect("request");
+    // Without a console, they are not found.
+    let a = send(&gateway(), get("/_nimbus/api/graph")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    let g = Gateway::builder().version("test").console(Arc::new(ConsoleFixture)).build();
+    let a = send(&g, get("/_nimbus/api/graph?region=eu-west-1")).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["path"], "/_nimbus/api/graph?region=eu-west-1");
+    assert_eq!(send(&g, get("/_nimbus")).await.json()["path"], "/_nimbus");
+    let health = send(&g, get("/_nimbus/health")).await;
+    assert_eq!(health.json()["version"], "test");
+    assert_eq!(send(&g, get("/_localstack/anything")).await.status, StatusCode::NOT_FOUND);
+}

@@ -71,7 +71,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("starting CloudFormation: {e}"))?;
     cloudformation.set_api(loopback.clone());
     let scheduler = scheduler(store.clone(), &lambda, &sqs, &sns, &events);
+    // The console shows every tenant's resources and logs to whoever can reach the port, so it
+    // is left out when requests must prove who they are.
+    let console = (!args.enforce_sigv4).then(|| console::Console::new(loopback.clone()));
     let services = Services {
+        console,
         cloudformation: cloudformation.clone(),
         lambda: lambda.clone(),
         events: events.clone(),
@@ -250,6 +254,7 @@ fn s3_service(
 
 /// The services built before the gateway, because other services or workers need them.
 struct Services {
+    console: Option<console::Console>,
     cloudformation: service_cloudformation::CloudFormationService,
     lambda: service_lambda::LambdaService,
     events: service_events::EventsService,
@@ -263,7 +268,7 @@ struct Services {
 /// The composition root: every service, built on the chosen store, registered with the gateway.
 /// API Gateway reaches Lambda through the `FunctionInvoker` port.
 fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Gateway> {
-    let Services { cloudformation, lambda, events, logs, sqs, sns, s3, scheduler } = services;
+    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler } = services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
     let mode = sigv4_mode(args);
@@ -273,7 +278,7 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
     let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     sweep_ttl(dynamodb.clone());
-    Ok(Gateway::builder()
+    let builder = Gateway::builder()
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
@@ -287,8 +292,12 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
         .service(Arc::new(apigateway))
         .service(Arc::new(cloudformation))
         .service(Arc::new(scheduler))
-        .streaming_service(Arc::new(s3))
-        .build())
+        .streaming_service(Arc::new(s3));
+    Ok(match console {
+        Some(console) => builder.console(Arc::new(console)),
+        None => builder,
+    }
+    .build())
 }
 
 /// How often expired DynamoDB items are deleted (DynamoDB itself takes up to a few days).

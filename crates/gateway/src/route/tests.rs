@@ -27,7 +27,15 @@ fn internal_paths() {
     let h = HeaderMap::new();
     assert_eq!(head(Method::GET, "/_nimbus/health", &h, None), Destination::Internal(Internal::Health));
     assert_eq!(head(Method::GET, "/_localstack/health", &h, None), Destination::Internal(Internal::Health));
-    assert_eq!(head(Method::GET, "/_nimbus/nope", &h, None), Destination::Internal(Internal::NotFound));
+    assert_eq!(head(Method::GET, "/_nimbus/nope", &h, None), Destination::Internal(Internal::Console));
+    assert_eq!(head(Method::GET, "/_nimbus", &h, None), Destination::Internal(Internal::Console));
+    assert_eq!(
+        head(Method::GET, "/_nimbus/api/graph", &h, Some("s3")),
+        Destination::Internal(Internal::Console)
+    );
+    assert_eq!(head(Method::GET, "/_localstack/nope", &h, None), Destination::Internal(Internal::NotFound));
+    // A bucket whose name merely starts the same way is still S3's.
+    assert_eq!(name(head(Method::GET, "/_nimbusx/key", &h, None)), Some(("s3", Protocol::RestXml)));
 }
 
 #[test]

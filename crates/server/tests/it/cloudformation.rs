@@ -549,3 +549,64 @@ async fn change_sets_exports_and_imports_survive_a_restart() {
     let template = cfn.get_template().stack_name("importer").send().await.expect("template");
     assert!(template.template_body().unwrap_or_default().contains("ImportValue"));
 }
+
+const HTTP_API_WITH_AUTH: &str = r#"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      Auth:
+        DefaultAuthorizer: Gate
+        Authorizers:
+          Gate:
+            FunctionArn: !GetAtt GateFunction.Arn
+            EnableSimpleResponses: true
+            AuthorizerPayloadFormatVersion: "2.0"
+  GateFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        def handler(event, context):
+            return {"isAuthorized": event.get("headers", {}).get("x-pass") == "yes", "context": {"who": "tester"}}
+  PingFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        import json
+        def handler(event, context):
+            return {"statusCode": 200, "body": json.dumps(event["requestContext"]["authorizer"]["lambda"])}
+      Events:
+        Ping: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /ping, Method: get}}
+Outputs:
+  ApiId: {Value: !Ref Api}
+"#;
+
+#[tokio::test]
+async fn an_http_api_with_a_lambda_authorizer_from_sam() {
+    let server = Server::ephemeral();
+    let cfn = server.cloudformation().await;
+    cfn.create_stack()
+        .stack_name("gated")
+        .template_body(HTTP_API_WITH_AUTH)
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityAutoExpand)
+        .send()
+        .await
+        .expect("create");
+    let (status, reason) = wait_for_status(&cfn, "gated").await;
+    assert_eq!(status, StackStatus::CreateComplete, "{reason:?}");
+    let api = outputs(&cfn, "gated").await["ApiId"].clone();
+    let http = server.http();
+    let denied =
+        http.get(server.execute_api(&api, "/ping")).header("x-pass", "no").send().await.expect("GET");
+    assert_eq!(denied.status(), 403);
+    let allowed =
+        http.get(server.execute_api(&api, "/ping")).header("x-pass", "yes").send().await.expect("GET");
+    assert_eq!(allowed.status(), 200);
+    assert_eq!(allowed.text().await.expect("body"), r#"{"who": "tester"}"#);
+}

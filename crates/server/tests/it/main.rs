@@ -4,6 +4,7 @@
 mod apigateway;
 mod apigateway_auth;
 mod cloudformation;
+mod console;
 mod dynamodb;
 mod esm;
 mod events;

@@ -63,12 +63,63 @@ pub async fn create_api(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
     Ok(Created::new(id.clone()).with("ApiId", id).with("ApiEndpoint", endpoint))
 }
 
-/// Integrations and routes from an OpenAPI document's operations.
-async fn import_routes(cx: &Cx<'_>, api: &str, doc: &Value) -> Outcome<()> {
-    if doc.get("components").and_then(|c| c.get("securitySchemes")).is_some() || doc.get("security").is_some()
-    {
-        return Err("HTTP API authorizers in the OpenAPI body are not supported by Nimbus yet".to_owned());
+/// An authorizer of the document, created once: its id and route authorization type.
+struct Authorizer {
+    id: String,
+    kind: &'static str,
+}
+
+/// The authorizers of `components.securitySchemes` carrying `x-amazon-apigateway-authorizer`.
+async fn import_authorizers(
+    cx: &Cx<'_>,
+    api: &str,
+    doc: &Value,
+) -> Outcome<std::collections::BTreeMap<String, Authorizer>> {
+    let mut out = std::collections::BTreeMap::new();
+    let schemes = doc.get("components").and_then(|c| c.get("securitySchemes")).and_then(Value::as_object);
+    for (name, scheme) in schemes.into_iter().flatten() {
+        let Some(a) = scheme.get("x-amazon-apigateway-authorizer") else {
+            return Err(format!("Security scheme {name} has no x-amazon-apigateway-authorizer"));
+        };
+        let jwt = text(a, "type").is_some_and(|t| t.eq_ignore_ascii_case("jwt"));
+        let mut body = Map::new();
+        body.insert("name".into(), json!(name));
+        body.insert("authorizerType".into(), json!(if jwt { "JWT" } else { "REQUEST" }));
+        let identity = match a.get("identitySource") {
+            Some(Value::String(s)) => json!(s.split(',').map(str::trim).collect::<Vec<_>>()),
+            Some(v) => v.clone(),
+            None if jwt => json!(["$request.header.Authorization"]),
+            None => json!([]),
+        };
+        body.insert("identitySource".into(), identity);
+        for key in [
+            "jwtConfiguration",
+            "authorizerUri",
+            "authorizerPayloadFormatVersion",
+            "enableSimpleResponses",
+            "authorizerResultTtlInSeconds",
+            "authorizerCredentialsArn",
+        ] {
+            if let Some(v) = a.get(key) {
+                body.insert(key.into(), v.clone());
+            }
+        }
+        let out_id =
+            call(cx, Method::POST, &format!("/v2/apis/{api}/authorizers"), Some(Value::Object(body)))
+                .await
+                .map_err(err)?;
+        out.insert(
+            name.clone(),
+            Authorizer { id: id_of(&out_id, "authorizerId"), kind: if jwt { "JWT" } else { "CUSTOM" } },
+        );
     }
+    Ok(out)
+}
+
+/// Integrations and routes from an OpenAPI document's operations, with the authorizers their
+/// `security` requirements name (an operation's own, else the document's).
+async fn import_routes(cx: &Cx<'_>, api: &str, doc: &Value) -> Outcome<()> {
+    let authorizers = import_authorizers(cx, api, doc).await?;
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return Ok(()) };
     for (path, item) in paths {
         let Some(ops) = item.as_object() else { continue };
@@ -102,7 +153,25 @@ async fn import_routes(cx: &Cx<'_>, api: &str, doc: &Value) -> Outcome<()> {
                 .await
                 .map_err(err)?;
             let integration_id = id_of(&out, "integrationId");
-            let route = json!({"routeKey": route_key, "target": format!("integrations/{integration_id}")});
+            let mut route =
+                json!({"routeKey": route_key, "target": format!("integrations/{integration_id}")});
+            let requirement = op
+                .get("security")
+                .or_else(|| doc.get("security"))
+                .and_then(Value::as_array)
+                .and_then(|r| r.first())
+                .and_then(Value::as_object)
+                .and_then(|m| m.iter().next());
+            if let Some((scheme, scopes)) = requirement {
+                let a = authorizers.get(scheme).ok_or_else(|| {
+                    format!("Security requirement {scheme} names no security scheme of the document")
+                })?;
+                route["authorizationType"] = json!(a.kind);
+                route["authorizerId"] = json!(a.id);
+                if a.kind == "JWT" && scopes.as_array().is_some_and(|s| !s.is_empty()) {
+                    route["authorizationScopes"] = scopes.clone();
+                }
+            }
             call(cx, Method::POST, &format!("/v2/apis/{api}/routes"), Some(route)).await.map_err(err)?;
         }
     }
@@ -112,7 +181,9 @@ async fn import_routes(cx: &Cx<'_>, api: &str, doc: &Value) -> Outcome<()> {
 pub async fn update_api(cx: &Cx<'_>, id: &str, props: &Value) -> Outcome<()> {
     let Some(doc) = super::apigateway::body(cx, props).await? else { return Ok(()) };
     // The document replaces the API's routes and integrations.
-    for (kind, key) in [("routes", "routeId"), ("integrations", "integrationId")] {
+    for (kind, key) in
+        [("routes", "routeId"), ("integrations", "integrationId"), ("authorizers", "authorizerId")]
+    {
         let out = call(cx, Method::GET, &format!("/v2/apis/{id}/{kind}"), None).await.map_err(err)?;
         for item in out.get("items").and_then(Value::as_array).into_iter().flatten() {
             let child = id_of(item, key);

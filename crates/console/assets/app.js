@@ -1,0 +1,292 @@
+// The Nimbus console: three tabs over /_nimbus/api/*, polled while "Live" is on. No framework:
+// the DOM is built with createElement/textContent so resource names are never parsed as HTML.
+"use strict";
+
+const POLL_MS = 3000;
+const NODE_W = 190, NODE_H = 46, COL_GAP = 96, ROW_GAP = 16, PAD = 28, TOP = 34;
+const KINDS = ["api", "route", "schedule", "bucket", "topic", "queue", "bus", "rule", "table", "function", "external"];
+
+const state = { tab: "graph", graph: null, functions: null, selected: null, stack: null, fn: null, timer: null };
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const svg = ["svg", "g", "rect", "text", "path", "title", "tspan", "defs", "marker"].includes(tag);
+  const e = svg ? document.createElementNS("http://www.w3.org/2000/svg", tag) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "on") for (const [ev, f] of Object.entries(v)) e.addEventListener(ev, f);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function query(extra) {
+  const p = new URLSearchParams({ account: $("account").value.trim(), region: $("region").value.trim() });
+  const w = Number($("window").value);
+  if (w > 0) p.set("since", String(Date.now() - w));
+  for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
+  return p.toString();
+}
+
+async function api(path, extra) {
+  const resp = await fetch(`api/${path}?${query(extra)}`, { cache: "no-store" });
+  const body = await resp.json();
+  if (!resp.ok) throw new Error(body.message || resp.statusText);
+  return body;
+}
+
+function ms(v) { return v === null || v === undefined ? "–" : `${Number(v).toFixed(v < 10 ? 2 : 1)} ms`; }
+function when(t) { return t ? new Date(t).toLocaleTimeString() : "–"; }
+function usd(v) { return `$${Number(v).toFixed(10).replace(/0+$/, "").replace(/\.$/, ".00")}`; }
+function fit(text, max) { return text.length > max ? `${text.slice(0, max - 1)}…` : text; }
+
+// ---------------------------------------------------------------- graph
+
+async function refreshGraph() {
+  const [graph, functions] = await Promise.all([api("graph"), api("functions").catch(() => null)]);
+  state.graph = graph;
+  state.functions = functions;
+  drawGraph();
+}
+
+/// Orders each column by the mean position of its neighbours in the previous column, a few
+/// sweeps each way: enough to untangle the usual fan-in/fan-out of serverless apps.
+function order(columns, edges) {
+  const pos = new Map();
+  const index = () => columns.forEach((c) => c.forEach((n, i) => pos.set(n.id, i)));
+  index();
+  const preds = new Map(), succs = new Map();
+  for (const e of edges) {
+    (preds.get(e.to) || preds.set(e.to, []).get(e.to)).push(e.from);
+    (succs.get(e.from) || succs.set(e.from, []).get(e.from)).push(e.to);
+  }
+  const mean = (ids, fallback) => {
+    const xs = (ids || []).filter((id) => pos.has(id)).map((id) => pos.get(id));
+    return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : fallback;
+  };
+  for (let sweep = 0; sweep < 4; sweep++) {
+    const down = sweep % 2 === 0;
+    const range = down ? columns.map((_, i) => i).slice(1) : columns.map((_, i) => i).reverse().slice(1);
+    for (const i of range) {
+      const col = columns[i];
+      const key = new Map(col.map((n, j) => [n.id, mean((down ? preds : succs).get(n.id), j)]));
+      col.sort((a, b) => key.get(a.id) - key.get(b.id));
+      index();
+    }
+  }
+}
+
+function drawGraph() {
+  const g = state.graph;
+  const svg = $("svg");
+  svg.replaceChildren();
+  const nodes = g.nodes.filter((n) => n.kind !== "stack");
+  const stacks = g.nodes.filter((n) => n.kind === "stack");
+  drawStacks(stacks);
+  $("warnings").replaceChildren(...g.warnings.map((w) => el("li", {}, w)));
+  if (!nodes.length) {
+    svg.setAttribute("width", 600); svg.setAttribute("height", 120);
+    svg.append(el("text", { x: PAD, y: 60, class: "sub" }, "No resources in this account and region yet."));
+    return;
+  }
+  const layers = Math.max(...nodes.map((n) => n.layer)) + 1;
+  const columns = Array.from({ length: layers }, () => []);
+  for (const n of nodes) columns[n.layer].push(n);
+  columns.forEach((c) => c.sort((a, b) => KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind) || a.name.localeCompare(b.name)));
+  order(columns, g.edges);
+  const at = new Map();
+  columns.forEach((col, i) => col.forEach((n, j) => at.set(n.id, { x: PAD + i * (NODE_W + COL_GAP), y: TOP + j * (NODE_H + ROW_GAP) })));
+  const rows = Math.max(...columns.map((c) => c.length));
+  svg.setAttribute("width", PAD * 2 + layers * NODE_W + (layers - 1) * COL_GAP);
+  svg.setAttribute("height", TOP + rows * (NODE_H + ROW_GAP) + PAD);
+
+  const traffic = new Map();
+  for (const f of (state.functions && state.functions.functions) || []) traffic.set(f.arn, f);
+  const related = state.selected ? neighbours(state.selected, g.edges) : null;
+
+  const edgeLayer = el("g", {});
+  for (const e of g.edges) {
+    const a = at.get(e.from), b = at.get(e.to);
+    if (!a || !b) continue;
+    const back = b.x <= a.x;
+    const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2;
+    const d = back
+      ? `M${x1},${y1} C${x1 + 60},${y1 + 70} ${x2 - 60},${y2 + 70} ${x2},${y2}`
+      : `M${x1},${y1} C${x1 + COL_GAP / 2},${y1} ${x2 - COL_GAP / 2},${y2} ${x2},${y2}`;
+    const t = traffic.get(e.to);
+    const hot = t && t.lastInvokedMs && Date.now() - t.lastInvokedMs < 60000;
+    const width = t && t.invocations ? Math.min(1.5 + Math.log2(1 + t.invocations), 6) : 1.5;
+    const cls = ["edge", hot ? "hot" : "", back ? "back" : "", related && !(related.has(e.from) && related.has(e.to)) ? "dim" : ""].join(" ");
+    edgeLayer.append(el("path", { d, class: cls, "stroke-width": width, "marker-end": "url(#arrow)", "data-edge": `${e.from} ${e.to}` },
+      el("title", {}, `${e.kind}${e.label ? ` · ${e.label}` : ""}`)));
+  }
+  svg.append(el("defs", {}), edgeLayer);
+  svg.firstChild.innerHTML = '<marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#9aa5b4"/></marker>';
+
+  for (const n of nodes) {
+    const p = at.get(n.id);
+    const t = traffic.get(n.id);
+    const sub = n.kind === "function" && t
+      ? `${t.invocations} inv · ${t.coldStarts} cold${t.errors ? ` · ${t.errors} err` : ""}`
+      : n.kind + (n.stack ? ` · ${n.stack}` : "");
+    const dim = (related && !related.has(n.id)) || (state.stack && n.stack !== state.stack);
+    const group = el("g", {
+      class: `node${state.selected === n.id ? " selected" : ""}${dim ? " dim" : ""}`,
+      transform: `translate(${p.x},${p.y})`, "data-id": n.id, "data-kind": n.kind, tabindex: 0,
+      on: { click: () => select(n.id), keydown: (ev) => { if (ev.key === "Enter") select(n.id); } },
+    },
+    el("title", {}, `${n.kind}: ${n.name}\n${n.id}`),
+    el("rect", { class: "box", width: NODE_W, height: NODE_H }),
+    el("rect", { class: "band", width: 5, height: NODE_H, style: `fill: var(--${n.kind})` }),
+    el("text", { x: 14, y: 19 }, fit(n.name, 25)),
+    el("text", { x: 14, y: 35, class: "sub" }, fit(sub, 30)));
+    svg.append(group);
+  }
+  drawLegend(nodes);
+  if (state.selected) showDetails(g.nodes.find((n) => n.id === state.selected));
+}
+
+function neighbours(id, edges) {
+  const set = new Set([id]);
+  for (const e of edges) {
+    if (e.from === id) set.add(e.to);
+    if (e.to === id) set.add(e.from);
+  }
+  return set;
+}
+
+function drawStacks(stacks) {
+  $("stacks").replaceChildren(...stacks.map((s) => el("button", {
+    class: "chip", "aria-pressed": String(state.stack === s.name),
+    on: { click: () => { state.stack = state.stack === s.name ? null : s.name; showDetails(s); drawGraph(); } },
+  }, `stack ${s.name} · ${s.details.status || ""}`)));
+}
+
+function drawLegend(nodes) {
+  const present = KINDS.filter((k) => nodes.some((n) => n.kind === k));
+  $("legend").replaceChildren(...present.map((k) => el("span", { style: `--c: var(--${k})` }, k)));
+}
+
+function select(id) {
+  state.selected = state.selected === id ? null : id;
+  drawGraph();
+  if (!state.selected) $("details").replaceChildren(el("p", { class: "hint" }, "Click a resource to see its details."));
+}
+
+function showDetails(n) {
+  if (!n) return;
+  const g = state.graph;
+  const box = $("details");
+  const rows = [];
+  for (const [k, v] of Object.entries(n.details || {})) {
+    if (v === null || v === undefined || typeof v === "object") continue;
+    rows.push(el("dt", {}, k), el("dd", {}, String(v)));
+  }
+  if (n.stack) rows.push(el("dt", {}, "stack"), el("dd", {}, n.stack));
+  const nameOf = (id) => (g.nodes.find((x) => x.id === id) || { name: id }).name;
+  const ins = g.edges.filter((e) => e.to === n.id).map((e) => el("li", {}, `${nameOf(e.from)} — ${e.kind}${e.label ? ` (${e.label})` : ""}`));
+  const outs = g.edges.filter((e) => e.from === n.id).map((e) => el("li", {}, `${e.kind}${e.label ? ` (${e.label})` : ""} → ${nameOf(e.to)}`));
+  const nested = Object.entries(n.details || {}).filter(([, v]) => v && typeof v === "object");
+  const t = n.kind === "function" && state.functions && state.functions.functions.find((f) => f.arn === n.id);
+  const parts = [
+    el("div", { class: "kind" }, n.kind), el("h2", {}, n.name),
+    el("dl", {}, rows),
+    t ? el("p", {}, `${t.invocations} invocations, ${t.coldStarts} cold (avg init ${ms(t.avgInitDurationMs)}), avg ${ms(t.avgDurationMs)}. `,
+      el("a", { href: "#", on: { click: (ev) => { ev.preventDefault(); state.fn = n.name; switchTab("functions"); } } }, "Invocations →")) : null,
+    ins.length ? el("div", {}, el("b", {}, "In"), el("ul", {}, ins)) : null,
+    outs.length ? el("div", {}, el("b", {}, "Out"), el("ul", {}, outs)) : null,
+    ...nested.map(([k, v]) => el("div", {}, el("b", {}, k), el("pre", {}, JSON.stringify(v, null, 2)))),
+  ];
+  box.replaceChildren(...parts.filter(Boolean));
+}
+
+// ---------------------------------------------------------------- functions
+
+async function refreshFunctions() {
+  const data = await api("functions");
+  state.functions = data;
+  const body = $("function-table").tBodies[0];
+  body.replaceChildren(...data.functions.map((f) => el("tr", {
+    class: `clickable${state.fn === f.name ? " selected" : ""}`, "data-function": f.name,
+    on: { click: () => { state.fn = f.name; refreshFunctions(); } },
+  },
+  el("td", {}, f.name), el("td", {}, f.runtime || ""), el("td", { class: "num" }, `${f.memorySize} MB`),
+  el("td", { class: "num" }, f.invocations), el("td", { class: "num" }, f.coldStarts), el("td", { class: "num" }, f.errors),
+  el("td", { class: "num" }, ms(f.avgDurationMs)), el("td", { class: "num" }, ms(f.avgInitDurationMs)), el("td", {}, when(f.lastInvokedMs)))));
+  if (!data.functions.length) body.append(el("tr", {}, el("td", { colspan: 9, class: "empty" }, "No functions in this account and region.")));
+  if (!state.fn && data.functions.length) state.fn = data.functions[0].name;
+  if (state.fn) await refreshInvocations(state.fn);
+}
+
+async function refreshInvocations(name) {
+  const data = await api("invocations", { function: name, limit: "50" });
+  const open = new Set([...document.querySelectorAll("#invocations details[open]")].map((d) => d.dataset.id));
+  const rows = data.invocations.map((i) => el("details", { "data-id": i.request_id, open: open.has(i.request_id) ? "" : null },
+    el("summary", {},
+      el("span", { class: `badge ${i.cold ? "cold" : "warm"}` }, i.cold ? `cold · init ${ms(i.init_duration_ms)}` : "warm"), " ",
+      el("span", { class: `badge ${i.outcome}` }, i.outcome), " ",
+      `${when(i.started_ms)}  ${i.request_id}  ${ms(i.duration_ms)} (billed ${i.billed_duration_ms} ms)  ${i.max_memory_used_mb}/${i.memory_size_mb} MB`),
+    el("pre", { class: "logs" }, i.logs.map((l) => l.message).join("\n"))));
+  $("invocations").replaceChildren(el("h2", {}, `${name}: ${data.total} invocation${data.total === 1 ? "" : "s"}`),
+    ...(rows.length ? rows : [el("p", { class: "empty" }, "No invocations in this window.")]));
+}
+
+// ---------------------------------------------------------------- cost
+
+async function refreshCost() {
+  const c = await api("cost");
+  $("cost-summary").replaceChildren(
+    el("div", {}, el("b", { id: "cost-total" }, usd(c.total)), el("span", {}, "total for the window")),
+    el("div", {}, el("b", {}, c.requests), el("span", {}, "requests")),
+    el("div", {}, el("b", {}, c.gb_seconds.toFixed(4)), el("span", {}, "GB-seconds")));
+  $("cost-table").tBodies[0].replaceChildren(...c.functions.map((f) => el("tr", { "data-function": f.function },
+    el("td", {}, f.function), el("td", {}, f.architecture), el("td", { class: "num" }, f.requests), el("td", { class: "num" }, f.cold_starts),
+    el("td", { class: "num" }, f.billed_ms), el("td", { class: "num" }, f.gb_seconds.toFixed(6)),
+    el("td", { class: "num" }, usd(f.request_cost)), el("td", { class: "num" }, usd(f.duration_cost)), el("td", { class: "num" }, usd(f.total)))));
+  const p = c.prices;
+  $("cost-source").replaceChildren(
+    `Prices: ${p.region}, ${p.currency}, ${usd(p.lambda.request * 1e6)} per million requests, ` +
+    Object.entries(p.lambda.gb_second).map(([a, v]) => `${usd(v)} per GB-s (${a})`).join(", ") + `; from `,
+    el("a", { href: p.source, rel: "noreferrer" }, p.source), `, retrieved ${p.retrieved}. ${p.notes}`);
+}
+
+// ---------------------------------------------------------------- shell
+
+const refreshers = { graph: refreshGraph, functions: refreshFunctions, cost: refreshCost };
+
+async function refresh() {
+  const tab = state.tab;
+  const section = $(tab);
+  try {
+    await refreshers[tab]();
+    section.dataset.state = "ready";
+  } catch (e) {
+    section.dataset.state = "error";
+    $("warnings").replaceChildren(el("li", {}, `Could not load ${tab}: ${e.message}`));
+  }
+}
+
+function switchTab(tab) {
+  state.tab = tab;
+  for (const b of document.querySelectorAll("#tabs button")) b.setAttribute("aria-selected", String(b.dataset.tab === tab));
+  for (const s of document.querySelectorAll("section.tab")) s.hidden = s.id !== tab;
+  location.hash = tab;
+  refresh();
+}
+
+function schedule() {
+  clearInterval(state.timer);
+  if ($("live").checked) state.timer = setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+}
+
+for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => switchTab(b.dataset.tab));
+$("tenant").addEventListener("change", () => { state.selected = null; state.fn = null; state.stack = null; refresh(); schedule(); });
+$("tenant").addEventListener("submit", (e) => e.preventDefault());
+const initial = location.hash.slice(1);
+switchTab(refreshers[initial] ? initial : "graph");
+schedule();

@@ -1,0 +1,314 @@
+//! The Nimbus web console at `/_nimbus/`: a single page (hand-written HTML, CSS and JS, embedded
+//! in the binary) and its JSON API under `/_nimbus/api/` — the architecture graph, invocations
+//! per function and what the traffic would cost on AWS. It reads everything through the
+//! services' public APIs ([`ports::ServiceApi`]) as the tenant it is asked about, so it shows
+//! exactly what an SDK would see and depends on no service.
+//!
+//! Start at [`Console`], then `graph.rs` and `invocations.rs`.
+
+pub mod api;
+pub mod cost;
+mod error;
+pub mod graph;
+pub mod invocations;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderValue, Method, StatusCode, header};
+use ports::ServiceApi;
+use protocol::{AwsService, BoxFuture, Protocol, RequestContext};
+use serde_json::{Value, json};
+use types::{AccountId, Region, Scope};
+
+pub use error::Error;
+
+use crate::api::Reader;
+use crate::cost::Prices;
+
+const INDEX_HTML: &str = include_str!("../assets/index.html");
+const APP_JS: &str = include_str!("../assets/app.js");
+const APP_CSS: &str = include_str!("../assets/app.css");
+
+/// Functions whose logs are read at once: each is a few in-process calls.
+const LOG_READERS: usize = 4;
+/// Invocations listed per function at most.
+const MAX_LIMIT: usize = 1000;
+
+/// One console request, parsed.
+#[derive(Debug, Clone, PartialEq)]
+enum Operation {
+    /// `/_nimbus` without the slash: relative asset URLs need it.
+    Redirect,
+    Asset {
+        body: &'static str,
+        content_type: &'static str,
+    },
+    Graph(Scope),
+    Functions {
+        scope: Scope,
+        window: Window,
+    },
+    Invocations {
+        scope: Scope,
+        function: String,
+        window: Window,
+        limit: usize,
+    },
+    Cost {
+        scope: Scope,
+        window: Window,
+    },
+}
+
+/// A time window in epoch milliseconds: `since` inclusive, `until` exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    since: i64,
+    until: Option<i64>,
+}
+
+/// The console, served by the gateway for `/_nimbus/...` (except its health endpoint).
+pub struct Console {
+    api: Arc<dyn ServiceApi>,
+}
+
+impl Console {
+    pub fn new(api: Arc<dyn ServiceApi>) -> Console {
+        Console { api }
+    }
+
+    async fn act(&self, op: Operation) -> Result<http::Response<Bytes>, Error> {
+        match op {
+            Operation::Redirect => {
+                let mut resp = http::Response::new(Bytes::new());
+                *resp.status_mut() = StatusCode::FOUND;
+                resp.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/_nimbus/"));
+                Ok(resp)
+            }
+            Operation::Asset { body, content_type } => {
+                let mut resp = http::Response::new(Bytes::from_static(body.as_bytes()));
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                Ok(resp)
+            }
+            Operation::Graph(scope) => {
+                let graph = graph::collect(Reader::new(self.api.as_ref(), &scope)).await.graph();
+                json_ok(&graph)
+            }
+            Operation::Functions { scope, window } => self.functions(&scope, window).await,
+            Operation::Invocations { scope, function, window, limit } => {
+                let reader = Reader::new(self.api.as_ref(), &scope);
+                let lines = invocations::read(reader, &function, window.since, window.until).await?;
+                let mut list = invocations::invocations(&lines);
+                let total = list.len();
+                list.truncate(limit);
+                json_ok(&json!({ "function": function, "total": total, "invocations": list }))
+            }
+            Operation::Cost { scope, window } => self.cost(&scope, window).await,
+        }
+    }
+
+    /// Every function of the tenant with its configuration: (name, architecture, raw entry).
+    async fn list_functions(&self, scope: &Scope) -> Result<Vec<(String, String, Value)>, Error> {
+        let reader = Reader::new(self.api.as_ref(), scope);
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let path = match &marker {
+                Some(m) => format!("/2015-03-31/functions/?Marker={}", api::enc(m)),
+                None => "/2015-03-31/functions/".to_owned(),
+            };
+            let page = reader.get_json("lambda", &path).await?;
+            for f in page["Functions"].as_array().into_iter().flatten() {
+                if let Some(name) = f["FunctionName"].as_str() {
+                    let arch = f["Architectures"][0].as_str().unwrap_or("x86_64").to_owned();
+                    out.push((name.to_owned(), arch, f.clone()));
+                }
+            }
+            marker = page["NextMarker"].as_str().filter(|m| !m.is_empty()).map(str::to_owned);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Each function's invocations in the window, read a few functions at a time.
+    async fn with_invocations(
+        &self,
+        scope: &Scope,
+        window: Window,
+    ) -> Result<Vec<(String, String, Value, Vec<invocations::Invocation>)>, Error> {
+        let functions = self.list_functions(scope).await?;
+        let reads = futures::stream::iter(functions.into_iter().map(|(name, arch, raw)| async move {
+            let reader = Reader::new(self.api.as_ref(), scope);
+            let lines = invocations::read(reader, &name, window.since, window.until).await;
+            lines.map(|l| (name, arch, raw, invocations::invocations(&l)))
+        }))
+        .buffered(LOG_READERS)
+        .collect::<Vec<_>>()
+        .await;
+        reads.into_iter().collect()
+    }
+
+    async fn functions(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
+        let all = self.with_invocations(scope, window).await?;
+        let functions: Vec<Value> = all
+            .into_iter()
+            .map(|(name, arch, raw, list)| {
+                let n = list.len();
+                let cold: Vec<f64> = list.iter().filter_map(|i| i.report.init_duration_ms).collect();
+                let avg = |xs: &[f64]| {
+                    if xs.is_empty() { Value::Null } else { json!(xs.iter().sum::<f64>() / xs.len() as f64) }
+                };
+                let durations: Vec<f64> = list.iter().map(|i| i.report.duration_ms).collect();
+                json!({
+                    "name": name,
+                    "arn": raw["FunctionArn"],
+                    "runtime": raw["Runtime"],
+                    "memorySize": raw["MemorySize"],
+                    "architecture": arch,
+                    "invocations": n,
+                    "coldStarts": cold.len(),
+                    "errors": list.iter().filter(|i| i.outcome != "ok").count(),
+                    "avgDurationMs": avg(&durations),
+                    "avgInitDurationMs": avg(&cold),
+                    "lastInvokedMs": list.first().map(|i| i.started_ms),
+                })
+            })
+            .collect();
+        json_ok(&json!({ "since": window.since, "until": window.until, "functions": functions }))
+    }
+
+    async fn cost(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
+        let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
+        let all = self.with_invocations(scope, window).await?;
+        let functions = all
+            .iter()
+            .map(|(name, arch, _, list)| {
+                let reports: Vec<&invocations::Report> = list.iter().map(|i| &i.report).collect();
+                cost::function_cost(&prices, name, arch, &reports)
+            })
+            .collect();
+        json_ok(&cost::report(prices, window.since, window.until, functions))
+    }
+}
+
+impl AwsService for Console {
+    fn signing_name(&self) -> &'static str {
+        "console"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+
+    fn call(&self, ctx: RequestContext, req: protocol::Request) -> BoxFuture<'_, protocol::Response> {
+        Box::pin(async move {
+            let result = match parse(req.method(), req.uri()) {
+                Ok(op) => self.act(op).await,
+                Err(e) => Err(e),
+            };
+            let mut resp = result.unwrap_or_else(|e| {
+                let mut resp = http::Response::new(Bytes::from(e.body().to_string()));
+                *resp.status_mut() = e.status();
+                resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                resp
+            });
+            let headers = resp.headers_mut();
+            // Live data: the page polls, and must never see a cached answer.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            if let Ok(v) = HeaderValue::from_str(ctx.request_id.as_str()) {
+                headers.insert("x-amzn-requestid", v);
+            }
+            resp
+        })
+    }
+}
+
+fn json_ok(value: &impl serde::Serialize) -> Result<http::Response<Bytes>, Error> {
+    let body = serde_json::to_vec(value).map_err(Error::internal)?;
+    let mut resp = http::Response::new(Bytes::from(body));
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(resp)
+}
+
+/// Reads the path and query into an [`Operation`].
+fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
+    let path = uri.path();
+    if method != Method::GET && method != Method::HEAD {
+        return Err(Error::BadRequest(format!("the console only answers GET, not {method}")));
+    }
+    let params: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let asset = |body, content_type| Ok(Operation::Asset { body, content_type });
+    match path {
+        "/_nimbus" => return Ok(Operation::Redirect),
+        "/_nimbus/" | "/_nimbus/index.html" => return asset(INDEX_HTML, "text/html; charset=utf-8"),
+        "/_nimbus/app.js" => return asset(APP_JS, "text/javascript; charset=utf-8"),
+        "/_nimbus/app.css" => return asset(APP_CSS, "text/css; charset=utf-8"),
+        _ => {}
+    }
+    let Some(api) = path.strip_prefix("/_nimbus/api/") else {
+        return Err(Error::NotFound(path.to_owned()));
+    };
+    let scope = scope(param("account"), param("region"))?;
+    let window = || -> Result<Window, Error> {
+        let since = millis(param("since"), "since")?.unwrap_or(0);
+        let until = millis(param("until"), "until")?;
+        Ok(Window { since, until })
+    };
+    match api {
+        "graph" => Ok(Operation::Graph(scope)),
+        "functions" => Ok(Operation::Functions { scope, window: window()? }),
+        "cost" => Ok(Operation::Cost { scope, window: window()? }),
+        "invocations" => {
+            let function = param("function")
+                .filter(|f| !f.is_empty() && f.len() <= 140)
+                .ok_or_else(|| Error::BadRequest("invocations needs ?function=NAME".to_owned()))?
+                .to_owned();
+            let limit = match param("limit") {
+                None => 100,
+                Some(l) => l
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|l| (1..=MAX_LIMIT).contains(l))
+                    .ok_or_else(|| Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")))?,
+            };
+            Ok(Operation::Invocations { scope, function, window: window()?, limit })
+        }
+        _ => Err(Error::NotFound(path.to_owned())),
+    }
+}
+
+fn scope(account: Option<&str>, region: Option<&str>) -> Result<Scope, Error> {
+    let account = match account {
+        None | Some("") => AccountId::default(),
+        Some(a) => AccountId::parse(a)
+            .ok_or_else(|| Error::BadRequest(format!("account must be a 12-digit account id, not '{a}'")))?,
+    };
+    let region = match region {
+        None | Some("") => Region::default(),
+        Some(r) => {
+            Region::parse(r).ok_or_else(|| Error::BadRequest(format!("'{r}' is not a region name")))?
+        }
+    };
+    Ok(Scope { account, region })
+}
+
+fn millis(v: Option<&str>, name: &str) -> Result<Option<i64>, Error> {
+    v.filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| Error::BadRequest(format!("{name} must be epoch milliseconds")))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,8 @@ mod events;
 pub use events::{BusEvent, EventPublisher};
 mod topics;
 pub use topics::{TopicMessage, TopicPublisher};
+mod objects;
+pub use objects::{ObjectReadError, ObjectReader, StoredObject};
 
 /// A boxed, sendable future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

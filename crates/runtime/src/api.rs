@@ -71,6 +71,8 @@ pub(crate) enum RuntimeMsg {
         request_id: String,
         error_type: String,
         body: Bytes,
+        /// What the function streamed before it failed.
+        streamed: Bytes,
     },
     /// The response was larger than Lambda accepts; the runtime got a 413.
     TooLarge {
@@ -269,11 +271,16 @@ async fn response(shared: &Shared, id: &str, req: Request<Incoming>) -> Resp {
     };
     if let Some(error_type) = trailers.as_ref().and_then(|t| header(t, ERROR_TYPE)) {
         let encoded = trailers.as_ref().and_then(|t| header(t, ERROR_BODY)).unwrap_or_default();
-        let body = base64::engine::general_purpose::STANDARD
+        let error_body = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .map(Bytes::from)
             .unwrap_or_else(|_| Bytes::from(encoded));
-        let _ = shared.msgs.send(RuntimeMsg::StreamError { request_id: id.to_owned(), error_type, body });
+        let _ = shared.msgs.send(RuntimeMsg::StreamError {
+            request_id: id.to_owned(),
+            error_type,
+            body: error_body,
+            streamed: body,
+        });
         return accepted();
     }
     let _ =

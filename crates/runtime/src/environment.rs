@@ -577,8 +577,9 @@ fn answer(msg: RuntimeMsg, request_id: &str, delivered: &mut Option<Instant>) ->
         RuntimeMsg::Response { request_id: id, body, content_type, streamed } if id == request_id => {
             Some(Ended::Response(Response { payload: body, content_type, streamed }))
         }
-        RuntimeMsg::StreamError { request_id: id, error_type, body } if id == request_id => {
-            Some(Ended::Error(runtime_error(Some(error_type), body, ErrorOrigin::Function)))
+        RuntimeMsg::StreamError { request_id: id, error_type, body, streamed } if id == request_id => {
+            let error = runtime_error(Some(error_type), body, ErrorOrigin::Function);
+            Some(Ended::Error(FunctionError { streamed, ..error }))
         }
         RuntimeMsg::TooLarge { request_id: id } if id == request_id => Some(Ended::TooLarge),
         RuntimeMsg::Error { request_id: id, error_type, body } if id == request_id => {
@@ -604,7 +605,7 @@ fn runtime_error(header_type: Option<String>, body: Bytes, origin: ErrorOrigin) 
                 .map(str::to_owned)
                 .or(header_type)
                 .unwrap_or_else(|| "Unhandled".to_owned());
-            FunctionError { error_type, payload: body, origin }
+            FunctionError { error_type, payload: body, origin, streamed: Bytes::new() }
         }
         None => {
             let error_type = header_type.unwrap_or_else(|| "Unhandled".to_owned());

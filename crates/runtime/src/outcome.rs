@@ -133,6 +133,9 @@ pub struct FunctionError {
     /// `{"errorType":…,"errorMessage":…}`.
     pub payload: Bytes,
     pub origin: ErrorOrigin,
+    /// What a streaming function wrote before it failed (InvokeWithResponseStream delivers it
+    /// ahead of the error); empty otherwise.
+    pub streamed: Bytes,
 }
 
 impl FunctionError {
@@ -144,6 +147,7 @@ impl FunctionError {
             error_type: error_type.to_owned(),
             payload: Bytes::from(body),
             origin: ErrorOrigin::Platform,
+            streamed: Bytes::new(),
         }
     }
 

@@ -61,6 +61,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
     s3.set_topic_publisher(Arc::new(sns.clone()));
     s3.set_event_publisher(Arc::new(events.clone()));
+    lambda.set_object_reader(Arc::new(s3.clone()));
     let loopback = Arc::new(crate::loopback::Loopback::new(
         sigv4_mode(&args),
         credentials(&args),

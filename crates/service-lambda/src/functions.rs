@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::StatusCode;
 use protocol::{RequestContext, Response, rest::json_response};
@@ -23,6 +22,7 @@ use crate::operation::{
     UpdateCodeInput, missing,
 };
 use crate::render::{self, Phase};
+use crate::s3code::CodeSource;
 use crate::{Inner, lock};
 
 /// What a handler works with.
@@ -333,23 +333,20 @@ fn architectures(input: Option<Vec<String>>) -> Result<Vec<String>, Error> {
     }
 }
 
-/// Decodes the `ZipFile` of a code input; other code sources are not served yet.
-fn zip_bytes(code: &FunctionCode) -> Result<Vec<u8>, Error> {
+/// Where the package of a code input comes from; container images are not served.
+fn code_source(code: &FunctionCode) -> Result<CodeSource<'_>, Error> {
     if code.image_uri.is_some() {
         return Err(Error::NotImplemented("Container image functions (ImageUri)".to_owned()));
     }
-    if code.s3_bucket.is_some() || code.s3_key.is_some() {
-        return Err(Error::NotImplemented(
-            "Code from S3 (S3Bucket/S3Key); upload the zip as ZipFile".to_owned(),
-        ));
-    }
-    let Some(zip) = &code.zip_file else {
-        return Err(Error::invalid("Please provide a source for function code."));
-    };
-    base64::engine::general_purpose::STANDARD
-        .decode(zip)
-        .map_err(|_| Error::SerializationException("ZipFile is not valid base64".to_owned()))
+    Ok(CodeSource {
+        zip_file: code.zip_file.as_deref(),
+        s3_bucket: code.s3_bucket.as_deref(),
+        s3_key: code.s3_key.as_deref(),
+        s3_object_version: code.s3_object_version.as_deref(),
+    })
 }
+
+const NO_CODE_SOURCE: &str = "Please provide a source for function code.";
 
 fn revision() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -518,7 +515,7 @@ impl Env<'_> {
         let layers = config.layers.take().map(|arns| self.resolve_layers(&arns)).transpose()?;
         apply_config(&mut latest, config)?;
         latest.layers = layers.unwrap_or_default();
-        let zip = zip_bytes(&code_input)?;
+        let zip = self.svc.package_bytes(self.scope, &code_source(&code_input)?, "code.", NO_CODE_SOURCE)?;
         latest.code = self.take_package(&zip)?;
 
         let _guard = lock(&self.svc.writes);
@@ -660,7 +657,7 @@ impl Env<'_> {
         if t.qualifier.is_some() {
             return Err(Error::invalid("Please do not provide a qualifier when updating the function code."));
         }
-        let zip = zip_bytes(&input.code)?;
+        let zip = self.svc.package_bytes(self.scope, &code_source(&input.code)?, "", NO_CODE_SOURCE)?;
         let archs = input.architectures.map(|a| architectures(Some(a))).transpose()?;
         if input.dry_run == Some(true) {
             let package = code::inspect(&zip)?;

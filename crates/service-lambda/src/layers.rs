@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use protocol::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -17,6 +16,7 @@ use crate::functions::{Env, created, last_modified, no_content, ok};
 use crate::lock;
 use crate::model::{CodeRef, LayerRef, SCHEMA_VERSION, Versioned, decode, encode, scope_prefix};
 use crate::operation::{LayerInput, Page, missing};
+use crate::s3code::CodeSource;
 
 pub const LAYERS: &str = "lambda.layers";
 
@@ -46,15 +46,19 @@ pub struct LayerVersion {
     pub compatible_runtimes: Vec<String>,
     pub compatible_architectures: Vec<String>,
     pub license_info: Option<String>,
+    /// Who else may use this version (AddLayerVersionPermission); `None` until a statement is
+    /// added.
+    #[serde(default)]
+    pub policy: Option<crate::layer_policy::LayerPolicy>,
 }
 
-fn layer_key(scope: &Scope, name: &str) -> Vec<u8> {
+pub(crate) fn layer_key(scope: &Scope, name: &str) -> Vec<u8> {
     let mut key = scope_prefix(scope);
     key.extend_from_slice(name.as_bytes());
     key
 }
 
-fn layer_arn(scope: &Scope, name: &str) -> String {
+pub(crate) fn layer_arn(scope: &Scope, name: &str) -> String {
     format!("arn:aws:lambda:{}:{}:layer:{name}", scope.region, scope.account)
 }
 
@@ -63,7 +67,7 @@ fn is_layer_name(s: &str) -> bool {
 }
 
 /// A `LayerName` member: a name or a layer ARN of the caller's scope.
-fn layer_name(scope: &Scope, raw: &str) -> Result<String, Error> {
+pub(crate) fn layer_name(scope: &Scope, raw: &str) -> Result<String, Error> {
     let name = raw.strip_prefix(&format!("{}:", layer_arn(scope, "").trim_end_matches(':'))).unwrap_or(raw);
     if is_layer_name(name) {
         Ok(name.to_owned())
@@ -122,7 +126,7 @@ fn version_json(
 }
 
 impl Env<'_> {
-    fn layer(&self, scope: &Scope, name: &str) -> Result<Option<LayerRecord>, Error> {
+    pub(crate) fn layer(&self, scope: &Scope, name: &str) -> Result<Option<LayerRecord>, Error> {
         match self.svc.kv.get(LAYERS, &layer_key(scope, name))? {
             Some(raw) => Ok(Some(decode(&raw)?)),
             None => Ok(None),
@@ -158,16 +162,18 @@ impl Env<'_> {
     pub fn publish_layer_version(&self, raw_name: &str, input: LayerInput) -> Result<Response, Error> {
         let name = layer_name(self.scope, raw_name)?;
         let content = input.content.ok_or_else(|| missing("content"))?;
-        if content.s3_bucket.is_some() || content.s3_key.is_some() {
-            return Err(Error::NotImplemented(
-                "Layer content from S3 (S3Bucket/S3Key); upload the zip as ZipFile".to_owned(),
-            ));
-        }
-        let zip =
-            content.zip_file.ok_or_else(|| Error::invalid("Please provide a source for layer content."))?;
-        let zip = base64::engine::general_purpose::STANDARD
-            .decode(zip)
-            .map_err(|_| Error::SerializationException("ZipFile is not valid base64".to_owned()))?;
+        let source = CodeSource {
+            zip_file: content.zip_file.as_deref(),
+            s3_bucket: content.s3_bucket.as_deref(),
+            s3_key: content.s3_key.as_deref(),
+            s3_object_version: content.s3_object_version.as_deref(),
+        };
+        let zip = self.svc.package_bytes(
+            self.scope,
+            &source,
+            "content.",
+            "Please provide a source for layer content.",
+        )?;
         let package = code::inspect(&zip)?;
         self.svc.code.store(&package)?;
         let version = LayerVersion {
@@ -177,6 +183,7 @@ impl Env<'_> {
             compatible_runtimes: input.compatible_runtimes.unwrap_or_default(),
             compatible_architectures: input.compatible_architectures.unwrap_or_default(),
             license_info: input.license_info,
+            policy: None,
         };
         let _guard = lock(&self.svc.writes);
         let mut record = self.layer(self.scope, &name)?.unwrap_or(LayerRecord {

@@ -19,6 +19,7 @@ mod error;
 mod esm;
 mod functions;
 mod invoke;
+mod layer_policy;
 mod layers;
 mod model;
 mod names;
@@ -28,7 +29,9 @@ mod provisioned;
 mod queue;
 mod render;
 mod routes;
+mod s3code;
 mod settings;
+mod stream;
 mod url;
 mod usage;
 
@@ -110,6 +113,8 @@ pub(crate) struct Inner {
     /// SQS and DynamoDB Streams, for event source mappings; wired by the server.
     queue_receiver: std::sync::OnceLock<Arc<dyn ::ports::QueueReceiver>>,
     stream_reader: std::sync::OnceLock<Arc<dyn ::ports::StreamReader>>,
+    /// S3, for code and layer contents given as `S3Bucket`/`S3Key`.
+    object_reader: std::sync::OnceLock<Arc<dyn ::ports::ObjectReader>>,
     /// The running event source mapping pollers.
     pollers: esm::Pollers,
     /// Function URL ids → the function they invoke, for the data plane.
@@ -151,6 +156,7 @@ impl LambdaService {
             event_publisher: std::sync::OnceLock::new(),
             queue_receiver: std::sync::OnceLock::new(),
             stream_reader: std::sync::OnceLock::new(),
+            object_reader: std::sync::OnceLock::new(),
             pollers: esm::Pollers::default(),
         };
         inner.load_indexes()?;
@@ -180,6 +186,11 @@ impl LambdaService {
     /// Lets event source mappings read DynamoDB streams.
     pub fn set_stream_reader(&self, reader: Arc<dyn ::ports::StreamReader>) {
         let _ = self.inner.stream_reader.set(reader);
+    }
+
+    /// Lets functions and layers take their code from S3 objects.
+    pub fn set_object_reader(&self, reader: Arc<dyn ::ports::ObjectReader>) {
+        let _ = self.inner.object_reader.set(reader);
     }
 
     /// Starts the worker that delivers asynchronous invocations (including those accepted
@@ -286,6 +297,13 @@ impl Inner {
                 env.list_layer_versions(&name, &page, &filter)
             }
             Operation::ListLayers(page, filter) => env.list_layers(&page, &filter),
+            Operation::AddLayerVersionPermission { layer, version, input, revision_id } => {
+                env.add_layer_version_permission(&layer, version, input, revision_id.as_deref())
+            }
+            Operation::GetLayerVersionPolicy(layer, version) => env.get_layer_version_policy(&layer, version),
+            Operation::RemoveLayerVersionPermission { layer, version, statement_id, revision_id } => {
+                env.remove_layer_version_permission(&layer, version, &statement_id, revision_id.as_deref())
+            }
             Operation::CreateFunctionUrlConfig(t, input) => env.create_url(&t, input),
             Operation::GetFunctionUrlConfig(t) => env.get_url(&t),
             Operation::UpdateFunctionUrlConfig(t, input) => env.update_url(&t, input),
@@ -300,6 +318,9 @@ impl Inner {
                 env.list_mappings(function.as_deref(), source.as_deref(), &page)
             }
             Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
+            Operation::InvokeWithResponseStream(t, input) => {
+                stream::invoke_with_response_stream(&self, ctx, t, *input).await
+            }
             Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),
             Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("Lambda {name}"))),
         }

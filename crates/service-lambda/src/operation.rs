@@ -26,6 +26,8 @@ pub enum Operation {
     UpdateFunctionCode(Target, Box<UpdateCodeInput>),
     UpdateFunctionConfiguration(Target, Box<ConfigInput>),
     Invoke(Target, Box<InvokeInput>),
+    /// Invoke answered as an event stream; only `RequestResponse` and `DryRun`.
+    InvokeWithResponseStream(Target, Box<InvokeInput>),
     /// The deprecated `InvokeAsync` (2014-11-13): an Event invoke answering `{"Status":202}`.
     InvokeAsync(Target, Bytes),
     PublishVersion(Target, PublishInput),
@@ -63,6 +65,19 @@ pub enum Operation {
     DeleteLayerVersion(String, u64),
     ListLayerVersions(String, Page, LayerFilter),
     ListLayers(Page, LayerFilter),
+    AddLayerVersionPermission {
+        layer: String,
+        version: u64,
+        input: LayerPermissionInput,
+        revision_id: Option<String>,
+    },
+    GetLayerVersionPolicy(String, u64),
+    RemoveLayerVersionPermission {
+        layer: String,
+        version: u64,
+        statement_id: String,
+        revision_id: Option<String>,
+    },
     CreateFunctionUrlConfig(Target, UrlInput),
     GetFunctionUrlConfig(Target),
     UpdateFunctionUrlConfig(Target, UrlInput),
@@ -241,6 +256,15 @@ pub struct LayerInput {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
+pub struct LayerPermissionInput {
+    pub statement_id: Option<String>,
+    pub action: Option<String>,
+    pub principal: Option<String>,
+    pub organization_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct UrlInput {
     pub auth_type: Option<String>,
     pub cors: Option<serde_json::Value>,
@@ -378,6 +402,19 @@ impl Operation {
                 Operation::UpdateFunctionConfiguration(target(140)?, Box::new(json(body)?))
             }
             "Invoke" => Operation::Invoke(target(256)?, Box::new(invoke_input(req)?)),
+            "InvokeWithResponseStream" => {
+                if let Some(t) = header(req, "x-amz-invocation-type")
+                    && t != "RequestResponse"
+                    && t != "DryRun"
+                {
+                    return Err(Error::validation(
+                        "invocationType",
+                        t,
+                        "Member must satisfy enum value set: [RequestResponse, DryRun]",
+                    ));
+                }
+                Operation::InvokeWithResponseStream(target(256)?, Box::new(invoke_input(req)?))
+            }
             "InvokeAsync" => Operation::InvokeAsync(target(256)?, body.clone()),
             "PublishVersion" => Operation::PublishVersion(target(140)?, json(body)?),
             "ListVersionsByFunction" => Operation::ListVersionsByFunction(target(256)?, page()?),
@@ -445,6 +482,21 @@ impl Operation {
             }
             "ListLayerVersions" => Operation::ListLayerVersions(label("LayerName"), page()?, layer_filter()),
             "ListLayers" => Operation::ListLayers(page()?, layer_filter()),
+            "AddLayerVersionPermission" => Operation::AddLayerVersionPermission {
+                layer: label("LayerName"),
+                version: version_number(&label("VersionNumber"))?,
+                input: json(body)?,
+                revision_id: q("RevisionId"),
+            },
+            "GetLayerVersionPolicy" => {
+                Operation::GetLayerVersionPolicy(label("LayerName"), version_number(&label("VersionNumber"))?)
+            }
+            "RemoveLayerVersionPermission" => Operation::RemoveLayerVersionPermission {
+                layer: label("LayerName"),
+                version: version_number(&label("VersionNumber"))?,
+                statement_id: label("StatementId"),
+                revision_id: q("RevisionId"),
+            },
             "CreateFunctionUrlConfig" => Operation::CreateFunctionUrlConfig(target(140)?, json(body)?),
             "GetFunctionUrlConfig" => Operation::GetFunctionUrlConfig(target(140)?),
             "UpdateFunctionUrlConfig" => Operation::UpdateFunctionUrlConfig(target(140)?, json(body)?),

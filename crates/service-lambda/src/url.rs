@@ -60,10 +60,7 @@ fn check_auth_type(auth: &str) -> Result<(), Error> {
 
 fn check_invoke_mode(mode: &str) -> Result<(), Error> {
     match mode {
-        "BUFFERED" => Ok(()),
-        "RESPONSE_STREAM" => {
-            Err(Error::NotImplemented("Function URLs with InvokeMode RESPONSE_STREAM".to_owned()))
-        }
+        "BUFFERED" | "RESPONSE_STREAM" => Ok(()),
         other => Err(Error::validation(
             "invokeMode",
             other,
@@ -258,7 +255,14 @@ pub async fn serve(svc: &Arc<Inner>, ctx: &RequestContext, url_id: &str, req: Re
     if outcome.error().is_some() {
         return plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx);
     }
-    let mut resp = response(outcome.payload(), ctx)
+    let streamed = match &outcome.result {
+        runtime::InvokeResult::Response(r) if config.invoke_mode == "RESPONSE_STREAM" && r.streamed => {
+            Some(streamed_response(r, ctx))
+        }
+        _ => None,
+    };
+    let mut resp = streamed
+        .unwrap_or_else(|| response(outcome.payload(), ctx))
         .unwrap_or_else(|| plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx));
     cors_headers(&mut resp, config.cors.as_ref(), origin.as_deref(), false);
     resp
@@ -398,6 +402,46 @@ fn response(payload: &Bytes, ctx: &RequestContext) -> Option<Response> {
         }
     }
     if let Some(Value::Array(cookies)) = obj.get("cookies") {
+        for c in cookies.iter().filter_map(Value::as_str) {
+            headers.append(http::header::SET_COOKIE, HeaderValue::from_str(c).ok()?);
+        }
+    }
+    Some(resp)
+}
+
+/// The HTTP response of a streaming function behind a `RESPONSE_STREAM` URL. With
+/// `awslambda.HttpResponseStream.from` the stream starts with a JSON prelude (`statusCode`,
+/// `headers`, `cookies`) and eight NUL bytes; otherwise the whole stream is a 200 body of the
+/// stream's content type. The runtime buffered the stream, so it is sent in one piece.
+fn streamed_response(r: &runtime::Response, ctx: &RequestContext) -> Option<Response> {
+    const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+    const SEPARATOR: [u8; 8] = [0; 8];
+    let mut resp = ok(&Value::Null, ctx);
+    if r.content_type.as_deref() != Some(HTTP_INTEGRATION) {
+        *resp.body_mut() = r.payload.clone();
+        let content_type = r.content_type.as_deref().unwrap_or("application/octet-stream");
+        resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_str(content_type).ok()?);
+        return Some(resp);
+    }
+    let split = r.payload.windows(SEPARATOR.len()).position(|w| w == SEPARATOR)?;
+    let prelude: Value = serde_json::from_slice(&r.payload[..split]).ok()?;
+    let status = match prelude.get("statusCode") {
+        None | Some(Value::Null) => StatusCode::OK,
+        Some(v) => StatusCode::from_u16(v.as_u64().and_then(|s| u16::try_from(s).ok())?).ok()?,
+    };
+    *resp.status_mut() = status;
+    *resp.body_mut() = r.payload.slice(split + SEPARATOR.len()..);
+    let headers = resp.headers_mut();
+    if let Some(Value::Object(h)) = prelude.get("headers") {
+        for (k, v) in h {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            headers.insert(HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(&text).ok()?);
+        }
+    }
+    if let Some(Value::Array(cookies)) = prelude.get("cookies") {
         for c in cookies.iter().filter_map(Value::as_str) {
             headers.append(http::header::SET_COOKIE, HeaderValue::from_str(c).ok()?);
         }

@@ -21,6 +21,7 @@ mod model;
 mod multipart;
 mod notify;
 mod objects;
+mod reader;
 mod unsigned;
 
 #[cfg(test)]

@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use crate::harness::Server;
 
-const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
+pub(crate) const ROLE: &str = "arn:aws:iam::000000000000:role/lambda-role";
 
 /// A zip holding the given files.
-fn zip(files: &[(&str, &str)]) -> Vec<u8> {
+pub(crate) fn zip(files: &[(&str, &str)]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, body) in files {
         let opts = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
@@ -28,7 +28,7 @@ fn zip(files: &[(&str, &str)]) -> Vec<u8> {
     w.finish().expect("zip finish").into_inner()
 }
 
-const PY_ECHO: &str = r#"
+pub(crate) const PY_ECHO: &str = r#"
 import os, json, time
 
 def handler(event, context):
@@ -88,7 +88,7 @@ pub(crate) async fn create_python(
         .expect("create function")
 }
 
-fn payload_json(out: Option<&Blob>) -> Value {
+pub(crate) fn payload_json(out: Option<&Blob>) -> Value {
     serde_json::from_slice(out.expect("payload").as_ref()).expect("payload is JSON")
 }
 

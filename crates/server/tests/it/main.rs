@@ -12,6 +12,7 @@ mod harness;
 mod health;
 mod iam;
 mod lambda;
+mod lambda_more;
 mod lifecycle;
 mod logs;
 mod malformed;

@@ -48,7 +48,7 @@ pub async fn body(cx: &Cx<'_>, props: &Value) -> Outcome<Option<Value>> {
     if let Some(loc) = props.get("BodyS3Location") {
         let bucket = required(loc, "Bucket")?;
         let key = required(loc, "Key")?;
-        let bytes = super::lambda::s3_object(cx, &bucket, &key, text(loc, "Version").as_deref()).await?;
+        let bytes = super::s3::get_object(cx, &bucket, &key, text(loc, "Version").as_deref()).await?;
         let s = String::from_utf8_lossy(&bytes);
         return cfn_template::parse_document(&s).map(Some).map_err(|e| e.message());
     }

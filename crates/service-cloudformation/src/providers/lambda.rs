@@ -1,6 +1,5 @@
 //! The AWS::Lambda::* types, through Lambda's rest-json API. Code given as `ZipFile` text is
-//! zipped into `index.py`/`index.js` as CloudFormation does; code in S3 is read from the
-//! bucket and handed to Lambda as a zip.
+//! zipped into `index.py`/`index.js` as CloudFormation does; code in S3 is Lambda's to read.
 
 use std::io::Write;
 use std::time::Duration;
@@ -35,20 +34,9 @@ const CONFIG: &[&str] = &[
 
 /// A path segment: function names may be ARNs, qualifiers `$LATEST`.
 fn seg(s: &str) -> String {
-    percent_encode(s)
+    super::percent_encode(s)
 }
 
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 async fn call(cx: &Cx<'_>, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
     cx.api.rest_json("lambda", method, path, body).await
@@ -58,19 +46,6 @@ fn err(e: ApiError) -> String {
     e.to_string()
 }
 
-/// Reads an object from S3 (code and layer content).
-pub async fn s3_object(cx: &Cx<'_>, bucket: &str, key: &str, version: Option<&str>) -> Outcome<Bytes> {
-    let key_path: Vec<String> = key.split('/').map(percent_encode).collect();
-    let mut path = format!("/{}/{}", percent_encode(bucket), key_path.join("/"));
-    if let Some(v) = version {
-        path.push_str(&format!("?versionId={}", percent_encode(v)));
-    }
-    let (_, body) = cx.api.rest_xml("s3", Method::GET, &path, &[], Bytes::new()).await.map_err(|e| {
-        format!("Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}", e.code, e.message)
-    })?;
-    Ok(body)
-}
-
 /// CloudFormation's `Code`/`Content` shapes → Lambda's, with the zip inline.
 async fn code(cx: &Cx<'_>, code: &Value, runtime: Option<&str>) -> Outcome<Value> {
     if let Some(source) = code.get("ZipFile").and_then(Value::as_str) {
@@ -78,9 +53,11 @@ async fn code(cx: &Cx<'_>, code: &Value, runtime: Option<&str>) -> Outcome<Value
         let zip = zip_one(file, source.as_bytes())?;
         return Ok(json!({"ZipFile": base64::engine::general_purpose::STANDARD.encode(zip)}));
     }
-    if let (Some(bucket), Some(key)) = (text(code, "S3Bucket"), text(code, "S3Key")) {
-        let bytes = s3_object(cx, &bucket, &key, text(code, "S3ObjectVersion").as_deref()).await?;
-        return Ok(json!({"ZipFile": base64::engine::general_purpose::STANDARD.encode(&bytes)}));
+    if code.get("S3Bucket").is_some() || code.get("S3Key").is_some() {
+        // Lambda reads code from S3 itself, with its own errors for a missing object.
+        let mut m = Map::new();
+        copy(code, &["S3Bucket", "S3Key", "S3ObjectVersion"], &mut m);
+        return Ok(Value::Object(m));
     }
     if code.get("ImageUri").is_some() {
         return Err("Container image functions (Code.ImageUri) are not supported by Nimbus".to_owned());

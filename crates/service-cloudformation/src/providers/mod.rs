@@ -368,6 +368,19 @@ pub fn copy(props: &Value, keys: &[&str], body: &mut serde_json::Map<String, Val
     }
 }
 
+/// Percent-encodes everything but unreserved characters, for path segments.
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The last segment of an ARN after `sep` (a function name from its ARN, etc.).
 pub fn last_segment(arn: &str, sep: char) -> &str {
     arn.rsplit(sep).next().unwrap_or(arn)

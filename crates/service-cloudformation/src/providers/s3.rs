@@ -187,6 +187,19 @@ fn notification_xml(config: &Value) -> Vec<u8> {
     w.finish()
 }
 
+/// Reads an object (an API definition in S3).
+pub async fn get_object(cx: &Cx<'_>, bucket: &str, key: &str, version: Option<&str>) -> Outcome<Bytes> {
+    let key_path: Vec<String> = key.split('/').map(super::percent_encode).collect();
+    let mut path = format!("/{}/{}", super::percent_encode(bucket), key_path.join("/"));
+    if let Some(v) = version {
+        path.push_str(&format!("?versionId={}", super::percent_encode(v)));
+    }
+    let (_, body) = cx.api.rest_xml("s3", Method::GET, &path, &[], Bytes::new()).await.map_err(|e| {
+        format!("Error occurred while GetObject. S3 Error Code: {}. S3 Error Message: {}", e.code, e.message)
+    })?;
+    Ok(body)
+}
+
 pub async fn delete_bucket(cx: &Cx<'_>, name: &str) -> Result<(), ApiError> {
     cx.api.rest_xml("s3", Method::DELETE, &format!("/{name}"), &[], Bytes::new()).await.map(drop)
 }

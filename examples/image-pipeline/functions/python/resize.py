@@ -15,7 +15,7 @@ import warnings
 from datetime import datetime, timezone
 
 import boto3
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from common import EVENT_BUS_NAME, IMAGES_TABLE, PROCESSED_BUCKET, image_id, s3_client
 
@@ -79,6 +79,8 @@ def process(bucket, key, size, uploaded_at):
         item.update(status="rejected", reason=str(e))
     except Image.DecompressionBombWarning as e:
         item.update(status="rejected", reason=str(e))
+    except UnidentifiedImageError:
+        item.update(status="failed", reason="cannot identify image file: not a JPEG, PNG, WebP or GIF image")
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         # What Pillow raises for unidentifiable, truncated or malformed files.
         item.update(status="failed", reason=f"{type(e).__name__}: {e}")

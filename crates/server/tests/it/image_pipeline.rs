@@ -123,6 +123,18 @@ async fn wait_for_item(
     }
 }
 
+/// An upload that should be processed, and what should come out of it.
+struct Case {
+    key: &'static str,
+    bytes: Vec<u8>,
+    format: &'static str,
+    /// Width and height once the EXIF orientation is applied.
+    upright: (u32, u32),
+    thumb: (u32, u32),
+    large: (u32, u32),
+    rendition_format: ImageFormat,
+}
+
 async fn json(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let body = resp.text().await.expect("body");
@@ -151,7 +163,6 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
         .collect();
     assert_eq!(out["UploadBucket"], "pipeline-uploads-000000000000");
 
-    // (key, bytes, expected format, expected upright size, expected thumb, expected large)
     let jpeg =
         with_exif_orientation(&encode(DynamicImage::ImageRgb8(picture(1600, 1200)), ImageFormat::Jpeg), 6);
     let png = encode(
@@ -165,20 +176,29 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
         DynamicImage::ImageRgba8(DynamicImage::ImageRgb8(picture(320, 200)).to_rgba8()),
         ImageFormat::Gif,
     );
-    let good: Vec<(&str, Vec<u8>, &str, (u32, u32), (u32, u32), (u32, u32), ImageFormat)> = vec![
-        ("photo.jpg", jpeg.clone(), "JPEG", (1200, 1600), (96, 128), (768, 1024), ImageFormat::Jpeg),
-        ("in/diagram.png", png, "PNG", (2048, 1024), (128, 64), (1024, 512), ImageFormat::Png),
-        ("scan.webp", webp, "WEBP", (1200, 900), (128, 96), (1024, 768), ImageFormat::WebP),
+    let case = |key, bytes, format, upright, thumb, large, rendition_format| Case {
+        key,
+        bytes,
+        format,
+        upright,
+        thumb,
+        large,
+        rendition_format,
+    };
+    let good = vec![
+        case("photo.jpg", jpeg.clone(), "JPEG", (1200, 1600), (96, 128), (768, 1024), ImageFormat::Jpeg),
+        case("in/diagram.png", png, "PNG", (2048, 1024), (128, 64), (1024, 512), ImageFormat::Png),
+        case("scan.webp", webp, "WEBP", (1200, 900), (128, 96), (1024, 768), ImageFormat::WebP),
         // Smaller than the large rendition: not enlarged. GIFs become PNGs.
-        ("anim.gif", gif, "GIF", (320, 200), (128, 80), (320, 200), ImageFormat::Png),
+        case("anim.gif", gif, "GIF", (320, 200), (128, 80), (320, 200), ImageFormat::Png),
     ];
 
     let s3 = server.s3("test", "us-east-1").await;
     let upload = |key: &str, body: Vec<u8>| {
         s3.put_object().bucket(&out["UploadBucket"]).key(key).body(body.into()).send()
     };
-    for (key, bytes, ..) in &good {
-        upload(key, bytes.clone()).await.expect("upload");
+    for c in &good {
+        upload(c.key, c.bytes.clone()).await.expect("upload");
     }
     upload("broken.jpg", jpeg[..jpeg.len() / 2].to_vec()).await.expect("upload");
     upload("notes.txt", b"these are not pixels\n".to_vec()).await.expect("upload");
@@ -212,7 +232,7 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
     // reason.
     let ddb = server.dynamodb("test", "us-east-1").await;
     let deadline = Instant::now() + Duration::from_secs(120);
-    for (key, bytes, format, (w, h), thumb, large, rendition_format) in &good {
+    for Case { key, bytes, format, upright: (w, h), thumb, large, rendition_format } in &good {
         let id = key.replace('/', "_");
         let item = wait_for_item(&ddb, &out["ImagesTable"], &id, deadline).await;
         assert_eq!(item["status"], "processed", "{item:?}");
@@ -265,7 +285,7 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
 
     // The audit function got the InputTransformer's summary of each ImageProcessed event, and
     // nothing for the failures.
-    for (key, _, format, (w, h), ..) in &good {
+    for Case { key, format, upright: (w, h), .. } in &good {
         let id = key.replace('/', "_");
         let entry = wait_for_item(&ddb, &out["AuditTable"], &id, deadline).await;
         assert_eq!(entry["image"], id.as_str());

@@ -293,6 +293,8 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
         assert_eq!(entry["size"], format!("{w}x{h}").as_str());
         assert!(entry["processedAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{entry:?}");
     }
+    let entry = wait_for_item(&ddb, &out["AuditTable"], &selfie_id, deadline).await;
+    assert_eq!(entry["size"], "300x600");
     let audits = ddb.scan().table_name(&out["AuditTable"]).send().await.expect("scan");
     assert_eq!(audits.count(), 5, "{:?}", audits.items());
 
@@ -349,4 +351,164 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
     let (status, refused) =
         json(http.post(api("/uploads")).body(r#"{"filename": "a.exe"}"#).send().await.expect("POST")).await;
     assert_eq!(status, 400, "{refused}");
+}
+
+/// Every REPORT line of a function so far: (duration ms, init duration ms if it was a cold start).
+async fn reports(logs: &aws_sdk_cloudwatchlogs::Client, function: &str) -> Vec<(f64, Option<f64>)> {
+    let field = |line: &str, name: &str| {
+        line.split('\t')
+            .find_map(|f| f.trim().strip_prefix(name))
+            .and_then(|v| v.trim_end_matches(" ms").parse().ok())
+    };
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let page = logs
+            .filter_log_events()
+            .log_group_name(format!("/aws/lambda/{function}"))
+            .filter_pattern("REPORT")
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("filter log events");
+        for e in page.events() {
+            let line = e.message().unwrap_or_default();
+            if let Some(d) = field(line, "Duration: ") {
+                out.push((d, field(line, "Init Duration: ")));
+            }
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return out;
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The issue's benchmark: 1,000 uploads (`NIMBUS_BENCH_IMAGES` to change), reported as images/s
+/// from the first upload to the last metadata item, and the resize function's cold/warm split.
+/// `cargo test -p server --test it -- image_pipeline::benchmark --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: about a minute or two"]
+async fn benchmark_a_thousand_uploads() {
+    if !pypi_reachable() {
+        eprintln!("SKIPPED: pypi.org is unreachable, and `nimbus deploy` needs it to pip install Pillow");
+        return;
+    }
+    let n: usize = std::env::var("NIMBUS_BENCH_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let server = Server::ephemeral();
+    let (ok, stdout) = nimbus(&server, &["deploy", "--stack-name", "bench"]);
+    assert!(ok, "{stdout}");
+    let bucket = "bench-uploads-000000000000";
+    let cfn = server.cloudformation().await;
+    let resources = cfn.describe_stack_resources().stack_name("bench").send().await.expect("resources");
+    let physical = |logical: &str| {
+        resources
+            .stack_resources()
+            .iter()
+            .find(|r| r.logical_resource_id() == Some(logical))
+            .and_then(|r| r.physical_resource_id())
+            .expect("resource")
+            .to_owned()
+    };
+    let (table, function) = (physical("ImagesTable"), physical("ResizeFunction"));
+
+    // Phone-photo-like inputs would make this a Pillow benchmark; these are small camera-sized
+    // images (1280×960 JPEG, 1024×768 PNG/WebP, 640×480 GIF) so the pipeline's own cost shows.
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("jpg", encode(DynamicImage::ImageRgb8(picture(1280, 960)), ImageFormat::Jpeg)),
+        ("png", encode(DynamicImage::ImageRgb8(picture(1024, 768)), ImageFormat::Png)),
+        ("webp", encode(DynamicImage::ImageRgb8(picture(1024, 768)), ImageFormat::WebP)),
+        (
+            "gif",
+            encode(
+                DynamicImage::ImageRgba8(DynamicImage::ImageRgb8(picture(640, 480)).to_rgba8()),
+                ImageFormat::Gif,
+            ),
+        ),
+    ];
+    let s3 = server.s3("test", "us-east-1").await;
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    let started = Instant::now();
+    let mut uploads = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (ext, bytes) = &inputs[i % inputs.len()];
+        let put = s3.put_object().bucket(bucket).key(format!("img-{i:05}.{ext}")).body(bytes.clone().into());
+        uploads.spawn(put.send());
+        if uploads.len() >= 16 {
+            uploads.join_next().await.expect("a task").expect("join").expect("upload");
+        }
+    }
+    while let Some(r) = uploads.join_next().await {
+        r.expect("join").expect("upload");
+    }
+    let uploaded = started.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let page = ddb
+                .scan()
+                .table_name(&table)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            count += page.count();
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        if count as usize >= n {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {count} of {n} images processed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let elapsed = started.elapsed();
+    let failed = ddb
+        .scan()
+        .table_name(&table)
+        .filter_expression("#s <> :ok")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(":ok", AttributeValue::S("processed".into()))
+        .send()
+        .await
+        .expect("scan");
+    assert_eq!(failed.count(), 0, "{:?}", failed.items());
+
+    // REPORT lines reach the log group a moment after the item is written.
+    let logs = server.logs("test", "us-east-1").await;
+    let mut r = Vec::new();
+    for _ in 0..50 {
+        r = reports(&logs, &function).await;
+        if r.len() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let cold: Vec<&(f64, Option<f64>)> = r.iter().filter(|(_, init)| init.is_some()).collect();
+    let warm: Vec<f64> = r.iter().filter(|(_, init)| init.is_none()).map(|(d, _)| *d).collect();
+    eprintln!(
+        "BENCH image-pipeline: {n} images in {:.1} s (uploads {:.1} s): {:.1} images/s; resize invokes: {} ({} cold: init median {:.0} ms, duration median {:.0} ms; {} warm: duration median {:.0} ms)",
+        elapsed.as_secs_f64(),
+        uploaded.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64(),
+        r.len(),
+        cold.len(),
+        median(cold.iter().filter_map(|(_, i)| *i).collect()),
+        median(cold.iter().map(|(d, _)| *d).collect()),
+        warm.len(),
+        median(warm.clone()),
+    );
 }

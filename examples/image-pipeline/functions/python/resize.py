@@ -1,10 +1,11 @@
-"""The resize function: one S3 upload in, renditions and a metadata item out, then an
-ImageProcessed event on the pipeline's bus.
+"""The resize function: S3 upload notifications in (through SQS, in batches), renditions and a
+metadata item out for each, then an ImageProcessed event on the pipeline's bus.
 
 Bad input is a result, not an exception: a corrupt or non-image upload is recorded as `failed`
-with Pillow's reason and an oversize one as `rejected`, and the function returns normally, so
-Lambda does not retry what can never succeed. Only unexpected errors (a service unavailable)
-raise and get the invoke config's single retry.
+with Pillow's reason and an oversize one as `rejected`, and the message is done, so nothing
+retries what can never succeed. Only unexpected errors (a service unavailable) report the
+message as a batch item failure: SQS hands it out again, and after three receives it goes to
+the dead-letter queue.
 """
 
 import io
@@ -52,11 +53,26 @@ def now():
 
 
 def handler(event, context):
-    for record in event.get("Records", []):
-        bucket = record["s3"]["bucket"]["name"]
-        key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
-        size = int(record["s3"]["object"].get("size", 0))
-        process(bucket, key, size, record.get("eventTime") or now())
+    failures = []
+    for message in event.get("Records", []):
+        try:
+            for record in s3_records(message):
+                bucket = record["s3"]["bucket"]["name"]
+                key = urllib.parse.unquote_plus(record["s3"]["object"]["key"])
+                size = int(record["s3"]["object"].get("size", 0))
+                process(bucket, key, size, record.get("eventTime") or now())
+        except Exception as e:  # noqa: BLE001 - any failure here is worth another try
+            print(json.dumps({"message": message.get("messageId"), "error": f"{type(e).__name__}: {e}"}))
+            failures.append({"itemIdentifier": message.get("messageId")})
+    return {"batchItemFailures": failures}
+
+
+def s3_records(message):
+    """The S3 records of an SQS message (S3's own `s3:TestEvent` has none), or of a direct S3
+    notification record, so the function also works as the bucket's direct target."""
+    if "s3" in message:
+        return [message]
+    return json.loads(message.get("body") or "{}").get("Records", [])
 
 
 def process(bucket, key, size, uploaded_at):

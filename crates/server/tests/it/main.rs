@@ -11,6 +11,7 @@ mod events;
 mod harness;
 mod health;
 mod iam;
+mod image_pipeline;
 mod lambda;
 mod lambda_more;
 mod lifecycle;

@@ -37,7 +37,6 @@ fn seg(s: &str) -> String {
     super::percent_encode(s)
 }
 
-
 async fn call(cx: &Cx<'_>, method: Method, path: &str, body: Option<Value>) -> Result<Value, ApiError> {
     cx.api.rest_json("lambda", method, path, body).await
 }

@@ -5,7 +5,6 @@ use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine;
-use bytes::Bytes;
 use http::Method;
 use serde_json::{Map, Value, json};
 
@@ -46,7 +45,7 @@ fn err(e: ApiError) -> String {
 }
 
 /// CloudFormation's `Code`/`Content` shapes → Lambda's, with the zip inline.
-async fn code(cx: &Cx<'_>, code: &Value, runtime: Option<&str>) -> Outcome<Value> {
+fn code(code: &Value, runtime: Option<&str>) -> Outcome<Value> {
     if let Some(source) = code.get("ZipFile").and_then(Value::as_str) {
         let file = if runtime.is_some_and(|r| r.starts_with("nodejs")) { "index.js" } else { "index.py" };
         let zip = zip_one(file, source.as_bytes())?;
@@ -107,7 +106,7 @@ pub async fn create_function(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
     let code_prop = props
         .get("Code")
         .ok_or("Properties validation failed for resource: required key [Code] not found")?;
-    body.insert("Code".into(), code(cx, code_prop, runtime.as_deref()).await?);
+    body.insert("Code".into(), code(code_prop, runtime.as_deref())?);
     let tags = tag_map(props);
     if tags.as_object().is_some_and(|m| !m.is_empty()) {
         body.insert("Tags".into(), tags);
@@ -126,7 +125,7 @@ pub async fn create_function(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
 pub async fn update_function(cx: &Cx<'_>, name: &str, props: &Value) -> Outcome<()> {
     let runtime = text(props, "Runtime");
     if let Some(code_prop) = props.get("Code") {
-        let mut body = code(cx, code_prop, runtime.as_deref()).await?;
+        let mut body = code(code_prop, runtime.as_deref())?;
         if let Some(a) = props.get("Architectures") {
             body["Architectures"] = a.clone();
         }
@@ -398,7 +397,7 @@ pub async fn create_layer_version(cx: &Cx<'_>, props: &Value) -> Outcome<Created
         .ok_or("Properties validation failed for resource: required key [Content] not found")?;
     let mut body = Map::new();
     copy(props, &["CompatibleRuntimes", "CompatibleArchitectures", "Description", "LicenseInfo"], &mut body);
-    body.insert("Content".into(), code(cx, content, None).await?);
+    body.insert("Content".into(), code(content, None)?);
     let out = call(
         cx,
         Method::POST,

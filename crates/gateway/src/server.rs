@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
@@ -19,7 +19,17 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `gateway` on `listener` until `shutdown` resolves, then stops accepting and waits (up
 /// to a bound) for the requests in flight to complete.
-pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl Future<Output = ()>) {
+///
+/// A connection must deliver each complete request head within `header_timeout`, counted from
+/// the moment hyper starts waiting for it — so an idle kept-alive connection is closed after
+/// that long too. Without it, a client dripping one header byte at a time would hold a
+/// connection (and its task) forever.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Arc<Gateway>,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -45,6 +55,8 @@ pub async fn serve(listener: TcpListener, gateway: Arc<Gateway>, shutdown: impl 
                 });
                 let conn = http1::Builder::new()
                     .keep_alive(true)
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

@@ -57,6 +57,11 @@ pub struct ServeArgs {
     #[arg(long = "access-key", env = "NIMBUS_ACCESS_KEYS", value_delimiter = ',', value_parser = parse_key_pair)]
     pub access_keys: Vec<(String, String)>,
 
+    /// Seconds a connection may take to send a complete request head; an idle kept-alive
+    /// connection is closed after as long.
+    #[arg(long, env = "NIMBUS_HEADER_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+
     /// Lambda: concurrent executions per account and region.
     #[arg(long, env = "NIMBUS_LAMBDA_CONCURRENCY", default_value_t = 1000)]
     pub lambda_concurrency: u32,

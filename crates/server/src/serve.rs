@@ -109,7 +109,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         out.flush().context("writing to stdout")?;
     }
 
-    gateway::serve(listener, gateway, shutdown).await;
+    gateway::serve(listener, gateway, Duration::from_secs(args.header_timeout), shutdown).await;
     tracing::info!("shutting down: stopping function environments, flushing state");
     scheduler.shutdown();
     events.shutdown();

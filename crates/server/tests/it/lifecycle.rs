@@ -66,3 +66,49 @@ fn env_overrides_port() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("port {port} ")), "NIMBUS_PORT was not used: {stderr}");
 }
+
+/// A client that drips its request head a byte at a time is cut off once the header timeout
+/// passes, while a prompt client on another connection is served meanwhile.
+#[test]
+fn slow_drip_request_head_is_cut_off() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+
+    let server = Server::start_with(None, &["--ephemeral", "--header-timeout", "1"]);
+    let addr = server.endpoint().trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connect");
+    slow.set_read_timeout(Some(Duration::from_millis(200))).expect("timeout");
+    let started = Instant::now();
+    let head = b"GET /_nimbus/health HTTP/1.1\r\nHost: localhost\r\nX-Drip: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut closed_after = None;
+    for byte in head.iter().cycle().take(200) {
+        if slow.write_all(&[*byte]).is_err() {
+            closed_after = Some(started.elapsed());
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match slow.read(&mut buf) {
+            // hyper closes the connection (possibly after a 408) when the timer fires.
+            Ok(_) => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => {
+                closed_after = Some(started.elapsed());
+                break;
+            }
+        }
+    }
+    let closed_after = closed_after.expect("the dripping connection was never closed");
+    assert!(closed_after >= Duration::from_millis(900), "closed too early: {closed_after:?}");
+    assert!(closed_after < Duration::from_secs(10), "closed too late: {closed_after:?}");
+
+    let mut prompt = std::net::TcpStream::connect(&addr).expect("connect");
+    prompt
+        .write_all(b"GET /_nimbus/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    prompt.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}

@@ -28,6 +28,8 @@ pub enum Job {
         plan: Box<Plan>,
         previous: Box<Previous>,
     },
+    /// Finish an update's cleanup phase that a stop interrupted.
+    Cleanup,
     Delete {
         retain: Vec<String>,
     },
@@ -50,6 +52,7 @@ pub fn spawn(inner: Arc<Inner>, scope: Scope, key: Vec<u8>, job: Job) {
             Job::Create { plan, delete_on_failure } => op.create(&plan, delete_on_failure).await,
             Job::Update { plan, previous } => op.update(&plan, &previous).await,
             Job::Delete { retain } => op.delete(&retain).await,
+            Job::Cleanup => op.finish_cleanup().await,
             Job::Rollback => {
                 op.rollback_create("Nimbus stopped while the stack was being created.".to_owned(), false)
                     .await
@@ -70,6 +73,9 @@ pub fn resume(inner: Arc<Inner>) {
         match s.status.as_str() {
             "CREATE_IN_PROGRESS" | "ROLLBACK_IN_PROGRESS" => spawn(inner.clone(), scope, key, Job::Rollback),
             "DELETE_IN_PROGRESS" => spawn(inner.clone(), scope, key, Job::Delete { retain: Vec::new() }),
+            // The update itself succeeded (the new template and outputs are recorded); only
+            // the removal of what it left behind remains.
+            "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" => spawn(inner.clone(), scope, key, Job::Cleanup),
             _ => {
                 let op = Op { inner: &inner, scope: &scope, key: &key };
                 op.set_status(
@@ -204,6 +210,7 @@ impl Op<'_> {
             attributes: BTreeMap::new(),
             properties: Value::Null,
             updated_ms: self.inner.now_ms(),
+            deletion_policy: Some(policy_of(res)),
         };
         let props = match plan.resolve_properties(id, &self.view()) {
             Ok(p) => p,
@@ -318,20 +325,21 @@ impl Op<'_> {
         self.rollback_create(format!("{reason}Rollback requested by user."), delete_on_failure).await;
     }
 
-    /// Deletes every resource the stack has, newest first, and ends in ROLLBACK_COMPLETE (or
-    /// DELETE_COMPLETE for `OnFailure=DELETE`).
+    /// Deletes every resource the stack has in reverse dependency order (`DeletionPolicy:
+    /// Retain` ones are kept; `RetainExceptOnCreate` ones are not) and ends in
+    /// ROLLBACK_COMPLETE (or DELETE_COMPLETE for `OnFailure=DELETE`).
     async fn rollback_create(&self, reason: String, then_delete: bool) {
         self.set_status("ROLLBACK_IN_PROGRESS", Some(reason));
         let Some(stack) = self.stack() else { return };
-        let mut created: Vec<ResourceRecord> = stack.resources.values().cloned().collect();
-        created.sort_by_key(|r| std::cmp::Reverse(r.updated_ms));
         let mut failed = Vec::new();
-        for r in &created {
-            if r.status == "DELETE_COMPLETE" {
+        for id in self.deletion_order(&stack, &stack.template_body, &stack.parameters) {
+            let Some(r) = self.stack().and_then(|s| s.resources.get(&id).cloned()) else { continue };
+            if r.status == "DELETE_COMPLETE" || r.status == "DELETE_SKIPPED" {
                 continue;
             }
-            if self.delete_resource(r, false).await.is_err() {
-                failed.push(r.logical_id.clone());
+            let keep = policy(&r, &stack).is_some_and(|p| p == "Retain");
+            if self.delete_resource(&r, keep).await.is_err() {
+                failed.push(id);
             }
         }
         if !failed.is_empty() {
@@ -402,27 +410,7 @@ impl Op<'_> {
         if let (None, Some(outputs)) = (&failure, outputs) {
             self.write(|s| s.outputs = outputs);
             self.set_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", None);
-            // Resources the new template no longer has, newest first, then replaced ones.
-            let removed: Vec<ResourceRecord> = self
-                .stack()
-                .map(|s| {
-                    let mut v: Vec<ResourceRecord> = s
-                        .resources
-                        .values()
-                        .filter(|r| !plan.order.contains(&r.logical_id))
-                        .cloned()
-                        .collect();
-                    v.sort_by_key(|r| std::cmp::Reverse(r.updated_ms));
-                    v
-                })
-                .unwrap_or_default();
-            for r in &removed {
-                let retain = retained(&previous.template_body, &previous.parameters, &r.logical_id);
-                let _ = self.delete_resource(r, retain).await;
-                self.write(|s| {
-                    s.resources.remove(&r.logical_id);
-                });
-            }
+            self.remove_dropped(plan, &previous.template_body, &previous.parameters).await;
             for old in cleanup.iter().rev() {
                 // The replaced resource goes quietly: its logical id now names the new one.
                 if let Ok(api) = self.api() {
@@ -443,7 +431,8 @@ impl Op<'_> {
             match step {
                 Step::Created(id) => {
                     if let Some(r) = self.stack().and_then(|s| s.resources.get(&id).cloned()) {
-                        if self.delete_resource(&r, false).await.is_err() {
+                        let keep = r.deletion_policy.as_deref() == Some("Retain");
+                        if self.delete_resource(&r, keep).await.is_err() {
                             failed.push(id.clone());
                         }
                         self.write(|s| {
@@ -497,9 +486,19 @@ impl Op<'_> {
                 return Err(e.message());
             }
         };
+        let policy = plan.resource(id).map(policy_of);
         if props == old.properties {
+            // A new DeletionPolicy alone changes no physical resource, only what a later delete does.
+            if old.deletion_policy != policy {
+                self.write(|s| {
+                    if let Some(r) = s.resources.get_mut(id) {
+                        r.deletion_policy = policy.clone();
+                    }
+                });
+            }
             return Ok(Changed::No);
         }
+        let old = &ResourceRecord { deletion_policy: policy, ..old.clone() };
         self.resource_status(old, "UPDATE_IN_PROGRESS", None, Some(&props));
         let api = self.api()?;
         let stack_name = self.stack_name();
@@ -560,34 +559,78 @@ impl Op<'_> {
         }
     }
 
+    /// The order to delete `stack`'s resources in: the reverse dependency order of the
+    /// template they were made from, then anything that template does not name (a failed
+    /// update's leftovers), newest first.
+    fn deletion_order(
+        &self,
+        stack: &StackRecord,
+        body: &str,
+        parameters: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let planned = stacks::plan_for(self.scope, &stack.name, &stack.id, body, parameters)
+            .map(|plan| plan.deletion_order())
+            .unwrap_or_default();
+        let mut rest: Vec<&ResourceRecord> =
+            stack.resources.values().filter(|r| !planned.contains(&r.logical_id)).collect();
+        rest.sort_by_key(|r| std::cmp::Reverse(r.updated_ms));
+        planned
+            .iter()
+            .filter(|id| stack.resources.contains_key(*id))
+            .cloned()
+            .chain(rest.into_iter().map(|r| r.logical_id.clone()))
+            .collect()
+    }
+
+    /// Deletes the resources the stack has that `plan` no longer names (the update's cleanup
+    /// phase), in the reverse dependency order of the template they came from.
+    async fn remove_dropped(
+        &self,
+        plan: &Plan,
+        previous_body: &str,
+        previous_parameters: &BTreeMap<String, String>,
+    ) {
+        let Some(stack) = self.stack() else { return };
+        let previous = StackRecord {
+            template_body: previous_body.to_owned(),
+            parameters: previous_parameters.clone(),
+            ..stack.clone()
+        };
+        for id in self.deletion_order(&stack, previous_body, previous_parameters) {
+            if plan.order.contains(&id) {
+                continue;
+            }
+            let Some(r) = self.stack().and_then(|s| s.resources.get(&id).cloned()) else { continue };
+            let keep = policy(&r, &previous).is_some_and(|p| p == "Retain" || p == "RetainExceptOnCreate");
+            let _ = self.delete_resource(&r, keep).await;
+            self.write(|s| {
+                s.resources.remove(&id);
+            });
+        }
+    }
+
+    /// Ends a cleanup phase a stop interrupted. The previous template is gone by then, so the
+    /// records' own deletion policies decide what is kept; replaced physical resources the
+    /// interrupted run had not yet deleted are left behind (their ids were only in memory).
+    async fn finish_cleanup(&self) {
+        let Some(stack) = self.stack() else { return };
+        match stacks::plan_for(self.scope, &stack.name, &stack.id, &stack.template_body, &stack.parameters) {
+            Ok(plan) => self.remove_dropped(&plan, &stack.template_body, &stack.parameters).await,
+            Err(e) => tracing::warn!(error = ?e, "cloudformation could not plan an interrupted cleanup"),
+        }
+        self.set_status("UPDATE_COMPLETE", None);
+    }
+
     async fn delete(&self, retain: &[String]) {
         let Some(stack) = self.stack() else { return };
-        let order: Vec<String> = match stacks::plan_for(
-            self.scope,
-            &stack.name,
-            &stack.id,
-            &stack.template_body,
-            &stack.parameters,
-        ) {
-            Ok(plan) => {
-                let mut order = plan.deletion_order();
-                // Anything the stack has that the plan does not (a failed update's leftovers).
-                order.extend(stack.resources.keys().filter(|k| !plan.order.contains(k)).cloned());
-                order
-            }
-            Err(_) => {
-                let mut v: Vec<&ResourceRecord> = stack.resources.values().collect();
-                v.sort_by_key(|r| std::cmp::Reverse(r.updated_ms));
-                v.into_iter().map(|r| r.logical_id.clone()).collect()
-            }
-        };
         let mut failed = Vec::new();
-        for id in order {
+        for id in self.deletion_order(&stack, &stack.template_body, &stack.parameters) {
             let Some(r) = self.stack().and_then(|s| s.resources.get(&id).cloned()) else { continue };
             if r.status == "DELETE_COMPLETE" || r.status == "DELETE_SKIPPED" {
                 continue;
             }
-            let keep = retain.contains(&id) || retained(&stack.template_body, &stack.parameters, &id);
+            let keep = retain.contains(&id)
+                || policy(&r, &stack).is_some_and(|p| p == "Retain" || p == "RetainExceptOnCreate");
             if self.delete_resource(&r, keep).await.is_err() {
                 failed.push(id);
             }
@@ -610,18 +653,113 @@ enum Changed {
     Replaced,
 }
 
-/// `DeletionPolicy: Retain` (or `RetainExceptOnCreate`) on a resource of the stack's template.
-fn retained(body: &str, parameters: &BTreeMap<String, String>, logical_id: &str) -> bool {
-    let Ok(doc) = cfn_template::parse_document(body) else { return false };
-    let Ok(processed) = cfn_template::process(&doc, parameters) else { return false };
-    processed
-        .get("Resources")
-        .and_then(|r| r.get(logical_id))
-        .and_then(|r| r.get("DeletionPolicy"))
-        .and_then(Value::as_str)
-        .is_some_and(|p| p == "Retain" || p == "RetainExceptOnCreate")
+/// The `DeletionPolicy` a template gives a resource, `Delete` by default.
+fn policy_of(res: &cfn_template::Resource) -> String {
+    res.deletion_policy.clone().unwrap_or_else(|| "Delete".to_owned())
+}
+
+/// A resource's `DeletionPolicy`: from its record, or for records written before the record
+/// kept it, from the template of `stack`.
+fn policy(r: &ResourceRecord, stack: &StackRecord) -> Option<String> {
+    if let Some(p) = &r.deletion_policy {
+        return Some(p.clone());
+    }
+    let doc = cfn_template::parse_document(&stack.template_body).ok()?;
+    let processed = cfn_template::process(&doc, &stack.parameters).ok()?;
+    let p = processed.get("Resources")?.get(&r.logical_id)?.get("DeletionPolicy")?.as_str()?;
+    Some(p.to_owned())
 }
 
 fn stack_name_of(stack_id: &str) -> &str {
     stack_id.split('/').nth(1).unwrap_or(stack_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use storage::Store;
+
+    use super::*;
+    use crate::CloudFormationService;
+
+    fn resource(id: &str, policy: &str) -> ResourceRecord {
+        ResourceRecord {
+            logical_id: id.to_owned(),
+            resource_type: "AWS::SNS::Topic".to_owned(),
+            // No physical resource: deleting it needs no service behind the engine.
+            physical_id: None,
+            status: "UPDATE_COMPLETE".to_owned(),
+            reason: None,
+            attributes: BTreeMap::new(),
+            properties: Value::Null,
+            updated_ms: 1,
+            deletion_policy: Some(policy.to_owned()),
+        }
+    }
+
+    /// A stop during an update's cleanup phase: on start the update is finished, not rolled
+    /// back — what the new template dropped is removed (Retain honoured), the rest kept.
+    #[tokio::test]
+    async fn an_interrupted_cleanup_finishes_as_update_complete() {
+        let store = Store::memory();
+        let scope = Scope {
+            account: types::AccountId::parse("000000000000").expect("account"),
+            region: types::Region::parse("us-east-1").expect("region"),
+        };
+        let uuid = "9f3a0f5e-0000-4000-8000-000000000001";
+        let key = crate::model::stack_key(&scope, uuid);
+        let record = StackRecord {
+            v: 1,
+            id: format!("arn:aws:cloudformation:us-east-1:000000000000:stack/s/{uuid}"),
+            name: "s".to_owned(),
+            status: "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS".to_owned(),
+            reason: None,
+            description: None,
+            created_ms: 1,
+            updated_ms: Some(2),
+            deleted_ms: None,
+            template_body: r#"{"Resources": {"Stays": {"Type": "AWS::SNS::Topic"}}}"#.to_owned(),
+            parameters: BTreeMap::new(),
+            capabilities: Vec::new(),
+            tags: Vec::new(),
+            disable_rollback: false,
+            outputs: Vec::new(),
+            resources: [
+                ("Stays".to_owned(), resource("Stays", "Delete")),
+                ("Dropped".to_owned(), resource("Dropped", "Delete")),
+                ("DroppedKept".to_owned(), resource("DroppedKept", "Retain")),
+            ]
+            .into(),
+            events: Vec::new(),
+            change_sets: Vec::new(),
+            change_set_id: None,
+        };
+        store.kv.put(crate::model::STACKS, &key, &crate::model::encode(&record)).expect("put");
+
+        let svc = CloudFormationService::new(store, Arc::new(types::SystemClock)).expect("service");
+        svc.start();
+        let mut stack = None;
+        for _ in 0..200 {
+            stack = svc.inner.get(&key);
+            if stack.as_ref().is_some_and(|s| !s.in_progress()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let stack = stack.expect("stack");
+        assert_eq!(stack.status, "UPDATE_COMPLETE");
+        assert_eq!(stack.resources.keys().collect::<Vec<_>>(), ["Stays"]);
+        let outcome = |id: &str| {
+            stack
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.logical_id == id)
+                .map(|e| e.status.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(outcome("Dropped"), "DELETE_COMPLETE");
+        assert_eq!(outcome("DroppedKept"), "DELETE_SKIPPED");
+    }
 }

@@ -83,6 +83,10 @@ pub struct ResourceRecord {
     /// The properties it was last created or updated with, resolved.
     pub properties: Value,
     pub updated_ms: i64,
+    /// The template's `DeletionPolicy` for it (`Delete` when the template gives none); absent
+    /// from records written before it was kept, whose stack template is consulted instead.
+    #[serde(default)]
+    pub deletion_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

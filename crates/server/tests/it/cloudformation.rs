@@ -341,7 +341,11 @@ async fn stack_event_ids(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> B
 const QUEUES: &str = r#"{
   "Resources": {
     "First": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "first-queue"}},
-    "Broken": {"Type": "AWS::SQS::Queue", "DependsOn": "First", "Properties": {"VisibilityTimeout": 99999}}
+    "Policy": {"Type": "AWS::SQS::QueuePolicy", "Properties": {"Queues": [{"Ref": "First"}],
+      "PolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "*"}]}}},
+    "Kept": {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Retain", "Properties": {"QueueName": "kept-queue"}},
+    "Broken": {"Type": "AWS::SQS::Queue", "DependsOn": ["Policy", "Kept"], "Properties": {"VisibilityTimeout": 99999}}
   }
 }"#;
 
@@ -418,8 +422,27 @@ async fn templates_with_errors_fail_precisely_and_roll_back() {
             && e.resource_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE")
     });
     assert!(first_deleted, "the queue created before the failure is deleted");
-    let queues = server.sqs("test", "us-east-1").await.list_queues().send().await.expect("list");
-    assert!(queues.queue_urls().is_empty(), "no queue is left behind: {:?}", queues.queue_urls());
+    // Dependents go first: the policy on First is deleted before First itself.
+    let deleted: Vec<&str> = events
+        .stack_events()
+        .iter()
+        .rev()
+        .filter(|e| e.resource_status().map(|s| s.as_str()) == Some("DELETE_COMPLETE"))
+        .filter_map(|e| e.logical_resource_id())
+        .collect();
+    let at =
+        |id: &str| deleted.iter().position(|d| *d == id).unwrap_or_else(|| panic!("{id} in {deleted:?}"));
+    assert!(at("Policy") < at("First"), "{deleted:?}");
+    let kept = events.stack_events().iter().any(|e| {
+        e.logical_resource_id() == Some("Kept")
+            && e.resource_status().map(|s| s.as_str()) == Some("DELETE_SKIPPED")
+    });
+    assert!(kept, "DeletionPolicy Retain keeps a resource through a creation rollback");
+    let sqs = server.sqs("test", "us-east-1").await;
+    let queues = sqs.list_queues().send().await.expect("list");
+    assert_eq!(queues.queue_urls().len(), 1, "only the retained queue is left: {:?}", queues.queue_urls());
+    assert!(queues.queue_urls()[0].ends_with("/kept-queue"), "{:?}", queues.queue_urls());
+    sqs.delete_queue().queue_url(&queues.queue_urls()[0]).send().await.expect("delete kept queue");
     // A stack in ROLLBACK_COMPLETE can only be deleted.
     let err =
         cfn.update_stack().stack_name("queues").template_body(QUEUES).send().await.expect_err("refused");

@@ -52,7 +52,7 @@ fn allowed(krate: &str) -> &'static [&'static str] {
     match krate {
         "types" => &[],
         // The template engine is a pure core: no internal dependency at all.
-        "cfn-template" => &[],
+        "cfn-template" | "schedule-expr" => &[],
         "protocol" | "sigv4" | "event-pattern" | "dynamodb-expr" | "storage" | "ports" | "runtime" => {
             &["types"]
         }
@@ -73,6 +73,7 @@ fn allowed(krate: &str) -> &'static [&'static str] {
             "event-pattern",
             "dynamodb-expr",
             "cfn-template",
+            "schedule-expr",
             "runtime",
         ],
         other => {

@@ -147,6 +147,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
             function: function.clone(),
             account: Options::account_of(&cli.access_key),
             region: cli.region.clone(),
+            captured: Default::default(),
         },
         run_id: loadgen::run::run_id(),
     };

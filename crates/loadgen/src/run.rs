@@ -47,14 +47,26 @@ pub fn run_id() -> String {
 /// counted in the [`Report`], which refuses its figures if there were any.
 pub async fn run(target: &Target, plan: &Plan, signer: &Signer) -> Result<Report, Error> {
     let mut signer = signer.clone();
+    let mut plan = plan.clone();
     let mut setup_connection = Connection::new(target.clone());
     for setup in plan.scenario.setup(&plan.options) {
         let response = setup_connection.send(&setup.call, &mut signer).await?;
         if !setup.accept.contains(&response.status) {
             return Err(Error::Setup { scenario: plan.scenario.name(), detail: describe(&response) });
         }
+        if let Some((name, field)) = setup.capture {
+            let value = serde_json::from_slice::<serde_json::Value>(&response.body)
+                .ok()
+                .and_then(|v| v.get(field).and_then(|f| f.as_str()).map(str::to_owned))
+                .ok_or_else(|| Error::Setup {
+                    scenario: plan.scenario.name(),
+                    detail: format!("no {field} in the answer: {}", describe(&response)),
+                })?;
+            plan.options.captured.insert(name, value);
+        }
     }
     drop(setup_connection);
+    let plan = &plan;
 
     let concurrency = plan.concurrency.max(1);
     // Connect every worker before the clock starts, as a warmed SDK pool would be.

@@ -45,6 +45,24 @@ pub enum Scenario {
     S3Put,
     /// S3 `GetObject` of one 1 KiB object the setup writes.
     S3Get,
+    /// DynamoDB `PutItem` of a new ~100-byte item per operation into one on-demand table the
+    /// setup creates (items are deleted after the run, untimed).
+    DynamodbPut,
+    /// DynamoDB `GetItem` (eventually consistent) of one item the setup writes.
+    DynamodbGet,
+    /// DynamoDB `Query` of one partition the setup fills with [`QUERY_ITEMS`] items, `Limit` 10.
+    DynamodbQuery,
+    /// SQS `SendMessage` (awsJson) of a small message to one queue: the durable send path.
+    SqsSend,
+    /// SQS `ReceiveMessage` (up to 10, no wait) from a queue with a zero visibility timeout that
+    /// the setup fills with 10 messages, so every receive finds them.
+    SqsReceive,
+    /// EventBridge `PutEvents` of one event matched by one rule whose target is an SQS queue:
+    /// each operation commits a durable delivery.
+    EventsPut,
+    /// An HTTP API (payload 2.0) `$default` route to the `lambda-invoke` function, called by
+    /// its path-form URL, unsigned: API Gateway → Lambda, warm.
+    ApigwLambda,
 }
 
 /// The bucket the S3 scenarios use. Fixed, so repeated runs reuse it.
@@ -84,6 +102,15 @@ pub struct Call {
 pub struct Setup {
     pub call: Call,
     pub accept: &'static [StatusCode],
+    /// `(name, field)`: keep the top-level JSON string `field` of the answer as
+    /// `Options::captured[name]` (an id the server chose, which the timed calls need).
+    pub capture: Option<(&'static str, &'static str)>,
+}
+
+impl Setup {
+    fn new(call: Call, accept: &'static [StatusCode]) -> Setup {
+        Setup { call, accept, capture: None }
+    }
 }
 
 /// The function `lambda-invoke` calls. Fixed, so repeated runs reuse it.
@@ -95,6 +122,23 @@ pub const PUBLISH_TOPIC: &str = "nimbus-loadgen-topic";
 pub const PUBLISH_QUEUE: &str = "nimbus-loadgen-sns";
 const SNS_VERSION: &str = "2010-03-31";
 const SQS_VERSION: &str = "2012-11-05";
+
+/// The table the DynamoDB scenarios use (hash key `pk`, range key `sk`, on demand).
+pub const TABLE: &str = "nimbus-loadgen-table";
+/// How many items `dynamodb-query` finds in its partition.
+pub const QUERY_ITEMS: usize = 20;
+const DYNAMODB_TARGET: &str = "DynamoDB_20120810";
+
+/// The queue `sqs-send` writes to, the one `sqs-receive` reads from, and the one the
+/// `events-put` rule delivers to.
+pub const SEND_QUEUE: &str = "nimbus-loadgen-send";
+pub const RECEIVE_QUEUE: &str = "nimbus-loadgen-receive";
+pub const EVENTS_QUEUE: &str = "nimbus-loadgen-events";
+/// The rule `events-put` matches on the default bus.
+pub const EVENTS_RULE: &str = "nimbus-loadgen-rule";
+
+/// The HTTP API `apigw-lambda` creates; its id is read from the setup's answer.
+pub const HTTP_API: &str = "nimbus-loadgen-api";
 
 /// The role functions are created with (Nimbus does not check that it exists).
 const FUNCTION_ROLE: &str = "arn:aws:iam::000000000000:role/nimbus-loadgen";
@@ -116,6 +160,8 @@ pub struct Options {
     /// The account and region the server puts resources in, for the ARNs `sns-publish` names.
     pub account: String,
     pub region: String,
+    /// Values the setup read from its answers (see [`Setup::capture`]), by name.
+    pub captured: std::collections::BTreeMap<&'static str, String>,
 }
 
 impl Options {
@@ -141,6 +187,7 @@ impl Default for Options {
             function: FunctionSource::python_echo(),
             account: "000000000000".to_owned(),
             region: "us-east-1".to_owned(),
+            captured: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -180,7 +227,7 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
@@ -190,6 +237,13 @@ impl Scenario {
         Scenario::SnsPublish,
         Scenario::S3Put,
         Scenario::S3Get,
+        Scenario::DynamodbPut,
+        Scenario::DynamodbGet,
+        Scenario::DynamodbQuery,
+        Scenario::SqsSend,
+        Scenario::SqsReceive,
+        Scenario::EventsPut,
+        Scenario::ApigwLambda,
     ];
 
     pub fn name(self) -> &'static str {
@@ -203,49 +257,70 @@ impl Scenario {
             Scenario::SnsPublish => "sns-publish",
             Scenario::S3Put => "s3-put",
             Scenario::S3Get => "s3-get",
+            Scenario::DynamodbPut => "dynamodb-put",
+            Scenario::DynamodbGet => "dynamodb-get",
+            Scenario::DynamodbQuery => "dynamodb-query",
+            Scenario::SqsSend => "sqs-send",
+            Scenario::SqsReceive => "sqs-receive",
+            Scenario::EventsPut => "events-put",
+            Scenario::ApigwLambda => "apigw-lambda",
         }
     }
 
     /// The status every operation must get; anything else is an error.
     pub fn expected_status(self) -> StatusCode {
-        match self {
-            Scenario::Noop
-            | Scenario::Health
-            | Scenario::StsGetCallerIdentity
-            | Scenario::IamGetRole
-            | Scenario::IamCreateDeleteRole
-            | Scenario::LambdaInvoke
-            | Scenario::SnsPublish
-            | Scenario::S3Put
-            | Scenario::S3Get => StatusCode::OK,
-        }
+        StatusCode::OK
     }
 
     /// What must exist before the timed phase.
     pub fn setup(self, options: &Options) -> Vec<Setup> {
         match self {
-            Scenario::LambdaInvoke => vec![Setup {
-                call: create_function(INVOKE_FUNCTION, &options.function),
-                // 409 is ResourceConflictException: a previous run made it.
-                accept: &[StatusCode::CREATED, StatusCode::CONFLICT],
-            }],
-            Scenario::IamGetRole => vec![Setup {
-                call: create_role(READ_ROLE),
-                // 409 is EntityAlreadyExists: a previous run made it.
-                accept: &[StatusCode::OK, StatusCode::CONFLICT],
-            }],
+            // 409 is ResourceConflictException: a previous run made it.
+            Scenario::LambdaInvoke => vec![Setup::new(
+                create_function(INVOKE_FUNCTION, &options.function),
+                &[StatusCode::CREATED, StatusCode::CONFLICT],
+            )],
+            Scenario::ApigwLambda => vec![
+                Setup::new(
+                    create_function(INVOKE_FUNCTION, &options.function),
+                    &[StatusCode::CREATED, StatusCode::CONFLICT],
+                ),
+                // Quick create: a `$default` route to the function and an auto-deployed
+                // `$default` stage. A new API per run (they are cheap and names may repeat).
+                Setup {
+                    call: Call::rest(
+                        Method::POST,
+                        "/v2/apis",
+                        Bytes::from(
+                            serde_json::json!({
+                                "name": HTTP_API,
+                                "protocolType": "HTTP",
+                                "target": options.arn("lambda", &format!("function:{INVOKE_FUNCTION}")),
+                            })
+                            .to_string(),
+                        ),
+                        Signing::Service("apigateway"),
+                    ),
+                    accept: &[StatusCode::CREATED],
+                    capture: Some(("api_id", "apiId")),
+                },
+            ],
+            // 409 is EntityAlreadyExists: a previous run made it.
+            Scenario::IamGetRole => {
+                vec![Setup::new(create_role(READ_ROLE), &[StatusCode::OK, StatusCode::CONFLICT])]
+            }
             // Each is idempotent: the same queue, topic and subscription come back.
             Scenario::SnsPublish => vec![
-                Setup {
-                    call: Call::query("sqs", SQS_VERSION, "CreateQueue", &[("QueueName", PUBLISH_QUEUE)]),
-                    accept: &[StatusCode::OK],
-                },
-                Setup {
-                    call: Call::query("sns", SNS_VERSION, "CreateTopic", &[("Name", PUBLISH_TOPIC)]),
-                    accept: &[StatusCode::OK],
-                },
-                Setup {
-                    call: Call::query(
+                Setup::new(
+                    Call::query("sqs", SQS_VERSION, "CreateQueue", &[("QueueName", PUBLISH_QUEUE)]),
+                    &[StatusCode::OK],
+                ),
+                Setup::new(
+                    Call::query("sns", SNS_VERSION, "CreateTopic", &[("Name", PUBLISH_TOPIC)]),
+                    &[StatusCode::OK],
+                ),
+                Setup::new(
+                    Call::query(
                         "sns",
                         SNS_VERSION,
                         "Subscribe",
@@ -257,24 +332,69 @@ impl Scenario {
                             ("Attributes.entry.1.value", "true"),
                         ],
                     ),
-                    accept: &[StatusCode::OK],
-                },
+                    &[StatusCode::OK],
+                ),
             ],
             // 409 is BucketAlreadyOwnedByYou outside us-east-1: a previous run made it.
-            Scenario::S3Put => {
-                vec![Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] }]
-            }
+            Scenario::S3Put => vec![Setup::new(create_bucket(), &[StatusCode::OK, StatusCode::CONFLICT])],
             Scenario::S3Get => vec![
-                Setup { call: create_bucket(), accept: &[StatusCode::OK, StatusCode::CONFLICT] },
-                Setup {
-                    call: Call::rest(
-                        Method::PUT,
-                        &format!("/{S3_BUCKET}/{S3_READ_KEY}"),
-                        s3_body(),
-                        Signing::S3,
+                Setup::new(create_bucket(), &[StatusCode::OK, StatusCode::CONFLICT]),
+                Setup::new(
+                    Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), s3_body(), Signing::S3),
+                    &[StatusCode::OK],
+                ),
+            ],
+            // The table is created once and kept; a 400 is ResourceInUseException from an
+            // earlier run. Items are written by the setup of the read scenarios.
+            Scenario::DynamodbPut => vec![create_table()],
+            Scenario::DynamodbGet => {
+                vec![create_table(), Setup::new(put_item("read", "0"), &[StatusCode::OK])]
+            }
+            Scenario::DynamodbQuery => {
+                let mut v = vec![create_table()];
+                v.extend(
+                    (0..QUERY_ITEMS)
+                        .map(|i| Setup::new(put_item("query", &format!("{i:04}")), &[StatusCode::OK])),
+                );
+                v
+            }
+            Scenario::SqsSend => vec![create_queue(SEND_QUEUE, &[])],
+            Scenario::SqsReceive => {
+                let mut v = vec![create_queue(RECEIVE_QUEUE, &[("VisibilityTimeout", "0")])];
+                let url = queue_url(options, RECEIVE_QUEUE);
+                let entries: Vec<serde_json::Value> = (0..10)
+                    .map(|i| serde_json::json!({"Id": i.to_string(), "MessageBody": "{\"n\":1}"}))
+                    .collect();
+                let batch = serde_json::json!({"QueueUrl": url, "Entries": entries});
+                v.push(Setup::new(sqs_json("SendMessageBatch", &batch), &[StatusCode::OK]));
+                v
+            }
+            Scenario::EventsPut => vec![
+                create_queue(EVENTS_QUEUE, &[]),
+                Setup::new(
+                    events_json(
+                        "PutRule",
+                        &serde_json::json!({"Name": EVENTS_RULE, "EventPattern": r#"{"source":["nimbus.loadgen"]}"#}),
                     ),
-                    accept: &[StatusCode::OK],
-                },
+                    &[StatusCode::OK],
+                ),
+                Setup::new(
+                    events_json(
+                        "PutTargets",
+                        &serde_json::json!({"Rule": EVENTS_RULE, "Targets": [{"Id": "q", "Arn": options.arn("sqs", EVENTS_QUEUE)}]}),
+                    ),
+                    &[StatusCode::OK],
+                ),
+                // The queue only fills: empty it so repeated runs do not grow it without bound.
+                Setup::new(
+                    Call::query(
+                        "sqs",
+                        SQS_VERSION,
+                        "PurgeQueue",
+                        &[("QueueUrl", &queue_url(options, EVENTS_QUEUE))],
+                    ),
+                    &[StatusCode::OK],
+                ),
             ],
             Scenario::Noop
             | Scenario::Health
@@ -315,6 +435,52 @@ impl Scenario {
             Scenario::S3Get => {
                 Call::rest(Method::GET, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), Bytes::new(), Signing::S3)
             }
+            Scenario::DynamodbPut => put_item("put", &unique_name(op)),
+            Scenario::DynamodbGet => dynamodb_json(
+                "GetItem",
+                &serde_json::json!({"TableName": TABLE, "Key": {"pk": {"S": "read"}, "sk": {"S": "0"}}}),
+            ),
+            Scenario::DynamodbQuery => dynamodb_json(
+                "Query",
+                &serde_json::json!({
+                    "TableName": TABLE,
+                    "KeyConditionExpression": "pk = :p",
+                    "ExpressionAttributeValues": {":p": {"S": "query"}},
+                    "Limit": 10,
+                }),
+            ),
+            Scenario::SqsSend => sqs_json(
+                "SendMessage",
+                &serde_json::json!({
+                    "QueueUrl": queue_url(options, SEND_QUEUE),
+                    "MessageBody": format!(r#"{{"seq":{}}}"#, op.seq),
+                }),
+            ),
+            Scenario::SqsReceive => sqs_json(
+                "ReceiveMessage",
+                &serde_json::json!({
+                    "QueueUrl": queue_url(options, RECEIVE_QUEUE),
+                    "MaxNumberOfMessages": 10,
+                    "WaitTimeSeconds": 0,
+                }),
+            ),
+            Scenario::EventsPut => events_json(
+                "PutEvents",
+                &serde_json::json!({"Entries": [{
+                    "Source": "nimbus.loadgen",
+                    "DetailType": "tick",
+                    "Detail": format!(r#"{{"seq":{}}}"#, op.seq),
+                }]}),
+            ),
+            Scenario::ApigwLambda => {
+                let api = options.captured.get("api_id").map(String::as_str).unwrap_or("missing-api-id");
+                Call::rest(
+                    Method::POST,
+                    &format!("/_aws/execute-api/{api}/items"),
+                    Bytes::from(format!(r#"{{"seq":{}}}"#, op.seq)),
+                    Signing::Unsigned,
+                )
+            }
         }
     }
 
@@ -331,13 +497,23 @@ impl Scenario {
                 Bytes::new(),
                 Signing::S3,
             )),
+            Scenario::DynamodbPut => Some(dynamodb_json(
+                "DeleteItem",
+                &serde_json::json!({"TableName": TABLE, "Key": {"pk": {"S": "put"}, "sk": {"S": unique_name(op)}}}),
+            )),
             Scenario::Noop
             | Scenario::Health
             | Scenario::StsGetCallerIdentity
             | Scenario::IamGetRole
             | Scenario::LambdaInvoke
             | Scenario::SnsPublish
-            | Scenario::S3Get => None,
+            | Scenario::S3Get
+            | Scenario::DynamodbGet
+            | Scenario::DynamodbQuery
+            | Scenario::SqsSend
+            | Scenario::SqsReceive
+            | Scenario::EventsPut
+            | Scenario::ApigwLambda => None,
         }
     }
 
@@ -366,6 +542,61 @@ fn create_function(name: &str, source: &FunctionSource) -> Call {
         "/2015-03-31/functions",
         Bytes::from(body.to_string()),
         Signing::Service("lambda"),
+    )
+}
+
+/// A queue's URL as servers read it: the account and the name are its last two segments.
+fn queue_url(options: &Options, name: &str) -> String {
+    format!("http://localhost/{}/{name}", options.account)
+}
+
+fn dynamodb_json(action: &str, body: &serde_json::Value) -> Call {
+    Call::json("dynamodb", "1.0", &format!("{DYNAMODB_TARGET}.{action}"), Bytes::from(body.to_string()))
+}
+
+fn sqs_json(action: &str, body: &serde_json::Value) -> Call {
+    Call::json("sqs", "1.0", &format!("AmazonSQS.{action}"), Bytes::from(body.to_string()))
+}
+
+fn events_json(action: &str, body: &serde_json::Value) -> Call {
+    Call::json("events", "1.1", &format!("AWSEvents.{action}"), Bytes::from(body.to_string()))
+}
+
+/// An item of about 100 bytes in the loadgen table.
+fn put_item(pk: &str, sk: &str) -> Call {
+    dynamodb_json(
+        "PutItem",
+        &serde_json::json!({"TableName": TABLE, "Item": {
+            "pk": {"S": pk},
+            "sk": {"S": sk},
+            "payload": {"S": "x".repeat(64)},
+            "n": {"N": "42"},
+        }}),
+    )
+}
+
+fn create_table() -> Setup {
+    Setup::new(
+        dynamodb_json(
+            "CreateTable",
+            &serde_json::json!({
+                "TableName": TABLE,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            }),
+        ),
+        &[StatusCode::OK, StatusCode::BAD_REQUEST],
+    )
+}
+
+/// Idempotent when the attributes match (SQS answers the existing queue's URL).
+fn create_queue(name: &str, attributes: &[(&str, &str)]) -> Setup {
+    let attributes: serde_json::Map<String, serde_json::Value> =
+        attributes.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
+    Setup::new(
+        sqs_json("CreateQueue", &serde_json::json!({"QueueName": name, "Attributes": attributes})),
+        &[StatusCode::OK],
     )
 }
 

@@ -1,6 +1,7 @@
-//! Event buses (CreateEventBus, DescribeEventBus, ListEventBuses, DeleteEventBus) and the tags
-//! of buses and rules. `default` exists in every account and region without a record; it gets
-//! one only when it is tagged.
+//! Event buses (CreateEventBus, DescribeEventBus, ListEventBuses, DeleteEventBus), their
+//! resource policies (PutPermission, RemovePermission) and the tags of buses and rules.
+//! `default` exists in every account and region without a record; it gets one only when it is
+//! tagged or given a policy.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +37,7 @@ pub fn create(
         description,
         created_ms: svc.now_ms(),
         tags: tag_map(tags),
+        policy: None,
     };
     svc.kv.put(BUSES, &model::bus_key(scope, name), &model::encode(&record))?;
     ok(ctx, &json!({ "EventBusArn": model::bus_arn(scope, name) }))
@@ -50,6 +52,7 @@ fn load(svc: &Inner, scope: &Scope, name: &str) -> Result<Option<BusRecord>, Err
             description: None,
             created_ms: 0,
             tags: BTreeMap::new(),
+            policy: None,
         })),
         None => Ok(None),
     }
@@ -59,6 +62,9 @@ fn render(scope: &Scope, bus: &BusRecord) -> Value {
     let mut out = json!({ "Name": bus.name, "Arn": model::bus_arn(scope, &bus.name) });
     if let Some(d) = &bus.description {
         out["Description"] = json!(d);
+    }
+    if let Some(policy) = &bus.policy {
+        out["Policy"] = json!(policy);
     }
     if bus.created_ms > 0 {
         out["CreationTime"] = epoch_seconds(bus.created_ms);
@@ -217,4 +223,125 @@ pub fn tags(
         }
         None => Err(Error::ResourceNotFoundException(format!("Resource {arn} not found."))),
     }
+}
+
+/// What PutPermission adds: one statement, or a whole policy document.
+#[derive(Debug)]
+pub enum Permission {
+    Statement { statement_id: String, principal: String, condition: Option<Value> },
+    Policy(Value),
+}
+
+/// PutPermission: adds (or replaces, by statement id) a statement of the bus's resource policy,
+/// or sets the whole policy.
+pub fn put_permission(svc: &Inner, ctx: &RequestContext, bus: &str, permission: Permission) -> Result<Response, Error> {
+    let scope = &ctx.scope;
+    let _w = lock(&svc.writes);
+    let mut record = load(svc, scope, bus)?.ok_or_else(|| bus_not_found(bus))?;
+    let policy = match permission {
+        Permission::Policy(doc) => doc,
+        Permission::Statement { statement_id, principal, condition } => {
+            let mut doc = record
+                .policy
+                .as_deref()
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": []}));
+            // An account id becomes its root principal; `*` stays as it is.
+            let principal =
+                if principal == "*" { json!("*") } else { json!({"AWS": format!("arn:aws:iam::{principal}:root")}) };
+            let mut statement = json!({
+                "Sid": statement_id,
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "events:PutEvents",
+                "Resource": model::bus_arn(scope, bus),
+            });
+            if let Some(c) = condition {
+                let (t, k, v) = (c["Type"].clone(), c["Key"].as_str().unwrap_or_default().to_owned(), c["Value"].clone());
+                statement["Condition"] = json!({ t.as_str().unwrap_or("StringEquals"): { k: v } });
+            }
+            let statements = doc["Statement"].as_array_mut().ok_or_else(|| {
+                Error::validation("The event bus policy is not a valid policy document.")
+            })?;
+            // The same statement id again replaces its statement.
+            statements.retain(|s| s["Sid"] != statement["Sid"]);
+            statements.push(statement);
+            doc
+        }
+    };
+    let policy = policy.to_string();
+    // "The permission policy on the event bus cannot exceed 10 KB in size" (the API reference);
+    // the message is ours, AWS's wording was not found.
+    if policy.len() > POLICY_MAX_BYTES {
+        return Err(Error::PolicyLengthExceededException(format!(
+            "The policy of event bus {bus} would exceed {POLICY_MAX_BYTES} bytes."
+        )));
+    }
+    record.policy = Some(policy);
+    svc.kv.put(BUSES, &model::bus_key(scope, bus), &model::encode(&record))?;
+    ok(ctx, &json!({}))
+}
+
+const POLICY_MAX_BYTES: usize = 10 * 1024;
+
+/// RemovePermission: one statement by id, or the whole policy.
+pub fn remove_permission(
+    svc: &Inner,
+    ctx: &RequestContext,
+    bus: &str,
+    statement_id: Option<&str>,
+    all: bool,
+) -> Result<Response, Error> {
+    let scope = &ctx.scope;
+    let _w = lock(&svc.writes);
+    let mut record = load(svc, scope, bus)?.ok_or_else(|| bus_not_found(bus))?;
+    // Wording not verified against AWS.
+    let not_found = || Error::ResourceNotFoundException("Statement with the provided id does not exist.".to_owned());
+    if all {
+        record.policy = None;
+    } else {
+        let id = statement_id.ok_or_else(not_found)?;
+        let mut doc = record.policy.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()).ok_or_else(not_found)?;
+        let statements = doc["Statement"].as_array_mut().ok_or_else(not_found)?;
+        let before = statements.len();
+        statements.retain(|s| s["Sid"] != id);
+        if statements.len() == before {
+            return Err(not_found());
+        }
+        // The last statement gone, the bus has no policy at all.
+        record.policy = if statements.is_empty() { None } else { Some(doc.to_string()) };
+    }
+    svc.kv.put(BUSES, &model::bus_key(scope, bus), &model::encode(&record))?;
+    ok(ctx, &json!({}))
+}
+
+/// Whether `account` may put events on `bus` of `scope`: its own account always may; another
+/// only through an `Allow` statement of the bus's policy for `events:PutEvents` naming that
+/// account's root (or `*`). Conditions on organisations never hold: Nimbus has none.
+pub fn allows_put_events(svc: &Inner, scope: &Scope, bus: &str, account: &str) -> Result<bool, Error> {
+    if scope.account.as_str() == account {
+        return Ok(true);
+    }
+    let Some(record) = load(svc, scope, bus)? else { return Ok(false) };
+    let Some(doc) = record.policy.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()) else {
+        return Ok(false);
+    };
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        single @ Value::Object(_) => vec![single.clone()],
+        _ => Vec::new(),
+    };
+    let root = format!("arn:aws:iam::{account}:root");
+    let names = |v: &Value, want: &dyn Fn(&str) -> bool| match v {
+        Value::String(s) => want(s),
+        Value::Array(a) => a.iter().any(|x| x.as_str().is_some_and(want)),
+        _ => false,
+    };
+    Ok(statements.iter().any(|s| {
+        s["Effect"] == "Allow"
+            && s.get("Condition").is_none()
+            && names(&s["Action"], &|a| a == "events:PutEvents" || a == "events:*")
+            && (s["Principal"] == "*"
+                || names(&s["Principal"]["AWS"], &|p| p == "*" || p == account || p == root))
+    }))
 }

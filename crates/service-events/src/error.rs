@@ -22,6 +22,9 @@ pub enum Error {
     /// CancelReplay of a replay that is no longer running.
     #[error("illegal status: {0}")]
     IllegalStatusException(String),
+    /// PutPermission would make the bus's policy larger than 10 KB.
+    #[error("policy length exceeded: {0}")]
+    PolicyLengthExceededException(String),
     /// Over a quota (targets per rule).
     #[error("limit exceeded: {0}")]
     LimitExceededException(String),
@@ -67,6 +70,7 @@ impl ServiceError for Error {
             Error::ValidationException(m) => ("ValidationException", m),
             Error::InvalidEventPatternException(m) => ("InvalidEventPatternException", m),
             Error::LimitExceededException(m) => ("LimitExceededException", m),
+            Error::PolicyLengthExceededException(m) => ("PolicyLengthExceededException", m),
             Error::IllegalStatusException(m) => ("IllegalStatusException", m),
             Error::SerializationException(m) => ("SerializationException", m),
             Error::UnknownOperationException => return ErrorInfo::new("UnknownOperationException", bad, ""),

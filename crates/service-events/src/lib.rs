@@ -239,6 +239,10 @@ impl Inner {
             Operation::ListTagsForResource(arn) => {
                 buses::tags(self, ctx, scope, &arn, buses::TagChange::List)
             }
+            Operation::PutPermission(bus, permission) => buses::put_permission(self, ctx, &bus, permission),
+            Operation::RemovePermission { bus, statement_id, all } => {
+                buses::remove_permission(self, ctx, &bus, statement_id.as_deref(), all)
+            }
             Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("EventBridge {name}"))),
         }
     }

@@ -78,6 +78,9 @@ pub struct BusRecord {
     pub description: Option<String>,
     pub created_ms: i64,
     pub tags: BTreeMap<String, String>,
+    /// The resource policy PutPermission built (a JSON document), if any.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -189,6 +189,16 @@ fn to_bus(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortErro
     if d.via.contains(&d.target_arn) {
         return Err(PortError::Invalid("The event has already passed through this event bus.".to_owned()));
     }
+    // Another account's bus takes the event only if its policy (PutPermission) lets the
+    // rule's account put events on it.
+    let allowed = crate::buses::allows_put_events(svc, &scope, &bus, &d.account)
+        .map_err(|e| PortError::Unavailable(e.to_string()))?;
+    if !allowed {
+        return Err(PortError::Invalid(format!(
+            "Account {} is not authorized to put events on event bus {}.",
+            d.account, d.target_arn
+        )));
+    }
     crate::events::route(svc, &scope, &bus, &d.payload, now, &d.via, None)
         .map_err(|_| PortError::Invalid("The event is not a JSON object.".to_owned()))
 }

@@ -7,7 +7,7 @@ fn names_round_trip() {
     for scenario in Scenario::ALL {
         assert_eq!(scenario.name().parse::<Scenario>(), Ok(scenario));
     }
-    let unknown = "sqs-send".parse::<Scenario>().expect_err("not a scenario yet");
+    let unknown = "kinesis-put".parse::<Scenario>().expect_err("not a scenario");
     assert!(unknown.contains("iam-get-role"), "{unknown}");
 }
 
@@ -73,4 +73,44 @@ fn s3_scenarios_write_1_kib_objects_and_clean_up() {
     assert_eq!(setup.len(), 2);
     assert_eq!(setup[1].call.path_and_query, "/nimbus-loadgen/read-1k");
     assert_eq!(Scenario::S3Get.call(op, &Options::default()).method, http::Method::GET);
+}
+
+#[test]
+fn service_scenarios_speak_each_protocol() {
+    let options = Options::default();
+    let op = Op { run: "r", worker: 1, seq: 2 };
+    let target = |s: Scenario| {
+        let call = s.call(op, &options);
+        let target = call.headers.iter().find(|(n, _)| n == "x-amz-target").map(|(_, v)| v.to_str().unwrap_or("").to_owned());
+        (target, serde_json::from_slice::<serde_json::Value>(&call.body).unwrap_or_default())
+    };
+    let (t, body) = target(Scenario::DynamodbPut);
+    assert_eq!(t.as_deref(), Some("DynamoDB_20120810.PutItem"));
+    assert_eq!(body["Item"]["sk"]["S"], "lg-r-1-2");
+    // The undo deletes exactly the item the operation wrote.
+    let undo = Scenario::DynamodbPut.undo(op).expect("put items are deleted");
+    let undo: serde_json::Value = serde_json::from_slice(&undo.body).expect("json");
+    assert_eq!(undo["Key"]["sk"], body["Item"]["sk"]);
+    let (t, body) = target(Scenario::SqsSend);
+    assert_eq!(t.as_deref(), Some("AmazonSQS.SendMessage"));
+    assert!(body["QueueUrl"].as_str().unwrap_or("").ends_with("/000000000000/nimbus-loadgen-send"), "{body}");
+    let (t, body) = target(Scenario::EventsPut);
+    assert_eq!(t.as_deref(), Some("AWSEvents.PutEvents"));
+    assert_eq!(body["Entries"][0]["Source"], "nimbus.loadgen");
+    // The query's partition holds more items than one page returns.
+    let (_, body) = target(Scenario::DynamodbQuery);
+    assert!(body["Limit"].as_u64().unwrap_or(0) < crate::scenario::QUERY_ITEMS as u64);
+}
+
+#[test]
+fn apigw_lambda_calls_the_api_its_setup_created() {
+    let setup = Scenario::ApigwLambda.setup(&Options::default());
+    let create = setup.last().expect("creates an API");
+    assert_eq!(create.capture, Some(("api_id", "apiId")));
+    let body: serde_json::Value = serde_json::from_slice(&create.call.body).expect("json");
+    assert_eq!(body["target"], "arn:aws:lambda:us-east-1:000000000000:function:nimbus-loadgen-fn");
+    let mut options = Options::default();
+    options.captured.insert("api_id", "abc123".to_owned());
+    let call = Scenario::ApigwLambda.call(Op { run: "r", worker: 0, seq: 0 }, &options);
+    assert_eq!(call.path_and_query, "/_aws/execute-api/abc123/items");
 }

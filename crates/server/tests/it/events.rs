@@ -380,3 +380,98 @@ async fn a_topic_target_reaches_the_topics_subscribers() {
     let detail: Value = serde_json::from_str(got[0].body().expect("body")).expect("json");
     assert_eq!(detail["orderId"], "o-1");
 }
+
+/// A rule may target another account's bus, which takes the event only once that bus's
+/// policy (PutPermission) lets the sending account in; RemovePermission takes it away again.
+#[tokio::test]
+async fn another_accounts_bus_needs_its_permission() {
+    let server = Server::ephemeral();
+    let (sender, receiver) = ("111111111111", "222222222222");
+    let sender_events = server.events(sender, "us-east-1").await;
+    let receiver_events = server.events(receiver, "us-east-1").await;
+    let receiver_sqs = server.sqs(receiver, "us-east-1").await;
+    let url = crate::harness::create_queue(&receiver_sqs, "inbox").await;
+    receiver_events
+        .put_rule()
+        .name("from-partners")
+        .event_pattern(r#"{"source":["com.partner"]}"#)
+        .send()
+        .await
+        .expect("receiver rule");
+    receiver_events
+        .put_targets()
+        .rule("from-partners")
+        .targets(Target::builder().id("q").arn(format!("arn:aws:sqs:us-east-1:{receiver}:inbox")).build().expect("t"))
+        .send()
+        .await
+        .expect("receiver target");
+    sender_events
+        .put_rule()
+        .name("to-partner")
+        .event_pattern(r#"{"source":["com.partner"]}"#)
+        .send()
+        .await
+        .expect("sender rule");
+    let receiver_bus = format!("arn:aws:events:us-east-1:{receiver}:event-bus/default");
+    sender_events
+        .put_targets()
+        .rule("to-partner")
+        .targets(Target::builder().id("bus").arn(&receiver_bus).build().expect("t"))
+        .send()
+        .await
+        .expect("sender target");
+    let send = |n: u32| {
+        let events = sender_events.clone();
+        async move {
+            let entry = PutEventsRequestEntry::builder()
+                .source("com.partner")
+                .detail_type("Ping")
+                .detail(format!(r#"{{"n": {n}}}"#))
+                .build();
+            let out = events.put_events().entries(entry).send().await.expect("put");
+            assert_eq!(out.failed_entry_count(), 0);
+        }
+    };
+
+    // No policy yet: the receiver's bus refuses the sender's event.
+    send(1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let early = receiver_sqs.receive_message().queue_url(&url).send().await.expect("receive");
+    assert!(early.messages().is_empty(), "{:?}", early.messages());
+
+    receiver_events
+        .put_permission()
+        .action("events:PutEvents")
+        .principal(sender)
+        .statement_id("partner")
+        .send()
+        .await
+        .expect("put permission");
+    let bus = receiver_events.describe_event_bus().send().await.expect("describe");
+    let policy: Value = serde_json::from_str(bus.policy().expect("a policy")).expect("json");
+    assert_eq!(policy["Statement"][0]["Sid"], "partner");
+    assert_eq!(policy["Statement"][0]["Principal"]["AWS"], format!("arn:aws:iam::{sender}:root"));
+    assert_eq!(policy["Statement"][0]["Resource"], receiver_bus);
+
+    send(2).await;
+    let got = receive(&receiver_sqs, &url, 1).await;
+    assert_eq!(got.len(), 1);
+    let event: Value = serde_json::from_str(got[0].body().unwrap_or_default()).expect("event");
+    assert_eq!(event["detail"], json!({"n": 2}));
+    assert_eq!(event["account"], sender);
+
+    receiver_events.remove_permission().statement_id("partner").send().await.expect("remove");
+    let bus = receiver_events.describe_event_bus().send().await.expect("describe");
+    assert_eq!(bus.policy(), None, "the last statement gone, no policy is left");
+    let err = receiver_events.remove_permission().statement_id("partner").send().await.expect_err("gone");
+    assert_eq!(err.into_service_error().meta().code(), Some("ResourceNotFoundException"));
+    let err = receiver_events
+        .put_permission()
+        .action("events:PutEvents")
+        .principal("12345")
+        .statement_id("bad")
+        .send()
+        .await
+        .expect_err("refused");
+    assert_eq!(err.into_service_error().meta().code(), Some("ValidationException"));
+}

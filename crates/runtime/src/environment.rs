@@ -18,6 +18,7 @@ use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::fsutil::link_tree;
 use crate::function::{FunctionConfig, Invocation, RESERVED_ENV_VARS, RuntimeFamily};
+use crate::isolation::{FnUser, Isolation, TmpMount, UserLease, protect_env_root, unmount_below, usage};
 use crate::logs::{LogSink, LogWriter, iso_now, now_ms, stream_name};
 use crate::outcome::{
     EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
@@ -27,6 +28,8 @@ use crate::sandbox::{EnvSandbox, Sandbox};
 
 /// How often the rlimit sandbox samples a running environment's memory.
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+/// How often `/tmp` usage is sampled where it is not a size-limited tmpfs.
+const TMP_SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
 /// What every environment of a manager shares.
 pub(crate) struct EnvContext {
@@ -34,7 +37,20 @@ pub(crate) struct EnvContext {
     pub runtime_dir: PathBuf,
     pub envs_dir: PathBuf,
     pub sandbox: Sandbox,
+    pub isolation: Isolation,
+    /// The folder beside the system temp dir that holds `runtime_dir` and `envs_dir` when
+    /// functions have users of their own; removed with the last reference.
+    pub shared_base: Option<PathBuf>,
     pub sink: Arc<dyn LogSink>,
+}
+
+impl Drop for EnvContext {
+    fn drop(&mut self) {
+        if let Some(base) = &self.shared_base {
+            unmount_below(base);
+            let _ = std::fs::remove_dir_all(base);
+        }
+    }
 }
 
 /// Why an environment could not be started.
@@ -67,6 +83,14 @@ pub(crate) struct Environment {
     root: PathBuf,
     init: InitState,
     cpu_shared: bool,
+    /// The environment's `/tmp`; sampled against `tmp_limit` bytes when `tmp_mount` is none.
+    tmp: PathBuf,
+    tmp_limit: u64,
+    tmp_over: bool,
+    // Dropped after `limits` (whose drop kills the cgroups' processes): unmount, then the
+    // sweep of the function user's processes if this was its last environment.
+    tmp_mount: Option<TmpMount>,
+    lease: Option<UserLease>,
 }
 
 /// How an invocation (or init) ended, before it is turned into an outcome.
@@ -106,7 +130,9 @@ impl Environment {
         let stream = stream_name(&config.version, id.as_str());
         let root = ctx.envs_dir.join(id.as_str());
         let (task, opt, tmp) = (root.join("task"), root.join("opt"), root.join("tmp"));
-        prepare_dirs(&config, &task, &opt, &tmp).await.map_err(StartFailure::Platform)?;
+        let lease = ctx.isolation.lease(&config.function_arn(), config.runtime);
+        let user = lease.as_ref().map(|l| l.user);
+        prepare_dirs(&config, &task, &opt, &tmp, user).await.map_err(StartFailure::Platform)?;
 
         let platform = |e: RuntimeError, root: &Path| {
             let _ = std::fs::remove_dir_all(root);
@@ -125,7 +151,8 @@ impl Environment {
             Ok(a) => a,
             Err(e) => return Err(platform(RuntimeError::ApiServer(e), &root)),
         };
-        let limits = match ctx.sandbox.create(id.as_str(), config.memory_mb, ctx.config.cpu_limit) {
+        let limits = match ctx.sandbox.create(id.as_str(), config.memory_mb, ctx.config.cpu_limit, user.is_some())
+        {
             Ok(l) => l,
             Err(e) => return Err(platform(RuntimeError::Prepare { path: root.clone(), source: e }, &root)),
         };
@@ -157,7 +184,18 @@ impl Environment {
             region = config.region,
         ));
 
+        let tmp_mount = match mount_tmp(&ctx.isolation, &tmp, config.ephemeral_storage_mb, user) {
+            Ok(m) => m,
+            Err(e) => {
+                limits.remove().await;
+                return Err(platform(RuntimeError::Prepare { path: tmp.clone(), source: e }, &root));
+            }
+        };
         let mut cmd = Command::new(&program);
+        if let Some(u) = user {
+            // std drops supplementary groups (setgroups([])) when root changes uid.
+            cmd.uid(u.uid).gid(u.gid);
+        }
         cmd.args(&args)
             .env_clear()
             .envs(vars)
@@ -175,6 +213,7 @@ impl Environment {
             Ok(c) => c,
             Err(e) => {
                 limits.remove().await;
+                drop(tmp_mount);
                 let _ = std::fs::remove_dir_all(&root);
                 return Err(match e.kind() {
                     std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => {
@@ -198,6 +237,7 @@ impl Environment {
             tokio::task::spawn_blocking(attach);
         }
         let pgid = ProcessGroup(pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw));
+        let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
         tracing::debug!(env = %id, function = %config.qualified_arn, ?pid, "environment started");
         Ok(Environment {
             id,
@@ -214,6 +254,11 @@ impl Environment {
             root,
             init: InitState::Pending { spawned },
             cpu_shared: false,
+            tmp_limit,
+            tmp,
+            tmp_over: false,
+            tmp_mount,
+            lease,
         })
     }
 
@@ -350,6 +395,8 @@ impl Environment {
         } else {
             let sampling = self.limits.needs_sampling();
             let mut sampler = tokio::time::interval(SAMPLE_EVERY);
+            let tmp_sampling = self.tmp_mount.is_none();
+            let mut tmp_sampler = tokio::time::interval(TMP_SAMPLE_EVERY);
             loop {
                 tokio::select! {
                     msg = self.api.msgs.recv() => match msg {
@@ -373,6 +420,12 @@ impl Environment {
                     () = tokio::time::sleep_until(deadline.into()) => break Ended::Timeout,
                     _ = sampler.tick(), if sampling => {
                         if self.limits.sample() {
+                            self.kill();
+                        }
+                    }
+                    _ = tmp_sampler.tick(), if tmp_sampling && !self.tmp_over => {
+                        if usage(&self.tmp) > self.tmp_limit {
+                            self.tmp_over = true;
                             self.kill();
                         }
                     }
@@ -501,6 +554,10 @@ impl Environment {
     ) -> (FunctionError, String) {
         use std::os::unix::process::ExitStatusExt as _;
         let reason = match status {
+            _ if self.tmp_over => format!(
+                "Runtime exited with error: signal: killed (/tmp went over its {} MB of ephemeral storage)",
+                self.config.ephemeral_storage_mb
+            ),
             Some(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_owned(),
             Some(s) if s.code().is_some() => {
                 format!("Runtime exited with error: exit status {}", s.code().unwrap_or_default())
@@ -540,11 +597,16 @@ impl Environment {
     pub(crate) async fn destroy(mut self) {
         self.kill();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
-        let Environment { api, logs, limits, root, id, .. } = self;
+        let Environment { api, logs, limits, root, id, tmp_mount, lease, .. } = self;
         drop(api);
         drop(logs);
         limits.remove().await;
-        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(root)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            drop(lease);
+            drop(tmp_mount);
+            std::fs::remove_dir_all(root)
+        })
+        .await;
         tracing::debug!(env = %id, "environment stopped");
     }
 }
@@ -662,6 +724,7 @@ async fn prepare_dirs(
     task: &Path,
     opt: &Path,
     tmp: &Path,
+    user: Option<FnUser>,
 ) -> Result<(), RuntimeError> {
     let code = config.code_dir.clone();
     let layers = config.layers.clone();
@@ -677,6 +740,9 @@ async fn prepare_dirs(
             prep(layer, link_tree(layer, &opt))?;
         }
         prep(&tmp, std::fs::create_dir_all(&tmp))?;
+        if let Some(root) = tmp.parent() {
+            prep(root, protect_env_root(root, &tmp, user))?;
+        }
         Ok(())
     };
     let result = tokio::task::spawn_blocking(job).await.map_err(|e| RuntimeError::Internal(e.to_string()))?;
@@ -686,6 +752,19 @@ async fn prepare_dirs(
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(root)).await;
     }
     result
+}
+
+/// The environment's `/tmp` as a tmpfs of its ephemeral storage size, where the host allows.
+fn mount_tmp(
+    isolation: &Isolation,
+    tmp: &Path,
+    size_mb: u32,
+    user: Option<FnUser>,
+) -> std::io::Result<Option<TmpMount>> {
+    if !isolation.tmpfs {
+        return Ok(None);
+    }
+    TmpMount::mount(tmp, size_mb, user).map(Some)
 }
 
 enum CommandLineError {

@@ -35,6 +35,7 @@ mod environment;
 mod error;
 mod fsutil;
 mod function;
+mod isolation;
 mod logs;
 mod manager;
 mod outcome;
@@ -51,4 +52,5 @@ pub use outcome::{
     EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
     ReportStatus, Response,
 };
+pub use isolation::UID_BASE;
 pub use sandbox::{ActiveSandbox, SandboxInfo};

@@ -18,7 +18,9 @@ use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::fsutil::link_tree;
 use crate::function::{FunctionConfig, Invocation, RESERVED_ENV_VARS, RuntimeFamily};
-use crate::isolation::{FnUser, Isolation, TmpMount, UserLease, protect_env_root, unmount_below, usage};
+use crate::isolation::{
+    FnUser, Isolation, TmpMount, UserLease, protect_env_root, unmount_below, usage, with_shell_limits,
+};
 use crate::logs::{LogSink, LogWriter, iso_now, now_ms, stream_name};
 use crate::outcome::{
     EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
@@ -184,6 +186,13 @@ impl Environment {
             region = config.region,
         ));
 
+        // Without CAP_SYS_RESOURCE we may not set another user's rlimits: it sets its own.
+        let limits_in_child = user.is_some() && ctx.isolation.limits_in_child;
+        let (program, args) = if limits_in_child {
+            with_shell_limits(program, args, &limits.rlimits(), ctx.isolation.nproc_flag)
+        } else {
+            (program, args)
+        };
         let tmp_mount = match mount_tmp(&ctx.isolation, &tmp, config.ephemeral_storage_mb, user) {
             Ok(m) => m,
             Err(e) => {
@@ -232,7 +241,7 @@ impl Environment {
         };
         let mut limits = limits;
         let pid = child.id();
-        if let Some(attach) = pid.and_then(|pid| limits.started(pid)) {
+        if let Some(attach) = pid.and_then(|pid| limits.started(pid, limits_in_child)) {
             // Not awaited: the move overlaps the runtime's start (see sandbox.rs).
             tokio::task::spawn_blocking(attach);
         }

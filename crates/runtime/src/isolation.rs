@@ -33,6 +33,7 @@ const CAP_KILL: u32 = 5;
 const CAP_SETGID: u32 = 6;
 const CAP_SETUID: u32 = 7;
 const CAP_SYS_ADMIN: u32 = 21;
+const CAP_SYS_RESOURCE: u32 = 24;
 
 /// A function's user and group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,11 @@ pub(crate) struct Isolation {
     /// Runtimes whose interpreter an unprivileged user cannot reach (they run as the server's
     /// user), with the reason.
     pub exempt: Vec<(Runtime, String)>,
+    /// Set when this process may not set another user's rlimits (no CAP_SYS_RESOURCE): a
+    /// function process then sets its own with `/bin/sh`'s `ulimit` before it execs the runtime.
+    pub limits_in_child: bool,
+    /// How `/bin/sh` spells the process-count limit (`-u` in bash and busybox, `-p` in dash).
+    pub nproc_flag: Option<&'static str>,
     /// What was tried and why something is off, in words.
     pub detail: String,
     registry: Arc<Mutex<Registry>>,
@@ -109,6 +115,14 @@ impl Isolation {
                 }
             }
         };
+        let limits_in_child = users && !has(CAP_SYS_RESOURCE);
+        let nproc_flag = if limits_in_child { shell_nproc_flag() } else { None };
+        if limits_in_child {
+            notes.push(format!(
+                "rlimits: set by the function process through /bin/sh's ulimit (no CAP_SYS_RESOURCE{})",
+                if nproc_flag.is_none() { "; this shell cannot limit processes" } else { "" }
+            ));
+        }
         let mut exempt = Vec::new();
         if users {
             for (runtime, path) in config.interpreters.iter() {
@@ -124,7 +138,15 @@ impl Isolation {
                 ));
             }
         }
-        Isolation { users, tmpfs, exempt, detail: notes.join("; "), registry: Arc::default() }
+        Isolation {
+            users,
+            tmpfs,
+            exempt,
+            limits_in_child,
+            nproc_flag,
+            detail: notes.join("; "),
+            registry: Arc::default(),
+        }
     }
 
     /// The user an environment of `function_arn` runs as, or `None` (no separation, or its
@@ -352,6 +374,50 @@ fn reachable_by_others(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Which `ulimit` flag of `/bin/sh` sets the process count, tried by setting it to its value.
+fn shell_nproc_flag() -> Option<&'static str> {
+    ["-u", "-p"].into_iter().find(|flag| {
+        std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("ulimit {flag} \"$(ulimit {flag})\""))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// The command line that sets `limits` on itself with `/bin/sh`'s `ulimit`, then execs
+/// `program args`.
+pub(crate) fn with_shell_limits(
+    program: PathBuf,
+    args: Vec<std::ffi::OsString>,
+    limits: &[(rustix::process::Resource, u64)],
+    nproc_flag: Option<&str>,
+) -> (PathBuf, Vec<std::ffi::OsString>) {
+    use rustix::process::Resource;
+    let mut script = String::new();
+    for (resource, value) in limits {
+        let (flag, value) = match resource {
+            Resource::Nofile => ("-n", *value),
+            Resource::Core => ("-c", *value),
+            // In KiB.
+            Resource::Data => ("-d", value / 1024),
+            Resource::Nproc => match nproc_flag {
+                Some(f) => (f, *value),
+                None => continue,
+            },
+            _ => continue,
+        };
+        script.push_str(&format!("ulimit {flag} {value} 2>/dev/null; "));
+    }
+    script.push_str("exec \"$@\"");
+    let mut out: Vec<std::ffi::OsString> = vec!["-c".into(), script.into(), "sh".into(), program.into()];
+    out.extend(args);
+    (PathBuf::from("/bin/sh"), out)
+}
+
 fn probe_tmpfs(dir: &Path) -> io::Result<()> {
     let probe = dir.join(".tmpfs-probe");
     fs::create_dir_all(&probe)?;
@@ -404,6 +470,8 @@ mod tests {
             users: true,
             tmpfs: false,
             exempt: Vec::new(),
+            limits_in_child: false,
+            nproc_flag: None,
             detail: String::new(),
             registry: Arc::default(),
         };

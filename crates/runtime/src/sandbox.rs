@@ -281,11 +281,8 @@ impl EnvCgroups {
 }
 
 impl EnvSandbox {
-    /// Applies the rlimits to a started process and returns the work that moves it (and what
-    /// it started meanwhile) into the cgroups, to run on a blocking thread.
-    pub(crate) fn started(&mut self, pid: u32) -> Option<impl FnOnce() + Send + 'static> {
-        self.pid = Some(pid);
-        let raw = Pid::from_raw(i32::try_from(pid).ok()?)?;
+    /// The rlimits the environment's process gets (bytes, or counts).
+    pub(crate) fn rlimits(&self) -> Vec<(Resource, u64)> {
         let mut limits = vec![(Resource::Nofile, MAX_OPEN_FILES), (Resource::Core, 0)];
         if self.nproc {
             // Counted per user, so across the function's environments: a fallback only.
@@ -296,6 +293,16 @@ impl EnvSandbox {
             // include thread stacks and V8's committed reservations, so the backstop is loose.
             limits.push((Resource::Data, (self.limit_bytes * 2).max(self.limit_bytes + 512 * 1024 * 1024)));
         }
+        limits
+    }
+
+    /// Applies the rlimits to a started process (unless `set_by_child`: the process set them
+    /// itself before exec) and returns the work that moves it (and what it started meanwhile)
+    /// into the cgroups, to run on a blocking thread.
+    pub(crate) fn started(&mut self, pid: u32, set_by_child: bool) -> Option<impl FnOnce() + Send + 'static> {
+        self.pid = Some(pid);
+        let raw = Pid::from_raw(i32::try_from(pid).ok()?)?;
+        let limits = if set_by_child { Vec::new() } else { self.rlimits() };
         for (resource, value) in limits {
             let limit = Rlimit { current: Some(value), maximum: Some(value) };
             if let Err(e) = rustix::process::prlimit(Some(raw), resource, limit) {

@@ -153,11 +153,13 @@ impl Environment {
             Ok(a) => a,
             Err(e) => return Err(platform(RuntimeError::ApiServer(e), &root)),
         };
-        let limits = match ctx.sandbox.create(id.as_str(), config.memory_mb, ctx.config.cpu_limit, user.is_some())
-        {
-            Ok(l) => l,
-            Err(e) => return Err(platform(RuntimeError::Prepare { path: root.clone(), source: e }, &root)),
-        };
+        let limits =
+            match ctx.sandbox.create(id.as_str(), config.memory_mb, ctx.config.cpu_limit, user.is_some()) {
+                Ok(l) => l,
+                Err(e) => {
+                    return Err(platform(RuntimeError::Prepare { path: root.clone(), source: e }, &root));
+                }
+            };
         let vars = environment_variables(ctx, &config, &stream, &api, &task, &opt, &tmp, provisioned);
 
         // stdout and stderr share one pipe so their lines stay in the order they were written.
@@ -188,6 +190,10 @@ impl Environment {
 
         // Without CAP_SYS_RESOURCE we may not set another user's rlimits: it sets its own.
         let limits_in_child = user.is_some() && ctx.isolation.limits_in_child;
+        // The shell would turn a bootstrap that cannot be exec'd into an exit status: check it
+        // here so it stays Runtime.InvalidEntrypoint.
+        let precheck = if limits_in_child { executable(&program) } else { Ok(()) };
+        let shown = program.clone();
         let (program, args) = if limits_in_child {
             with_shell_limits(program, args, &limits.rlimits(), ctx.isolation.nproc_flag)
         } else {
@@ -215,7 +221,7 @@ impl Environment {
             .process_group(0)
             .kill_on_drop(true);
         let spawned = Instant::now();
-        let spawn = cmd.spawn();
+        let spawn = precheck.and_then(|()| cmd.spawn());
         // The command holds our copies of the pipe's write end: close them, or EOF never comes.
         drop(cmd);
         let child = match spawn {
@@ -226,12 +232,12 @@ impl Environment {
                 let _ = std::fs::remove_dir_all(&root);
                 return Err(match e.kind() {
                     std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => {
-                        let message = format!("fork/exec {}: {}", program.display(), exec_error_text(&e));
+                        let message = format!("fork/exec {}: {}", shown.display(), exec_error_text(&e));
                         let error = FunctionError::platform("Runtime.InvalidEntrypoint", &message);
                         StartFailure::Function { id, stream, error, message }
                     }
                     _ if e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error()) => {
-                        let message = format!("fork/exec {}: exec format error", program.display());
+                        let message = format!("fork/exec {}: exec format error", shown.display());
                         let error = FunctionError::platform("Runtime.InvalidEntrypoint", &message);
                         StartFailure::Function { id, stream, error, message }
                     }
@@ -710,6 +716,16 @@ fn signal_name(sig: i32) -> String {
         .iter()
         .find(|(s, _)| s.as_raw() == sig)
         .map_or_else(|| format!("signal {sig}"), |(_, n)| (*n).to_owned())
+}
+
+/// NotFound, or PermissionDenied when no execute bit is set.
+fn executable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o111 == 0 {
+        return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+    }
+    Ok(())
 }
 
 fn exec_error_text(e: &std::io::Error) -> &'static str {

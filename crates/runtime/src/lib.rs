@@ -46,11 +46,11 @@ pub use error::RuntimeError;
 pub use function::{
     Credentials, FunctionConfig, Invocation, RESERVED_ENV_VARS, Runtime, RuntimeFamily, UnknownRuntime,
 };
+pub use isolation::UID_BASE;
 pub use logs::{LogEvent, LogSink, MemorySink, NullSink};
 pub use manager::{PoolStatus, RuntimeManager};
 pub use outcome::{
     EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
     ReportStatus, Response,
 };
-pub use isolation::UID_BASE;
 pub use sandbox::{ActiveSandbox, SandboxInfo};

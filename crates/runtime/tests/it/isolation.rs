@@ -18,7 +18,8 @@ const EACCES: i64 = 13;
 const ENOSPC: i64 = 28;
 
 fn system_python() -> Option<PathBuf> {
-    let found = ["/usr/bin/python3.11", "/usr/bin/python3"].into_iter().map(PathBuf::from).find(|p| p.exists());
+    let found =
+        ["/usr/bin/python3.11", "/usr/bin/python3"].into_iter().map(PathBuf::from).find(|p| p.exists());
     if found.is_none() {
         eprintln!("SKIPPED: no system python under /usr/bin");
     }
@@ -45,9 +46,8 @@ fn json(v: serde_json::Value) -> runtime::Invocation {
 
 /// Whether `pid` is gone (or a zombie nobody reaped yet).
 fn gone(pid: i64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
-        s.rsplit(") ").next().and_then(|r| r.split_whitespace().next()) == Some("Z")
-    })
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_or(true, |s| s.rsplit(") ").next().and_then(|r| r.split_whitespace().next()) == Some("Z"))
 }
 
 async fn wait_gone(pids: &[i64]) -> bool {
@@ -76,7 +76,10 @@ async fn functions_cannot_read_each_others_code_tmp_or_the_data_dir() {
     let h = isolated(&python, |c| c.work_dir = work);
     let info = h.manager.sandbox().clone();
     if !info.separate_users {
-        eprintln!("SKIPPED: no uid separation on this host ({}); functions run as the server's user", info.detail);
+        eprintln!(
+            "SKIPPED: no uid separation on this host ({}); functions run as the server's user",
+            info.detail
+        );
         h.shutdown().await;
         return;
     }
@@ -92,7 +95,8 @@ async fn functions_cannot_read_each_others_code_tmp_or_the_data_dir() {
     let (task_a, tmp_a) = (who["task"].as_str().expect("task"), who["tmp"].as_str().expect("tmp"));
 
     let a_secret = format!("{tmp_a}/a-secret");
-    let wrote = ok_json(&h.manager.invoke(&a, json(serde_json::json!({"write": a_secret}))).await.expect("invoke"));
+    let wrote =
+        ok_json(&h.manager.invoke(&a, json(serde_json::json!({"write": a_secret}))).await.expect("invoke"));
     assert_eq!(wrote["write"]["ok"], true, "a function writes its own /tmp: {wrote}");
 
     let b = handler("iso-b", "probe");
@@ -158,7 +162,8 @@ async fn without_tmpfs_tmp_usage_is_sampled_and_the_environment_stopped() {
     let mut f = handler("iso-tmp-sampled", "fill_tmp");
     f.ephemeral_storage_mb = 512;
     f.memory_mb = 512;
-    let out = h.manager.invoke(&f, json(serde_json::json!({"mb": 900, "pause_ms": 2}))).await.expect("invoke");
+    let out =
+        h.manager.invoke(&f, json(serde_json::json!({"mb": 900, "pause_ms": 2}))).await.expect("invoke");
     let (ty, doc) = err_json(&out);
     assert_eq!(ty, "Runtime.ExitError", "{doc}");
     let message = doc["errorMessage"].as_str().expect("message");
@@ -173,7 +178,10 @@ async fn a_fork_bomb_hits_the_process_limit_and_the_host_stays_fine() {
         let h = isolated(&python, |c| c.sandbox = sandbox);
         let info = h.manager.sandbox().clone();
         if !info.pids_limit && !info.nproc_limit {
-            eprintln!("SKIPPED ({sandbox:?}): neither a pids cgroup nor a function user here ({})", info.detail);
+            eprintln!(
+                "SKIPPED ({sandbox:?}): neither a pids cgroup nor a function user here ({})",
+                info.detail
+            );
             h.shutdown().await;
             continue;
         }
@@ -192,7 +200,8 @@ async fn a_fork_bomb_hits_the_process_limit_and_the_host_stays_fine() {
         assert!((900..1024).contains(&forked), "stopped by the 1,024 process limit: {message}");
         // The host still starts processes, and the function still answers.
         assert!(std::process::Command::new("true").status().expect("spawn").success());
-        let ping = h.manager.invoke(&handler(&format!("iso-ping-{sandbox:?}"), "ping"), invocation("{}")).await;
+        let ping =
+            h.manager.invoke(&handler(&format!("iso-ping-{sandbox:?}"), "ping"), invocation("{}")).await;
         assert_eq!(ok_json(&ping.expect("invoke")), "pong");
         h.shutdown().await;
     }
@@ -240,7 +249,8 @@ async fn nothing_outlives_its_environment() {
         match ending {
             "evicted" => h.manager.evict(&f.qualified_arn),
             "timed out" => {
-                let out = h.manager.invoke(&f, json(serde_json::json!({"then_sleep": 5}))).await.expect("invoke");
+                let out =
+                    h.manager.invoke(&f, json(serde_json::json!({"then_sleep": 5}))).await.expect("invoke");
                 assert_eq!(err_json(&out).0, "Sandbox.Timedout");
             }
             // The reaper (300 ms idle timeout) or the drop below ends it.
@@ -282,7 +292,8 @@ async fn bombs_in_two_functions_leave_a_third_ones_latency_alone() {
         bombs.push(tokio::spawn(async move {
             let mut rounds = 0u32;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let out = h.manager.invoke(&f, json(serde_json::json!({"attempts": 3000}))).await.expect("invoke");
+                let out =
+                    h.manager.invoke(&f, json(serde_json::json!({"attempts": 3000}))).await.expect("invoke");
                 assert!(matches!(out.result, InvokeResult::Error(_)), "a bomb ends in an error");
                 rounds += 1;
             }
@@ -307,7 +318,9 @@ async fn bombs_in_two_functions_leave_a_third_ones_latency_alone() {
     samples.sort();
     // The 99th percentile of 50 samples (nearest rank) is the slowest one.
     let p99 = samples[samples.len() - 1];
-    eprintln!("warm p99 (the slowest of 50) under a fork bomb and a memory bomb: {p99:?}; bomb rounds {rounds:?}");
+    eprintln!(
+        "warm p99 (the slowest of 50) under a fork bomb and a memory bomb: {p99:?}; bomb rounds {rounds:?}"
+    );
     assert!(rounds.iter().all(|r| *r >= 1), "both bombs went off: {rounds:?}");
     assert!(p99 < Duration::from_millis(250), "p99 {p99:?}: {samples:?}");
     if let Ok(h) = std::sync::Arc::try_unwrap(h) {

@@ -125,11 +125,18 @@ pub struct RuntimeConfig {
     pub init_timeout: Duration,
     /// `AWS_ENDPOINT_URL` for functions, so the SDKs inside them call Nimbus.
     pub endpoint_url: Option<String>,
+    /// Run each function under a uid/gid of its own (`990000 + slot`) where the server may
+    /// change uid (root, or CAP_SETUID/CAP_SETGID/CAP_CHOWN/CAP_KILL). Its environments then
+    /// live in a folder beside the system temp dir instead of under `work_dir`.
+    pub separate_users: bool,
+    /// Mount a tmpfs of the function's ephemeral storage size on each environment's `/tmp`
+    /// where the server may mount (CAP_SYS_ADMIN); otherwise its usage is sampled.
+    pub tmpfs: bool,
 }
 
 impl RuntimeConfig {
     /// Detected interpreters, a 10-minute idle timeout (LocalStack's keep-alive), automatic
-    /// sandbox choice, CPU limits on.
+    /// sandbox choice, CPU limits, user separation and tmpfs `/tmp` on where the host allows.
     pub fn new(work_dir: impl Into<PathBuf>) -> RuntimeConfig {
         RuntimeConfig {
             work_dir: work_dir.into(),
@@ -139,6 +146,8 @@ impl RuntimeConfig {
             cpu_limit: true,
             init_timeout: Duration::from_secs(10),
             endpoint_url: None,
+            separate_users: true,
+            tmpfs: true,
         }
     }
 }

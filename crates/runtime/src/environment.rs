@@ -18,6 +18,9 @@ use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::fsutil::link_tree;
 use crate::function::{FunctionConfig, Invocation, RESERVED_ENV_VARS, RuntimeFamily};
+use crate::isolation::{
+    FnUser, Isolation, TmpMount, UserLease, protect_env_root, unmount_below, usage, with_shell_limits,
+};
 use crate::logs::{LogSink, LogWriter, iso_now, now_ms, stream_name};
 use crate::outcome::{
     EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
@@ -27,6 +30,8 @@ use crate::sandbox::{EnvSandbox, Sandbox};
 
 /// How often the rlimit sandbox samples a running environment's memory.
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
+/// How often `/tmp` usage is sampled where it is not a size-limited tmpfs.
+const TMP_SAMPLE_EVERY: Duration = Duration::from_millis(50);
 
 /// What every environment of a manager shares.
 pub(crate) struct EnvContext {
@@ -34,7 +39,20 @@ pub(crate) struct EnvContext {
     pub runtime_dir: PathBuf,
     pub envs_dir: PathBuf,
     pub sandbox: Sandbox,
+    pub isolation: Isolation,
+    /// The folder beside the system temp dir that holds `runtime_dir` and `envs_dir` when
+    /// functions have users of their own; removed with the last reference.
+    pub shared_base: Option<PathBuf>,
     pub sink: Arc<dyn LogSink>,
+}
+
+impl Drop for EnvContext {
+    fn drop(&mut self) {
+        if let Some(base) = &self.shared_base {
+            unmount_below(base);
+            let _ = std::fs::remove_dir_all(base);
+        }
+    }
 }
 
 /// Why an environment could not be started.
@@ -67,6 +85,14 @@ pub(crate) struct Environment {
     root: PathBuf,
     init: InitState,
     cpu_shared: bool,
+    /// The environment's `/tmp`; sampled against `tmp_limit` bytes when `tmp_mount` is none.
+    tmp: PathBuf,
+    tmp_limit: u64,
+    tmp_over: bool,
+    // Dropped after `limits` (whose drop kills the cgroups' processes): unmount, then the
+    // sweep of the function user's processes if this was its last environment.
+    tmp_mount: Option<TmpMount>,
+    lease: Option<UserLease>,
 }
 
 /// How an invocation (or init) ended, before it is turned into an outcome.
@@ -106,7 +132,9 @@ impl Environment {
         let stream = stream_name(&config.version, id.as_str());
         let root = ctx.envs_dir.join(id.as_str());
         let (task, opt, tmp) = (root.join("task"), root.join("opt"), root.join("tmp"));
-        prepare_dirs(&config, &task, &opt, &tmp).await.map_err(StartFailure::Platform)?;
+        let lease = ctx.isolation.lease(&config.function_arn(), config.runtime);
+        let user = lease.as_ref().map(|l| l.user);
+        prepare_dirs(&config, &task, &opt, &tmp, user).await.map_err(StartFailure::Platform)?;
 
         let platform = |e: RuntimeError, root: &Path| {
             let _ = std::fs::remove_dir_all(root);
@@ -125,10 +153,13 @@ impl Environment {
             Ok(a) => a,
             Err(e) => return Err(platform(RuntimeError::ApiServer(e), &root)),
         };
-        let limits = match ctx.sandbox.create(id.as_str(), config.memory_mb, ctx.config.cpu_limit) {
-            Ok(l) => l,
-            Err(e) => return Err(platform(RuntimeError::Prepare { path: root.clone(), source: e }, &root)),
-        };
+        let limits =
+            match ctx.sandbox.create(id.as_str(), config.memory_mb, ctx.config.cpu_limit, user.is_some()) {
+                Ok(l) => l,
+                Err(e) => {
+                    return Err(platform(RuntimeError::Prepare { path: root.clone(), source: e }, &root));
+                }
+            };
         let vars = environment_variables(ctx, &config, &stream, &api, &task, &opt, &tmp, provisioned);
 
         // stdout and stderr share one pipe so their lines stay in the order they were written.
@@ -157,7 +188,29 @@ impl Environment {
             region = config.region,
         ));
 
+        // Without CAP_SYS_RESOURCE we may not set another user's rlimits: it sets its own.
+        let limits_in_child = user.is_some() && ctx.isolation.limits_in_child;
+        // The shell would turn a bootstrap that cannot be exec'd into an exit status: check it
+        // here so it stays Runtime.InvalidEntrypoint.
+        let precheck = if limits_in_child { executable(&program) } else { Ok(()) };
+        let shown = program.clone();
+        let (program, args) = if limits_in_child {
+            with_shell_limits(program, args, &limits.rlimits(), ctx.isolation.nproc_flag)
+        } else {
+            (program, args)
+        };
+        let tmp_mount = match mount_tmp(&ctx.isolation, &tmp, config.ephemeral_storage_mb, user) {
+            Ok(m) => m,
+            Err(e) => {
+                limits.remove().await;
+                return Err(platform(RuntimeError::Prepare { path: tmp.clone(), source: e }, &root));
+            }
+        };
         let mut cmd = Command::new(&program);
+        if let Some(u) = user {
+            // std drops supplementary groups (setgroups([])) when root changes uid.
+            cmd.uid(u.uid).gid(u.gid);
+        }
         cmd.args(&args)
             .env_clear()
             .envs(vars)
@@ -168,22 +221,23 @@ impl Environment {
             .process_group(0)
             .kill_on_drop(true);
         let spawned = Instant::now();
-        let spawn = cmd.spawn();
+        let spawn = precheck.and_then(|()| cmd.spawn());
         // The command holds our copies of the pipe's write end: close them, or EOF never comes.
         drop(cmd);
         let child = match spawn {
             Ok(c) => c,
             Err(e) => {
                 limits.remove().await;
+                drop(tmp_mount);
                 let _ = std::fs::remove_dir_all(&root);
                 return Err(match e.kind() {
                     std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => {
-                        let message = format!("fork/exec {}: {}", program.display(), exec_error_text(&e));
+                        let message = format!("fork/exec {}: {}", shown.display(), exec_error_text(&e));
                         let error = FunctionError::platform("Runtime.InvalidEntrypoint", &message);
                         StartFailure::Function { id, stream, error, message }
                     }
                     _ if e.raw_os_error() == Some(rustix::io::Errno::NOEXEC.raw_os_error()) => {
-                        let message = format!("fork/exec {}: exec format error", program.display());
+                        let message = format!("fork/exec {}: exec format error", shown.display());
                         let error = FunctionError::platform("Runtime.InvalidEntrypoint", &message);
                         StartFailure::Function { id, stream, error, message }
                     }
@@ -193,11 +247,12 @@ impl Environment {
         };
         let mut limits = limits;
         let pid = child.id();
-        if let Some(attach) = pid.and_then(|pid| limits.started(pid)) {
+        if let Some(attach) = pid.and_then(|pid| limits.started(pid, limits_in_child)) {
             // Not awaited: the move overlaps the runtime's start (see sandbox.rs).
             tokio::task::spawn_blocking(attach);
         }
         let pgid = ProcessGroup(pid.and_then(|p| i32::try_from(p).ok()).and_then(Pid::from_raw));
+        let tmp_limit = u64::from(config.ephemeral_storage_mb) * 1024 * 1024;
         tracing::debug!(env = %id, function = %config.qualified_arn, ?pid, "environment started");
         Ok(Environment {
             id,
@@ -214,6 +269,11 @@ impl Environment {
             root,
             init: InitState::Pending { spawned },
             cpu_shared: false,
+            tmp_limit,
+            tmp,
+            tmp_over: false,
+            tmp_mount,
+            lease,
         })
     }
 
@@ -350,6 +410,8 @@ impl Environment {
         } else {
             let sampling = self.limits.needs_sampling();
             let mut sampler = tokio::time::interval(SAMPLE_EVERY);
+            let tmp_sampling = self.tmp_mount.is_none();
+            let mut tmp_sampler = tokio::time::interval(TMP_SAMPLE_EVERY);
             loop {
                 tokio::select! {
                     msg = self.api.msgs.recv() => match msg {
@@ -373,6 +435,12 @@ impl Environment {
                     () = tokio::time::sleep_until(deadline.into()) => break Ended::Timeout,
                     _ = sampler.tick(), if sampling => {
                         if self.limits.sample() {
+                            self.kill();
+                        }
+                    }
+                    _ = tmp_sampler.tick(), if tmp_sampling && !self.tmp_over => {
+                        if usage(&self.tmp) > self.tmp_limit {
+                            self.tmp_over = true;
                             self.kill();
                         }
                     }
@@ -501,6 +569,10 @@ impl Environment {
     ) -> (FunctionError, String) {
         use std::os::unix::process::ExitStatusExt as _;
         let reason = match status {
+            _ if self.tmp_over => format!(
+                "Runtime exited with error: signal: killed (/tmp went over its {} MB of ephemeral storage)",
+                self.config.ephemeral_storage_mb
+            ),
             Some(s) if s.code() == Some(0) => "Runtime exited without providing a reason".to_owned(),
             Some(s) if s.code().is_some() => {
                 format!("Runtime exited with error: exit status {}", s.code().unwrap_or_default())
@@ -540,11 +612,16 @@ impl Environment {
     pub(crate) async fn destroy(mut self) {
         self.kill();
         let _ = tokio::time::timeout(Duration::from_secs(2), self.child.wait()).await;
-        let Environment { api, logs, limits, root, id, .. } = self;
+        let Environment { api, logs, limits, root, id, tmp_mount, lease, .. } = self;
         drop(api);
         drop(logs);
         limits.remove().await;
-        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(root)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            drop(lease);
+            drop(tmp_mount);
+            std::fs::remove_dir_all(root)
+        })
+        .await;
         tracing::debug!(env = %id, "environment stopped");
     }
 }
@@ -641,6 +718,16 @@ fn signal_name(sig: i32) -> String {
         .map_or_else(|| format!("signal {sig}"), |(_, n)| (*n).to_owned())
 }
 
+/// NotFound, or PermissionDenied when no execute bit is set.
+fn executable(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o111 == 0 {
+        return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+    }
+    Ok(())
+}
+
 fn exec_error_text(e: &std::io::Error) -> &'static str {
     match e.kind() {
         std::io::ErrorKind::PermissionDenied => "permission denied",
@@ -662,6 +749,7 @@ async fn prepare_dirs(
     task: &Path,
     opt: &Path,
     tmp: &Path,
+    user: Option<FnUser>,
 ) -> Result<(), RuntimeError> {
     let code = config.code_dir.clone();
     let layers = config.layers.clone();
@@ -677,6 +765,9 @@ async fn prepare_dirs(
             prep(layer, link_tree(layer, &opt))?;
         }
         prep(&tmp, std::fs::create_dir_all(&tmp))?;
+        if let Some(root) = tmp.parent() {
+            prep(root, protect_env_root(root, &tmp, user))?;
+        }
         Ok(())
     };
     let result = tokio::task::spawn_blocking(job).await.map_err(|e| RuntimeError::Internal(e.to_string()))?;
@@ -686,6 +777,19 @@ async fn prepare_dirs(
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(root)).await;
     }
     result
+}
+
+/// The environment's `/tmp` as a tmpfs of its ephemeral storage size, where the host allows.
+fn mount_tmp(
+    isolation: &Isolation,
+    tmp: &Path,
+    size_mb: u32,
+    user: Option<FnUser>,
+) -> std::io::Result<Option<TmpMount>> {
+    if !isolation.tmpfs {
+        return Ok(None);
+    }
+    TmpMount::mount(tmp, size_mb, user).map(Some)
 }
 
 enum CommandLineError {

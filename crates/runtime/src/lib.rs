@@ -35,6 +35,7 @@ mod environment;
 mod error;
 mod fsutil;
 mod function;
+mod isolation;
 mod logs;
 mod manager;
 mod outcome;
@@ -45,6 +46,7 @@ pub use error::RuntimeError;
 pub use function::{
     Credentials, FunctionConfig, Invocation, RESERVED_ENV_VARS, Runtime, RuntimeFamily, UnknownRuntime,
 };
+pub use isolation::UID_BASE;
 pub use logs::{LogEvent, LogSink, MemorySink, NullSink};
 pub use manager::{PoolStatus, RuntimeManager};
 pub use outcome::{

@@ -17,6 +17,7 @@ use crate::environment::{EnvContext, Environment, StartFailure};
 use crate::error::RuntimeError;
 use crate::fsutil::write_atomic;
 use crate::function::{FunctionConfig, Invocation};
+use crate::isolation::{self, Isolation};
 use crate::logs::{LogEvent, LogSink, now_ms};
 use crate::outcome::{EnvironmentId, FunctionError, InvokeOutcome, InvokeResult, Report, ReportStatus};
 use crate::sandbox::{Sandbox, SandboxInfo};
@@ -54,8 +55,9 @@ impl std::fmt::Debug for RuntimeManager {
 }
 
 struct Inner {
-    ctx: Arc<EnvContext>,
+    // Before `ctx`: environments go before the folder they live in.
     pools: Mutex<HashMap<String, Pool>>,
+    ctx: Arc<EnvContext>,
     generations: AtomicU64,
     shut_down: AtomicBool,
     reaper: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -79,8 +81,13 @@ impl RuntimeManager {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| {
             RuntimeError::Internal("RuntimeManager::new must run inside a tokio runtime".to_owned())
         })?;
-        let runtime_dir = config.work_dir.join("runtime");
-        let envs_dir = config.work_dir.join("envs");
+        // Functions with users of their own cannot get into the server's data dir (0700), where
+        // `work_dir` usually is: their environments live beside the system temp dir instead.
+        let shared_base = (config.separate_users && isolation::may_separate_users())
+            .then(|| isolation::shared_base(&config.work_dir));
+        let base = shared_base.clone().unwrap_or_else(|| config.work_dir.clone());
+        let runtime_dir = base.join("runtime");
+        let envs_dir = base.join("envs");
         let prepare = |path: &Path, r: std::io::Result<()>| {
             r.map_err(|source| RuntimeError::Prepare { path: path.to_owned(), source })
         };
@@ -92,23 +99,33 @@ impl RuntimeManager {
         let js = runtime_dir.join("bootstrap.cjs");
         prepare(&js, write_atomic(&js, NODE_BOOTSTRAP.as_bytes()))?;
         let tag = &uuid::Uuid::new_v4().simple().to_string()[..8];
-        prepare(&envs_dir, clear_leftover_envs(&config.work_dir, &envs_dir, tag))?;
+        isolation::unmount_below(&base);
+        prepare(&envs_dir, clear_leftover_envs(&base, &envs_dir, tag))?;
         prepare(&envs_dir, std::fs::create_dir_all(&envs_dir))?;
-        let sandbox = Sandbox::detect(config.sandbox, tag)?;
+        if shared_base.is_some() {
+            prepare(&base, isolation::open_layout(&base, &runtime_dir, &envs_dir))?;
+        }
+        let isolation = Isolation::detect(&config, &envs_dir);
+        let mut sandbox = Sandbox::detect(config.sandbox, tag)?;
+        sandbox.report_isolation(&isolation);
         let info = sandbox.info();
         tracing::info!(
             mode = ?info.mode,
             memory_limit = info.memory_limit,
             cpu_limit = info.cpu_limit && config.cpu_limit,
             pids_limit = info.pids_limit,
+            separate_users = info.separate_users,
+            tmpfs = info.tmpfs,
+            nproc_limit = info.nproc_limit,
             detail = %info.detail,
             "function sandbox"
         );
         let idle_timeout = config.idle_timeout;
-        let ctx = Arc::new(EnvContext { config, runtime_dir, envs_dir, sandbox, sink });
+        let ctx =
+            Arc::new(EnvContext { config, runtime_dir, envs_dir, sandbox, isolation, shared_base, sink });
         let inner = Arc::new(Inner {
-            ctx,
             pools: Mutex::new(HashMap::new()),
+            ctx,
             generations: AtomicU64::new(1),
             shut_down: AtomicBool::new(false),
             reaper: Mutex::new(None),

@@ -27,6 +27,7 @@ use rustix::process::{Pid, Resource, Rlimit, Signal};
 
 use crate::config::SandboxMode;
 use crate::error::RuntimeError;
+use crate::isolation::Isolation;
 
 /// Lambda's limits that hold in every mode.
 const MAX_PROCESSES: u32 = 1024;
@@ -53,6 +54,15 @@ pub struct SandboxInfo {
     pub memory_limit: bool,
     pub cpu_limit: bool,
     pub pids_limit: bool,
+    /// Each function runs as a user of its own: other functions' code and `/tmp`, and the
+    /// server's data dir, are out of its reach.
+    pub separate_users: bool,
+    /// `/tmp` is a tmpfs of the function's ephemeral storage size (writes past it fail with
+    /// ENOSPC); otherwise its usage is sampled while an invocation runs and an environment over
+    /// it is stopped.
+    pub tmpfs: bool,
+    /// RLIMIT_NPROC on the function's user stands in for a missing pids cgroup.
+    pub nproc_limit: bool,
     /// Why this mode (what was tried and failed), in words.
     pub detail: String,
 }
@@ -99,6 +109,9 @@ impl Sandbox {
                 memory_limit: true,
                 cpu_limit: false,
                 pids_limit: false,
+                separate_users: false,
+                tmpfs: false,
+                nproc_limit: false,
                 detail: tried.join("; "),
             },
             kind: Kind::Rlimit,
@@ -109,9 +122,28 @@ impl Sandbox {
         &self.info
     }
 
+    /// Adds what [`Isolation`] found to the report.
+    pub(crate) fn report_isolation(&mut self, iso: &Isolation) {
+        self.info.separate_users = iso.users;
+        self.info.tmpfs = iso.tmpfs;
+        self.info.nproc_limit = iso.users && !self.info.pids_limit;
+        self.info.detail = format!("{}; {}", self.info.detail, iso.detail);
+        if self.info.nproc_limit {
+            self.info.detail.push_str("; processes: RLIMIT_NPROC per function user (no pids cgroup)");
+        }
+    }
+
     /// Creates the environment's cgroups (none in rlimit mode) with its memory and process limits.
     /// `cpu_limit`: whether [`EnvSandbox::limit_cpu`] applies a share at all.
-    pub(crate) fn create(&self, env_id: &str, memory_mb: u32, cpu_limit: bool) -> io::Result<EnvSandbox> {
+    /// `own_user`: the environment runs as its function's user (RLIMIT_NPROC applies to it
+    /// when there is no pids cgroup).
+    pub(crate) fn create(
+        &self,
+        env_id: &str,
+        memory_mb: u32,
+        cpu_limit: bool,
+        own_user: bool,
+    ) -> io::Result<EnvSandbox> {
         let limit = u64::from(memory_mb) * 1024 * 1024;
         let cgroups = match &self.kind {
             Kind::Rlimit => None,
@@ -166,6 +198,7 @@ impl Sandbox {
             sampled_over: false,
             pid: None,
             cpu_limit,
+            nproc: own_user && !self.info.pids_limit,
             before_attach: Arc::new(AtomicU64::new(0)),
         })
     }
@@ -221,6 +254,8 @@ pub(crate) struct EnvSandbox {
     sampled_over: bool,
     pid: Option<u32>,
     cpu_limit: bool,
+    /// Limit the processes of the function's user with RLIMIT_NPROC (no pids cgroup).
+    nproc: bool,
     /// Anonymous memory the process had when it moved into its cgroup (charged elsewhere).
     before_attach: Arc<AtomicU64>,
 }
@@ -246,17 +281,28 @@ impl EnvCgroups {
 }
 
 impl EnvSandbox {
-    /// Applies the rlimits to a started process and returns the work that moves it (and what
-    /// it started meanwhile) into the cgroups, to run on a blocking thread.
-    pub(crate) fn started(&mut self, pid: u32) -> Option<impl FnOnce() + Send + 'static> {
-        self.pid = Some(pid);
-        let raw = Pid::from_raw(i32::try_from(pid).ok()?)?;
+    /// The rlimits the environment's process gets (bytes, or counts).
+    pub(crate) fn rlimits(&self) -> Vec<(Resource, u64)> {
         let mut limits = vec![(Resource::Nofile, MAX_OPEN_FILES), (Resource::Core, 0)];
+        if self.nproc {
+            // Counted per user, so across the function's environments: a fallback only.
+            limits.push((Resource::Nproc, u64::from(MAX_PROCESSES)));
+        }
         if self.cgroups.is_none() {
             // Backstop only: the sampler kills at the memory size. Private writable mappings
             // include thread stacks and V8's committed reservations, so the backstop is loose.
             limits.push((Resource::Data, (self.limit_bytes * 2).max(self.limit_bytes + 512 * 1024 * 1024)));
         }
+        limits
+    }
+
+    /// Applies the rlimits to a started process (unless `set_by_child`: the process set them
+    /// itself before exec) and returns the work that moves it (and what it started meanwhile)
+    /// into the cgroups, to run on a blocking thread.
+    pub(crate) fn started(&mut self, pid: u32, set_by_child: bool) -> Option<impl FnOnce() + Send + 'static> {
+        self.pid = Some(pid);
+        let raw = Pid::from_raw(i32::try_from(pid).ok()?)?;
+        let limits = if set_by_child { Vec::new() } else { self.rlimits() };
         for (resource, value) in limits {
             let limit = Rlimit { current: Some(value), maximum: Some(value) };
             if let Err(e) = rustix::process::prlimit(Some(raw), resource, limit) {
@@ -650,6 +696,9 @@ fn v2(name: &str) -> Result<Sandbox, String> {
             memory_limit: true,
             cpu_limit: cpu,
             pids_limit: pids,
+            separate_users: false,
+            tmpfs: false,
+            nproc_limit: false,
             detail: format!("cgroup v2 under {} (controllers: {})", base.display(), enabled.join(", ")),
         },
         kind: Kind::V2 { base },
@@ -696,6 +745,9 @@ fn v1(name: &str) -> Result<Sandbox, String> {
             memory_limit: true,
             cpu_limit: cpu.is_some(),
             pids_limit: pids.is_some(),
+            separate_users: false,
+            tmpfs: false,
+            nproc_limit: false,
             detail,
         },
         kind: Kind::V1 { memory, cpu, pids },

@@ -30,8 +30,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = if args.ephemeral {
         Store::memory()
     } else {
-        storage_sqlite::open(&args.data_dir)
-            .with_context(|| format!("data dir {} is not usable", args.data_dir.display()))?
+        let store = storage_sqlite::open(&args.data_dir)
+            .with_context(|| format!("data dir {} is not usable", args.data_dir.display()))?;
+        owner_only(&args.data_dir)?;
+        store
     };
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {
@@ -132,6 +134,14 @@ fn endpoint_url(args: &ServeArgs) -> String {
     format!("http://{host}:{}", args.port)
 }
 
+/// Mode 0700: functions run under users of their own (where the host allows), and the state,
+/// the unpacked packages of every function included, must be out of their reach.
+fn owner_only(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("making {} private", dir.display()))
+}
+
 fn lambda_work_dir(args: &ServeArgs) -> std::path::PathBuf {
     if args.ephemeral {
         std::env::temp_dir().join(format!("nimbus-{}", std::process::id()))
@@ -148,6 +158,8 @@ fn lambda(
     logs: service_logs::LogWriter,
 ) -> anyhow::Result<service_lambda::LambdaService> {
     let work_dir = lambda_work_dir(args);
+    std::fs::create_dir_all(&work_dir).with_context(|| format!("creating {}", work_dir.display()))?;
+    owner_only(&work_dir)?;
     let mut runtime_config = runtime::RuntimeConfig::new(work_dir.join("runtime"));
     runtime_config.idle_timeout = Duration::from_secs(args.lambda_idle_timeout);
     runtime_config.endpoint_url = Some(endpoint_url(args));

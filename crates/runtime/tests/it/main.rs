@@ -2,6 +2,7 @@
 //! folder and runs the fixtures in `tests/fixtures` through it.
 
 mod common;
+mod isolation;
 mod limits;
 mod node;
 mod pool;

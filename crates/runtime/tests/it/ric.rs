@@ -49,7 +49,9 @@ fn package(python: &std::path::Path) -> tempfile::TempDir {
 async fn awslambdaric_runs_unchanged() {
     let Some(python) = ric_python() else { return };
     let code = package(&python);
-    let h = harness();
+    // The venv's python links into /root/.pyenv, which a function's own user cannot reach
+    // (/root is 0700): run as the server's user, as on a host without uid separation.
+    let h = harness_with(|c| c.separate_users = false);
     let mut f = function("ric-py", Runtime::ProvidedAl2023, "app.handler", "python");
     f.code_dir = code.path().to_owned();
     let inv = invocation(r#"{"n": 11}"#);

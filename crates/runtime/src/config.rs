@@ -130,13 +130,17 @@ pub struct RuntimeConfig {
     /// live in a folder beside the system temp dir instead of under `work_dir`.
     pub separate_users: bool,
     /// Mount a tmpfs of the function's ephemeral storage size on each environment's `/tmp`
-    /// where the server may mount (CAP_SYS_ADMIN); otherwise its usage is sampled.
+    /// where the server may mount (CAP_SYS_ADMIN); otherwise its usage is sampled. Off by
+    /// default: tmpfs pages count against the function's memory cgroup, so a 128 MB function
+    /// writing 200 MB to `/tmp` would be killed for memory, which Lambda does not do; sampling
+    /// keeps memory and storage apart at the price of stopping (not ENOSPC) an environment
+    /// that goes over.
     pub tmpfs: bool,
 }
 
 impl RuntimeConfig {
     /// Detected interpreters, a 10-minute idle timeout (LocalStack's keep-alive), automatic
-    /// sandbox choice, CPU limits, user separation and tmpfs `/tmp` on where the host allows.
+    /// sandbox choice, CPU limits and user separation on where the host allows, sampled `/tmp`.
     pub fn new(work_dir: impl Into<PathBuf>) -> RuntimeConfig {
         RuntimeConfig {
             work_dir: work_dir.into(),
@@ -147,7 +151,7 @@ impl RuntimeConfig {
             init_timeout: Duration::from_secs(10),
             endpoint_url: None,
             separate_users: true,
-            tmpfs: true,
+            tmpfs: false,
         }
     }
 }

@@ -71,6 +71,12 @@ pub struct ServeArgs {
     #[arg(long, env = "NIMBUS_LAMBDA_RETRY_BASE_MS", default_value_t = 60_000)]
     pub lambda_retry_base_ms: u64,
 
+    /// Lambda: mount a tmpfs of the function's ephemeral storage size on each environment's
+    /// `/tmp` (needs CAP_SYS_ADMIN): writes past it fail with ENOSPC as on Lambda, but its
+    /// pages count against the function's memory. Without it `/tmp` usage is sampled.
+    #[arg(long, env = "NIMBUS_LAMBDA_TMPFS")]
+    pub lambda_tmpfs: bool,
+
     /// Lambda: an execution environment idle for this many seconds is stopped.
     #[arg(long, env = "NIMBUS_LAMBDA_IDLE_TIMEOUT", default_value_t = 600)]
     pub lambda_idle_timeout: u64,

@@ -32,7 +32,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else {
         let store = storage_sqlite::open(&args.data_dir)
             .with_context(|| format!("data dir {} is not usable", args.data_dir.display()))?;
-        owner_only(&args.data_dir)?;
+        owner_only(&args.data_dir);
         store
     };
     let addr = SocketAddr::new(args.bind, args.port);
@@ -135,18 +135,41 @@ fn endpoint_url(args: &ServeArgs) -> String {
 }
 
 /// Mode 0700: functions run under users of their own (where the host allows), and the state,
-/// the unpacked packages of every function included, must be out of their reach.
-fn owner_only(dir: &std::path::Path) -> anyhow::Result<()> {
+/// the unpacked packages of every function included, must be out of their reach. A file system
+/// without Unix modes (a mounted Windows volume) keeps working, with a warning.
+fn owner_only(dir: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("making {} private", dir.display()))
+    if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+        tracing::warn!(dir = %dir.display(), error = %e, "could not make the dir private to this user");
+    }
 }
 
 fn lambda_work_dir(args: &ServeArgs) -> std::path::PathBuf {
     if args.ephemeral {
+        sweep_ephemeral_work_dirs();
         std::env::temp_dir().join(format!("nimbus-{}", std::process::id()))
     } else {
         args.data_dir.join("lambda")
+    }
+}
+
+/// Removes the `nimbus-{pid}` work dirs of ephemeral servers that are gone: one stopped by
+/// SIGKILL cleans nothing up, and each holds unpacked function packages.
+fn sweep_ephemeral_work_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("nimbus-")) else { continue };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        // A live process of that id (ours or, after pid reuse, another) keeps its dir.
+        if std::path::Path::new("/proc").join(pid).exists() || !std::path::Path::new("/proc/self").exists() {
+            continue;
+        }
+        if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+            tracing::debug!(dir = %entry.path().display(), error = %e, "could not remove a stale work dir");
+        }
     }
 }
 
@@ -159,10 +182,11 @@ fn lambda(
 ) -> anyhow::Result<service_lambda::LambdaService> {
     let work_dir = lambda_work_dir(args);
     std::fs::create_dir_all(&work_dir).with_context(|| format!("creating {}", work_dir.display()))?;
-    owner_only(&work_dir)?;
+    owner_only(&work_dir);
     let mut runtime_config = runtime::RuntimeConfig::new(work_dir.join("runtime"));
     runtime_config.idle_timeout = Duration::from_secs(args.lambda_idle_timeout);
     runtime_config.endpoint_url = Some(endpoint_url(args));
+    runtime_config.tmpfs = args.lambda_tmpfs;
     let sink: Arc<dyn runtime::LogSink> = Arc::new(FunctionLogs(logs));
     let manager =
         runtime::RuntimeManager::new(runtime_config, sink).context("starting the Lambda runtime")?;

@@ -130,7 +130,8 @@ async fn functions_cannot_read_each_others_code_tmp_or_the_data_dir() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writing_past_the_ephemeral_storage_fails_with_enospc() {
     let Some(python) = system_python() else { return };
-    let h = isolated(&python, |_| {});
+    // tmpfs is opt-in (`--lambda-tmpfs`): this test turns it on.
+    let h = isolated(&python, |c| c.tmpfs = true);
     let info = h.manager.sandbox().clone();
     let mut f = handler("iso-tmp", "fill_tmp");
     f.ephemeral_storage_mb = 512;

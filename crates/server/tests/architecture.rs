@@ -53,6 +53,8 @@ fn allowed(krate: &str) -> &'static [&'static str] {
         "types" => &[],
         // The template engine is a pure core: no internal dependency at all.
         "cfn-template" => &[],
+        // Velocity templates (API Gateway mapping templates): pure, like cfn-template.
+        "vtl" => &[],
         "protocol" | "sigv4" | "event-pattern" | "dynamodb-expr" | "storage" | "ports" | "runtime" => {
             &["types"]
         }
@@ -73,6 +75,7 @@ fn allowed(krate: &str) -> &'static [&'static str] {
             "event-pattern",
             "dynamodb-expr",
             "cfn-template",
+            "vtl",
             "runtime",
         ],
         other => {
@@ -123,7 +126,7 @@ fn services_never_depend_on_services_even_in_tests() {
 #[test]
 fn pure_cores_do_no_io() {
     const IO_CRATES: &[&str] = &["tokio", "hyper", "hyper-util", "rusqlite", "reqwest", "mio", "async-std"];
-    for name in ["types", "protocol", "sigv4", "event-pattern", "dynamodb-expr", "cfn-template"] {
+    for name in ["types", "protocol", "sigv4", "event-pattern", "dynamodb-expr", "cfn-template", "vtl"] {
         let Some(m) = manifests().remove(name) else { continue };
         for dep in &m.external {
             assert!(!IO_CRATES.contains(&dep.as_str()), "{name} is a sans-IO core but depends on {dep}");

@@ -244,6 +244,30 @@ async fn mock_http_and_http_proxy_integrations_map_with_templates() {
     )
     .await;
 
+    // A backend that accepts and never answers, behind a short integration timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_url = format!("http://{}/never", silent.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let slow = api.resource(&api.root, "slow").await;
+    api.method(&slow, "GET", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&slow)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(silent_url)
+        .timeout_in_millis(300)
+        .send()
+        .await
+        .expect("put slow integration");
+
     api.client
         .create_deployment()
         .rest_api_id(&api.api_id)
@@ -289,6 +313,13 @@ async fn mock_http_and_http_proxy_integrations_map_with_templates() {
     assert_eq!(seen["target"], "/backend/a/b?x=1&y=2");
     assert_eq!(seen["headers"]["x-custom"], "c1");
     assert_eq!(seen["body"], "raw body");
+
+    // The integration timeout is a 504.
+    let started = std::time::Instant::now();
+    let (status, _, body) =
+        send(reqwest::Method::GET, &server.execute_api(&api.api_id, "/dev/slow"), &[], "").await;
+    assert_eq!((status, body.as_str()), (504, r#"{"message":"Endpoint request timed out"}"#));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 
     // HTTP with templates.
     let url = server.execute_api(&api.api_id, "/dev/items");

@@ -244,6 +244,36 @@ async fn mock_http_and_http_proxy_integrations_map_with_templates() {
     )
     .await;
 
+    // An AWS service integration: SendMessage to a queue, the form body from a template.
+    let sqs = server.sqs("test", "us-east-1").await;
+    let queue_url = sqs.create_queue().queue_name("orders").send().await.expect("create queue");
+    let queue_url = queue_url.queue_url().expect("url").to_owned();
+    let orders = api.resource(&api.root, "orders").await;
+    api.method(&orders, "POST", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&orders)
+        .http_method("POST")
+        .r#type(IntegrationType::Aws)
+        .integration_http_method("POST")
+        .uri("arn:aws:apigateway:us-east-1:sqs:path/000000000000/orders")
+        .request_parameters("integration.request.header.Content-Type", "'application/x-www-form-urlencoded'")
+        .request_templates("application/json", "Action=SendMessage&MessageBody=$util.urlEncode($input.body)")
+        .send()
+        .await
+        .expect("put sqs integration");
+    api.method_response(&orders, "POST", "200", &[]).await;
+    api.integration_response(
+        &orders,
+        "POST",
+        "200",
+        None,
+        Some(r#"{"queued": "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"}"#),
+        &[],
+    )
+    .await;
+
     // A backend that accepts and never answers, behind a short integration timeout.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let silent_url = format!("http://{}/never", silent.local_addr().expect("addr"));
@@ -313,6 +343,22 @@ async fn mock_http_and_http_proxy_integrations_map_with_templates() {
     assert_eq!(seen["target"], "/backend/a/b?x=1&y=2");
     assert_eq!(seen["headers"]["x-custom"], "c1");
     assert_eq!(seen["body"], "raw body");
+
+    // SQS: the message is on the queue, with the id the response template read.
+    let url = server.execute_api(&api.api_id, "/dev/orders");
+    let (status, _, body) = send(
+        reqwest::Method::POST,
+        &url,
+        &[("content-type", "application/json")],
+        r#"{"order": "o-1", "note": "a&b=c"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let queued = json_of(&body)["queued"].as_str().expect("message id").to_owned();
+    let received = sqs.receive_message().queue_url(&queue_url).send().await.expect("receive");
+    let message = received.messages().first().expect("one message");
+    assert_eq!(message.message_id(), Some(queued.as_str()));
+    assert_eq!(message.body(), Some(r#"{"order": "o-1", "note": "a&b=c"}"#));
 
     // The integration timeout is a 504.
     let started = std::time::Instant::now();

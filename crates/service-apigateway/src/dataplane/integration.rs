@@ -45,8 +45,9 @@ struct Backend {
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
-    /// A failed Lambda function's `errorMessage`, which selection patterns match.
-    error_message: Option<String>,
+    /// What selection patterns match: the status code, or for Lambda the `errorMessage` of
+    /// a failed invocation (and nothing for a successful one, which takes the default).
+    selection: Option<String>,
 }
 
 /// Why an integration produced no response of its own; each is one of API Gateway's.
@@ -128,11 +129,12 @@ async fn run(inner: &Inner, call: &Call<'_>) -> Result<Response, Fail> {
                 .and_then(|v| v.get("statusCode").and_then(Json::as_u64))
                 .and_then(|s| u16::try_from(s).ok())
                 .unwrap_or(200);
-            Backend { status, headers: Vec::new(), body: Vec::new(), error_message: None }
+            Backend { status, headers: Vec::new(), body: Vec::new(), selection: Some(status.to_string()) }
         }
-        "AWS" => match lambda_arn_of_uri(&uri) {
-            Some(function_arn) => lambda(inner, function_arn, payload, timeout).await?,
-            None => {
+        "AWS" => match (lambda_arn_of_uri(&uri), sqs_queue_arn(&uri)) {
+            (Some(function_arn), _) => lambda(inner, function_arn, payload, timeout).await?,
+            (None, Some(queue_arn)) => sqs_send(inner, &queue_arn, &payload, &mapped, &call.info.request_id)?,
+            (None, None) => {
                 tracing::warn!(uri, "AWS service integration not supported by the Nimbus data plane");
                 return Err(Fail::Internal);
             }
@@ -343,12 +345,8 @@ fn select_response<'a>(responses: &'a BTreeMap<String, Json>, key: Option<&str>)
 }
 
 fn integration_response(call: &Call<'_>, base: &apigw::Request, backend: Backend) -> Result<Response, Fail> {
-    let key = match (&backend.error_message, call.integration.kind.as_str()) {
-        (Some(m), _) => Some(m.clone()),
-        (None, "AWS") => None,
-        (None, _) => Some(backend.status.to_string()),
-    };
-    let Some(chosen) = select_response(&call.integration.integration_responses, key.as_deref()) else {
+    let Some(chosen) = select_response(&call.integration.integration_responses, backend.selection.as_deref())
+    else {
         tracing::debug!("no integration response matches and none is the default");
         return Err(Fail::Internal);
     };
@@ -457,15 +455,109 @@ async fn lambda(
             Err(Fail::Internal)
         }
         Ok(Ok(resp)) => {
-            let error_message = resp.function_error.as_ref().map(|_| {
+            let selection = resp.function_error.as_ref().map(|_| {
                 serde_json::from_slice::<Json>(&resp.payload)
                     .ok()
                     .and_then(|v| v.get("errorMessage").and_then(Json::as_str).map(str::to_owned))
                     .unwrap_or_default()
             });
-            Ok(Backend { status: 200, headers: Vec::new(), body: resp.payload.to_vec(), error_message })
+            Ok(Backend { status: 200, headers: Vec::new(), body: resp.payload.to_vec(), selection })
         }
     }
+}
+
+/// The queue of `arn:aws:apigateway:{region}:sqs:path/{account}/{queue}`.
+fn sqs_queue_arn(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("arn:aws:apigateway:")?;
+    let (region, rest) = rest.split_once(':')?;
+    let path = rest.strip_prefix("sqs:path/")?;
+    let path = path.split('?').next().unwrap_or_default();
+    let (account, queue) = path.split_once('/')?;
+    let valid = |s: &str| !s.is_empty() && !s.contains('/');
+    (valid(region) && valid(account) && valid(queue))
+        .then(|| format!("arn:aws:sqs:{region}:{account}:{queue}"))
+}
+
+/// SQS's query API as an integration backend: `Action=SendMessage` with `MessageBody` (and
+/// `MessageGroupId`) from the form body the request template rendered and the mapped query
+/// string; answered in SQS's JSON shape, which response templates read with `$input.path`.
+fn sqs_send(
+    inner: &Inner,
+    queue_arn: &str,
+    payload: &[u8],
+    mapped: &Mapped,
+    request_id: &str,
+) -> Result<Backend, Fail> {
+    let Some(queues) = inner.queues.get() else {
+        tracing::warn!("SQS integration called but no queue sender is wired");
+        return Err(Fail::Internal);
+    };
+    let mut params: Vec<(String, String)> =
+        form_urlencoded::parse(payload).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    params.extend(mapped.querystring.iter().cloned());
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let sqs_error = |code: &str, text: &str| Backend {
+        status: 400,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: serde_json::json!({
+            "Error": { "Code": code, "Message": text, "Type": "Sender" },
+            "RequestId": request_id,
+        })
+        .to_string()
+        .into_bytes(),
+        selection: Some("400".into()),
+    };
+    match param("Action") {
+        Some("SendMessage") => {}
+        Some(other) => {
+            tracing::warn!(action = other, "only SendMessage is supported in SQS integrations");
+            return Ok(sqs_error(
+                "InvalidAction",
+                &format!("The action {other} is not valid for this endpoint."),
+            ));
+        }
+        None => return Ok(sqs_error("MissingAction", "MissingAction; see the SQS docs.")),
+    }
+    let Some(body) = param("MessageBody") else {
+        return Ok(sqs_error("MissingParameter", "The request must contain the parameter MessageBody."));
+    };
+    let sent = queues.send_message(queue_arn, body, &[], param("MessageGroupId"));
+    let id = match sent {
+        Ok(id) => id,
+        Err(ports::PortError::NotFound(_)) => {
+            return Ok(sqs_error(
+                "AWS.SimpleQueueService.NonExistentQueue",
+                "The specified queue does not exist for this wsdl version.",
+            ));
+        }
+        Err(ports::PortError::Invalid(m)) => return Ok(sqs_error("InvalidParameterValue", &m)),
+        Err(ports::PortError::Unavailable(m)) => {
+            tracing::debug!(error = m, "SQS integration: queue unavailable");
+            return Err(Fail::Internal);
+        }
+    };
+    let md5: String = {
+        use md5::Digest as _;
+        md5::Md5::digest(body.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let answer = serde_json::json!({
+        "SendMessageResponse": {
+            "ResponseMetadata": { "RequestId": request_id },
+            "SendMessageResult": {
+                "MD5OfMessageAttributes": null,
+                "MD5OfMessageBody": md5,
+                "MD5OfMessageSystemAttributes": null,
+                "MessageId": id,
+                "SequenceNumber": null,
+            },
+        }
+    });
+    Ok(Backend {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: answer.to_string().into_bytes(),
+        selection: Some("200".into()),
+    })
 }
 
 /// `{name}` and `{name+}` in an integration URI, from the mapped path parameters, else (for
@@ -601,7 +693,7 @@ async fn send(
             .map_err(|e| e.to_string())?
             .to_bytes()
             .to_vec();
-        Ok::<_, String>(Backend { status, headers, body, error_message: None })
+        Ok::<_, String>(Backend { status, headers, body, selection: Some(status.to_string()) })
     };
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Err(Fail::Timeout),
@@ -684,6 +776,17 @@ mod tests {
         assert_eq!(get("method.request.body.user.name").as_deref(), Some("Ann"));
         assert_eq!(get("method.request.body.user").as_deref(), Some(r#"{"id":42,"name":"Ann"}"#));
         assert_eq!(get("method.request.path.nope"), None);
+    }
+
+    #[test]
+    fn sqs_integration_uris_name_a_queue() {
+        assert_eq!(
+            sqs_queue_arn("arn:aws:apigateway:eu-west-1:sqs:path/123456789012/orders").as_deref(),
+            Some("arn:aws:sqs:eu-west-1:123456789012:orders")
+        );
+        assert_eq!(sqs_queue_arn("arn:aws:apigateway:eu-west-1:sqs:action/SendMessage"), None);
+        assert_eq!(sqs_queue_arn("arn:aws:apigateway:eu-west-1:sqs:path/123456789012"), None);
+        assert_eq!(sqs_queue_arn("arn:aws:apigateway:eu-west-1:dynamodb:action/PutItem"), None);
     }
 
     #[test]

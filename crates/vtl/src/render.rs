@@ -397,19 +397,23 @@ impl Run<'_> {
                 result.unwrap_or(Value::Null)
             } else {
                 let (path, after) = rest.split_at(lookups);
+                let max = self.limits.max_output;
                 let mut found = self.vars.get(&r.root);
                 for seg in path {
                     found = found.and_then(|v| lookup(v, seg));
                 }
-                rest = after;
-                match found {
-                    Some(v) => {
-                        let v = v.clone();
-                        self.step(v.weight(), r.at)?;
-                        v
+                // A reading method runs on the variable in place: `$list.size()` in a loop
+                // must not pay for a copy of the list every turn.
+                let (v, used) = match (found, after.first()) {
+                    (Some(v), Some(Seg::Call(name, args))) => {
+                        (methods::call(v, name, args, max).map_err(|m| fail(m, r.at))?, 1)
                     }
-                    None => Value::Null,
-                }
+                    (Some(v), _) => (v.clone(), 0),
+                    (None, _) => (Value::Null, 0),
+                };
+                rest = &after[used..];
+                self.step(v.weight(), r.at)?;
+                v
             }
         } else if let Some(host) = self.host.filter(|h| h.has(&r.root)) {
             let Some((first, after)) = rest.split_first() else {

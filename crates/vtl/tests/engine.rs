@@ -262,6 +262,17 @@ fn runaway_templates_stop() {
 }
 
 #[test]
+fn reading_methods_do_not_copy_their_receiver() {
+    // 1,000 turns asking the size of a 1,000-item list: a copy per turn would be a million
+    // steps, over the budget.
+    let t = Template::parse("#foreach($i in $big)#if($big.size() == $foreach.count)last#end#end")
+        .expect("parses");
+    let mut c = Context::new();
+    c.set("big", Value::List((0..1000).map(Value::Int).collect()));
+    assert_eq!(t.render(&c).expect("within budget"), "last");
+}
+
+#[test]
 fn a_template_renders_many_times() {
     let t = Template::parse("#set($n = $n + 1)$n").expect("parses");
     let mut c = Context::new();

@@ -101,18 +101,17 @@ async fn run(inner: &Inner, call: &Call<'_>) -> Result<Response, Fail> {
     // The integration request: a template for the request's content type, or the body as is.
     let content_type =
         media_type(call.info.header("content-type")).unwrap_or_else(|| "application/json".into());
-    let templates = integration.request_templates.as_ref().filter(|t| !t.is_empty());
-    let template = templates.and_then(|t| t.iter().find(|(k, _)| k.eq_ignore_ascii_case(&content_type)));
+    let template = request_template(
+        integration.request_templates.as_ref(),
+        &integration.passthrough_behavior,
+        &content_type,
+    )?;
     let (payload, overrides) = match template {
-        Some((_, source)) => {
+        Some(source) => {
             let out = render(source, &base)?;
             (out.body.into_bytes(), out.overrides)
         }
-        None => match integration.passthrough_behavior.as_str() {
-            "NEVER" => return Err(Fail::UnsupportedMediaType),
-            "WHEN_NO_TEMPLATES" if templates.is_some() => return Err(Fail::UnsupportedMediaType),
-            _ => (call.info.body.clone(), Overrides::default()),
-        },
+        None => (call.info.body.clone(), Overrides::default()),
     };
     let mut mapped = map_request_parameters(call, &base);
     apply_overrides(&mut mapped, &overrides);
@@ -156,6 +155,24 @@ async fn run(inner: &Inner, call: &Call<'_>) -> Result<Response, Fail> {
         }
     };
     integration_response(call, &base, backend)
+}
+
+/// The request template for `content_type`, or `None` to pass the body through, as the
+/// passthrough behaviour allows: `WHEN_NO_MATCH` always, `WHEN_NO_TEMPLATES` only when the
+/// integration has no template at all, `NEVER` not at all.
+fn request_template<'a>(
+    templates: Option<&'a BTreeMap<String, String>>,
+    passthrough: &str,
+    content_type: &str,
+) -> Result<Option<&'a str>, Fail> {
+    let templates = templates.filter(|t| !t.is_empty());
+    let found = templates.and_then(|t| t.iter().find(|(k, _)| k.eq_ignore_ascii_case(content_type)));
+    match (found, passthrough) {
+        (Some((_, source)), _) => Ok(Some(source.as_str())),
+        (None, "NEVER") => Err(Fail::UnsupportedMediaType),
+        (None, "WHEN_NO_TEMPLATES") if templates.is_some() => Err(Fail::UnsupportedMediaType),
+        (None, _) => Ok(None),
+    }
 }
 
 /// The mapping-template view of the method request.
@@ -787,6 +804,26 @@ mod tests {
         assert_eq!(sqs_queue_arn("arn:aws:apigateway:eu-west-1:sqs:action/SendMessage"), None);
         assert_eq!(sqs_queue_arn("arn:aws:apigateway:eu-west-1:sqs:path/123456789012"), None);
         assert_eq!(sqs_queue_arn("arn:aws:apigateway:eu-west-1:dynamodb:action/PutItem"), None);
+    }
+
+    #[test]
+    fn passthrough_behaviours() {
+        let json = BTreeMap::from([("application/json".to_owned(), "{}".to_owned())]);
+        let none = BTreeMap::new();
+        let pick = |t: Option<&BTreeMap<String, String>>, p: &str, ct: &str| match request_template(t, p, ct)
+        {
+            Ok(Some(_)) => "template",
+            Ok(None) => "passthrough",
+            Err(_) => "415",
+        };
+        assert_eq!(pick(Some(&json), "WHEN_NO_MATCH", "Application/JSON"), "template");
+        assert_eq!(pick(Some(&json), "WHEN_NO_MATCH", "text/plain"), "passthrough");
+        assert_eq!(pick(Some(&json), "WHEN_NO_TEMPLATES", "text/plain"), "415");
+        assert_eq!(pick(Some(&none), "WHEN_NO_TEMPLATES", "text/plain"), "passthrough");
+        assert_eq!(pick(None, "WHEN_NO_TEMPLATES", "text/plain"), "passthrough");
+        assert_eq!(pick(Some(&json), "NEVER", "text/plain"), "415");
+        assert_eq!(pick(None, "NEVER", "application/json"), "415");
+        assert_eq!(pick(Some(&json), "NEVER", "application/json"), "template");
     }
 
     #[test]

@@ -435,6 +435,33 @@ async fn lambda_non_proxy_reshapes_both_ways_and_maps_errors() {
         &[],
     )
     .await;
+    // `X-Amz-Invocation-Type: Event` mapped onto the integration request invokes
+    // asynchronously: the method answers at once from its default response.
+    let later = api.resource(&greet, "later").await;
+    api.method(&later, "POST", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&later)
+        .http_method("POST")
+        .r#type(IntegrationType::Aws)
+        .integration_http_method("POST")
+        .uri(&uri)
+        .request_parameters("integration.request.header.X-Amz-Invocation-Type", "'Event'")
+        .request_templates("application/json", r#"{"who": "later", "n": 1}"#)
+        .send()
+        .await
+        .expect("put async lambda integration");
+    api.method_response(&later, "POST", "200", &[]).await;
+    api.integration_response(
+        &later,
+        "POST",
+        "200",
+        None,
+        Some(r#"{"accepted": true, "body": "$input.body"}"#),
+        &[],
+    )
+    .await;
     api.client.create_deployment().rest_api_id(&api.api_id).stage_name("v1").send().await.expect("deploy");
 
     let url = server.execute_api(&api.api_id, "/v1/greet/ann");
@@ -452,6 +479,11 @@ async fn lambda_non_proxy_reshapes_both_ways_and_maps_errors() {
     .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(json_of(&body), json!({"error": "BadInput: no \"count\""}));
+
+    let url_later = server.execute_api(&api.api_id, "/v1/greet/later");
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url_later, &[("content-type", "application/json")], "{}").await;
+    assert_eq!((status, json_of(&body)), (200, json!({"accepted": true, "body": ""})));
 
     // A body that is not JSON cannot feed $input.path.
     let (status, _, body) =

@@ -131,6 +131,19 @@ async fn run(inner: &Inner, call: &Call<'_>) -> Result<Response, Fail> {
             Backend { status, headers: Vec::new(), body: Vec::new(), selection: Some(status.to_string()) }
         }
         "AWS" => match (lambda_arn_of_uri(&uri), sqs_queue_arn(&uri)) {
+            // `X-Amz-Invocation-Type: Event` mapped onto the integration request: queue it.
+            (Some(function_arn), _)
+                if mapped
+                    .headers
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("x-amz-invocation-type") && v == "Event") =>
+            {
+                inner.invoker.invoke_async(function_arn, Bytes::from(payload)).map_err(|e| {
+                    tracing::debug!(function_arn, error = %e, "asynchronous integration invoke failed");
+                    Fail::Internal
+                })?;
+                Backend { status: 200, headers: Vec::new(), body: Vec::new(), selection: None }
+            }
             (Some(function_arn), _) => lambda(inner, function_arn, payload, timeout).await?,
             (None, Some(queue_arn)) => sqs_send(inner, &queue_arn, &payload, &mapped, &call.info.request_id)?,
             (None, None) => {

@@ -200,3 +200,75 @@ def test_unimplemented_operations_say_so(server):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         apigw.get_domain_names()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+GREETER = """
+def handler(event, context):
+    if event.get("fail"):
+        raise Exception("BadInput: " + event["fail"])
+    return {"greeting": "hello " + event["who"], "n": event["n"] * 2}
+"""
+
+
+def test_boto3_mapping_templates_mock_and_lambda_non_proxy(server):
+    """VTL request/response templates on a MOCK and a Lambda non-proxy (`AWS`) integration, as
+    boto3 sets them up: the request template picks the MOCK's status, the Lambda error message
+    selects the 400 response."""
+    lam = make_client(server, "lambda")
+    fn = lam.create_function(
+        FunctionName="apigw-compat-greeter", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+        Handler="app.handler", Code={"ZipFile": _zip(GREETER)},
+    )["FunctionArn"]
+    apigw = make_client(server, "apigateway")
+    api = apigw.create_rest_api(name="compat-vtl")
+    api_id, root = api["id"], api["rootResourceId"]
+
+    status = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="status")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=status, httpMethod="GET", authorizationType="NONE")
+    apigw.put_integration(
+        restApiId=api_id, resourceId=status, httpMethod="GET", type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": $input.params("code")}'},
+    )
+    for code in ("200", "404"):
+        apigw.put_method_response(restApiId=api_id, resourceId=status, httpMethod="GET", statusCode=code)
+    apigw.put_integration_response(
+        restApiId=api_id, resourceId=status, httpMethod="GET", statusCode="200",
+        responseTemplates={"application/json": '#set($l = ["a", "b"]){"items": [#foreach($i in $l)"$i$foreach.count"#if($foreach.hasNext),#end#end]}'},
+    )
+    apigw.put_integration_response(
+        restApiId=api_id, resourceId=status, httpMethod="GET", statusCode="404", selectionPattern="404",
+        responseTemplates={"application/json": '{"missing": "$util.escapeJavaScript($input.params(\'what\'))"}'},
+    )
+
+    greet = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="greet")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=greet, httpMethod="POST", authorizationType="NONE")
+    apigw.put_integration(
+        restApiId=api_id, resourceId=greet, httpMethod="POST", type="AWS", integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn}/invocations",
+        requestTemplates={"application/json": '#set($b = $input.path(\'$\')){"who": "$b.name", "n": $b.n#if($b.fail), "fail": "$b.fail"#end}'},
+    )
+    for code in ("200", "400"):
+        apigw.put_method_response(restApiId=api_id, resourceId=greet, httpMethod="POST", statusCode=code)
+    apigw.put_integration_response(
+        restApiId=api_id, resourceId=greet, httpMethod="POST", statusCode="200",
+        responseTemplates={"application/json": '{"message": "$input.path(\'$.greeting\')", "double": $input.json(\'$.n\')}'},
+    )
+    apigw.put_integration_response(
+        restApiId=api_id, resourceId=greet, httpMethod="POST", statusCode="400", selectionPattern="BadInput:.*",
+        responseTemplates={"application/json": '{"error": "$input.path(\'$.errorMessage\')"}'},
+    )
+    got = apigw.get_integration_response(restApiId=api_id, resourceId=greet, httpMethod="POST", statusCode="400")
+    assert got["selectionPattern"] == "BadInput:.*"
+    apigw.create_deployment(restApiId=api_id, stageName="test")
+
+    base = f"{server.endpoint}/_aws/execute-api/{api_id}/test"
+    r = requests.get(f"{base}/status?code=200")
+    assert (r.status_code, r.json()) == (200, {"items": ["a1", "b2"]})
+    r = requests.get(f"{base}/status?code=404&what=it's")
+    assert r.status_code == 404
+    assert r.text == '{"missing": "it\\\'s"}'
+
+    r = requests.post(f"{base}/greet", json={"name": "Bo", "n": 4})
+    assert (r.status_code, r.json()) == (200, {"message": "hello Bo", "double": 8})
+    r = requests.post(f"{base}/greet", json={"name": "Bo", "n": 1, "fail": "nope"})
+    assert (r.status_code, r.json()) == (400, {"error": "BadInput: nope"})

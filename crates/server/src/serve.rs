@@ -311,6 +311,7 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
     let invoker: Arc<dyn ports::FunctionInvoker> = Arc::new(lambda.clone());
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
+    apigateway.set_queue_sender(Arc::new(sqs.clone()));
     let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     sweep_ttl(dynamodb.clone());

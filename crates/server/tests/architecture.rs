@@ -53,6 +53,8 @@ fn allowed(krate: &str) -> &'static [&'static str] {
         "types" => &[],
         // The template engine is a pure core: no internal dependency at all.
         "cfn-template" | "schedule-expr" => &[],
+        // Velocity templates (API Gateway mapping templates): pure, like cfn-template.
+        "vtl" => &[],
         "protocol" | "sigv4" | "event-pattern" | "dynamodb-expr" | "storage" | "ports" | "runtime" => {
             &["types"]
         }
@@ -74,6 +76,7 @@ fn allowed(krate: &str) -> &'static [&'static str] {
             "dynamodb-expr",
             "cfn-template",
             "schedule-expr",
+            "vtl",
             "runtime",
         ],
         other => {
@@ -124,7 +127,7 @@ fn services_never_depend_on_services_even_in_tests() {
 #[test]
 fn pure_cores_do_no_io() {
     const IO_CRATES: &[&str] = &["tokio", "hyper", "hyper-util", "rusqlite", "reqwest", "mio", "async-std"];
-    for name in ["types", "protocol", "sigv4", "event-pattern", "dynamodb-expr", "cfn-template"] {
+    for name in ["types", "protocol", "sigv4", "event-pattern", "dynamodb-expr", "cfn-template", "schedule-expr", "vtl"] {
         let Some(m) = manifests().remove(name) else { continue };
         for dep in &m.external {
             assert!(!IO_CRATES.contains(&dep.as_str()), "{name} is a sans-IO core but depends on {dep}");

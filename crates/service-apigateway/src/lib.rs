@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     kv: Arc<dyn Kv>,
     clock: Arc<dyn Clock>,
     invoker: Arc<dyn FunctionInvoker>,
+    /// SQS, for `AWS` integrations that send messages; set once at wiring.
+    queues: std::sync::OnceLock<Arc<dyn ports::QueueSender>>,
     /// Every API of every tenant, by id (ids are random and unique across tenants).
     apis: Mutex<HashMap<String, Api>>,
     /// Every API key and usage plan of every tenant, by id.
@@ -86,6 +88,7 @@ impl ApiGatewayService {
             kv: store.kv,
             clock,
             invoker,
+            queues: std::sync::OnceLock::new(),
             apis: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
@@ -95,6 +98,11 @@ impl ApiGatewayService {
         inner.load()?;
         inner.load_usage_plans()?;
         Ok(ApiGatewayService { inner: Arc::new(inner) })
+    }
+
+    /// Lets `AWS` integrations with an SQS URI send messages (`SendMessage`).
+    pub fn set_queue_sender(&self, queues: Arc<dyn ports::QueueSender>) {
+        let _ = self.inner.queues.set(queues);
     }
 
     async fn handle(&self, ctx: RequestContext, req: Request) -> Response {

@@ -73,7 +73,7 @@ fn is_text(content_type: &str) -> bool {
 }
 
 /// `09/Apr/2015:12:34:56 +0000`, the `requestTime` / `time` format.
-fn clf_time(ms: i64) -> String {
+pub(crate) fn clf_time(ms: i64) -> String {
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))

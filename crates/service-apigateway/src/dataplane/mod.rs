@@ -14,6 +14,7 @@
 
 mod auth;
 mod event;
+mod integration;
 mod jwks;
 mod jwt;
 mod limits;
@@ -28,7 +29,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, header};
 use protocol::{Request, RequestContext, Response};
 
-use crate::model::{Cors, HttpApi, Method, RestApi, RestIntegration, RestStage, Stage};
+use crate::model::{Cors, HttpApi, Method, RestApi, RestStage, Stage};
 use crate::{Api, Inner};
 pub(crate) use auth::test_invoke;
 use auth::{AuthResult, Refusal};
@@ -621,31 +622,21 @@ async fn rest_api(
                 }
             }
         }
-        "MOCK" => mock(integration),
-        kind => {
-            tracing::warn!(kind, "REST API integration type not supported by the Nimbus data plane");
-            rest_internal_error()
+        // MOCK, AWS (Lambda non-proxy), HTTP and HTTP_PROXY.
+        _ => {
+            let call = integration::Call {
+                integration,
+                method,
+                resource_id: &resource.id,
+                resource_path: &resource.path,
+                info: &info,
+                params: &params,
+                vars,
+                authorizer: authorized.as_ref().map(|a| a.v1_context()),
+            };
+            integration::rest(inner, call).await
         }
     }
-}
-
-/// A MOCK integration answers with its default integration response (the one without a
-/// selection pattern): its status code and its `application/json` template, not evaluated.
-fn mock(integration: &RestIntegration) -> Response {
-    let default = integration
-        .integration_responses
-        .values()
-        .find(|r| r.get("selectionPattern").and_then(|p| p.as_str()).is_none_or(str::is_empty));
-    let status = default
-        .and_then(|r| r.get("statusCode"))
-        .and_then(|s| s.as_str())
-        .and_then(|s| s.parse::<u16>().ok())
-        .unwrap_or(200);
-    let body = default
-        .and_then(|r| r.pointer("/responseTemplates/application~1json"))
-        .and_then(|t| t.as_str())
-        .unwrap_or_default();
-    write(ProxyResponse { status, headers: Vec::new(), body: body.as_bytes().to_vec() })
 }
 
 #[cfg(test)]

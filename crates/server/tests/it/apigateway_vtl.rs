@@ -1,0 +1,497 @@
+//! REST API non-proxy integrations through `aws-sdk-apigateway` and plain HTTP: a MOCK whose
+//! request template picks the status, a Lambda non-proxy method whose templates reshape the
+//! payload both ways (with an error regex mapped to 400), and HTTP / HTTP_PROXY integrations
+//! to a small backend the test runs itself.
+
+use std::collections::HashMap;
+
+use aws_sdk_apigateway::types::IntegrationType;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::apigateway::{json_of, send};
+use crate::harness::Server;
+use crate::lambda::create_python;
+
+/// A backend that answers 201 with what it received: `{method, target, headers, body}`.
+async fn echo_backend() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                let (head, body) = loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().to_owned())
+                            })
+                            .and_then(|v| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if body.len() >= len {
+                            break (head.to_owned(), body.to_owned());
+                        }
+                    }
+                };
+                let mut lines = head.lines();
+                let request_line = lines.next().unwrap_or_default().to_owned();
+                let mut parts = request_line.split(' ');
+                let method = parts.next().unwrap_or_default();
+                let target = parts.next().unwrap_or_default();
+                let headers: HashMap<String, String> = lines
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+                    .collect();
+                let answer = json!({ "method": method, "target": target, "headers": headers, "body": body })
+                    .to_string();
+                let response = format!(
+                    "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-backend: yes\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+struct Rest {
+    client: aws_sdk_apigateway::Client,
+    api_id: String,
+    root: String,
+}
+
+impl Rest {
+    async fn resource(&self, parent: &str, part: &str) -> String {
+        let r = self
+            .client
+            .create_resource()
+            .rest_api_id(&self.api_id)
+            .parent_id(parent)
+            .path_part(part)
+            .send()
+            .await;
+        r.expect("create resource").id().expect("id").to_owned()
+    }
+
+    async fn method(&self, resource: &str, verb: &str, params: &[&str]) {
+        let mut m = self
+            .client
+            .put_method()
+            .rest_api_id(&self.api_id)
+            .resource_id(resource)
+            .http_method(verb)
+            .authorization_type("NONE");
+        for p in params {
+            m = m.request_parameters(*p, true);
+        }
+        m.send().await.expect("put method");
+    }
+
+    async fn method_response(&self, resource: &str, verb: &str, status: &str, headers: &[&str]) {
+        let mut r = self
+            .client
+            .put_method_response()
+            .rest_api_id(&self.api_id)
+            .resource_id(resource)
+            .http_method(verb)
+            .status_code(status);
+        for h in headers {
+            r = r.response_parameters(format!("method.response.header.{h}"), false);
+        }
+        r.send().await.expect("put method response");
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn integration_response(
+        &self,
+        resource: &str,
+        verb: &str,
+        status: &str,
+        pattern: Option<&str>,
+        template: Option<&str>,
+        params: &[(&str, &str)],
+    ) {
+        let mut r = self
+            .client
+            .put_integration_response()
+            .rest_api_id(&self.api_id)
+            .resource_id(resource)
+            .http_method(verb)
+            .status_code(status)
+            .set_selection_pattern(pattern.map(str::to_owned));
+        if let Some(t) = template {
+            r = r.response_templates("application/json", t);
+        }
+        for (k, v) in params {
+            r = r.response_parameters(*k, *v);
+        }
+        r.send().await.expect("put integration response");
+    }
+}
+
+async fn rest_api(server: &Server, name: &str) -> Rest {
+    let client = server.apigateway().await;
+    let api = client.create_rest_api().name(name).send().await.expect("create rest api");
+    Rest {
+        api_id: api.id().expect("id").to_owned(),
+        root: api.root_resource_id().expect("root").to_owned(),
+        client,
+    }
+}
+
+#[tokio::test]
+async fn mock_http_and_http_proxy_integrations_map_with_templates() {
+    let server = Server::ephemeral();
+    let backend = echo_backend().await;
+    let api = rest_api(&server, "vtl").await;
+
+    // MOCK: the request template reads the body to choose the status; the response template
+    // loops over the query string.
+    let pets = api.resource(&api.root, "pets").await;
+    api.method(&pets, "POST", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&pets)
+        .http_method("POST")
+        .r#type(IntegrationType::Mock)
+        .passthrough_behavior("NEVER")
+        .request_templates(
+            "application/json",
+            "#set($b = $input.path('$'))\n#if($b.kind == \"bad\")\n{\"statusCode\": 400}\n#else\n{\"statusCode\": 200}\n#end",
+        )
+        .send()
+        .await
+        .expect("put mock integration");
+    api.method_response(&pets, "POST", "200", &["X-Mock"]).await;
+    api.method_response(&pets, "POST", "400", &[]).await;
+    let ok_template = r##"#set($q = $input.params().querystring)
+{
+  "stage": "$context.stage",
+  "resource": "$context.resourcePath",
+  "params": [#foreach($name in $q.keySet())"$name=$util.escapeJavaScript($q.get($name))"#if($foreach.hasNext), #end#end],
+  "backendFields": $input.path('$').size()
+}"##;
+    api.integration_response(
+        &pets,
+        "POST",
+        "200",
+        None,
+        Some(ok_template),
+        &[("method.response.header.X-Mock", "'yes'")],
+    )
+    .await;
+    api.integration_response(&pets, "POST", "400", Some("4\\d\\d"), Some(r#"{"error": "bad kind"}"#), &[])
+        .await;
+
+    // HTTP_PROXY: everything through, `{proxy}` filled from the greedy path parameter.
+    let proxy_parent = api.resource(&api.root, "proxy").await;
+    let proxy = api.resource(&proxy_parent, "{proxy+}").await;
+    api.method(&proxy, "ANY", &["method.request.path.proxy"]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&proxy)
+        .http_method("ANY")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("ANY")
+        .uri(format!("{backend}/backend/{{proxy}}"))
+        .request_parameters("integration.request.path.proxy", "method.request.path.proxy")
+        .send()
+        .await
+        .expect("put http proxy integration");
+
+    // HTTP with templates and parameter mappings both ways.
+    let items = api.resource(&api.root, "items").await;
+    api.method(&items, "POST", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&items)
+        .http_method("POST")
+        .r#type(IntegrationType::Http)
+        .integration_http_method("PUT")
+        .uri(format!("{backend}/store"))
+        .request_templates(
+            "application/json",
+            r#"{"wrapped": $input.json('$'), "env": "$stageVariables.env"}"#,
+        )
+        .request_parameters("integration.request.header.X-Stage", "context.stage")
+        .request_parameters("integration.request.querystring.src", "'apigw'")
+        .send()
+        .await
+        .expect("put http integration");
+    api.method_response(&items, "POST", "200", &["X-From-Backend"]).await;
+    api.integration_response(
+        &items,
+        "POST",
+        "200",
+        Some("2\\d\\d"),
+        Some(r#"#set($r = $input.path('$')){"verb": "$r.method", "target": "$r.target", "stage": "$r.headers.get('x-stage')", "sent": $r.body}"#),
+        &[("method.response.header.X-From-Backend", "integration.response.header.x-backend")],
+    )
+    .await;
+
+    // An AWS service integration: SendMessage to a queue, the form body from a template.
+    let sqs = server.sqs("test", "us-east-1").await;
+    let queue_url = sqs.create_queue().queue_name("orders").send().await.expect("create queue");
+    let queue_url = queue_url.queue_url().expect("url").to_owned();
+    let orders = api.resource(&api.root, "orders").await;
+    api.method(&orders, "POST", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&orders)
+        .http_method("POST")
+        .r#type(IntegrationType::Aws)
+        .integration_http_method("POST")
+        .uri("arn:aws:apigateway:us-east-1:sqs:path/000000000000/orders")
+        .request_parameters("integration.request.header.Content-Type", "'application/x-www-form-urlencoded'")
+        .request_templates("application/json", "Action=SendMessage&MessageBody=$util.urlEncode($input.body)")
+        .send()
+        .await
+        .expect("put sqs integration");
+    api.method_response(&orders, "POST", "200", &[]).await;
+    api.integration_response(
+        &orders,
+        "POST",
+        "200",
+        None,
+        Some(r#"{"queued": "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"}"#),
+        &[],
+    )
+    .await;
+
+    // A backend that accepts and never answers, behind a short integration timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_url = format!("http://{}/never", silent.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let slow = api.resource(&api.root, "slow").await;
+    api.method(&slow, "GET", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&slow)
+        .http_method("GET")
+        .r#type(IntegrationType::HttpProxy)
+        .integration_http_method("GET")
+        .uri(silent_url)
+        .timeout_in_millis(300)
+        .send()
+        .await
+        .expect("put slow integration");
+
+    api.client
+        .create_deployment()
+        .rest_api_id(&api.api_id)
+        .stage_name("dev")
+        .variables("env", "development")
+        .send()
+        .await
+        .expect("deploy");
+
+    // MOCK, the happy path.
+    let url = server.execute_api(&api.api_id, "/dev/pets?a=1&b=say%20%22hi%22");
+    let (status, headers, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "application/json")], r#"{"kind": "good"}"#)
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-mock"], "yes");
+    assert_eq!(headers["content-type"], "application/json");
+    let out = json_of(&body);
+    assert_eq!(out["stage"], "dev");
+    assert_eq!(out["resource"], "/pets");
+    assert_eq!(out["params"], json!(["a=1", "b=say \"hi\""]));
+    assert_eq!(out["backendFields"], 0);
+    // The request template chose 400, which the selection pattern maps.
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "application/json")], r#"{"kind": "bad"}"#)
+            .await;
+    assert_eq!((status, json_of(&body)), (400, json!({"error": "bad kind"})));
+    // NEVER passes nothing through: no template for text/plain.
+    let (status, headers, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "text/plain")], "hi").await;
+    assert_eq!((status, body.as_str()), (415, r#"{"message":"Unsupported Media Type"}"#));
+    assert_eq!(headers["x-amzn-errortype"], "UnsupportedMediaTypeException");
+
+    // HTTP_PROXY.
+    let url = server.execute_api(&api.api_id, "/dev/proxy/a/b?x=1&y=2");
+    let (status, headers, body) =
+        send(reqwest::Method::PATCH, &url, &[("x-custom", "c1"), ("content-type", "text/plain")], "raw body")
+            .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(headers["x-backend"], "yes");
+    let seen = json_of(&body);
+    assert_eq!(seen["method"], "PATCH");
+    assert_eq!(seen["target"], "/backend/a/b?x=1&y=2");
+    assert_eq!(seen["headers"]["x-custom"], "c1");
+    assert_eq!(seen["body"], "raw body");
+
+    // SQS: the message is on the queue, with the id the response template read.
+    let url = server.execute_api(&api.api_id, "/dev/orders");
+    let (status, _, body) = send(
+        reqwest::Method::POST,
+        &url,
+        &[("content-type", "application/json")],
+        r#"{"order": "o-1", "note": "a&b=c"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let queued = json_of(&body)["queued"].as_str().expect("message id").to_owned();
+    let received = sqs.receive_message().queue_url(&queue_url).send().await.expect("receive");
+    let message = received.messages().first().expect("one message");
+    assert_eq!(message.message_id(), Some(queued.as_str()));
+    assert_eq!(message.body(), Some(r#"{"order": "o-1", "note": "a&b=c"}"#));
+
+    // The integration timeout is a 504.
+    let started = std::time::Instant::now();
+    let (status, _, body) =
+        send(reqwest::Method::GET, &server.execute_api(&api.api_id, "/dev/slow"), &[], "").await;
+    assert_eq!((status, body.as_str()), (504, r#"{"message":"Endpoint request timed out"}"#));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // HTTP with templates.
+    let url = server.execute_api(&api.api_id, "/dev/items");
+    let (status, headers, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "application/json")], r#"{"sku": "a1"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-from-backend"], "yes");
+    let out = json_of(&body);
+    assert_eq!(out["verb"], "PUT");
+    assert_eq!(out["target"], "/store?src=apigw");
+    assert_eq!(out["stage"], "dev");
+    assert_eq!(out["sent"], json!({"wrapped": {"sku": "a1"}, "env": "development"}));
+}
+
+const PY_GREETER: &str = r#"
+def handler(event, context):
+    if event.get("fail"):
+        raise Exception("BadInput: " + event["fail"])
+    return {"greeting": "hello " + event["who"], "n": event["n"] * 2, "saw": event}
+"#;
+
+#[tokio::test]
+async fn lambda_non_proxy_reshapes_both_ways_and_maps_errors() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function = create_python(&lambda, "apigw-greeter", PY_GREETER, &[]).await;
+    let uri = format!(
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{}/invocations",
+        function.function_arn().expect("arn")
+    );
+    let api = rest_api(&server, "greeter").await;
+    let greet = api.resource(&api.root, "greet").await;
+    let user = api.resource(&greet, "{user}").await;
+    api.method(&user, "POST", &["method.request.path.user"]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&user)
+        .http_method("POST")
+        .r#type(IntegrationType::Aws)
+        .integration_http_method("POST")
+        .uri(&uri)
+        .request_templates(
+            "application/json",
+            "#set($b = $input.path('$'))\n{\n  \"who\": \"$input.params('user')\",\n  \"n\": $b.count#if($b.fail),\n  \"fail\": \"$util.escapeJavaScript($b.fail)\"#end\n}",
+        )
+        .send()
+        .await
+        .expect("put lambda integration");
+    api.method_response(&user, "POST", "200", &[]).await;
+    api.method_response(&user, "POST", "400", &[]).await;
+    api.integration_response(
+        &user,
+        "POST",
+        "200",
+        None,
+        Some("#set($r = $input.path('$'))\n{\"message\": \"$r.greeting\", \"double\": $r.n, \"keys\": \"$r.saw.keySet()\"}"),
+        &[],
+    )
+    .await;
+    api.integration_response(
+        &user,
+        "POST",
+        "400",
+        Some("BadInput: .*"),
+        Some(r#"{"error": "$util.escapeJavaScript($input.path('$.errorMessage'))"}"#),
+        &[],
+    )
+    .await;
+    // `X-Amz-Invocation-Type: Event` mapped onto the integration request invokes
+    // asynchronously: the method answers at once from its default response.
+    let later = api.resource(&greet, "later").await;
+    api.method(&later, "POST", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&later)
+        .http_method("POST")
+        .r#type(IntegrationType::Aws)
+        .integration_http_method("POST")
+        .uri(&uri)
+        .request_parameters("integration.request.header.X-Amz-Invocation-Type", "'Event'")
+        .request_templates("application/json", r#"{"who": "later", "n": 1}"#)
+        .send()
+        .await
+        .expect("put async lambda integration");
+    api.method_response(&later, "POST", "200", &[]).await;
+    api.integration_response(
+        &later,
+        "POST",
+        "200",
+        None,
+        Some(r#"{"accepted": true, "body": "$input.body"}"#),
+        &[],
+    )
+    .await;
+    api.client.create_deployment().rest_api_id(&api.api_id).stage_name("v1").send().await.expect("deploy");
+
+    let url = server.execute_api(&api.api_id, "/v1/greet/ann");
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "application/json")], r#"{"count": 21}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body), json!({"message": "hello ann", "double": 42, "keys": "[who, n]"}));
+
+    let (status, _, body) = send(
+        reqwest::Method::POST,
+        &url,
+        &[("content-type", "application/json")],
+        r#"{"count": 1, "fail": "no \"count\""}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(json_of(&body), json!({"error": "BadInput: no \"count\""}));
+
+    let url_later = server.execute_api(&api.api_id, "/v1/greet/later");
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url_later, &[("content-type", "application/json")], "{}").await;
+    assert_eq!((status, json_of(&body)), (200, json!({"accepted": true, "body": ""})));
+
+    // A body that is not JSON cannot feed $input.path.
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url, &[("content-type", "application/json")], "not json").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        json_of(&body)["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Could not parse request body into json"))
+    );
+}

@@ -127,7 +127,16 @@ fn services_never_depend_on_services_even_in_tests() {
 #[test]
 fn pure_cores_do_no_io() {
     const IO_CRATES: &[&str] = &["tokio", "hyper", "hyper-util", "rusqlite", "reqwest", "mio", "async-std"];
-    for name in ["types", "protocol", "sigv4", "event-pattern", "dynamodb-expr", "cfn-template", "schedule-expr", "vtl"] {
+    for name in [
+        "types",
+        "protocol",
+        "sigv4",
+        "event-pattern",
+        "dynamodb-expr",
+        "cfn-template",
+        "schedule-expr",
+        "vtl",
+    ] {
         let Some(m) = manifests().remove(name) else { continue };
         for dep in &m.external {
             assert!(!IO_CRATES.contains(&dep.as_str()), "{name} is a sans-IO core but depends on {dep}");

@@ -234,7 +234,12 @@ pub enum Permission {
 
 /// PutPermission: adds (or replaces, by statement id) a statement of the bus's resource policy,
 /// or sets the whole policy.
-pub fn put_permission(svc: &Inner, ctx: &RequestContext, bus: &str, permission: Permission) -> Result<Response, Error> {
+pub fn put_permission(
+    svc: &Inner,
+    ctx: &RequestContext,
+    bus: &str,
+    permission: Permission,
+) -> Result<Response, Error> {
     let scope = &ctx.scope;
     let _w = lock(&svc.writes);
     let mut record = load(svc, scope, bus)?.ok_or_else(|| bus_not_found(bus))?;
@@ -247,8 +252,11 @@ pub fn put_permission(svc: &Inner, ctx: &RequestContext, bus: &str, permission: 
                 .and_then(|p| serde_json::from_str::<Value>(p).ok())
                 .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": []}));
             // An account id becomes its root principal; `*` stays as it is.
-            let principal =
-                if principal == "*" { json!("*") } else { json!({"AWS": format!("arn:aws:iam::{principal}:root")}) };
+            let principal = if principal == "*" {
+                json!("*")
+            } else {
+                json!({"AWS": format!("arn:aws:iam::{principal}:root")})
+            };
             let mut statement = json!({
                 "Sid": statement_id,
                 "Effect": "Allow",
@@ -257,12 +265,13 @@ pub fn put_permission(svc: &Inner, ctx: &RequestContext, bus: &str, permission: 
                 "Resource": model::bus_arn(scope, bus),
             });
             if let Some(c) = condition {
-                let (t, k, v) = (c["Type"].clone(), c["Key"].as_str().unwrap_or_default().to_owned(), c["Value"].clone());
+                let (t, k, v) =
+                    (c["Type"].clone(), c["Key"].as_str().unwrap_or_default().to_owned(), c["Value"].clone());
                 statement["Condition"] = json!({ t.as_str().unwrap_or("StringEquals"): { k: v } });
             }
-            let statements = doc["Statement"].as_array_mut().ok_or_else(|| {
-                Error::validation("The event bus policy is not a valid policy document.")
-            })?;
+            let statements = doc["Statement"]
+                .as_array_mut()
+                .ok_or_else(|| Error::validation("The event bus policy is not a valid policy document."))?;
             // The same statement id again replaces its statement.
             statements.retain(|s| s["Sid"] != statement["Sid"]);
             statements.push(statement);
@@ -296,12 +305,17 @@ pub fn remove_permission(
     let _w = lock(&svc.writes);
     let mut record = load(svc, scope, bus)?.ok_or_else(|| bus_not_found(bus))?;
     // Wording not verified against AWS.
-    let not_found = || Error::ResourceNotFoundException("Statement with the provided id does not exist.".to_owned());
+    let not_found =
+        || Error::ResourceNotFoundException("Statement with the provided id does not exist.".to_owned());
     if all {
         record.policy = None;
     } else {
         let id = statement_id.ok_or_else(not_found)?;
-        let mut doc = record.policy.as_deref().and_then(|p| serde_json::from_str::<Value>(p).ok()).ok_or_else(not_found)?;
+        let mut doc = record
+            .policy
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<Value>(p).ok())
+            .ok_or_else(not_found)?;
         let statements = doc["Statement"].as_array_mut().ok_or_else(not_found)?;
         let before = statements.len();
         statements.retain(|s| s["Sid"] != id);

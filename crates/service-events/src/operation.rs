@@ -448,12 +448,16 @@ impl Operation {
                                 "Action, Principal and StatementId are required when Policy is not given.",
                             ));
                         };
-                        check_name("action", &action, 64, "events:[a-zA-Z]+", |c| c.is_ascii_alphanumeric() || c == ':')?;
+                        check_name("action", &action, 64, "events:[a-zA-Z]+", |c| {
+                            c.is_ascii_alphanumeric() || c == ':'
+                        })?;
                         if action != "events:PutEvents" {
-                            return Err(Error::validation("Provided value in parameter 'action' is not supported."));
+                            return Err(Error::validation(
+                                "Provided value in parameter 'action' is not supported.",
+                            ));
                         }
-                        let principal_ok =
-                            principal == "*" || (principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()));
+                        let principal_ok = principal == "*"
+                            || (principal.len() == 12 && principal.bytes().all(|b| b.is_ascii_digit()));
                         if !principal_ok {
                             return Err(Error::constraint(
                                 "principal",
@@ -465,12 +469,18 @@ impl Operation {
                             c.is_ascii_alphanumeric() || c == '-' || c == '_'
                         })?;
                         if let Some(c) = &i.condition {
-                            let ok = ["Type", "Key", "Value"].iter().all(|k| c.get(*k).is_some_and(|v| v.is_string()));
+                            let ok = ["Type", "Key", "Value"]
+                                .iter()
+                                .all(|k| c.get(*k).is_some_and(|v| v.is_string()));
                             if !ok {
                                 return Err(Error::validation("Condition must contain Type, Key and Value."));
                             }
                         }
-                        crate::buses::Permission::Statement { statement_id, principal, condition: i.condition }
+                        crate::buses::Permission::Statement {
+                            statement_id,
+                            principal,
+                            condition: i.condition,
+                        }
                     }
                 };
                 Operation::PutPermission(bus, permission)

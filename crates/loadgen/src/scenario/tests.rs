@@ -81,7 +81,11 @@ fn service_scenarios_speak_each_protocol() {
     let op = Op { run: "r", worker: 1, seq: 2 };
     let target = |s: Scenario| {
         let call = s.call(op, &options);
-        let target = call.headers.iter().find(|(n, _)| n == "x-amz-target").map(|(_, v)| v.to_str().unwrap_or("").to_owned());
+        let target = call
+            .headers
+            .iter()
+            .find(|(n, _)| n == "x-amz-target")
+            .map(|(_, v)| v.to_str().unwrap_or("").to_owned());
         (target, serde_json::from_slice::<serde_json::Value>(&call.body).unwrap_or_default())
     };
     let (t, body) = target(Scenario::DynamodbPut);

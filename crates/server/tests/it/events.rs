@@ -401,7 +401,13 @@ async fn another_accounts_bus_needs_its_permission() {
     receiver_events
         .put_targets()
         .rule("from-partners")
-        .targets(Target::builder().id("q").arn(format!("arn:aws:sqs:us-east-1:{receiver}:inbox")).build().expect("t"))
+        .targets(
+            Target::builder()
+                .id("q")
+                .arn(format!("arn:aws:sqs:us-east-1:{receiver}:inbox"))
+                .build()
+                .expect("t"),
+        )
         .send()
         .await
         .expect("receiver target");

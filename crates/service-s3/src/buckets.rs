@@ -138,7 +138,9 @@ pub async fn list(e: &Engine, cx: &Cx, input: ListBucketsInput) -> Result<ListBu
 pub async fn delete(e: &Engine, cx: &Cx, input: DeleteBucketInput) -> Result<DeleteBucketOutput> {
     load(e, cx, &input.bucket)?;
     let objects = model::objects_prefix(&cx.account, &input.bucket);
-    if !e.kv.scan_prefix(OBJECTS, &objects, 1)?.is_empty() {
+    if !e.kv.scan_prefix(OBJECTS, &objects, 1)?.is_empty()
+        || crate::versions::bucket_has_versions(e.kv.as_ref(), &cx.account, &input.bucket)?
+    {
         return Err(Error::BucketNotEmpty);
     }
     // Uploads still in progress go with the bucket, their parts' blobs too.
@@ -351,8 +353,31 @@ pub async fn get_versioning(
     cx: &Cx,
     input: GetBucketVersioningInput,
 ) -> Result<GetBucketVersioningOutput> {
-    // Versioning is never enabled (PutBucketVersioning is not implemented): S3 answers an
-    // unversioned bucket with an empty configuration.
+    // A bucket that never had versioning answers an empty configuration.
+    let b = load(e, cx, &input.bucket)?;
+    Ok(GetBucketVersioningOutput {
+        status: b.versioning.map(BucketVersioningStatus::from),
+        mfa_delete: None,
+    })
+}
+
+pub async fn put_versioning(
+    e: &Engine,
+    cx: &Cx,
+    input: PutBucketVersioningInput,
+) -> Result<PutBucketVersioningOutput> {
+    let config = input.versioning_configuration;
+    if config.mfa_delete.as_ref().is_some_and(|m| m.as_str() == "Enabled") {
+        return Err(Error::NotImplemented("MFA Delete".into()));
+    }
+    let status = match config.status.as_ref().map(BucketVersioningStatus::as_str) {
+        Some(s @ ("Enabled" | "Suspended")) => Some(s.to_owned()),
+        None => None,
+        Some(_) => return Err(Error::MalformedXML),
+    };
     load(e, cx, &input.bucket)?;
-    Ok(GetBucketVersioningOutput::default())
+    if let Some(status) = status {
+        update(e, cx, &input.bucket, |b| b.versioning = Some(status.clone()))?;
+    }
+    Ok(PutBucketVersioningOutput {})
 }

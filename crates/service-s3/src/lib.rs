@@ -23,6 +23,7 @@ mod notify;
 mod objects;
 mod reader;
 mod unsigned;
+mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -66,6 +67,9 @@ pub struct S3Service {
 
 impl S3Service {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: S3Config) -> S3Service {
+        if let Err(e) = versions::migrate(store.kv.as_ref()) {
+            tracing::error!(error = %e, "s3: giving old objects their null versions failed");
+        }
         let notifier = Arc::new(notify::Notifier::default());
         let mut builder = S3ServiceBuilder::new(Engine::new(store.clone(), clock.clone(), notifier.clone()));
         builder.set_host(LocalHosts);

@@ -73,7 +73,7 @@ pub struct ContentHeaders {
     pub expires: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ObjectRecord {
     #[serde(default = "schema")]
     pub v: u32,
@@ -95,6 +95,17 @@ pub struct ObjectRecord {
     pub parts: Option<u32>,
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The version id; `None` is the `null` version (every object of a bucket that never had
+    /// versioning, and those written while it was suspended).
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// Where this version sorts among the key's versions (`versions`); records written before
+    /// versions existed lack it until `versions::migrate` gives them one.
+    #[serde(default)]
+    pub stamp: Option<u64>,
+    /// A delete marker: no bytes, only a place in the key's history.
+    #[serde(default)]
+    pub delete_marker: bool,
 }
 
 /// A multipart upload in progress: what CreateMultipartUpload was told, applied at Complete.

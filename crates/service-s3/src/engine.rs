@@ -19,29 +19,37 @@ use crate::error::Error;
 use crate::notify::Notifier;
 use crate::{buckets, list, multipart, objects, versions};
 
-/// The S3 implementation on a [`Store`].
+/// The S3 implementation on a [`Store`]. Clones share everything (the lifecycle sweep holds one).
+#[derive(Clone)]
 pub struct Engine {
     pub(crate) kv: Arc<dyn Kv>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) notifier: Arc<Notifier>,
     /// Writes to one key take its stripe, so the order of its versions is the order of commits.
-    locks: Vec<Mutex<()>>,
+    locks: Arc<Vec<Mutex<()>>>,
     /// The last version stamp handed out (microseconds, strictly increasing).
-    last_stamp: AtomicU64,
+    last_stamp: Arc<AtomicU64>,
+    pub(crate) lifecycle: crate::lifecycle::Timing,
 }
 
 const LOCK_STRIPES: usize = 64;
 
 impl Engine {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, notifier: Arc<Notifier>) -> Engine {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<Notifier>,
+        lifecycle: crate::lifecycle::Timing,
+    ) -> Engine {
         Engine {
             kv: store.kv,
             blobs: store.blobs,
             clock,
             notifier,
-            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
-            last_stamp: AtomicU64::new(0),
+            locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
+            last_stamp: Arc::new(AtomicU64::new(0)),
+            lifecycle,
         }
     }
 

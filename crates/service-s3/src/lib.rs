@@ -16,6 +16,7 @@ mod buckets;
 mod checksum;
 mod engine;
 mod error;
+mod lifecycle;
 mod list;
 mod model;
 mod multipart;
@@ -30,6 +31,7 @@ mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -63,6 +65,9 @@ pub struct S3Service {
     notifier: Arc<notify::Notifier>,
     store: Store,
     clock: Arc<dyn Clock>,
+    /// The same engine s3s calls, for the lifecycle sweep and CORS.
+    engine: Engine,
+    stopped: Arc<AtomicBool>,
 }
 
 impl S3Service {
@@ -71,12 +76,21 @@ impl S3Service {
             tracing::error!(error = %e, "s3: giving old objects their null versions failed");
         }
         let notifier = Arc::new(notify::Notifier::default());
-        let mut builder = S3ServiceBuilder::new(Engine::new(store.clone(), clock.clone(), notifier.clone()));
+        let engine = Engine::new(store.clone(), clock.clone(), notifier.clone(), lifecycle::Timing::from_env());
+        let mut builder = S3ServiceBuilder::new(engine.clone());
         builder.set_host(LocalHosts);
         if config.enforce_sigv4 {
             builder.set_auth(Keys(config.credentials));
         }
-        S3Service { inner: builder.build(), enforce: config.enforce_sigv4, notifier, store, clock }
+        S3Service {
+            inner: builder.build(),
+            enforce: config.enforce_sigv4,
+            notifier,
+            store,
+            clock,
+            engine,
+            stopped: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Where notifications to Lambda functions go.
@@ -102,10 +116,12 @@ impl S3Service {
     /// Starts the notification worker; deliveries queued before a restart go out now.
     pub fn start(&self) {
         self.notifier.clone().start(self.store.kv.clone(), self.clock.clone());
+        lifecycle::start(self.engine.clone(), self.engine.lifecycle, self.stopped.clone());
     }
 
     /// Stops the notification worker; queued deliveries stay for the next start.
     pub fn shutdown(&self) {
+        self.stopped.store(true, Ordering::Release);
         self.notifier.stop();
     }
 

@@ -19,6 +19,7 @@ use crate::buckets::{self, millis, timestamp};
 use crate::checksum::{self, Wanted};
 use crate::engine::{Cx, Engine};
 use crate::error::{Error, Result};
+use crate::lifecycle;
 use crate::model::{BucketRecord, ContentHeaders, ObjectRecord, StoredChecksum};
 use crate::unsigned::Trailers;
 use crate::versions::{self, Deleted, Versioning};
@@ -197,8 +198,10 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
             }
         };
     let c = checksum::to_dto(checksum.as_ref());
+    let expiration = lifecycle::expiration_header(&bucket, &input.key, &stored, e.lifecycle);
     Ok(S3Response::new(PutObjectOutput {
         version_id: stored.version_id,
+        expiration,
         e_tag: Some(ETag::Strong(etag)),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
@@ -211,14 +214,22 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
     }))
 }
 
-/// The `x-amz-version-id` a read answers: the version's id, or `null` for the null version of
-/// a bucket that has (or had) versioning.
-fn version_header(e: &Engine, cx: &Cx, bucket: &str, record: &ObjectRecord) -> Result<Option<String>> {
-    if record.version_id.is_some() {
-        return Ok(record.version_id.clone());
-    }
+/// The `x-amz-version-id` a read answers (the version's id, or `null` for the null version of
+/// a bucket that has or had versioning) and its `x-amz-expiration`.
+fn version_headers(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &str,
+    key: &str,
+    record: &ObjectRecord,
+) -> Result<(Option<String>, Option<String>)> {
     let b = buckets::load(e, cx, bucket)?;
-    Ok((Versioning::of(&b) != Versioning::Unversioned).then(|| "null".to_owned()))
+    let id = match &record.version_id {
+        Some(id) => Some(id.clone()),
+        None => (Versioning::of(&b) != Versioning::Unversioned).then(|| "null".to_owned()),
+    };
+    let expiration = lifecycle::expiration_header(&b, key, record, e.lifecycle);
+    Ok((id, expiration))
 }
 
 fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
@@ -342,7 +353,7 @@ fn wants_checksum(mode: Option<&ChecksumMode>) -> bool {
 pub async fn get(e: &Engine, cx: &Cx, req: S3Request<GetObjectInput>) -> Result<S3Response<GetObjectOutput>> {
     let input = req.input;
     let record = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
-    let version_id = version_header(e, cx, &input.bucket, &record)?;
+    let (version_id, expiration) = version_headers(e, cx, &input.bucket, &input.key, &record)?;
     Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
@@ -378,6 +389,7 @@ pub async fn get(e: &Engine, cx: &Cx, req: S3Request<GetObjectInput>) -> Result<
         parts_count: d.parts_count,
         tag_count: d.tag_count,
         version_id,
+        expiration,
         ..Default::default()
     };
     Ok(if partial {
@@ -394,7 +406,7 @@ pub async fn head(
 ) -> Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
     let record = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
-    let version_id = version_header(e, cx, &input.bucket, &record)?;
+    let (version_id, expiration) = version_headers(e, cx, &input.bucket, &input.key, &record)?;
     Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
@@ -427,6 +439,7 @@ pub async fn head(
         storage_class: d.storage_class,
         parts_count: d.parts_count,
         version_id,
+        expiration,
         ..Default::default()
     };
     Ok(if partial {

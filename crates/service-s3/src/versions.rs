@@ -60,12 +60,13 @@ fn version_key_of(object_key: &[u8], stamp: u64) -> Vec<u8> {
     k
 }
 
-pub fn version_key(account: &str, bucket: &str, key: &str, stamp: u64) -> Vec<u8> {
+#[cfg(test)]
+fn version_key(account: &str, bucket: &str, key: &str, stamp: u64) -> Vec<u8> {
     version_key_of(&model::object_key(account, bucket, key), stamp)
 }
 
 /// The object key in a version key, given the length of its bucket's prefix.
-fn key_of(base: usize, k: &[u8]) -> Option<String> {
+pub fn key_of(base: usize, k: &[u8]) -> Option<String> {
     let end = k.len().checked_sub(17)?;
     (end >= base && k[end] == 0).then(|| String::from_utf8_lossy(&k[base..end]).into_owned())
 }

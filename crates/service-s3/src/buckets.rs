@@ -33,7 +33,7 @@ pub fn load(e: &Engine, cx: &Cx, bucket: &str) -> Result<BucketRecord> {
 }
 
 /// Rewrites a bucket record with `change` applied, unless the bucket was deleted meanwhile.
-fn update(e: &Engine, cx: &Cx, bucket: &str, change: impl Fn(&mut BucketRecord)) -> Result<()> {
+pub(crate) fn update(e: &Engine, cx: &Cx, bucket: &str, change: impl Fn(&mut BucketRecord)) -> Result<()> {
     let key = model::bucket_key(&cx.account, bucket);
     loop {
         let raw = e.kv.get(BUCKETS, &key)?.ok_or(Error::NoSuchBucket)?;
@@ -71,6 +71,8 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateBucketInput) -> Result<Cre
         (_, Some(c)) => return Err(Error::IllegalLocationConstraintException(c)),
         (_, None) => return Err(Error::IllegalLocationConstraintException("unspecified".into())),
     };
+    let mut configs = std::collections::BTreeMap::new();
+    configs.insert("ownership".to_owned(), crate::acl::initial(input.object_ownership.as_ref()));
     let record = BucketRecord {
         v: 1,
         name: name.clone(),
@@ -78,7 +80,7 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateBucketInput) -> Result<Cre
         created_ms: millis(e.now()),
         tags: None,
         versioning: None,
-        configs: Default::default(),
+        configs,
     };
     let key = model::bucket_key(&cx.account, &name);
     if !e.kv.insert_new(BUCKETS, &key, &model::encode(&record)?)? {
@@ -235,7 +237,7 @@ fn get_config<T: for<'de> serde::Deserialize<'de>>(
     b.configs.get(name).map(|json| model::decode(json.as_bytes())).transpose()
 }
 
-fn delete_config(e: &Engine, cx: &Cx, bucket: &str, name: &str) -> Result<()> {
+pub(crate) fn delete_config(e: &Engine, cx: &Cx, bucket: &str, name: &str) -> Result<()> {
     update(e, cx, bucket, |b| {
         b.configs.remove(name);
     })

@@ -11,9 +11,11 @@
 //!
 //! Start reading at `engine.rs`, then `objects.rs`.
 
+mod acl;
 mod body;
 mod buckets;
 mod checksum;
+mod cors;
 mod engine;
 mod error;
 mod lifecycle;
@@ -127,6 +129,11 @@ impl S3Service {
 
     async fn handle(self, ctx: RequestContext, req: StreamRequest) -> StreamResponse {
         let (mut parts, body) = req.into_parts();
+        let account = ctx.scope.account.as_str().to_owned();
+        if parts.method == http::Method::OPTIONS {
+            return cors::preflight(&self.engine, &account, &parts, ctx.request_id.as_str());
+        }
+        let cors = cors::actual(&self.engine, &account, &parts);
         let body = if self.enforce {
             body
         } else {
@@ -141,7 +148,10 @@ impl S3Service {
         let req = http::Request::from_parts(parts, s3s::Body::http_body(body));
         match self.inner.call(req).await {
             Ok(resp) => {
-                let (parts, body) = resp.into_parts();
+                let (mut parts, body) = resp.into_parts();
+                if let Some(c) = &cors {
+                    c.apply(&mut parts.headers);
+                }
                 let body = if parts.status.is_client_error() || parts.status.is_server_error() {
                     with_request_id(body, &request_id).await
                 } else {
@@ -194,7 +204,7 @@ async fn with_request_id(body: s3s::Body, request_id: &str) -> StreamBody {
 
 /// Nimbus's S3 host names. `{bucket}.s3.localhost` and `{bucket}.s3.{region}.localhost` name a
 /// bucket; anything else (`localhost`, `s3.localhost`, a container's host name) is path-style.
-struct LocalHosts;
+pub(crate) struct LocalHosts;
 
 impl S3Host for LocalHosts {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {

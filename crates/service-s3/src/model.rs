@@ -106,6 +106,9 @@ pub struct ObjectRecord {
     /// A delete marker: no bytes, only a place in the key's history.
     #[serde(default)]
     pub delete_marker: bool,
+    /// A canned ACL other than `private`, as PutObjectAcl stored it.
+    #[serde(default)]
+    pub acl: Option<String>,
 }
 
 /// A multipart upload in progress: what CreateMultipartUpload was told, applied at Complete.

@@ -61,7 +61,13 @@ fn enforced(b: &BucketRecord) -> bool {
 
 /// The canned ACL a PutBucketAcl/PutObjectAcl asks for, checked against the bucket's ownership.
 /// An explicit policy or grant headers count as `private` when they grant the owner alone.
-fn wanted(b: &BucketRecord, cx: &Cx, canned: Option<&str>, policy: Option<&AccessControlPolicy>, grant_headers: bool) -> Result<String> {
+fn wanted(
+    b: &BucketRecord,
+    cx: &Cx,
+    canned: Option<&str>,
+    policy: Option<&AccessControlPolicy>,
+    grant_headers: bool,
+) -> Result<String> {
     let acl = match (canned, policy) {
         (Some(c), _) => c.to_owned(),
         (None, Some(p)) => {
@@ -94,7 +100,13 @@ pub async fn put_bucket(e: &Engine, cx: &Cx, input: PutBucketAclInput) -> Result
         || input.grant_read_acp.is_some()
         || input.grant_write.is_some()
         || input.grant_write_acp.is_some();
-    let acl = wanted(&b, cx, input.acl.as_ref().map(BucketCannedACL::as_str), input.access_control_policy.as_ref(), headers)?;
+    let acl = wanted(
+        &b,
+        cx,
+        input.acl.as_ref().map(BucketCannedACL::as_str),
+        input.access_control_policy.as_ref(),
+        headers,
+    )?;
     buckets::update(e, cx, &input.bucket, |b| {
         b.configs.insert("acl".to_owned(), acl.clone());
     })?;
@@ -103,7 +115,11 @@ pub async fn put_bucket(e: &Engine, cx: &Cx, input: PutBucketAclInput) -> Result
 
 pub async fn get_object(e: &Engine, cx: &Cx, input: GetObjectAclInput) -> Result<GetObjectAclOutput> {
     let r = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
-    Ok(GetObjectAclOutput { grants: Some(grants(cx, r.acl.as_deref())), owner: Some(owner(cx)), request_charged: None })
+    Ok(GetObjectAclOutput {
+        grants: Some(grants(cx, r.acl.as_deref())),
+        owner: Some(owner(cx)),
+        request_charged: None,
+    })
 }
 
 pub async fn put_object(e: &Engine, cx: &Cx, input: PutObjectAclInput) -> Result<PutObjectAclOutput> {
@@ -112,9 +128,17 @@ pub async fn put_object(e: &Engine, cx: &Cx, input: PutObjectAclInput) -> Result
         || input.grant_read.is_some()
         || input.grant_read_acp.is_some()
         || input.grant_write_acp.is_some();
-    let acl = wanted(&b, cx, input.acl.as_ref().map(ObjectCannedACL::as_str), input.access_control_policy.as_ref(), headers)?;
+    let acl = wanted(
+        &b,
+        cx,
+        input.acl.as_ref().map(ObjectCannedACL::as_str),
+        input.access_control_policy.as_ref(),
+        headers,
+    )?;
     let stored = (acl != "private").then_some(acl);
-    versions::update(e, cx, &input.bucket, &input.key, input.version_id.as_deref(), |r| r.acl = stored.clone())?;
+    versions::update(e, cx, &input.bucket, &input.key, input.version_id.as_deref(), |r| {
+        r.acl = stored.clone()
+    })?;
     Ok(PutObjectAclOutput { request_charged: None })
 }
 

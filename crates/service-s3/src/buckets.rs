@@ -357,10 +357,7 @@ pub async fn get_versioning(
 ) -> Result<GetBucketVersioningOutput> {
     // A bucket that never had versioning answers an empty configuration.
     let b = load(e, cx, &input.bucket)?;
-    Ok(GetBucketVersioningOutput {
-        status: b.versioning.map(BucketVersioningStatus::from),
-        mfa_delete: None,
-    })
+    Ok(GetBucketVersioningOutput { status: b.versioning.map(BucketVersioningStatus::from), mfa_delete: None })
 }
 
 pub async fn put_versioning(

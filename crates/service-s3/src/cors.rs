@@ -106,7 +106,12 @@ fn xml_error(status: StatusCode, code: &str, message: &str, extra: &str, request
 }
 
 /// Answers an `OPTIONS` preflight.
-pub fn preflight(e: &Engine, account: &str, parts: &http::request::Parts, request_id: &str) -> StreamResponse {
+pub fn preflight(
+    e: &Engine,
+    account: &str,
+    parts: &http::request::Parts,
+    request_id: &str,
+) -> StreamResponse {
     let Some(origin) = header(parts, "origin") else {
         return xml_error(
             StatusCode::BAD_REQUEST,
@@ -125,10 +130,7 @@ pub fn preflight(e: &Engine, account: &str, parts: &http::request::Parts, reques
         .map(str::to_owned)
         .collect();
     let resource = if parts.uri.path().trim_matches('/').contains('/') { "OBJECT" } else { "BUCKET" };
-    let extra = format!(
-        "<Method>{}</Method><ResourceType>{resource}</ResourceType>",
-        escape(method)
-    );
+    let extra = format!("<Method>{}</Method><ResourceType>{resource}</ResourceType>", escape(method));
     let Some(rules) = bucket_of(parts).and_then(|b| rules(e, account, &b)) else {
         return xml_error(
             StatusCode::FORBIDDEN,

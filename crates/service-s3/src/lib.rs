@@ -78,7 +78,8 @@ impl S3Service {
             tracing::error!(error = %e, "s3: giving old objects their null versions failed");
         }
         let notifier = Arc::new(notify::Notifier::default());
-        let engine = Engine::new(store.clone(), clock.clone(), notifier.clone(), lifecycle::Timing::from_env());
+        let engine =
+            Engine::new(store.clone(), clock.clone(), notifier.clone(), lifecycle::Timing::from_env());
         let mut builder = S3ServiceBuilder::new(engine.clone());
         builder.set_host(LocalHosts);
         if config.enforce_sigv4 {

@@ -56,7 +56,12 @@ struct Filter {
 
 impl Filter {
     fn of(rule: &LifecycleRule) -> Filter {
-        let mut f = Filter { prefix: rule.prefix.clone().unwrap_or_default(), tags: Vec::new(), greater: None, less: None };
+        let mut f = Filter {
+            prefix: rule.prefix.clone().unwrap_or_default(),
+            tags: Vec::new(),
+            greater: None,
+            less: None,
+        };
         if let Some(filter) = &rule.filter {
             if let Some(and) = &filter.and {
                 f.prefix = and.prefix.clone().unwrap_or_default();
@@ -126,7 +131,13 @@ pub async fn sweep(e: &Engine, timing: Timing) -> Result<()> {
     Ok(())
 }
 
-async fn apply(e: &Engine, cx: &Cx, bucket: &BucketRecord, rule: &LifecycleRule, timing: Timing) -> Result<()> {
+async fn apply(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &BucketRecord,
+    rule: &LifecycleRule,
+    timing: Timing,
+) -> Result<()> {
     let filter = Filter::of(rule);
     let now = millis(e.now());
     let mut base = model::objects_prefix(&cx.account, &bucket.name);
@@ -163,10 +174,12 @@ async fn apply(e: &Engine, cx: &Cx, bucket: &BucketRecord, rule: &LifecycleRule,
         }
         expire_history(e, cx, bucket, &history, lone_markers, noncurrent, &filter, now, timing)?;
     }
-    if let Some(days) = rule.abort_incomplete_multipart_upload.as_ref().and_then(|a| a.days_after_initiation) {
+    if let Some(days) = rule.abort_incomplete_multipart_upload.as_ref().and_then(|a| a.days_after_initiation)
+    {
         for (_, v) in e.kv.scan_all(UPLOADS, KeyRange::prefix(base.clone()))? {
             let u: UploadRecord = model::decode(&v)?;
-            if u.key.starts_with(&filter.prefix) && u.initiated_ms.saturating_add(timing.days_ms(days)) <= now {
+            if u.key.starts_with(&filter.prefix) && u.initiated_ms.saturating_add(timing.days_ms(days)) <= now
+            {
                 let input = AbortMultipartUploadInput {
                     bucket: bucket.name.clone(),
                     key: u.key.clone(),
@@ -198,7 +211,14 @@ fn expire_history(
 ) -> Result<()> {
     let Some((key, latest)) = history.first() else { return Ok(()) };
     if lone_markers && history.len() == 1 && latest.delete_marker && key.starts_with(&filter.prefix) {
-        versions::delete_version(e, cx, bucket, key, &versions::wire_id(latest), "LifecycleExpiration:Delete")?;
+        versions::delete_version(
+            e,
+            cx,
+            bucket,
+            key,
+            &versions::wire_id(latest),
+            "LifecycleExpiration:Delete",
+        )?;
         return Ok(());
     }
     let Some(nc) = noncurrent else { return Ok(()) };
@@ -208,8 +228,18 @@ fn expire_history(
         // A version became noncurrent when the next newer one was written.
         let since = history[i - 1].1.modified_ms;
         let rank = i - 1;
-        if rank >= keep && since.saturating_add(timing.days_ms(days)) <= now && (r.delete_marker || filter.matches(key, r)) {
-            versions::delete_version(e, cx, bucket, key, &versions::wire_id(r), "LifecycleExpiration:Delete")?;
+        if rank >= keep
+            && since.saturating_add(timing.days_ms(days)) <= now
+            && (r.delete_marker || filter.matches(key, r))
+        {
+            versions::delete_version(
+                e,
+                cx,
+                bucket,
+                key,
+                &versions::wire_id(r),
+                "LifecycleExpiration:Delete",
+            )?;
         }
     }
     Ok(())
@@ -217,7 +247,12 @@ fn expire_history(
 
 /// The `x-amz-expiration` header for an object the bucket's rules will expire, if any: the
 /// first matching rule with Expiration Days (S3 rounds up to the next midnight UTC).
-pub fn expiration_header(bucket: &BucketRecord, key: &str, r: &ObjectRecord, timing: Timing) -> Option<String> {
+pub fn expiration_header(
+    bucket: &BucketRecord,
+    key: &str,
+    r: &ObjectRecord,
+    timing: Timing,
+) -> Option<String> {
     let json = bucket.configs.get("lifecycle")?;
     let config: BucketLifecycleConfiguration = model::decode(json.as_bytes()).ok()?;
     for rule in config.rules.iter().filter(|r| r.status.as_str() == "Enabled") {

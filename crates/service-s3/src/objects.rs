@@ -521,7 +521,8 @@ pub fn copy_source(
     };
     let record = versions::read(e, cx, bucket, key, version_id.as_deref()).map_err(|err| match err {
         Error::MethodNotAllowed(_) => Error::InvalidRequest(
-            "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
+            "The source of a copy request may not specifically refer to a delete marker by version id."
+                .into(),
         ),
         other => other,
     })?;
@@ -643,6 +644,7 @@ pub async fn delete_tagging(
     cx: &Cx,
     input: DeleteObjectTaggingInput,
 ) -> Result<DeleteObjectTaggingOutput> {
-    let r = versions::update(e, cx, &input.bucket, &input.key, input.version_id.as_deref(), |r| r.tags.clear())?;
+    let r =
+        versions::update(e, cx, &input.bucket, &input.key, input.version_id.as_deref(), |r| r.tags.clear())?;
     Ok(DeleteObjectTaggingOutput { version_id: r.version_id })
 }

@@ -177,7 +177,13 @@ pub struct Extra<'a> {
 
 /// Commits `batch` (whose first op expects the bucket); `Ok(false)` when a later precondition
 /// failed and the caller should read again.
-fn commit(e: &Engine, batch: Batch, extra_conditions: usize, failed: fn() -> Error, announced: bool) -> Result<bool> {
+fn commit(
+    e: &Engine,
+    batch: Batch,
+    extra_conditions: usize,
+    failed: fn() -> Error,
+    announced: bool,
+) -> Result<bool> {
     match e.kv.commit(batch) {
         Ok(()) => {
             if announced {
@@ -261,7 +267,8 @@ pub fn put(
             batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k);
             freed = old.pieces;
         }
-        let announced = announce(e, cx, &mut batch, bucket, event, key, &record, state != Versioning::Unversioned)?;
+        let announced =
+            announce(e, cx, &mut batch, bucket, event, key, &record, state != Versioning::Unversioned)?;
         let failed: fn() -> Error = extra.as_ref().map_or(|| Error::NoSuchBucket, |x| x.failed);
         if commit(e, batch, extra_conditions, failed, announced)? {
             body::forget(&e.blobs, freed);
@@ -364,7 +371,9 @@ pub fn delete_version(
             let current = e.kv.get(OBJECTS, &ok)?;
             batch = batch.expect(OBJECTS, ok.clone(), condition(&current));
             batch = match versions.get(1) {
-                Some((_, next_raw, next)) if !next.delete_marker => batch.put(OBJECTS, ok.clone(), next_raw.clone()),
+                Some((_, next_raw, next)) if !next.delete_marker => {
+                    batch.put(OBJECTS, ok.clone(), next_raw.clone())
+                }
                 _ => batch.delete(OBJECTS, ok.clone()),
             };
         }
@@ -404,7 +413,8 @@ pub fn update(
         if let Some(cur) = &current {
             let cur: ObjectRecord = model::decode(cur)?;
             if cur.stamp == Some(stamp) {
-                batch = batch.expect(OBJECTS, ok.clone(), condition(&current)).put(OBJECTS, ok.clone(), encoded);
+                batch =
+                    batch.expect(OBJECTS, ok.clone(), condition(&current)).put(OBJECTS, ok.clone(), encoded);
             }
         }
         if commit(e, batch, 0, || Error::NoSuchBucket, false)? {
@@ -460,7 +470,9 @@ pub async fn list(e: &Engine, cx: &Cx, input: ListObjectVersionsInput) -> Result
     let key_marker = input.key_marker.clone().filter(|m| !m.is_empty());
     let id_marker = input.version_id_marker.clone().filter(|m| !m.is_empty());
     if id_marker.is_some() && key_marker.is_none() {
-        return Err(Error::InvalidArgument("A version-id marker cannot be specified without a key marker.".into()));
+        return Err(Error::InvalidArgument(
+            "A version-id marker cannot be specified without a key marker.".into(),
+        ));
     }
     let base = model::objects_prefix(&cx.account, &input.bucket);
     let full = |s: &str| {

@@ -419,3 +419,65 @@ async fn versions_survive_kill9() {
     let status = s3.get_bucket_versioning().bucket("durable").send().await.expect("versioning");
     assert_eq!(status.status(), Some(&BucketVersioningStatus::Enabled));
 }
+
+const BUCKET_TEMPLATE: &str = r#"
+Resources:
+  Store:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: cfn-versioned
+      VersioningConfiguration:
+        Status: Enabled
+      OwnershipControls:
+        Rules:
+          - ObjectOwnership: BucketOwnerPreferred
+      CorsConfiguration:
+        CorsRules:
+          - AllowedOrigins: ["*"]
+            AllowedMethods: [GET]
+      LifecycleConfiguration:
+        Rules:
+          - Id: old-versions
+            Status: Enabled
+            Prefix: logs/
+            NoncurrentVersionExpiration:
+              NoncurrentDays: 30
+              NewerNoncurrentVersions: 2
+"#;
+
+#[tokio::test]
+async fn cloudformation_applies_versioning_ownership_cors_and_lifecycle() {
+    let server = Server::ephemeral();
+    let cfn = server.cloudformation().await;
+    let s3 = server.s3("test", "us-east-1").await;
+    cfn.create_stack()
+        .stack_name("bucket")
+        .template_body(BUCKET_TEMPLATE)
+        .send()
+        .await
+        .expect("create stack");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (status, reason) = loop {
+        let d = cfn.describe_stacks().stack_name("bucket").send().await.expect("describe");
+        let s = &d.stacks()[0];
+        let status = s.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default();
+        if !status.ends_with("_IN_PROGRESS") {
+            break (status, s.stack_status_reason().map(str::to_owned));
+        }
+        assert!(Instant::now() < deadline, "stack stuck in {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, "CREATE_COMPLETE", "{reason:?}");
+    let v = s3.get_bucket_versioning().bucket("cfn-versioned").send().await.expect("versioning");
+    assert_eq!(v.status(), Some(&BucketVersioningStatus::Enabled));
+    let own = s3.get_bucket_ownership_controls().bucket("cfn-versioned").send().await.expect("ownership");
+    let rules = own.ownership_controls().map(|c| c.rules()).unwrap_or_default();
+    assert_eq!(rules[0].object_ownership(), &ObjectOwnership::BucketOwnerPreferred);
+    let lc = s3.get_bucket_lifecycle_configuration().bucket("cfn-versioned").send().await.expect("lifecycle");
+    let nc = lc.rules()[0].noncurrent_version_expiration().expect("noncurrent");
+    assert_eq!((nc.noncurrent_days(), nc.newer_noncurrent_versions()), (Some(30), Some(2)));
+    assert_eq!(
+        s3.get_bucket_cors().bucket("cfn-versioned").send().await.expect("cors").cors_rules().len(),
+        1
+    );
+}

@@ -194,7 +194,7 @@ mod tests {
     fn first_matching_rule_wins() {
         let rule = |origin: &str, method: &str| CORSRule {
             allowed_origins: vec![origin.to_owned()],
-            allowed_methods: vec![method.to_owned().into()],
+            allowed_methods: vec![method.to_owned()],
             allowed_headers: Some(vec!["x-amz-*".to_owned()]),
             ..Default::default()
         };

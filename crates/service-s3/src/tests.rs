@@ -184,17 +184,22 @@ async fn versions_delete_markers_and_their_errors() {
     assert!(call(&s3, "GET", "/vbx?versioning", &[], b"").await.body.contains("<Status>Enabled</Status>"));
     let v1 = call(&s3, "PUT", "/vbx/k", &[], b"one").await;
     let v2 = call(&s3, "PUT", "/vbx/k", &[], b"two").await;
-    let (id1, id2) =
-        (v1.headers["x-amz-version-id"].to_str().unwrap(), v2.headers["x-amz-version-id"].to_str().unwrap());
+    let (id1, id2) = (
+        v1.headers["x-amz-version-id"].to_str().expect("ascii"),
+        v2.headers["x-amz-version-id"].to_str().expect("ascii"),
+    );
     assert_ne!(id1, id2);
     assert_eq!(call(&s3, "GET", &format!("/vbx/k?versionId={id1}"), &[], b"").await.body, "one");
     let latest = call(&s3, "GET", "/vbx/k", &[], b"").await;
-    assert_eq!((latest.body.as_str(), latest.headers["x-amz-version-id"].to_str().unwrap()), ("two", id2));
+    assert_eq!(
+        (latest.body.as_str(), latest.headers["x-amz-version-id"].to_str().expect("ascii")),
+        ("two", id2)
+    );
 
     let del = call(&s3, "DELETE", "/vbx/k", &[], b"").await;
     assert_eq!(del.status, 204);
     assert_eq!(del.headers["x-amz-delete-marker"], "true");
-    let marker = del.headers["x-amz-version-id"].to_str().unwrap().to_owned();
+    let marker = del.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
     let gone = call(&s3, "GET", "/vbx/k", &[], b"").await;
     assert_eq!(gone.status, 404);
     assert!(gone.body.contains("<Code>NoSuchKey</Code>"), "{}", gone.body);
@@ -233,7 +238,7 @@ async fn suspended_versioning_replaces_the_null_version() {
     call(&s3, "PUT", "/sbx/k", &[], b"plain").await;
     call(&s3, "PUT", "/sbx?versioning", &[], ENABLE).await;
     let kept = call(&s3, "PUT", "/sbx/k", &[], b"versioned").await;
-    let kept = kept.headers["x-amz-version-id"].to_str().unwrap().to_owned();
+    let kept = kept.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
     call(&s3, "PUT", "/sbx?versioning", &[], SUSPEND).await;
     call(&s3, "PUT", "/sbx/k", &[], b"null-1").await;
     call(&s3, "PUT", "/sbx/k", &[], b"null-2").await;
@@ -241,7 +246,10 @@ async fn suspended_versioning_replaces_the_null_version() {
     let ids = between(&versions.body, "<VersionId>", "<");
     assert_eq!(ids, ["null", kept.as_str()], "{}", versions.body);
     let got = call(&s3, "GET", "/sbx/k?versionId=null", &[], b"").await;
-    assert_eq!((got.body.as_str(), got.headers["x-amz-version-id"].to_str().unwrap()), ("null-2", "null"));
+    assert_eq!(
+        (got.body.as_str(), got.headers["x-amz-version-id"].to_str().expect("ascii")),
+        ("null-2", "null")
+    );
     // A delete while suspended puts a null marker in place of the null version.
     let del = call(&s3, "DELETE", "/sbx/k", &[], b"").await;
     assert_eq!(del.headers["x-amz-version-id"], "null");
@@ -262,8 +270,11 @@ async fn objects_from_before_versions_become_null_versions() {
     let old = serde_json::json!({
         "v": 1, "pieces": [], "size": 0, "etag": "d41d8cd98f00b204e9800998ecf8427e", "modified_ms": 1000
     });
-    store.kv.put(OBJECTS, &model::object_key(&account, "old", "legacy"), old.to_string().as_bytes()).unwrap();
-    store.kv.delete("s3.meta", b"layout").unwrap();
+    store
+        .kv
+        .put(OBJECTS, &model::object_key(&account, "old", "legacy"), old.to_string().as_bytes())
+        .expect("ascii");
+    store.kv.delete("s3.meta", b"layout").expect("ascii");
     let s3 = service(&store);
     assert_eq!(call(&s3, "HEAD", "/old/legacy", &[], b"").await.status, 200);
     let versions = call(&s3, "GET", "/old?versions", &[], b"").await;

@@ -198,6 +198,7 @@ fn commit(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn announce(
     e: &Engine,
     cx: &Cx,
@@ -457,7 +458,7 @@ pub fn migrate(kv: &dyn Kv) -> Result<()> {
 
 /// One entry of a version listing.
 enum Entry {
-    Version(String, ObjectRecord, bool),
+    Version(String, Box<ObjectRecord>, bool),
     Prefix(String),
 }
 
@@ -527,7 +528,7 @@ pub async fn list(e: &Engine, cx: &Cx, input: ListObjectVersionsInput) -> Result
             }
             let latest = previous.as_deref() != Some(key.as_str());
             previous = Some(key.clone());
-            out.push(Entry::Version(key, model::decode(&v)?, latest));
+            out.push(Entry::Version(key, Box::new(model::decode(&v)?), latest));
             last = Some(k);
         }
         match last {

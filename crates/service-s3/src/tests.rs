@@ -376,3 +376,57 @@ async fn acls_follow_ownership_controls() {
     let none = call(&s3, "GET", "/abx?ownershipControls", &[], b"").await;
     assert!(none.body.contains("<Code>OwnershipControlsNotFoundError</Code>"), "{}", none.body);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_markers_and_versions_are_announced_apart() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/nbx", &[], b"").await;
+    call(&s3, "PUT", "/nbx?versioning", &[], ENABLE).await;
+    let config = b"<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:us-east-1:000000000000:q</Queue><Event>s3:ObjectRemoved:*</Event><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>";
+    assert_eq!(call(&s3, "PUT", "/nbx?notification", &[], config).await.status, 200);
+    let put = call(&s3, "PUT", "/nbx/k", &[], b"x").await;
+    let id = put.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    call(&s3, "DELETE", "/nbx/k", &[], b"").await;
+    call(&s3, "DELETE", &format!("/nbx/k?versionId={id}"), &[], b"").await;
+    let payloads: Vec<String> = store
+        .kv
+        .scan_all(crate::notify::DELIVERIES, storage::KeyRange::all())
+        .expect("scan")
+        .into_iter()
+        .map(|(_, v)| model::decode::<crate::notify::Delivery>(&v).expect("delivery").payload)
+        .collect();
+    let named =
+        |event: &str| payloads.iter().filter(|p| p.contains(&format!("\"eventName\":\"{event}\""))).count();
+    assert_eq!(named("ObjectCreated:Put"), 1, "{payloads:?}");
+    assert_eq!(named("ObjectRemoved:DeleteMarkerCreated"), 1, "{payloads:?}");
+    assert_eq!(named("ObjectRemoved:Delete"), 1, "{payloads:?}");
+    assert!(
+        payloads.iter().filter(|p| p.contains(&format!("\"versionId\":\"{id}\""))).count() == 2,
+        "{payloads:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completed_uploads_become_new_versions() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/mpx", &[], b"").await;
+    call(&s3, "PUT", "/mpx?versioning", &[], ENABLE).await;
+    call(&s3, "PUT", "/mpx/big", &[], b"first").await;
+    let created = call(&s3, "POST", "/mpx/big?uploads", &[], b"").await;
+    let upload = between(&created.body, "<UploadId>", "<")[0].to_owned();
+    let part = call(&s3, "PUT", &format!("/mpx/big?partNumber=1&uploadId={upload}"), &[], b"second").await;
+    let etag = part.headers["etag"].to_str().expect("ascii").to_owned();
+    let body = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let body: &'static [u8] = Box::leak(body.into_bytes().into_boxed_slice());
+    let done = call(&s3, "POST", &format!("/mpx/big?uploadId={upload}"), &[], body).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let id = done.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    let versions = call(&s3, "GET", "/mpx?versions", &[], b"").await;
+    let ids = between(&versions.body, "<VersionId>", "<");
+    assert_eq!((ids.len(), ids[0]), (2, id.as_str()), "{}", versions.body);
+    assert_eq!(call(&s3, "GET", "/mpx/big", &[], b"").await.body, "second");
+}

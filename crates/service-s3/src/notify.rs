@@ -358,6 +358,7 @@ fn bus_event(cx: &Cx, bucket: &BucketRecord, change: &Change<'_>, sequencer: &st
         "ObjectCreated:Copy" => ("Object Created", "CopyObject"),
         "ObjectCreated:CompleteMultipartUpload" => ("Object Created", "CompleteMultipartUpload"),
         e if e.starts_with("ObjectCreated") => ("Object Created", "PutObject"),
+        e if e.starts_with("LifecycleExpiration") => ("Object Deleted", "Lifecycle Expiration"),
         _ => ("Object Deleted", "DeleteObject"),
     };
     let mut object = json!({ "key": change.key, "sequencer": sequencer });

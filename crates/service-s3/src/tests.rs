@@ -204,6 +204,9 @@ async fn versions_delete_markers_and_their_errors() {
     assert_eq!(gone.status, 404);
     assert!(gone.body.contains("<Code>NoSuchKey</Code>"), "{}", gone.body);
     assert_eq!(gone.headers["x-amz-delete-marker"], "true");
+    let head = call(&s3, "HEAD", "/vbx/k", &[], b"").await;
+    assert_eq!(head.status, 404);
+    assert_eq!(head.headers["x-amz-delete-marker"], "true");
     let by_id = call(&s3, "GET", &format!("/vbx/k?versionId={marker}"), &[], b"").await;
     assert_eq!(by_id.status, 405, "{}", by_id.body);
     assert!(by_id.body.contains("<Code>MethodNotAllowed</Code>"));
@@ -295,12 +298,21 @@ async fn lifecycle_sweep_expires_objects_and_noncurrent_versions() {
     let rules = br#"<LifecycleConfiguration>
 <Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>
 <Rule><ID>old</ID><Filter><Prefix>keep/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>
+<Rule><ID>markers</ID><Filter><Prefix>gone/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>
+<Rule><ID>off</ID><Filter><Prefix>off/</Prefix></Filter><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>
 </LifecycleConfiguration>"#;
     let put = call(&s3, "PUT", "/lcx?lifecycle", &[], rules).await;
     assert_eq!(put.status, 200, "{}", put.body);
     call(&s3, "PUT", "/lcx/tmp/a", &[], b"x").await;
     call(&s3, "PUT", "/lcx/keep/b", &[], b"old").await;
     call(&s3, "PUT", "/lcx/keep/b", &[], b"new").await;
+    call(&s3, "PUT", "/lcx/off/c", &[], b"stays").await;
+    // A lone delete marker (its only version removed) and an upload left behind.
+    let gone = call(&s3, "PUT", "/lcx/gone/d", &[], b"x").await;
+    let gone = gone.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    call(&s3, "DELETE", "/lcx/gone/d", &[], b"").await;
+    call(&s3, "DELETE", &format!("/lcx/gone/d?versionId={gone}"), &[], b"").await;
+    call(&s3, "POST", "/lcx/gone/e?uploads", &[], b"").await;
     let timing = crate::lifecycle::Timing {
         day: std::time::Duration::from_millis(1),
         interval: std::time::Duration::from_secs(1),
@@ -311,6 +323,11 @@ async fn lifecycle_sweep_expires_objects_and_noncurrent_versions() {
     assert_eq!(call(&s3, "GET", "/lcx/keep/b", &[], b"").await.body, "new");
     let versions = call(&s3, "GET", "/lcx?versions&prefix=keep/", &[], b"").await;
     assert_eq!(between(&versions.body, "<VersionId>", "<").len(), 1, "{}", versions.body);
+    assert_eq!(call(&s3, "GET", "/lcx/off/c", &[], b"").await.body, "stays");
+    let versions = call(&s3, "GET", "/lcx?versions&prefix=gone/", &[], b"").await;
+    assert!(!versions.body.contains("<VersionId>"), "{}", versions.body);
+    let uploads = call(&s3, "GET", "/lcx?uploads", &[], b"").await;
+    assert!(!uploads.body.contains("<UploadId>"), "{}", uploads.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -192,3 +192,13 @@ fn controls(ownership: &str) -> OwnershipControls {
 pub fn initial(ownership: Option<&ObjectOwnership>) -> String {
     ownership.map_or(ENFORCED, ObjectOwnership::as_str).to_owned()
 }
+
+/// The ACL a new object is written with (`x-amz-acl` on PUT and copy), refused as S3 does when
+/// the bucket has ACLs disabled; `None` is `private`.
+pub fn for_new_object(b: &BucketRecord, canned: Option<&ObjectCannedACL>) -> Result<Option<String>> {
+    let Some(acl) = canned.map(ObjectCannedACL::as_str) else { return Ok(None) };
+    if enforced(b) && !OWNER_ONLY.contains(&acl) {
+        return Err(Error::AccessControlListNotSupported);
+    }
+    Ok((acl != "private").then(|| acl.to_owned()))
+}

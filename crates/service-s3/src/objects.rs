@@ -149,6 +149,7 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
     let storage_class = storage_class(input.storage_class.as_ref())?;
     let tags = tags_from_header(input.tagging.as_deref())?;
     let if_absent = input.if_none_match.as_ref().is_some_and(ETagCondition::is_any);
+    let acl = crate::acl::for_new_object(&bucket, input.acl.as_ref())?;
     let upload = Upload::new(
         input.body,
         [
@@ -187,6 +188,7 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
         checksum: checksum.clone(),
         parts: None,
         tags,
+        acl,
         ..Default::default()
     };
     let stored =
@@ -542,6 +544,7 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
     let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let storage_class = storage_class(input.storage_class.as_ref())?;
+    let acl = crate::acl::for_new_object(&bucket, input.acl.as_ref())?;
     if src_bucket == input.bucket && src_key == input.key && !replace && storage_class == source.storage_class
     {
         return Err(Error::InvalidRequest(
@@ -587,6 +590,7 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
         checksum: stored.clone(),
         parts: None,
         tags,
+        acl,
         ..Default::default()
     };
     let written =

@@ -33,7 +33,7 @@ async fn call(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    if !body.is_empty() && !headers.iter().any(|(k, _)| k.starts_with("x-amz-") || *k == "content-encoding") {
+    if !body.is_empty() && !headers.iter().any(|(k, _)| *k == "x-amz-decoded-content-length") {
         req = req.header("content-length", body.len());
     }
     let body: StreamBody =
@@ -379,9 +379,13 @@ async fn acls_follow_ownership_controls() {
     let public = call(&s3, "PUT", "/abx?acl", &[("x-amz-acl", "public-read")], b"").await;
     assert_eq!(public.status, 400);
     assert!(public.body.contains("<Code>AccessControlListNotSupported</Code>"), "{}", public.body);
+    let refused = call(&s3, "PUT", "/abx/k", &[("x-amz-acl", "public-read")], b"x").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("<Code>AccessControlListNotSupported</Code>"));
+    assert_eq!(call(&s3, "PUT", "/abx/k", &[("x-amz-acl", "private")], b"x").await.status, 200);
     let writer = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>";
     assert_eq!(call(&s3, "PUT", "/abx?ownershipControls", &[], writer).await.status, 200);
-    call(&s3, "PUT", "/abx/k", &[], b"x").await;
+    assert_eq!(call(&s3, "PUT", "/abx/k", &[("x-amz-acl", "public-read")], b"x").await.status, 200);
     assert_eq!(call(&s3, "PUT", "/abx/k?acl", &[("x-amz-acl", "public-read")], b"").await.status, 200);
     let acl = call(&s3, "GET", "/abx/k?acl", &[], b"").await;
     assert!(

@@ -1,11 +1,11 @@
-//! Objects: PUT (streamed into a blob, digests checked, then the record committed in one
-//! batch), GET and HEAD (conditions, ranges, checksums), DELETE, DeleteObjects, CopyObject and
-//! object tagging.
+//! Objects: PUT (streamed into a blob, digests checked, then the version committed in one
+//! batch), GET and HEAD (conditions, ranges, checksums, by version), DELETE, DeleteObjects,
+//! CopyObject and object tagging; where versions are kept and replaced is `versions`.
 //!
 //! Ordering is what makes a PUT durable and atomic: the blob is committed (fsynced) first, then
 //! the record pointing at it; a crash in between leaves an unreferenced blob and no visible
-//! object, and an acknowledged PUT has both on disk. The record swap is preconditioned on the
-//! record it replaces, so the replaced object's blobs can be deleted without a race.
+//! object, and an acknowledged PUT has both on disk. A replaced version's blobs are deleted only
+//! after the batch that removed its record committed.
 
 use std::collections::BTreeMap;
 use std::ops::Range;

@@ -372,7 +372,7 @@ pub async fn put_versioning(
     let status = match config.status.as_ref().map(BucketVersioningStatus::as_str) {
         Some(s @ ("Enabled" | "Suspended")) => Some(s.to_owned()),
         None => None,
-        Some(_) => return Err(Error::MalformedXML),
+        Some(_) => return Err(Error::IllegalVersioningConfigurationException),
     };
     load(e, cx, &input.bucket)?;
     if let Some(status) = status {

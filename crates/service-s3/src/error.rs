@@ -14,6 +14,8 @@ pub enum Error {
     NoSuchUpload,
     #[error("no such version")]
     NoSuchVersion,
+    #[error("illegal versioning configuration")]
+    IllegalVersioningConfigurationException,
     /// The key's latest version is a delete marker (holds its version id): `NoSuchKey`, with
     /// the marker's headers.
     #[error("latest version is a delete marker")]
@@ -98,6 +100,10 @@ impl From<Error> for S3Error {
             _ => None,
         };
         let (code, message): (S3ErrorCode, String) = match e {
+            Error::IllegalVersioningConfigurationException => (
+                S3ErrorCode::IllegalVersioningConfigurationException,
+                "The versioning configuration specified in the request is invalid.".into(),
+            ),
             Error::NoSuchVersion => {
                 (S3ErrorCode::NoSuchVersion, "The specified version does not exist.".into())
             }

@@ -182,6 +182,13 @@ async fn versions_delete_markers_and_their_errors() {
     assert!(!got.body.contains("<Status>"), "{}", got.body);
     assert_eq!(call(&s3, "PUT", "/vbx?versioning", &[], ENABLE).await.status, 200);
     assert!(call(&s3, "GET", "/vbx?versioning", &[], b"").await.body.contains("<Status>Enabled</Status>"));
+    let odd = b"<VersioningConfiguration><Status>Sometimes</Status></VersioningConfiguration>";
+    let refused = call(&s3, "PUT", "/vbx?versioning", &[], odd).await;
+    assert!(
+        refused.body.contains("<Code>IllegalVersioningConfigurationException</Code>"),
+        "{}",
+        refused.body
+    );
     let v1 = call(&s3, "PUT", "/vbx/k", &[], b"one").await;
     let v2 = call(&s3, "PUT", "/vbx/k", &[], b"two").await;
     let (id1, id2) = (

@@ -271,3 +271,75 @@ pub fn expiration_header(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(size: u64, tags: &[(&str, &str)]) -> ObjectRecord {
+        ObjectRecord {
+            size,
+            tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn enabled() -> LifecycleRule {
+        LifecycleRule {
+            abort_incomplete_multipart_upload: None,
+            expiration: None,
+            filter: None,
+            id: None,
+            noncurrent_version_expiration: None,
+            noncurrent_version_transitions: None,
+            prefix: None,
+            status: ExpirationStatus::from("Enabled".to_owned()),
+            transitions: None,
+        }
+    }
+
+    #[test]
+    fn filters_combine_prefix_tags_and_sizes() {
+        let mut rule = enabled();
+        rule.filter = Some(LifecycleRuleFilter {
+            and: Some(LifecycleRuleAndOperator {
+                prefix: Some("logs/".into()),
+                tags: Some(vec![Tag { key: Some("tier".into()), value: Some("tmp".into()) }]),
+                object_size_greater_than: Some(10),
+                object_size_less_than: Some(100),
+            }),
+            ..Default::default()
+        });
+        let f = Filter::of(&rule);
+        assert!(f.matches("logs/a", &object(50, &[("tier", "tmp"), ("x", "y")])));
+        assert!(!f.matches("data/a", &object(50, &[("tier", "tmp")])));
+        assert!(!f.matches("logs/a", &object(50, &[("tier", "keep")])));
+        assert!(!f.matches("logs/a", &object(10, &[("tier", "tmp")])));
+        assert!(!f.matches("logs/a", &object(100, &[("tier", "tmp")])));
+        // A rule without a filter covers every object.
+        assert!(Filter::of(&enabled()).matches("anything", &object(0, &[])));
+    }
+
+    #[test]
+    fn expiration_headers_name_the_rule_and_round_to_midnight() {
+        let mut rule = enabled();
+        rule.id = Some("short".into());
+        rule.expiration = Some(LifecycleExpiration { days: Some(1), ..Default::default() });
+        let config = BucketLifecycleConfiguration { rules: vec![rule] };
+        let mut bucket = BucketRecord {
+            v: 1,
+            name: "b".into(),
+            region: "us-east-1".into(),
+            created_ms: 0,
+            tags: None,
+            versioning: None,
+            configs: Default::default(),
+        };
+        bucket.configs.insert("lifecycle".into(), serde_json::to_string(&config).expect("json"));
+        let timing = Timing { day: Duration::from_secs(86_400), interval: Duration::from_secs(3600) };
+        // Written 2024-01-01 10:00 UTC: expires at midnight after one day.
+        let r = ObjectRecord { modified_ms: 1_704_103_200_000, ..Default::default() };
+        let header = expiration_header(&bucket, "k", &r, timing).expect("header");
+        assert_eq!(header, "expiry-date=\"Wed, 03 Jan 2024 00:00:00 GMT\", rule-id=\"short\"");
+    }
+}

@@ -133,6 +133,9 @@ pub struct UploadRecord {
     /// than one composed from the parts'.
     #[serde(default)]
     pub full_object_checksum: bool,
+    /// The canned ACL the object gets (`x-amz-acl`), unless `private`.
+    #[serde(default)]
+    pub acl: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

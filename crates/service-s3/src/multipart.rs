@@ -48,7 +48,8 @@ pub async fn create(
     cx: &Cx,
     input: CreateMultipartUploadInput,
 ) -> Result<CreateMultipartUploadOutput> {
-    buckets::load(e, cx, &input.bucket)?;
+    let bucket = buckets::load(e, cx, &input.bucket)?;
+    let acl = crate::acl::for_new_object(&bucket, input.acl.as_ref())?;
     let now = e.now();
     // Ids start with their creation time so uploads of one key list oldest first.
     let upload_id = format!("{:016x}{}", now.unix_timestamp_nanos() as u64, uuid::Uuid::new_v4().simple());
@@ -72,6 +73,7 @@ pub async fn create(
         checksum_algorithm: algorithm,
         tags: objects::tags_from_header(input.tagging.as_deref())?,
         full_object_checksum: input.checksum_type.as_ref().is_some_and(|t| t.as_str() == "FULL_OBJECT"),
+        acl,
     };
     let key = model::upload_key(&cx.account, &input.bucket, &input.key, &upload_id);
     let batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, &input.bucket)).put(
@@ -315,6 +317,7 @@ pub async fn complete(
         checksum: checksum.clone(),
         parts: Some(chosen.len() as u32),
         tags: upload.tags.clone(),
+        acl: upload.acl.clone(),
         ..Default::default()
     };
     let upload_key = model::upload_key(&cx.account, &input.bucket, &input.key, &input.upload_id);

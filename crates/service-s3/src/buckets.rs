@@ -33,7 +33,7 @@ pub fn load(e: &Engine, cx: &Cx, bucket: &str) -> Result<BucketRecord> {
 }
 
 /// Rewrites a bucket record with `change` applied, unless the bucket was deleted meanwhile.
-fn update(e: &Engine, cx: &Cx, bucket: &str, change: impl Fn(&mut BucketRecord)) -> Result<()> {
+pub(crate) fn update(e: &Engine, cx: &Cx, bucket: &str, change: impl Fn(&mut BucketRecord)) -> Result<()> {
     let key = model::bucket_key(&cx.account, bucket);
     loop {
         let raw = e.kv.get(BUCKETS, &key)?.ok_or(Error::NoSuchBucket)?;
@@ -71,6 +71,8 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateBucketInput) -> Result<Cre
         (_, Some(c)) => return Err(Error::IllegalLocationConstraintException(c)),
         (_, None) => return Err(Error::IllegalLocationConstraintException("unspecified".into())),
     };
+    let mut configs = std::collections::BTreeMap::new();
+    configs.insert("ownership".to_owned(), crate::acl::initial(input.object_ownership.as_ref()));
     let record = BucketRecord {
         v: 1,
         name: name.clone(),
@@ -78,7 +80,7 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateBucketInput) -> Result<Cre
         created_ms: millis(e.now()),
         tags: None,
         versioning: None,
-        configs: Default::default(),
+        configs,
     };
     let key = model::bucket_key(&cx.account, &name);
     if !e.kv.insert_new(BUCKETS, &key, &model::encode(&record)?)? {
@@ -138,7 +140,9 @@ pub async fn list(e: &Engine, cx: &Cx, input: ListBucketsInput) -> Result<ListBu
 pub async fn delete(e: &Engine, cx: &Cx, input: DeleteBucketInput) -> Result<DeleteBucketOutput> {
     load(e, cx, &input.bucket)?;
     let objects = model::objects_prefix(&cx.account, &input.bucket);
-    if !e.kv.scan_prefix(OBJECTS, &objects, 1)?.is_empty() {
+    if !e.kv.scan_prefix(OBJECTS, &objects, 1)?.is_empty()
+        || crate::versions::bucket_has_versions(e.kv.as_ref(), &cx.account, &input.bucket)?
+    {
         return Err(Error::BucketNotEmpty);
     }
     // Uploads still in progress go with the bucket, their parts' blobs too.
@@ -233,7 +237,7 @@ fn get_config<T: for<'de> serde::Deserialize<'de>>(
     b.configs.get(name).map(|json| model::decode(json.as_bytes())).transpose()
 }
 
-fn delete_config(e: &Engine, cx: &Cx, bucket: &str, name: &str) -> Result<()> {
+pub(crate) fn delete_config(e: &Engine, cx: &Cx, bucket: &str, name: &str) -> Result<()> {
     update(e, cx, bucket, |b| {
         b.configs.remove(name);
     })
@@ -351,8 +355,28 @@ pub async fn get_versioning(
     cx: &Cx,
     input: GetBucketVersioningInput,
 ) -> Result<GetBucketVersioningOutput> {
-    // Versioning is never enabled (PutBucketVersioning is not implemented): S3 answers an
-    // unversioned bucket with an empty configuration.
+    // A bucket that never had versioning answers an empty configuration.
+    let b = load(e, cx, &input.bucket)?;
+    Ok(GetBucketVersioningOutput { status: b.versioning.map(BucketVersioningStatus::from), mfa_delete: None })
+}
+
+pub async fn put_versioning(
+    e: &Engine,
+    cx: &Cx,
+    input: PutBucketVersioningInput,
+) -> Result<PutBucketVersioningOutput> {
+    let config = input.versioning_configuration;
+    if config.mfa_delete.as_ref().is_some_and(|m| m.as_str() == "Enabled") {
+        return Err(Error::NotImplemented("MFA Delete".into()));
+    }
+    let status = match config.status.as_ref().map(BucketVersioningStatus::as_str) {
+        Some(s @ ("Enabled" | "Suspended")) => Some(s.to_owned()),
+        None => None,
+        Some(_) => return Err(Error::IllegalVersioningConfigurationException),
+    };
     load(e, cx, &input.bucket)?;
-    Ok(GetBucketVersioningOutput::default())
+    if let Some(status) = status {
+        update(e, cx, &input.bucket, |b| b.versioning = Some(status.clone()))?;
+    }
+    Ok(PutBucketVersioningOutput {})
 }

@@ -4,7 +4,9 @@
 //! `list`, `multipart`) and turns an [`Error`] into S3's XML error with the request id.
 //! Operations without a handler keep s3s's `NotImplemented` answer.
 
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use protocol::RequestContext;
 use s3s::dto::*;
@@ -15,23 +17,66 @@ use types::Clock;
 
 use crate::error::Error;
 use crate::notify::Notifier;
-use crate::{buckets, list, multipart, objects};
+use crate::{acl, buckets, list, multipart, objects, versions};
 
-/// The S3 implementation on a [`Store`].
+/// The S3 implementation on a [`Store`]. Clones share everything (the lifecycle sweep holds one).
+#[derive(Clone)]
 pub struct Engine {
     pub(crate) kv: Arc<dyn Kv>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) notifier: Arc<Notifier>,
+    /// Writes to one key take its stripe, so the order of its versions is the order of commits.
+    locks: Arc<Vec<Mutex<()>>>,
+    /// The last version stamp handed out (microseconds, strictly increasing).
+    last_stamp: Arc<AtomicU64>,
+    pub(crate) lifecycle: crate::lifecycle::Timing,
 }
 
+const LOCK_STRIPES: usize = 64;
+
 impl Engine {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, notifier: Arc<Notifier>) -> Engine {
-        Engine { kv: store.kv, blobs: store.blobs, clock, notifier }
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<Notifier>,
+        lifecycle: crate::lifecycle::Timing,
+    ) -> Engine {
+        Engine {
+            kv: store.kv,
+            blobs: store.blobs,
+            clock,
+            notifier,
+            locks: Arc::new((0..LOCK_STRIPES).map(|_| Mutex::new(())).collect()),
+            last_stamp: Arc::new(AtomicU64::new(0)),
+            lifecycle,
+        }
     }
 
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.clock.now()
+    }
+
+    /// Serializes the writers of one object key (held across a read and its commit, never
+    /// across an await).
+    pub(crate) fn lock(&self, account: &str, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (account, bucket, key).hash(&mut h);
+        let stripe = &self.locks[(h.finish() as usize) % LOCK_STRIPES];
+        stripe.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A fresh version stamp: the clock in microseconds, bumped past the last one handed out.
+    pub(crate) fn next_stamp(&self) -> u64 {
+        let now = u64::try_from(self.now().unix_timestamp_nanos() / 1000).unwrap_or(0);
+        let mut last = self.last_stamp.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self.last_stamp.compare_exchange(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return next,
+                Err(seen) => last = seen,
+            }
+        }
     }
 }
 
@@ -223,6 +268,69 @@ impl S3 for Engine {
         req: S3Request<GetBucketVersioningInput>,
     ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
         input_op!(self, req, buckets::get_versioning)
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        input_op!(self, req, buckets::put_versioning)
+    }
+
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        input_op!(self, req, versions::list)
+    }
+
+    async fn get_bucket_acl(
+        &self,
+        req: S3Request<GetBucketAclInput>,
+    ) -> S3Result<S3Response<GetBucketAclOutput>> {
+        input_op!(self, req, acl::get_bucket)
+    }
+
+    async fn put_bucket_acl(
+        &self,
+        req: S3Request<PutBucketAclInput>,
+    ) -> S3Result<S3Response<PutBucketAclOutput>> {
+        input_op!(self, req, acl::put_bucket)
+    }
+
+    async fn get_object_acl(
+        &self,
+        req: S3Request<GetObjectAclInput>,
+    ) -> S3Result<S3Response<GetObjectAclOutput>> {
+        input_op!(self, req, acl::get_object)
+    }
+
+    async fn put_object_acl(
+        &self,
+        req: S3Request<PutObjectAclInput>,
+    ) -> S3Result<S3Response<PutObjectAclOutput>> {
+        input_op!(self, req, acl::put_object)
+    }
+
+    async fn put_bucket_ownership_controls(
+        &self,
+        req: S3Request<PutBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<PutBucketOwnershipControlsOutput>> {
+        input_op!(self, req, acl::put_ownership)
+    }
+
+    async fn get_bucket_ownership_controls(
+        &self,
+        req: S3Request<GetBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<GetBucketOwnershipControlsOutput>> {
+        input_op!(self, req, acl::get_ownership)
+    }
+
+    async fn delete_bucket_ownership_controls(
+        &self,
+        req: S3Request<DeleteBucketOwnershipControlsInput>,
+    ) -> S3Result<S3Response<DeleteBucketOwnershipControlsOutput>> {
+        input_op!(self, req, acl::delete_ownership)
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {

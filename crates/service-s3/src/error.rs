@@ -12,6 +12,21 @@ pub enum Error {
     NoSuchKey,
     #[error("no such upload")]
     NoSuchUpload,
+    #[error("no such version")]
+    NoSuchVersion,
+    #[error("illegal versioning configuration")]
+    IllegalVersioningConfigurationException,
+    /// The key's latest version is a delete marker (holds its version id): `NoSuchKey`, with
+    /// the marker's headers.
+    #[error("latest version is a delete marker")]
+    DeleteMarker(String),
+    /// A request named a delete marker by version id where only objects go (holds the id).
+    #[error("method not allowed on a delete marker")]
+    MethodNotAllowed(String),
+    #[error("ACLs are not supported")]
+    AccessControlListNotSupported,
+    #[error("no ownership controls")]
+    OwnershipControlsNotFoundError,
     #[error("bucket already owned by you")]
     BucketAlreadyOwnedByYou,
     #[error("bucket not empty")]
@@ -80,7 +95,30 @@ impl From<StorageError> for Error {
 
 impl From<Error> for S3Error {
     fn from(e: Error) -> S3Error {
+        let marker = match &e {
+            Error::DeleteMarker(id) | Error::MethodNotAllowed(id) => Some(id.clone()),
+            _ => None,
+        };
         let (code, message): (S3ErrorCode, String) = match e {
+            Error::IllegalVersioningConfigurationException => (
+                S3ErrorCode::IllegalVersioningConfigurationException,
+                "The versioning configuration specified in the request is invalid.".into(),
+            ),
+            Error::NoSuchVersion => {
+                (S3ErrorCode::NoSuchVersion, "The specified version does not exist.".into())
+            }
+            Error::DeleteMarker(_) => (S3ErrorCode::NoSuchKey, "The specified key does not exist.".into()),
+            Error::MethodNotAllowed(_) => (
+                S3ErrorCode::MethodNotAllowed,
+                "The specified method is not allowed against this resource.".into(),
+            ),
+            Error::AccessControlListNotSupported => {
+                (S3ErrorCode::AccessControlListNotSupported, "The bucket does not allow ACLs".into())
+            }
+            Error::OwnershipControlsNotFoundError => (
+                S3ErrorCode::OwnershipControlsNotFoundError,
+                "The bucket ownership controls were not found".into(),
+            ),
             Error::NoSuchBucket => (S3ErrorCode::NoSuchBucket, "The specified bucket does not exist".into()),
             Error::NoSuchKey => (S3ErrorCode::NoSuchKey, "The specified key does not exist.".into()),
             Error::NoSuchUpload => (
@@ -161,7 +199,16 @@ impl From<Error> for S3Error {
                 (S3ErrorCode::InternalError, "We encountered an internal error. Please try again.".into())
             }
         };
-        S3Error::with_message(code, message)
+        let mut err = S3Error::with_message(code, message);
+        if let Some(id) = marker {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("x-amz-delete-marker", http::HeaderValue::from_static("true"));
+            if let Ok(v) = http::HeaderValue::from_str(&id) {
+                headers.insert("x-amz-version-id", v);
+            }
+            err.set_headers(headers);
+        }
+        err
     }
 }
 

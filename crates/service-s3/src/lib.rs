@@ -11,11 +11,14 @@
 //!
 //! Start reading at `engine.rs`, then `objects.rs`.
 
+mod acl;
 mod body;
 mod buckets;
 mod checksum;
+mod cors;
 mod engine;
 mod error;
+mod lifecycle;
 mod list;
 mod model;
 mod multipart;
@@ -23,12 +26,14 @@ mod notify;
 mod objects;
 mod reader;
 mod unsigned;
+mod versions;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -62,17 +67,33 @@ pub struct S3Service {
     notifier: Arc<notify::Notifier>,
     store: Store,
     clock: Arc<dyn Clock>,
+    /// The same engine s3s calls, for the lifecycle sweep and CORS.
+    engine: Engine,
+    stopped: Arc<AtomicBool>,
 }
 
 impl S3Service {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: S3Config) -> S3Service {
+        if let Err(e) = versions::migrate(store.kv.as_ref()) {
+            tracing::error!(error = %e, "s3: giving old objects their null versions failed");
+        }
         let notifier = Arc::new(notify::Notifier::default());
-        let mut builder = S3ServiceBuilder::new(Engine::new(store.clone(), clock.clone(), notifier.clone()));
+        let engine =
+            Engine::new(store.clone(), clock.clone(), notifier.clone(), lifecycle::Timing::from_env());
+        let mut builder = S3ServiceBuilder::new(engine.clone());
         builder.set_host(LocalHosts);
         if config.enforce_sigv4 {
             builder.set_auth(Keys(config.credentials));
         }
-        S3Service { inner: builder.build(), enforce: config.enforce_sigv4, notifier, store, clock }
+        S3Service {
+            inner: builder.build(),
+            enforce: config.enforce_sigv4,
+            notifier,
+            store,
+            clock,
+            engine,
+            stopped: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// Where notifications to Lambda functions go.
@@ -98,15 +119,22 @@ impl S3Service {
     /// Starts the notification worker; deliveries queued before a restart go out now.
     pub fn start(&self) {
         self.notifier.clone().start(self.store.kv.clone(), self.clock.clone());
+        lifecycle::start(self.engine.clone(), self.engine.lifecycle, self.stopped.clone());
     }
 
     /// Stops the notification worker; queued deliveries stay for the next start.
     pub fn shutdown(&self) {
+        self.stopped.store(true, Ordering::Release);
         self.notifier.stop();
     }
 
     async fn handle(self, ctx: RequestContext, req: StreamRequest) -> StreamResponse {
         let (mut parts, body) = req.into_parts();
+        let account = ctx.scope.account.as_str().to_owned();
+        if parts.method == http::Method::OPTIONS {
+            return cors::preflight(&self.engine, &account, &parts, ctx.request_id.as_str());
+        }
+        let cors = cors::actual(&self.engine, &account, &parts);
         let body = if self.enforce {
             body
         } else {
@@ -121,7 +149,10 @@ impl S3Service {
         let req = http::Request::from_parts(parts, s3s::Body::http_body(body));
         match self.inner.call(req).await {
             Ok(resp) => {
-                let (parts, body) = resp.into_parts();
+                let (mut parts, body) = resp.into_parts();
+                if let Some(c) = &cors {
+                    c.apply(&mut parts.headers);
+                }
                 let body = if parts.status.is_client_error() || parts.status.is_server_error() {
                     with_request_id(body, &request_id).await
                 } else {
@@ -174,7 +205,7 @@ async fn with_request_id(body: s3s::Body, request_id: &str) -> StreamBody {
 
 /// Nimbus's S3 host names. `{bucket}.s3.localhost` and `{bucket}.s3.{region}.localhost` name a
 /// bucket; anything else (`localhost`, `s3.localhost`, a container's host name) is path-style.
-struct LocalHosts;
+pub(crate) struct LocalHosts;
 
 impl S3Host for LocalHosts {
     fn parse_host_header<'a>(&'a self, host: &'a str) -> S3Result<VirtualHost<'a>> {

@@ -27,7 +27,7 @@ pub struct Listing {
 }
 
 /// The first key after every key that starts with `prefix`.
-fn after_prefix(prefix: &[u8]) -> Bound<Vec<u8>> {
+pub(crate) fn after_prefix(prefix: &[u8]) -> Bound<Vec<u8>> {
     match KeyRange::prefix(prefix.to_vec()).end {
         Bound::Excluded(end) => Bound::Included(end),
         other => other,
@@ -109,10 +109,10 @@ fn url_encode(s: &str) -> String {
 }
 
 /// With `EncodingType=url`, S3 URL-encodes the keys and prefixes it answers.
-struct Encoder(bool);
+pub(crate) struct Encoder(bool);
 
 impl Encoder {
-    fn new(encoding: Option<&EncodingType>) -> Result<Encoder> {
+    pub(crate) fn new(encoding: Option<&EncodingType>) -> Result<Encoder> {
         match encoding.map(EncodingType::as_str) {
             None => Ok(Encoder(false)),
             Some("url") => Ok(Encoder(true)),
@@ -120,16 +120,16 @@ impl Encoder {
         }
     }
 
-    fn apply(&self, s: String) -> String {
+    pub(crate) fn apply(&self, s: String) -> String {
         if self.0 { url_encode(&s) } else { s }
     }
 
-    fn opt(&self, s: Option<String>) -> Option<String> {
+    pub(crate) fn opt(&self, s: Option<String>) -> Option<String> {
         s.map(|s| self.apply(s))
     }
 }
 
-fn max_keys(m: Option<i32>) -> Result<usize> {
+pub(crate) fn max_keys(m: Option<i32>) -> Result<usize> {
     match m {
         None => Ok(1000),
         Some(n) if n < 0 => {

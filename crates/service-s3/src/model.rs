@@ -73,7 +73,7 @@ pub struct ContentHeaders {
     pub expires: Option<i64>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ObjectRecord {
     #[serde(default = "schema")]
     pub v: u32,
@@ -95,6 +95,20 @@ pub struct ObjectRecord {
     pub parts: Option<u32>,
     #[serde(default)]
     pub tags: Vec<(String, String)>,
+    /// The version id; `None` is the `null` version (every object of a bucket that never had
+    /// versioning, and those written while it was suspended).
+    #[serde(default)]
+    pub version_id: Option<String>,
+    /// Where this version sorts among the key's versions (`versions`); records written before
+    /// versions existed lack it until `versions::migrate` gives them one.
+    #[serde(default)]
+    pub stamp: Option<u64>,
+    /// A delete marker: no bytes, only a place in the key's history.
+    #[serde(default)]
+    pub delete_marker: bool,
+    /// A canned ACL other than `private`, as PutObjectAcl stored it.
+    #[serde(default)]
+    pub acl: Option<String>,
 }
 
 /// A multipart upload in progress: what CreateMultipartUpload was told, applied at Complete.
@@ -119,6 +133,9 @@ pub struct UploadRecord {
     /// than one composed from the parts'.
     #[serde(default)]
     pub full_object_checksum: bool,
+    /// The canned ACL the object gets (`x-amz-acl`), unless `private`.
+    #[serde(default)]
+    pub acl: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

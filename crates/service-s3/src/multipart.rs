@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response};
-use storage::{Batch, CommitError, Condition, KeyRange};
+use storage::{Batch, CommitError, KeyRange};
 
 use crate::body;
 use crate::buckets::{self, millis, timestamp};
@@ -15,11 +15,11 @@ use crate::checksum::{self, Wanted};
 use crate::engine::{Cx, Engine};
 use crate::error::{Error, Result};
 use crate::model::{
-    self, BUCKETS, OBJECTS, ObjectRecord, PARTS, PartRecord, Piece, StoredChecksum, UPLOADS, UploadRecord,
+    self, BUCKETS, ObjectRecord, PARTS, PartRecord, Piece, StoredChecksum, UPLOADS, UploadRecord,
 };
-use crate::notify::Change;
 use crate::objects::{self, Conditions, Upload};
 use crate::unsigned::Trailers;
+use crate::versions;
 
 /// Every part but the last must be at least this large.
 const MIN_PART: u64 = 5 << 20;
@@ -48,7 +48,8 @@ pub async fn create(
     cx: &Cx,
     input: CreateMultipartUploadInput,
 ) -> Result<CreateMultipartUploadOutput> {
-    buckets::load(e, cx, &input.bucket)?;
+    let bucket = buckets::load(e, cx, &input.bucket)?;
+    let acl = crate::acl::for_new_object(&bucket, input.acl.as_ref())?;
     let now = e.now();
     // Ids start with their creation time so uploads of one key list oldest first.
     let upload_id = format!("{:016x}{}", now.unix_timestamp_nanos() as u64, uuid::Uuid::new_v4().simple());
@@ -72,6 +73,7 @@ pub async fn create(
         checksum_algorithm: algorithm,
         tags: objects::tags_from_header(input.tagging.as_deref())?,
         full_object_checksum: input.checksum_type.as_ref().is_some_and(|t| t.as_str() == "FULL_OBJECT"),
+        acl,
     };
     let key = model::upload_key(&cx.account, &input.bucket, &input.key, &upload_id);
     let batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, &input.bucket)).put(
@@ -315,44 +317,30 @@ pub async fn complete(
         checksum: checksum.clone(),
         parts: Some(chosen.len() as u32),
         tags: upload.tags.clone(),
+        acl: upload.acl.clone(),
+        ..Default::default()
     };
-    let object_key = model::object_key(&cx.account, &input.bucket, &input.key);
     let upload_key = model::upload_key(&cx.account, &input.bucket, &input.key, &input.upload_id);
-    let replaced = loop {
-        let old = e.kv.get(OBJECTS, &object_key)?;
-        let condition = old.clone().map_or(Condition::Absent, Condition::Value);
-        let mut batch = Batch::new()
-            .expect_present(UPLOADS, upload_key.clone())
-            .expect(OBJECTS, object_key.clone(), condition)
-            .put(OBJECTS, object_key.clone(), model::encode(&record)?)
-            .delete(UPLOADS, upload_key.clone());
+    let consume = || {
+        let mut batch =
+            Batch::new().expect_present(UPLOADS, upload_key.clone()).delete(UPLOADS, upload_key.clone());
         for (k, _) in &stored {
             batch = batch.delete(PARTS, k.clone());
         }
-        let change = Change {
-            event: "ObjectCreated:CompleteMultipartUpload",
-            key: &input.key,
-            size: Some(record.size),
-            etag: Some(&etag),
-        };
-        let announced = e.notifier.add(&mut batch, cx, &bucket, &change, millis(e.now()))?;
-        match e.kv.commit(batch) {
-            Ok(()) => {
-                if announced {
-                    e.notifier.wake();
-                }
-                break old;
-            }
-            Err(CommitError::ConditionFailed { index: 0 }) => return Err(Error::NoSuchUpload),
-            Err(CommitError::ConditionFailed { .. }) => continue,
-            Err(CommitError::Storage(s)) => return Err(s.into()),
-        }
+        batch
     };
+    let extra = versions::Extra { batch: &consume, failed: || Error::NoSuchUpload };
+    let written = versions::put(
+        e,
+        cx,
+        &bucket,
+        &input.key,
+        record,
+        false,
+        Some(extra),
+        Some("ObjectCreated:CompleteMultipartUpload"),
+    )?;
     body::forget(&e.blobs, unused);
-    if let Some(old) = replaced {
-        let old: ObjectRecord = model::decode(&old)?;
-        body::forget(&e.blobs, old.pieces);
-    }
     let c = checksum::to_dto(checksum.as_ref());
     Ok(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket.clone()),
@@ -365,6 +353,7 @@ pub async fn complete(
         checksum_sha1: c.checksum_sha1,
         checksum_sha256: c.checksum_sha256,
         checksum_type: c.checksum_type,
+        version_id: written.version_id,
         ..Default::default()
     })
 }

@@ -61,11 +61,13 @@ fn delivery_key(due_ms: i64, id: &str) -> Vec<u8> {
 /// One object change, as notifications describe it.
 pub struct Change<'a> {
     /// `ObjectCreated:Put`, `ObjectCreated:Copy`, `ObjectCreated:CompleteMultipartUpload`,
-    /// `ObjectRemoved:Delete`.
+    /// `ObjectRemoved:Delete`, `ObjectRemoved:DeleteMarkerCreated`, `LifecycleExpiration:*`.
     pub event: &'static str,
     pub key: &'a str,
     pub size: Option<u64>,
     pub etag: Option<&'a str>,
+    /// The version created or removed, in a bucket that has (or had) versioning.
+    pub version_id: Option<&'a str>,
 }
 
 /// The ports notifications go out through, and the worker's state.
@@ -356,6 +358,7 @@ fn bus_event(cx: &Cx, bucket: &BucketRecord, change: &Change<'_>, sequencer: &st
         "ObjectCreated:Copy" => ("Object Created", "CopyObject"),
         "ObjectCreated:CompleteMultipartUpload" => ("Object Created", "CompleteMultipartUpload"),
         e if e.starts_with("ObjectCreated") => ("Object Created", "PutObject"),
+        e if e.starts_with("LifecycleExpiration") => ("Object Deleted", "Lifecycle Expiration"),
         _ => ("Object Deleted", "DeleteObject"),
     };
     let mut object = json!({ "key": change.key, "sequencer": sequencer });
@@ -364,6 +367,9 @@ fn bus_event(cx: &Cx, bucket: &BucketRecord, change: &Change<'_>, sequencer: &st
     }
     if let Some(etag) = change.etag {
         object["etag"] = json!(etag.trim_matches('"'));
+    }
+    if let Some(v) = change.version_id {
+        object["version-id"] = json!(v);
     }
     let mut detail = json!({
         "version": "0",
@@ -375,7 +381,12 @@ fn bus_event(cx: &Cx, bucket: &BucketRecord, change: &Change<'_>, sequencer: &st
         "reason": reason,
     });
     if detail_type == "Object Deleted" {
-        detail["deletion-type"] = json!("Permanently Deleted");
+        let kind = if change.event.ends_with("DeleteMarkerCreated") {
+            "Delete Marker Created"
+        } else {
+            "Permanently Deleted"
+        };
+        detail["deletion-type"] = json!(kind);
     }
     json!({
         "detail-type": detail_type,
@@ -400,6 +411,9 @@ fn record(
     }
     if let Some(etag) = change.etag {
         object["eTag"] = json!(etag);
+    }
+    if let Some(v) = change.version_id {
+        object["versionId"] = json!(v);
     }
     json!({
         "eventVersion": "2.1",

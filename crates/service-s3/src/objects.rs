@@ -1,18 +1,17 @@
-//! Objects: PUT (streamed into a blob, digests checked, then the record committed in one
-//! batch), GET and HEAD (conditions, ranges, checksums), DELETE, DeleteObjects, CopyObject and
-//! object tagging.
+//! Objects: PUT (streamed into a blob, digests checked, then the version committed in one
+//! batch), GET and HEAD (conditions, ranges, checksums, by version), DELETE, DeleteObjects,
+//! CopyObject and object tagging; where versions are kept and replaced is `versions`.
 //!
 //! Ordering is what makes a PUT durable and atomic: the blob is committed (fsynced) first, then
 //! the record pointing at it; a crash in between leaves an unreferenced blob and no visible
-//! object, and an acknowledged PUT has both on disk. The record swap is preconditioned on the
-//! record it replaces, so the replaced object's blobs can be deleted without a race.
+//! object, and an acknowledged PUT has both on disk. A replaced version's blobs are deleted only
+//! after the batch that removed its record committed.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 use s3s::dto::*;
 use s3s::{S3Request, S3Response};
-use storage::{Batch, CommitError, Condition};
 use time::OffsetDateTime;
 
 use crate::body::{self, Received};
@@ -20,9 +19,10 @@ use crate::buckets::{self, millis, timestamp};
 use crate::checksum::{self, Wanted};
 use crate::engine::{Cx, Engine};
 use crate::error::{Error, Result};
-use crate::model::{self, BUCKETS, BucketRecord, ContentHeaders, OBJECTS, ObjectRecord, StoredChecksum};
-use crate::notify::Change;
+use crate::lifecycle;
+use crate::model::{BucketRecord, ContentHeaders, ObjectRecord, StoredChecksum};
 use crate::unsigned::Trailers;
+use crate::versions::{self, Deleted, Versioning};
 
 /// S3's storage classes; PUT refuses any other.
 const STORAGE_CLASSES: &[&str] = &[
@@ -143,87 +143,13 @@ impl Upload {
     }
 }
 
-/// The notification event a change announces (`ObjectCreated:Put`, ...), with the bucket whose
-/// configuration decides who hears of it; `None` for changes S3 does not announce (tagging).
-pub type Event<'a> = Option<(&'a BucketRecord, &'static str)>;
-
-/// Replaces (or, with `None`, removes) the record of `key`, provided the bucket still exists
-/// and the record is still `expected`; the notifications `event` causes commit with it.
-/// Returns whether it happened.
-fn swap(
-    e: &Engine,
-    cx: &Cx,
-    bucket: &str,
-    key: &str,
-    expected: Option<&[u8]>,
-    new: Option<&ObjectRecord>,
-    event: Event<'_>,
-) -> Result<bool> {
-    let k = model::object_key(&cx.account, bucket, key);
-    let condition = expected.map_or(Condition::Absent, |v| Condition::Value(v.to_vec()));
-    let mut batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, bucket)).expect(
-        OBJECTS,
-        k.clone(),
-        condition,
-    );
-    batch = match new {
-        Some(r) => batch.put(OBJECTS, k, model::encode(r)?),
-        None => batch.delete(OBJECTS, k),
-    };
-    let announced = match event {
-        Some((record, name)) => {
-            let change =
-                Change { event: name, key, size: new.map(|r| r.size), etag: new.map(|r| r.etag.as_str()) };
-            e.notifier.add(&mut batch, cx, record, &change, millis(e.now()))?
-        }
-        None => false,
-    };
-    match e.kv.commit(batch) {
-        Ok(()) => {
-            if announced {
-                e.notifier.wake();
-            }
-            Ok(true)
-        }
-        Err(CommitError::ConditionFailed { index: 0 }) => Err(Error::NoSuchBucket),
-        Err(CommitError::ConditionFailed { .. }) => Ok(false),
-        Err(CommitError::Storage(err)) => Err(err.into()),
-    }
-}
-
-/// Makes `record` the object `key`, replacing whatever is there; the replaced object's blobs
-/// are deleted. `if_absent` makes it a conditional create (`If-None-Match: *`).
-pub fn store(
-    e: &Engine,
-    cx: &Cx,
-    bucket: &str,
-    key: &str,
-    record: &ObjectRecord,
-    if_absent: bool,
-    event: Event<'_>,
-) -> Result<()> {
-    let k = model::object_key(&cx.account, bucket, key);
-    loop {
-        let old = e.kv.get(OBJECTS, &k)?;
-        if if_absent && old.is_some() {
-            return Err(Error::PreconditionFailed);
-        }
-        if swap(e, cx, bucket, key, old.as_deref(), Some(record), event)? {
-            if let Some(old) = old {
-                let old: ObjectRecord = model::decode(&old)?;
-                body::forget(&e.blobs, old.pieces);
-            }
-            return Ok(());
-        }
-    }
-}
-
 pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<S3Response<PutObjectOutput>> {
     let S3Request { input, headers, extensions, trailing_headers, .. } = req;
     let bucket = buckets::load(e, cx, &input.bucket)?;
     let storage_class = storage_class(input.storage_class.as_ref())?;
     let tags = tags_from_header(input.tagging.as_deref())?;
     let if_absent = input.if_none_match.as_ref().is_some_and(ETagCondition::is_any);
+    let acl = crate::acl::for_new_object(&bucket, input.acl.as_ref())?;
     let upload = Upload::new(
         input.body,
         [
@@ -262,15 +188,22 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
         checksum: checksum.clone(),
         parts: None,
         tags,
+        acl,
+        ..Default::default()
     };
-    if let Err(err) =
-        store(e, cx, &input.bucket, &input.key, &record, if_absent, Some((&bucket, "ObjectCreated:Put")))
-    {
-        body::forget(&e.blobs, vec![piece]);
-        return Err(err);
-    }
+    let stored =
+        match versions::put(e, cx, &bucket, &input.key, record, if_absent, None, Some("ObjectCreated:Put")) {
+            Ok(r) => r,
+            Err(err) => {
+                body::forget(&e.blobs, vec![piece]);
+                return Err(err);
+            }
+        };
     let c = checksum::to_dto(checksum.as_ref());
+    let expiration = lifecycle::expiration_header(&bucket, &input.key, &stored, e.lifecycle);
     Ok(S3Response::new(PutObjectOutput {
+        version_id: stored.version_id,
+        expiration,
         e_tag: Some(ETag::Strong(etag)),
         checksum_crc32: c.checksum_crc32,
         checksum_crc32c: c.checksum_crc32c,
@@ -283,15 +216,22 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
     }))
 }
 
-pub fn load(e: &Engine, cx: &Cx, bucket: &str, key: &str) -> Result<ObjectRecord> {
-    let record = model::get(e.kv.as_ref(), OBJECTS, &model::object_key(&cx.account, bucket, key))?;
-    match record {
-        Some(r) => Ok(r),
-        None => {
-            buckets::load(e, cx, bucket)?;
-            Err(Error::NoSuchKey)
-        }
-    }
+/// The `x-amz-version-id` a read answers (the version's id, or `null` for the null version of
+/// a bucket that has or had versioning) and its `x-amz-expiration`.
+fn version_headers(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &str,
+    key: &str,
+    record: &ObjectRecord,
+) -> Result<(Option<String>, Option<String>)> {
+    let b = buckets::load(e, cx, bucket)?;
+    let id = match &record.version_id {
+        Some(id) => Some(id.clone()),
+        None => (Versioning::of(&b) != Versioning::Unversioned).then(|| "null".to_owned()),
+    };
+    let expiration = lifecycle::expiration_header(&b, key, record, e.lifecycle);
+    Ok((id, expiration))
 }
 
 fn etag_matches(condition: &ETagCondition, etag: &str) -> bool {
@@ -414,10 +354,8 @@ fn wants_checksum(mode: Option<&ChecksumMode>) -> bool {
 
 pub async fn get(e: &Engine, cx: &Cx, req: S3Request<GetObjectInput>) -> Result<S3Response<GetObjectOutput>> {
     let input = req.input;
-    if input.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(Error::NotImplemented("GetObject by versionId".into()));
-    }
-    let record = load(e, cx, &input.bucket, &input.key)?;
+    let record = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
+    let (version_id, expiration) = version_headers(e, cx, &input.bucket, &input.key, &record)?;
     Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
@@ -452,6 +390,8 @@ pub async fn get(e: &Engine, cx: &Cx, req: S3Request<GetObjectInput>) -> Result<
         storage_class: d.storage_class,
         parts_count: d.parts_count,
         tag_count: d.tag_count,
+        version_id,
+        expiration,
         ..Default::default()
     };
     Ok(if partial {
@@ -467,10 +407,8 @@ pub async fn head(
     req: S3Request<HeadObjectInput>,
 ) -> Result<S3Response<HeadObjectOutput>> {
     let input = req.input;
-    if input.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(Error::NotImplemented("HeadObject by versionId".into()));
-    }
-    let record = load(e, cx, &input.bucket, &input.key)?;
+    let record = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
+    let (version_id, expiration) = version_headers(e, cx, &input.bucket, &input.key, &record)?;
     Conditions {
         if_match: input.if_match.as_ref(),
         if_none_match: input.if_none_match.as_ref(),
@@ -502,6 +440,8 @@ pub async fn head(
         metadata: d.metadata,
         storage_class: d.storage_class,
         parts_count: d.parts_count,
+        version_id,
+        expiration,
         ..Default::default()
     };
     Ok(if partial {
@@ -511,32 +451,28 @@ pub async fn head(
     })
 }
 
-/// Removes `key`; removing an absent key succeeds, as in S3.
-fn remove(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str) -> Result<()> {
-    let k = model::object_key(&cx.account, &bucket.name, key);
-    loop {
-        let Some(old) = e.kv.get(OBJECTS, &k)? else { return Ok(()) };
-        if swap(e, cx, &bucket.name, key, Some(&old), None, Some((bucket, "ObjectRemoved:Delete")))? {
-            let old: ObjectRecord = model::decode(&old)?;
-            body::forget(&e.blobs, old.pieces);
-            return Ok(());
-        }
+/// Removes `key` (a delete marker on top in a versioned bucket) or, with `id`, that version.
+fn remove(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, id: Option<&str>) -> Result<Deleted> {
+    match id {
+        Some(id) => versions::delete_version(e, cx, bucket, key, id, "ObjectRemoved:Delete"),
+        None => versions::delete_latest(e, cx, bucket, key, "ObjectRemoved"),
     }
 }
 
 pub async fn delete(e: &Engine, cx: &Cx, input: DeleteObjectInput) -> Result<DeleteObjectOutput> {
-    if input.version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(Error::NotImplemented("DeleteObject by versionId".into()));
-    }
     if let Some(c) = &input.if_match {
-        let record = load(e, cx, &input.bucket, &input.key)?;
+        let record = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
         if !etag_matches(c, &record.etag) {
             return Err(Error::PreconditionFailed);
         }
     }
     let bucket = buckets::load(e, cx, &input.bucket)?;
-    remove(e, cx, &bucket, &input.key)?;
-    Ok(DeleteObjectOutput::default())
+    let d = remove(e, cx, &bucket, &input.key, input.version_id.as_deref())?;
+    Ok(DeleteObjectOutput {
+        delete_marker: d.delete_marker.then_some(true),
+        version_id: d.version_id,
+        ..Default::default()
+    })
 }
 
 pub async fn delete_many(e: &Engine, cx: &Cx, input: DeleteObjectsInput) -> Result<DeleteObjectsOutput> {
@@ -549,17 +485,13 @@ pub async fn delete_many(e: &Engine, cx: &Cx, input: DeleteObjectsInput) -> Resu
     let mut deleted = Vec::new();
     let mut errors = Vec::new();
     for o in objects {
-        let result = if o.version_id.as_deref().is_some_and(|v| v != "null") {
-            Err(Error::NotImplemented("DeleteObjects by versionId".into()))
-        } else {
-            remove(e, cx, &bucket, &o.key)
-        };
-        match result {
-            Ok(()) if quiet => {}
-            Ok(()) => deleted.push(DeletedObject {
+        match remove(e, cx, &bucket, &o.key, o.version_id.as_deref()) {
+            Ok(_) if quiet => {}
+            Ok(d) => deleted.push(DeletedObject {
                 key: Some(o.key),
+                delete_marker: d.delete_marker.then_some(true),
+                delete_marker_version_id: if d.delete_marker { d.version_id.clone() } else { None },
                 version_id: o.version_id,
-                ..Default::default()
             }),
             Err(err) => {
                 let wire = s3s::S3Error::from(err);
@@ -589,10 +521,13 @@ pub fn copy_source(
     let CopySource::Bucket { bucket, key, version_id } = source else {
         return Err(Error::NotImplemented("Copying from an access point".into()));
     };
-    if version_id.as_deref().is_some_and(|v| v != "null") {
-        return Err(Error::NotImplemented("Copying a version".into()));
-    }
-    let record = load(e, cx, bucket, key)?;
+    let record = versions::read(e, cx, bucket, key, version_id.as_deref()).map_err(|err| match err {
+        Error::MethodNotAllowed(_) => Error::InvalidRequest(
+            "The source of a copy request may not specifically refer to a delete marker by version id."
+                .into(),
+        ),
+        other => other,
+    })?;
     conditions.check(&record, true)?;
     Ok((bucket.to_string(), key.to_string(), record))
 }
@@ -609,6 +544,7 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
     let replace = input.metadata_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let replace_tags = input.tagging_directive.as_ref().is_some_and(|d| d.as_str() == "REPLACE");
     let storage_class = storage_class(input.storage_class.as_ref())?;
+    let acl = crate::acl::for_new_object(&bucket, input.acl.as_ref())?;
     if src_bucket == input.bucket && src_key == input.key && !replace && storage_class == source.storage_class
     {
         return Err(Error::InvalidRequest(
@@ -654,13 +590,17 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
         checksum: stored.clone(),
         parts: None,
         tags,
+        acl,
+        ..Default::default()
     };
-    if let Err(err) =
-        store(e, cx, &input.bucket, &input.key, &record, false, Some((&bucket, "ObjectCreated:Copy")))
-    {
-        body::forget(&e.blobs, vec![piece]);
-        return Err(err);
-    }
+    let written =
+        match versions::put(e, cx, &bucket, &input.key, record, false, None, Some("ObjectCreated:Copy")) {
+            Ok(r) => r,
+            Err(err) => {
+                body::forget(&e.blobs, vec![piece]);
+                return Err(err);
+            }
+        };
     let c = checksum::to_dto(stored.as_ref());
     Ok(CopyObjectOutput {
         copy_object_result: Some(CopyObjectResult {
@@ -673,31 +613,10 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
             checksum_sha256: c.checksum_sha256,
             checksum_type: c.checksum_type,
         }),
+        version_id: written.version_id,
+        copy_source_version_id: source.version_id.clone(),
         ..Default::default()
     })
-}
-
-/// Rewrites an object's record with `change` applied (tagging), keeping its bytes.
-fn update(e: &Engine, cx: &Cx, bucket: &str, key: &str, change: impl Fn(&mut ObjectRecord)) -> Result<()> {
-    let k = model::object_key(&cx.account, bucket, key);
-    loop {
-        let Some(old) = e.kv.get(OBJECTS, &k)? else {
-            buckets::load(e, cx, bucket)?;
-            return Err(Error::NoSuchKey);
-        };
-        let mut record: ObjectRecord = model::decode(&old)?;
-        change(&mut record);
-        if swap(e, cx, bucket, key, Some(&old), Some(&record), None)? {
-            return Ok(());
-        }
-    }
-}
-
-fn no_versions(version_id: Option<&str>, what: &str) -> Result<()> {
-    match version_id {
-        Some(v) if v != "null" => Err(Error::NotImplemented(format!("{what} by versionId"))),
-        _ => Ok(()),
-    }
 }
 
 pub async fn put_tagging(
@@ -705,13 +624,14 @@ pub async fn put_tagging(
     cx: &Cx,
     input: PutObjectTaggingInput,
 ) -> Result<PutObjectTaggingOutput> {
-    no_versions(input.version_id.as_deref(), "PutObjectTagging")?;
     let tags = buckets::tags_of(input.tagging)?;
     if tags.len() > 10 {
         return Err(Error::InvalidArgument("Object tags cannot be greater than 10".into()));
     }
-    update(e, cx, &input.bucket, &input.key, |r| r.tags = tags.clone())?;
-    Ok(PutObjectTaggingOutput::default())
+    let r = versions::update(e, cx, &input.bucket, &input.key, input.version_id.as_deref(), |r| {
+        r.tags = tags.clone()
+    })?;
+    Ok(PutObjectTaggingOutput { version_id: r.version_id })
 }
 
 pub async fn get_tagging(
@@ -719,9 +639,8 @@ pub async fn get_tagging(
     cx: &Cx,
     input: GetObjectTaggingInput,
 ) -> Result<GetObjectTaggingOutput> {
-    no_versions(input.version_id.as_deref(), "GetObjectTagging")?;
-    let record = load(e, cx, &input.bucket, &input.key)?;
-    Ok(GetObjectTaggingOutput { tag_set: buckets::tag_set(&record.tags), version_id: None })
+    let record = versions::read(e, cx, &input.bucket, &input.key, input.version_id.as_deref())?;
+    Ok(GetObjectTaggingOutput { tag_set: buckets::tag_set(&record.tags), version_id: record.version_id })
 }
 
 pub async fn delete_tagging(
@@ -729,7 +648,7 @@ pub async fn delete_tagging(
     cx: &Cx,
     input: DeleteObjectTaggingInput,
 ) -> Result<DeleteObjectTaggingOutput> {
-    no_versions(input.version_id.as_deref(), "DeleteObjectTagging")?;
-    update(e, cx, &input.bucket, &input.key, |r| r.tags.clear())?;
-    Ok(DeleteObjectTaggingOutput::default())
+    let r =
+        versions::update(e, cx, &input.bucket, &input.key, input.version_id.as_deref(), |r| r.tags.clear())?;
+    Ok(DeleteObjectTaggingOutput { version_id: r.version_id })
 }

@@ -8,8 +8,10 @@ use ports::{ObjectReadError, ObjectReader, StoredObject};
 use s3s::S3Error;
 
 use crate::S3Service;
+use crate::engine::Cx;
 use crate::error::Error;
-use crate::model::{self, BUCKETS, BucketRecord, OBJECTS, ObjectRecord};
+use crate::model::{self, BUCKETS, BucketRecord, ObjectRecord};
+use crate::versions;
 
 /// How often a read starts over when an overwrite removed the blobs it was reading.
 const ATTEMPTS: usize = 3;
@@ -39,19 +41,16 @@ impl ObjectReader for S3Service {
         let bucket_record: BucketRecord = model::get(kv, BUCKETS, &model::bucket_key(account, bucket))
             .map_err(s3_error)?
             .ok_or_else(|| s3_error(Error::NoSuchBucket))?;
-        // Objects here are never versioned: only the null version exists.
-        if version.is_some_and(|v| v != "null") {
-            return Err(ObjectReadError::S3 {
-                code: "NoSuchVersion".to_owned(),
-                message: "The specified version does not exist.".to_owned(),
-            });
-        }
-        let object_key = model::object_key(account, bucket, key);
+        let cx = Cx {
+            account: account.to_owned(),
+            region: bucket_record.region.clone(),
+            request_id: String::new(),
+            principal: "lambda.amazonaws.com".to_owned(),
+        };
         let mut last_failure = String::new();
         for _ in 0..ATTEMPTS {
-            let record: ObjectRecord = model::get(kv, OBJECTS, &object_key)
-                .map_err(s3_error)?
-                .ok_or_else(|| s3_error(Error::NoSuchKey))?;
+            let record: ObjectRecord =
+                versions::read(&self.engine, &cx, bucket, key, version).map_err(s3_error)?;
             if record.size > max_len {
                 return Err(ObjectReadError::TooLarge { size: record.size });
             }

@@ -33,6 +33,9 @@ async fn call(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
+    if !body.is_empty() && !headers.iter().any(|(k, _)| *k == "x-amz-decoded-content-length") {
+        req = req.header("content-length", body.len());
+    }
     let body: StreamBody =
         Box::pin(http_body_util::Full::new(Bytes::from_static(body)).map_err(|never| match never {}));
     let req = req.body(body).expect("request");
@@ -131,6 +134,7 @@ async fn delimiter_listing_folds_prefixes_and_pages_by_marker() {
         checksum: None,
         parts: None,
         tags: vec![],
+        ..Default::default()
     };
     let value = model::encode(&record).expect("encode");
     let mut batch = storage::Batch::new();
@@ -160,4 +164,297 @@ async fn delimiter_listing_folds_prefixes_and_pages_by_marker() {
         "{}",
         next.body
     );
+}
+
+const ENABLE: &[u8] = b"<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+const SUSPEND: &[u8] = b"<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+
+fn between<'a>(body: &'a str, open: &str, close: &str) -> Vec<&'a str> {
+    body.split(open).skip(1).filter_map(|s| s.split(close).next()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn versions_delete_markers_and_their_errors() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/vbx", &[], b"").await;
+    let got = call(&s3, "GET", "/vbx?versioning", &[], b"").await;
+    assert!(!got.body.contains("<Status>"), "{}", got.body);
+    assert_eq!(call(&s3, "PUT", "/vbx?versioning", &[], ENABLE).await.status, 200);
+    assert!(call(&s3, "GET", "/vbx?versioning", &[], b"").await.body.contains("<Status>Enabled</Status>"));
+    let odd = b"<VersioningConfiguration><Status>Sometimes</Status></VersioningConfiguration>";
+    let refused = call(&s3, "PUT", "/vbx?versioning", &[], odd).await;
+    assert!(
+        refused.body.contains("<Code>IllegalVersioningConfigurationException</Code>"),
+        "{}",
+        refused.body
+    );
+    let v1 = call(&s3, "PUT", "/vbx/k", &[], b"one").await;
+    let v2 = call(&s3, "PUT", "/vbx/k", &[], b"two").await;
+    let (id1, id2) = (
+        v1.headers["x-amz-version-id"].to_str().expect("ascii"),
+        v2.headers["x-amz-version-id"].to_str().expect("ascii"),
+    );
+    assert_ne!(id1, id2);
+    assert_eq!(call(&s3, "GET", &format!("/vbx/k?versionId={id1}"), &[], b"").await.body, "one");
+    let latest = call(&s3, "GET", "/vbx/k", &[], b"").await;
+    assert_eq!(
+        (latest.body.as_str(), latest.headers["x-amz-version-id"].to_str().expect("ascii")),
+        ("two", id2)
+    );
+
+    let del = call(&s3, "DELETE", "/vbx/k", &[], b"").await;
+    assert_eq!(del.status, 204);
+    assert_eq!(del.headers["x-amz-delete-marker"], "true");
+    let marker = del.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    let gone = call(&s3, "GET", "/vbx/k", &[], b"").await;
+    assert_eq!(gone.status, 404);
+    assert!(gone.body.contains("<Code>NoSuchKey</Code>"), "{}", gone.body);
+    assert_eq!(gone.headers["x-amz-delete-marker"], "true");
+    let head = call(&s3, "HEAD", "/vbx/k", &[], b"").await;
+    assert_eq!(head.status, 404);
+    assert_eq!(head.headers["x-amz-delete-marker"], "true");
+    let by_id = call(&s3, "GET", &format!("/vbx/k?versionId={marker}"), &[], b"").await;
+    assert_eq!(by_id.status, 405, "{}", by_id.body);
+    assert!(by_id.body.contains("<Code>MethodNotAllowed</Code>"));
+    let bad = call(&s3, "GET", "/vbx/k?versionId=nope", &[], b"").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("Invalid version id specified"), "{}", bad.body);
+    let missing = call(&s3, "GET", &format!("/vbx/k?versionId={}", "0".repeat(32)), &[], b"").await;
+    assert!(missing.body.contains("<Code>NoSuchVersion</Code>"), "{}", missing.body);
+    // The plain listing hides the key; the version listing shows all three, newest first.
+    assert!(!call(&s3, "GET", "/vbx?list-type=2", &[], b"").await.body.contains("<Key>k</Key>"));
+    let versions = call(&s3, "GET", "/vbx?versions", &[], b"").await;
+    // s3s writes the delete markers before the versions.
+    assert_eq!(between(&versions.body, "<VersionId>", "<"), [marker.as_str(), id2, id1], "{}", versions.body);
+    assert_eq!(between(&versions.body, "<IsLatest>", "<"), ["true", "false", "false"]);
+    assert_eq!(call(&s3, "DELETE", "/vbx", &[], b"").await.status, 409);
+
+    // Removing the marker brings the previous version back.
+    assert_eq!(call(&s3, "DELETE", &format!("/vbx/k?versionId={marker}"), &[], b"").await.status, 204);
+    assert_eq!(call(&s3, "GET", "/vbx/k", &[], b"").await.body, "two");
+    // Removing the latest version for good makes the one before it current.
+    call(&s3, "DELETE", &format!("/vbx/k?versionId={id2}"), &[], b"").await;
+    assert_eq!(call(&s3, "GET", "/vbx/k", &[], b"").await.body, "one");
+    call(&s3, "DELETE", &format!("/vbx/k?versionId={id1}"), &[], b"").await;
+    assert_eq!(call(&s3, "DELETE", "/vbx", &[], b"").await.status, 204);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn suspended_versioning_replaces_the_null_version() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/sbx", &[], b"").await;
+    call(&s3, "PUT", "/sbx/k", &[], b"plain").await;
+    call(&s3, "PUT", "/sbx?versioning", &[], ENABLE).await;
+    let kept = call(&s3, "PUT", "/sbx/k", &[], b"versioned").await;
+    let kept = kept.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    call(&s3, "PUT", "/sbx?versioning", &[], SUSPEND).await;
+    call(&s3, "PUT", "/sbx/k", &[], b"null-1").await;
+    call(&s3, "PUT", "/sbx/k", &[], b"null-2").await;
+    let versions = call(&s3, "GET", "/sbx?versions", &[], b"").await;
+    let ids = between(&versions.body, "<VersionId>", "<");
+    assert_eq!(ids, ["null", kept.as_str()], "{}", versions.body);
+    let got = call(&s3, "GET", "/sbx/k?versionId=null", &[], b"").await;
+    assert_eq!(
+        (got.body.as_str(), got.headers["x-amz-version-id"].to_str().expect("ascii")),
+        ("null-2", "null")
+    );
+    // A delete while suspended puts a null marker in place of the null version.
+    let del = call(&s3, "DELETE", "/sbx/k", &[], b"").await;
+    assert_eq!(del.headers["x-amz-version-id"], "null");
+    let versions = call(&s3, "GET", "/sbx?versions", &[], b"").await;
+    assert!(versions.body.contains("<DeleteMarker>"), "{}", versions.body);
+    assert_eq!(between(&versions.body, "<VersionId>", "<").len(), 2, "{}", versions.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn objects_from_before_versions_become_null_versions() {
+    let store = Store::memory();
+    let account = Scope::default().account.as_str().to_owned();
+    {
+        let s3 = service(&store);
+        call(&s3, "PUT", "/old", &[], b"").await;
+    }
+    // A record as the previous layout wrote it: no stamp, no entry in s3.versions.
+    let old = serde_json::json!({
+        "v": 1, "pieces": [], "size": 0, "etag": "d41d8cd98f00b204e9800998ecf8427e", "modified_ms": 1000
+    });
+    store
+        .kv
+        .put(OBJECTS, &model::object_key(&account, "old", "legacy"), old.to_string().as_bytes())
+        .expect("ascii");
+    store.kv.delete("s3.meta", b"layout").expect("ascii");
+    let s3 = service(&store);
+    assert_eq!(call(&s3, "HEAD", "/old/legacy", &[], b"").await.status, 200);
+    let versions = call(&s3, "GET", "/old?versions", &[], b"").await;
+    assert!(
+        versions.body.contains("<Key>legacy</Key>") && versions.body.contains("<IsLatest>true</IsLatest>")
+    );
+    assert_eq!(call(&s3, "DELETE", "/old", &[], b"").await.status, 409);
+    call(&s3, "DELETE", "/old/legacy", &[], b"").await;
+    assert_eq!(call(&s3, "DELETE", "/old", &[], b"").await.status, 204);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifecycle_sweep_expires_objects_and_noncurrent_versions() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/lcx", &[], b"").await;
+    call(&s3, "PUT", "/lcx?versioning", &[], ENABLE).await;
+    let rules = br#"<LifecycleConfiguration>
+<Rule><ID>tmp</ID><Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>
+<Rule><ID>old</ID><Filter><Prefix>keep/</Prefix></Filter><Status>Enabled</Status><NoncurrentVersionExpiration><NoncurrentDays>1</NoncurrentDays></NoncurrentVersionExpiration></Rule>
+<Rule><ID>markers</ID><Filter><Prefix>gone/</Prefix></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>
+<Rule><ID>off</ID><Filter><Prefix>off/</Prefix></Filter><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>
+</LifecycleConfiguration>"#;
+    let put = call(&s3, "PUT", "/lcx?lifecycle", &[], rules).await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    call(&s3, "PUT", "/lcx/tmp/a", &[], b"x").await;
+    call(&s3, "PUT", "/lcx/keep/b", &[], b"old").await;
+    call(&s3, "PUT", "/lcx/keep/b", &[], b"new").await;
+    call(&s3, "PUT", "/lcx/off/c", &[], b"stays").await;
+    // A lone delete marker (its only version removed) and an upload left behind.
+    let gone = call(&s3, "PUT", "/lcx/gone/d", &[], b"x").await;
+    let gone = gone.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    call(&s3, "DELETE", "/lcx/gone/d", &[], b"").await;
+    call(&s3, "DELETE", &format!("/lcx/gone/d?versionId={gone}"), &[], b"").await;
+    call(&s3, "POST", "/lcx/gone/e?uploads", &[], b"").await;
+    let timing = crate::lifecycle::Timing {
+        day: std::time::Duration::from_millis(1),
+        interval: std::time::Duration::from_secs(1),
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    crate::lifecycle::sweep(&s3.engine, timing).await.expect("sweep");
+    assert_eq!(call(&s3, "GET", "/lcx/tmp/a", &[], b"").await.headers["x-amz-delete-marker"], "true");
+    assert_eq!(call(&s3, "GET", "/lcx/keep/b", &[], b"").await.body, "new");
+    let versions = call(&s3, "GET", "/lcx?versions&prefix=keep/", &[], b"").await;
+    assert_eq!(between(&versions.body, "<VersionId>", "<").len(), 1, "{}", versions.body);
+    assert_eq!(call(&s3, "GET", "/lcx/off/c", &[], b"").await.body, "stays");
+    let versions = call(&s3, "GET", "/lcx?versions&prefix=gone/", &[], b"").await;
+    assert!(!versions.body.contains("<VersionId>"), "{}", versions.body);
+    let uploads = call(&s3, "GET", "/lcx?uploads", &[], b"").await;
+    assert!(!uploads.body.contains("<UploadId>"), "{}", uploads.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_preflight_and_actual_requests() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/cbx", &[], b"").await;
+    let pre = [("origin", "http://app.example.com"), ("access-control-request-method", "PUT")];
+    let off = call(&s3, "OPTIONS", "/cbx/k", &pre, b"").await;
+    assert_eq!(off.status, 403);
+    assert!(off.body.contains("CORS is not enabled for this bucket"), "{}", off.body);
+    let cors = br#"<CORSConfiguration><CORSRule><AllowedOrigin>http://*.example.com</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>"#;
+    assert_eq!(call(&s3, "PUT", "/cbx?cors", &[], cors).await.status, 200);
+    let ok = call(
+        &s3,
+        "OPTIONS",
+        "/cbx/k",
+        &[pre[0], pre[1], ("access-control-request-headers", "content-type")],
+        b"",
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.headers["access-control-allow-origin"], "http://app.example.com");
+    assert_eq!(ok.headers["access-control-allow-methods"], "PUT, GET");
+    assert_eq!(ok.headers["access-control-max-age"], "300");
+    assert_eq!(ok.headers["access-control-allow-headers"], "content-type");
+    let denied = call(&s3, "OPTIONS", "/cbx/k", &[("origin", "http://evil.test"), pre[1]], b"").await;
+    assert_eq!(denied.status, 403);
+    assert!(
+        denied.body.contains("<Code>AccessForbidden</Code>")
+            && denied.body.contains("This CORS request is not allowed")
+    );
+    call(&s3, "PUT", "/cbx/k", &[], b"x").await;
+    let get = call(&s3, "GET", "/cbx/k", &[pre[0]], b"").await;
+    assert_eq!(get.headers["access-control-allow-origin"], "http://app.example.com");
+    assert_eq!(get.headers["access-control-expose-headers"], "ETag");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acls_follow_ownership_controls() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/abx", &[], b"").await;
+    let own = call(&s3, "GET", "/abx?ownershipControls", &[], b"").await;
+    assert!(own.body.contains("<ObjectOwnership>BucketOwnerEnforced</ObjectOwnership>"), "{}", own.body);
+    let acl = call(&s3, "GET", "/abx?acl", &[], b"").await;
+    assert!(acl.body.contains("<Permission>FULL_CONTROL</Permission>"), "{}", acl.body);
+    assert_eq!(call(&s3, "PUT", "/abx?acl", &[("x-amz-acl", "private")], b"").await.status, 200);
+    let public = call(&s3, "PUT", "/abx?acl", &[("x-amz-acl", "public-read")], b"").await;
+    assert_eq!(public.status, 400);
+    assert!(public.body.contains("<Code>AccessControlListNotSupported</Code>"), "{}", public.body);
+    let refused = call(&s3, "PUT", "/abx/k", &[("x-amz-acl", "public-read")], b"x").await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("<Code>AccessControlListNotSupported</Code>"));
+    assert_eq!(call(&s3, "PUT", "/abx/k", &[("x-amz-acl", "private")], b"x").await.status, 200);
+    let writer = b"<OwnershipControls><Rule><ObjectOwnership>ObjectWriter</ObjectOwnership></Rule></OwnershipControls>";
+    assert_eq!(call(&s3, "PUT", "/abx?ownershipControls", &[], writer).await.status, 200);
+    assert_eq!(call(&s3, "PUT", "/abx/k", &[("x-amz-acl", "public-read")], b"x").await.status, 200);
+    assert_eq!(call(&s3, "PUT", "/abx/k?acl", &[("x-amz-acl", "public-read")], b"").await.status, 200);
+    let acl = call(&s3, "GET", "/abx/k?acl", &[], b"").await;
+    assert!(
+        acl.body.contains("AllUsers</URI>") && acl.body.contains("<Permission>READ</Permission>"),
+        "{}",
+        acl.body
+    );
+    assert_eq!(call(&s3, "DELETE", "/abx?ownershipControls", &[], b"").await.status, 204);
+    let none = call(&s3, "GET", "/abx?ownershipControls", &[], b"").await;
+    assert!(none.body.contains("<Code>OwnershipControlsNotFoundError</Code>"), "{}", none.body);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_markers_and_versions_are_announced_apart() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/nbx", &[], b"").await;
+    call(&s3, "PUT", "/nbx?versioning", &[], ENABLE).await;
+    let config = b"<NotificationConfiguration><QueueConfiguration><Queue>arn:aws:sqs:us-east-1:000000000000:q</Queue><Event>s3:ObjectRemoved:*</Event><Event>s3:ObjectCreated:*</Event></QueueConfiguration></NotificationConfiguration>";
+    assert_eq!(call(&s3, "PUT", "/nbx?notification", &[], config).await.status, 200);
+    let put = call(&s3, "PUT", "/nbx/k", &[], b"x").await;
+    let id = put.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    call(&s3, "DELETE", "/nbx/k", &[], b"").await;
+    call(&s3, "DELETE", &format!("/nbx/k?versionId={id}"), &[], b"").await;
+    let payloads: Vec<String> = store
+        .kv
+        .scan_all(crate::notify::DELIVERIES, storage::KeyRange::all())
+        .expect("scan")
+        .into_iter()
+        .map(|(_, v)| model::decode::<crate::notify::Delivery>(&v).expect("delivery").payload)
+        .collect();
+    let named =
+        |event: &str| payloads.iter().filter(|p| p.contains(&format!("\"eventName\":\"{event}\""))).count();
+    assert_eq!(named("ObjectCreated:Put"), 1, "{payloads:?}");
+    assert_eq!(named("ObjectRemoved:DeleteMarkerCreated"), 1, "{payloads:?}");
+    assert_eq!(named("ObjectRemoved:Delete"), 1, "{payloads:?}");
+    assert!(
+        payloads.iter().filter(|p| p.contains(&format!("\"versionId\":\"{id}\""))).count() == 2,
+        "{payloads:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completed_uploads_become_new_versions() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/mpx", &[], b"").await;
+    call(&s3, "PUT", "/mpx?versioning", &[], ENABLE).await;
+    call(&s3, "PUT", "/mpx/big", &[], b"first").await;
+    let created = call(&s3, "POST", "/mpx/big?uploads", &[], b"").await;
+    let upload = between(&created.body, "<UploadId>", "<")[0].to_owned();
+    let part = call(&s3, "PUT", &format!("/mpx/big?partNumber=1&uploadId={upload}"), &[], b"second").await;
+    let etag = part.headers["etag"].to_str().expect("ascii").to_owned();
+    let body = format!(
+        "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{etag}</ETag></Part></CompleteMultipartUpload>"
+    );
+    let body: &'static [u8] = Box::leak(body.into_bytes().into_boxed_slice());
+    let done = call(&s3, "POST", &format!("/mpx/big?uploadId={upload}"), &[], body).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let id = done.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    let versions = call(&s3, "GET", "/mpx?versions", &[], b"").await;
+    let ids = between(&versions.body, "<VersionId>", "<");
+    assert_eq!((ids.len(), ids[0]), (2, id.as_str()), "{}", versions.body);
+    assert_eq!(call(&s3, "GET", "/mpx/big", &[], b"").await.body, "second");
 }

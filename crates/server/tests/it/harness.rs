@@ -13,6 +13,8 @@ pub struct Server {
     child: Option<Child>,
     pub port: u16,
     args: Vec<String>,
+    /// Extra environment for the process (`start_with_env`).
+    env: Vec<(String, String)>,
 }
 
 fn free_port() -> u16 {
@@ -39,7 +41,20 @@ impl Server {
             args.push("--data-dir".into());
             args.push(dir.display().to_string());
         }
-        let mut server = Server { child: None, port: free_port(), args };
+        let mut server = Server { child: None, port: free_port(), args, env: Vec::new() };
+        server.spawn();
+        server
+    }
+
+    /// `start_with`, with extra environment variables for the process.
+    pub fn start_with_env(data_dir: Option<&Path>, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        if let Some(dir) = data_dir {
+            args.push("--data-dir".into());
+            args.push(dir.display().to_string());
+        }
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut server = Server { child: None, port: free_port(), args, env };
         server.spawn();
         server
     }
@@ -53,6 +68,7 @@ impl Server {
             .env_remove("NIMBUS_PORT")
             .env_remove("NIMBUS_DATA_DIR")
             .env("NIMBUS_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

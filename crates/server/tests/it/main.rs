@@ -20,6 +20,7 @@ mod logs;
 mod malformed;
 mod protocols;
 mod s3;
+mod s3_versioning;
 mod scheduler;
 mod sigv4;
 mod sns;

@@ -1,4 +1,4 @@
-//! AWS::S3::Bucket (versioning, CORS, lifecycle, tags, notifications) and
+//! AWS::S3::Bucket (versioning, CORS, lifecycle, ownership controls, tags, notifications) and
 //! AWS::S3::BucketPolicy, through S3's rest-xml API.
 
 use bytes::Bytes;
@@ -76,6 +76,19 @@ pub async fn configure(cx: &Cx<'_>, name: &str, props: &Value) -> Outcome<()> {
     {
         put(cx, &format!("/{name}?lifecycle"), lifecycle_xml(rules)).await.map_err(err)?;
     }
+    let ownership = props
+        .get("OwnershipControls")
+        .map(|o| list(o, "Rules").filter_map(|r| text(r, "ObjectOwnership")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    if let Some(o) = ownership.first() {
+        let mut w = XmlWriter::new();
+        w.open_ns("OwnershipControls", XMLNS);
+        w.open("Rule");
+        w.leaf("ObjectOwnership", o);
+        w.close("Rule");
+        w.close("OwnershipControls");
+        put(cx, &format!("/{name}?ownershipControls"), w.finish()).await.map_err(err)?;
+    }
     let notifications = notification_xml(props.get("NotificationConfiguration").unwrap_or(&Value::Null));
     put(cx, &format!("/{name}?notification"), notifications).await.map_err(err)?;
     Ok(())
@@ -120,14 +133,35 @@ fn lifecycle_xml(rules: &[Value]) -> Vec<u8> {
         if let Some(id) = text(r, "Id") {
             w.leaf("ID", &id);
         }
-        w.open("Filter");
-        w.leaf("Prefix", &text(r, "Prefix").unwrap_or_default());
-        w.close("Filter");
+        lifecycle_filter(&mut w, r);
         w.leaf("Status", &text(r, "Status").unwrap_or_else(|| "Enabled".to_owned()));
-        if let Some(days) = text(r, "ExpirationInDays") {
+        let days = text(r, "ExpirationInDays");
+        let date = text(r, "ExpirationDate");
+        let marker = text(r, "ExpiredObjectDeleteMarker");
+        if days.is_some() || date.is_some() || marker.is_some() {
             w.open("Expiration");
-            w.leaf("Days", &days);
+            if let Some(d) = &days {
+                w.leaf("Days", d);
+            }
+            if let Some(d) = &date {
+                w.leaf("Date", d);
+            }
+            if let Some(m) = &marker {
+                w.leaf("ExpiredObjectDeleteMarker", m);
+            }
             w.close("Expiration");
+        }
+        let noncurrent = r.get("NoncurrentVersionExpiration");
+        let noncurrent_days = noncurrent
+            .and_then(|n| text(n, "NoncurrentDays"))
+            .or_else(|| text(r, "NoncurrentVersionExpirationInDays"));
+        if let Some(d) = noncurrent_days {
+            w.open("NoncurrentVersionExpiration");
+            w.leaf("NoncurrentDays", &d);
+            if let Some(n) = noncurrent.and_then(|n| text(n, "NewerNoncurrentVersions")) {
+                w.leaf("NewerNoncurrentVersions", &n);
+            }
+            w.close("NoncurrentVersionExpiration");
         }
         if let Some(days) =
             r.get("AbortIncompleteMultipartUpload").and_then(|a| text(a, "DaysAfterInitiation"))
@@ -140,6 +174,43 @@ fn lifecycle_xml(rules: &[Value]) -> Vec<u8> {
     }
     w.close("LifecycleConfiguration");
     w.finish()
+}
+
+/// A rule's Prefix, TagFilters and ObjectSize bounds as S3's `<Filter>` (`<And>` for several).
+fn lifecycle_filter(w: &mut XmlWriter, r: &Value) {
+    let prefix = text(r, "Prefix");
+    let tags: Vec<(String, String)> = list(r, "TagFilters")
+        .map(|t| (text(t, "Key").unwrap_or_default(), text(t, "Value").unwrap_or_default()))
+        .collect();
+    let greater = text(r, "ObjectSizeGreaterThan");
+    let less = text(r, "ObjectSizeLessThan");
+    let parts = usize::from(prefix.is_some())
+        + tags.len()
+        + usize::from(greater.is_some())
+        + usize::from(less.is_some());
+    w.open("Filter");
+    if parts > 1 {
+        w.open("And");
+    }
+    if parts == 0 || prefix.is_some() {
+        w.leaf("Prefix", &prefix.unwrap_or_default());
+    }
+    for (k, v) in &tags {
+        w.open("Tag");
+        w.leaf("Key", k);
+        w.leaf("Value", v);
+        w.close("Tag");
+    }
+    if let Some(g) = &greater {
+        w.leaf("ObjectSizeGreaterThan", g);
+    }
+    if let Some(l) = &less {
+        w.leaf("ObjectSizeLessThan", l);
+    }
+    if parts > 1 {
+        w.close("And");
+    }
+    w.close("Filter");
 }
 
 /// CloudFormation's NotificationConfiguration → S3's XML.
@@ -230,5 +301,23 @@ mod tests {
         let xml = String::from_utf8(notification_xml(&config)).expect("utf-8");
         assert!(xml.contains("<CloudFunctionConfiguration><CloudFunction>arn:aws:lambda:us-east-1:000000000000:function:f</CloudFunction><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>in/</Value></FilterRule></S3Key></Filter></CloudFunctionConfiguration>"), "{xml}");
         assert!(xml.contains("<EventBridgeConfiguration></EventBridgeConfiguration>"), "{xml}");
+    }
+
+    #[test]
+    fn lifecycle_rules_become_s3_xml() {
+        let rules = serde_json::json!([
+            {"Id": "a", "Prefix": "tmp/", "Status": "Enabled", "ExpirationInDays": 3},
+            {"Status": "Enabled", "Prefix": "logs/", "TagFilters": [{"Key": "k", "Value": "v"}],
+             "NoncurrentVersionExpiration": {"NoncurrentDays": 5, "NewerNoncurrentVersions": 2}}
+        ]);
+        let xml = String::from_utf8(lifecycle_xml(rules.as_array().expect("array"))).expect("utf-8");
+        assert!(xml.contains("<Filter><Prefix>tmp/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>3</Days></Expiration>"), "{xml}");
+        assert!(
+            xml.contains(
+                "<Filter><And><Prefix>logs/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag></And></Filter>"
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<NoncurrentVersionExpiration><NoncurrentDays>5</NoncurrentDays><NewerNoncurrentVersions>2</NewerNoncurrentVersions></NoncurrentVersionExpiration>"), "{xml}");
     }
 }

@@ -1,0 +1,623 @@
+//! Object versions: every version of every key, objects and delete markers alike, lives in
+//! `s3.versions` under `{account}/{bucket}/{key}\0{inverted stamp}`, so a key's versions sort
+//! newest first right after each other and ListObjectVersions is one ordered walk. `s3.objects`
+//! keeps a copy of a key's latest version when that version is an object, so GET and the plain
+//! listings read one record as before; both tables change in the same batch.
+//!
+//! A bucket that never had versioning holds one `null` version per key. Writers of one key hold
+//! its lock stripe from the read to the commit, so versions are stamped in commit order; the
+//! preconditions stay, for the bucket (and an upload) that may vanish meanwhile.
+
+use std::ops::Bound;
+
+use s3s::dto::*;
+use storage::{Batch, CommitError, Condition, KeyRange, Kv};
+
+use crate::body;
+use crate::buckets::{self, millis, timestamp};
+use crate::engine::{Cx, Engine};
+use crate::error::{Error, Result};
+use crate::list::{Encoder, after_prefix, max_keys};
+use crate::model::{self, BUCKETS, BucketRecord, OBJECTS, ObjectRecord};
+use crate::notify::Change;
+
+pub const VERSIONS: &str = "s3.versions";
+const META: &str = "s3.meta";
+const LAYOUT: &[u8] = b"layout";
+/// The layout with `s3.versions`; data dirs from before it are migrated by [`migrate`].
+const LAYOUT_VERSIONS: &[u8] = b"2";
+
+/// A bucket's versioning state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Versioning {
+    Unversioned,
+    Enabled,
+    Suspended,
+}
+
+impl Versioning {
+    pub fn of(bucket: &BucketRecord) -> Versioning {
+        match bucket.versioning.as_deref() {
+            Some("Enabled") => Versioning::Enabled,
+            Some("Suspended") => Versioning::Suspended,
+            _ => Versioning::Unversioned,
+        }
+    }
+}
+
+/// The prefix of every version of `key` (`\0` cannot occur in a key S3 accepts in XML, and
+/// sorts before every byte that can, so a key's versions come before its extensions').
+fn key_prefix(object_key: &[u8]) -> Vec<u8> {
+    let mut k = object_key.to_vec();
+    k.push(0);
+    k
+}
+
+/// Newer stamps sort first.
+fn version_key_of(object_key: &[u8], stamp: u64) -> Vec<u8> {
+    let mut k = key_prefix(object_key);
+    k.extend_from_slice(format!("{:016x}", u64::MAX - stamp).as_bytes());
+    k
+}
+
+#[cfg(test)]
+fn version_key(account: &str, bucket: &str, key: &str, stamp: u64) -> Vec<u8> {
+    version_key_of(&model::object_key(account, bucket, key), stamp)
+}
+
+/// The object key in a version key, given the length of its bucket's prefix.
+pub fn key_of(base: usize, k: &[u8]) -> Option<String> {
+    let end = k.len().checked_sub(17)?;
+    (end >= base && k[end] == 0).then(|| String::from_utf8_lossy(&k[base..end]).into_owned())
+}
+
+/// Version ids carry their stamp (16 hex digits) and 16 random ones, so a version is found by
+/// its id with one read.
+pub fn new_id(stamp: u64) -> String {
+    let random = uuid::Uuid::new_v4().as_u128() as u64;
+    format!("{stamp:016x}{random:016x}")
+}
+
+fn stamp_of(id: &str) -> Option<u64> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(&id[..16], 16).ok()
+}
+
+/// The version id as S3 writes it: `null` for the null version.
+pub fn wire_id(r: &ObjectRecord) -> String {
+    r.version_id.clone().unwrap_or_else(|| "null".to_owned())
+}
+
+fn invalid_id() -> Error {
+    Error::InvalidArgument("Invalid version id specified".into())
+}
+
+/// Checks the form of a version id a request names.
+pub fn check_id(id: &str) -> Result<()> {
+    if id == "null" || stamp_of(id).is_some() { Ok(()) } else { Err(invalid_id()) }
+}
+
+fn is(r: &ObjectRecord, id: &str) -> bool {
+    match &r.version_id {
+        None => id == "null",
+        Some(v) => v == id,
+    }
+}
+
+type Found = (Vec<u8>, Vec<u8>, ObjectRecord);
+
+/// Every version of `key`, newest first, with its store key and raw value.
+fn all_of(e: &Engine, object_key: &[u8]) -> Result<Vec<Found>> {
+    e.kv.scan_prefix(VERSIONS, &key_prefix(object_key), storage::UNLIMITED)?
+        .into_iter()
+        .map(|(k, v)| {
+            let r = model::decode(&v)?;
+            Ok((k, v, r))
+        })
+        .collect()
+}
+
+/// The version `id` of `key`, if it exists.
+fn find(e: &Engine, object_key: &[u8], id: &str) -> Result<Option<Found>> {
+    if id == "null" {
+        return Ok(all_of(e, object_key)?.into_iter().find(|(_, _, r)| r.version_id.is_none()));
+    }
+    let stamp = stamp_of(id).ok_or_else(invalid_id)?;
+    let k = version_key_of(object_key, stamp);
+    let Some(raw) = e.kv.get(VERSIONS, &k)? else { return Ok(None) };
+    let r: ObjectRecord = model::decode(&raw)?;
+    Ok(is(&r, id).then_some((k, raw, r)))
+}
+
+/// The record a read names: the latest version, or version `id`. A delete marker answers
+/// `NoSuchKey` as the latest version and `MethodNotAllowed` by id, with its headers.
+pub fn read(e: &Engine, cx: &Cx, bucket: &str, key: &str, id: Option<&str>) -> Result<ObjectRecord> {
+    let ok = model::object_key(&cx.account, bucket, key);
+    match id {
+        None => {
+            if let Some(r) = model::get(e.kv.as_ref(), OBJECTS, &ok)? {
+                return Ok(r);
+            }
+            buckets::load(e, cx, bucket)?;
+            let latest = e.kv.scan_prefix(VERSIONS, &key_prefix(&ok), 1)?;
+            match latest.first() {
+                Some((_, v)) => {
+                    let r: ObjectRecord = model::decode(v)?;
+                    Err(if r.delete_marker { Error::DeleteMarker(wire_id(&r)) } else { Error::NoSuchKey })
+                }
+                None => Err(Error::NoSuchKey),
+            }
+        }
+        Some(id) => {
+            check_id(id)?;
+            match find(e, &ok, id)? {
+                Some((_, _, r)) if r.delete_marker => Err(Error::MethodNotAllowed(wire_id(&r))),
+                Some((_, _, r)) => Ok(r),
+                None => {
+                    buckets::load(e, cx, bucket)?;
+                    Err(Error::NoSuchVersion)
+                }
+            }
+        }
+    }
+}
+
+fn condition(current: &Option<Vec<u8>>) -> Condition {
+    current.clone().map_or(Condition::Absent, Condition::Value)
+}
+
+/// What a caller commits along with a new version (a multipart upload's removal), and the error
+/// when one of its preconditions fails.
+pub struct Extra<'a> {
+    pub batch: &'a dyn Fn() -> Batch,
+    pub failed: fn() -> Error,
+}
+
+/// Commits `batch` (whose first op expects the bucket); `Ok(false)` when a later precondition
+/// failed and the caller should read again.
+fn commit(
+    e: &Engine,
+    batch: Batch,
+    extra_conditions: usize,
+    failed: fn() -> Error,
+    announced: bool,
+) -> Result<bool> {
+    match e.kv.commit(batch) {
+        Ok(()) => {
+            if announced {
+                e.notifier.wake();
+            }
+            Ok(true)
+        }
+        Err(CommitError::ConditionFailed { index: 0 }) => Err(Error::NoSuchBucket),
+        Err(CommitError::ConditionFailed { index }) if index <= extra_conditions => Err(failed()),
+        Err(CommitError::ConditionFailed { .. }) => Ok(false),
+        Err(CommitError::Storage(err)) => Err(err.into()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn announce(
+    e: &Engine,
+    cx: &Cx,
+    batch: &mut Batch,
+    bucket: &BucketRecord,
+    event: Option<&'static str>,
+    key: &str,
+    r: &ObjectRecord,
+    versioned: bool,
+) -> Result<bool> {
+    let Some(event) = event else { return Ok(false) };
+    let id = versioned.then(|| wire_id(r));
+    let object = !r.delete_marker && event.starts_with("ObjectCreated");
+    let change = Change {
+        event,
+        key,
+        size: object.then_some(r.size),
+        etag: object.then_some(r.etag.as_str()),
+        version_id: id.as_deref(),
+    };
+    e.notifier.add(batch, cx, bucket, &change, millis(e.now()))
+}
+
+/// Makes `record` the latest version of `key`: a new version when versioning is enabled,
+/// otherwise the new `null` version, replacing (and freeing) the previous one. `if_absent` is
+/// `If-None-Match: *`. Returns the record as stored.
+#[allow(clippy::too_many_arguments)]
+pub fn put(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &BucketRecord,
+    key: &str,
+    mut record: ObjectRecord,
+    if_absent: bool,
+    extra: Option<Extra<'_>>,
+    event: Option<&'static str>,
+) -> Result<ObjectRecord> {
+    let state = Versioning::of(bucket);
+    let ok = model::object_key(&cx.account, &bucket.name, key);
+    let _guard = e.lock(&cx.account, &bucket.name, key);
+    loop {
+        let current = e.kv.get(OBJECTS, &ok)?;
+        if if_absent && current.is_some() {
+            return Err(Error::PreconditionFailed);
+        }
+        let stamp = e.next_stamp();
+        record.stamp = Some(stamp);
+        record.version_id = (state == Versioning::Enabled).then(|| new_id(stamp));
+        record.delete_marker = false;
+        let mut batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, &bucket.name));
+        let mut extra_conditions = 0;
+        if let Some(x) = &extra {
+            for op in (x.batch)().into_ops() {
+                extra_conditions += usize::from(matches!(op, storage::Op::Expect { .. }));
+                batch.push(op);
+            }
+        }
+        let encoded = model::encode(&record)?;
+        batch = batch
+            .expect(OBJECTS, ok.clone(), condition(&current))
+            .put(OBJECTS, ok.clone(), encoded.clone())
+            .put(VERSIONS, version_key_of(&ok, stamp), encoded);
+        let mut freed = Vec::new();
+        if state != Versioning::Enabled
+            && let Some((k, raw, old)) = find(e, &ok, "null")?
+        {
+            batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k);
+            freed = old.pieces;
+        }
+        let announced =
+            announce(e, cx, &mut batch, bucket, event, key, &record, state != Versioning::Unversioned)?;
+        let failed: fn() -> Error = extra.as_ref().map_or(|| Error::NoSuchBucket, |x| x.failed);
+        if commit(e, batch, extra_conditions, failed, announced)? {
+            body::forget(&e.blobs, freed);
+            return Ok(record);
+        }
+    }
+}
+
+/// What a DELETE did: the version it created or removed, and whether that is a delete marker.
+#[derive(Debug, Default)]
+pub struct Deleted {
+    pub version_id: Option<String>,
+    pub delete_marker: bool,
+}
+
+/// DELETE without a version id: removes the object of an unversioned bucket; otherwise puts a
+/// delete marker on top (the `null` one when suspended, replacing the `null` version).
+/// `family` is the notification family (`ObjectRemoved`, `LifecycleExpiration`).
+pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, family: &str) -> Result<Deleted> {
+    let state = Versioning::of(bucket);
+    let ok = model::object_key(&cx.account, &bucket.name, key);
+    let _guard = e.lock(&cx.account, &bucket.name, key);
+    let (delete, marker_created): (&'static str, &'static str) = if family == "LifecycleExpiration" {
+        ("LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated")
+    } else {
+        ("ObjectRemoved:Delete", "ObjectRemoved:DeleteMarkerCreated")
+    };
+    loop {
+        let current = e.kv.get(OBJECTS, &ok)?;
+        let mut batch = Batch::new().expect_present(BUCKETS, model::bucket_key(&cx.account, &bucket.name));
+        let mut freed = Vec::new();
+        if state == Versioning::Unversioned {
+            let Some(raw) = current else { return Ok(Deleted::default()) };
+            let old: ObjectRecord = model::decode(&raw)?;
+            batch = batch.expect_value(OBJECTS, ok.clone(), raw).delete(OBJECTS, ok.clone());
+            for (k, _, r) in all_of(e, &ok)? {
+                batch = batch.delete(VERSIONS, k);
+                freed.extend(r.pieces);
+            }
+            let announced = announce(e, cx, &mut batch, bucket, Some(delete), key, &old, false)?;
+            if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
+                body::forget(&e.blobs, freed);
+                return Ok(Deleted::default());
+            }
+            continue;
+        }
+        let stamp = e.next_stamp();
+        let marker = ObjectRecord {
+            v: 1,
+            modified_ms: millis(e.now()),
+            version_id: (state == Versioning::Enabled).then(|| new_id(stamp)),
+            stamp: Some(stamp),
+            delete_marker: true,
+            ..Default::default()
+        };
+        batch = batch.expect(OBJECTS, ok.clone(), condition(&current));
+        if current.is_some() {
+            batch = batch.delete(OBJECTS, ok.clone());
+        }
+        if state == Versioning::Suspended
+            && let Some((k, raw, old)) = find(e, &ok, "null")?
+        {
+            batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k);
+            freed = old.pieces;
+        }
+        batch = batch.put(VERSIONS, version_key_of(&ok, stamp), model::encode(&marker)?);
+        let out = Deleted { version_id: Some(wire_id(&marker)), delete_marker: true };
+        let announced = announce(e, cx, &mut batch, bucket, Some(marker_created), key, &marker, true)?;
+        if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
+            body::forget(&e.blobs, freed);
+            return Ok(out);
+        }
+    }
+}
+
+/// DELETE with a version id: removes that version for good (deleting an absent version
+/// succeeds, as in S3). When it was the latest, the next one takes its place.
+pub fn delete_version(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &BucketRecord,
+    key: &str,
+    id: &str,
+    event: &'static str,
+) -> Result<Deleted> {
+    check_id(id)?;
+    let ok = model::object_key(&cx.account, &bucket.name, key);
+    let _guard = e.lock(&cx.account, &bucket.name, key);
+    loop {
+        let versions = all_of(e, &ok)?;
+        let Some(at) = versions.iter().position(|(_, _, r)| is(r, id)) else {
+            return Ok(Deleted { version_id: Some(id.to_owned()), delete_marker: false });
+        };
+        let (k, raw, gone) = &versions[at];
+        let mut batch = Batch::new()
+            .expect_present(BUCKETS, model::bucket_key(&cx.account, &bucket.name))
+            .expect_value(VERSIONS, k.clone(), raw.clone())
+            .delete(VERSIONS, k.clone());
+        if at == 0 {
+            let current = e.kv.get(OBJECTS, &ok)?;
+            batch = batch.expect(OBJECTS, ok.clone(), condition(&current));
+            batch = match versions.get(1) {
+                Some((_, next_raw, next)) if !next.delete_marker => {
+                    batch.put(OBJECTS, ok.clone(), next_raw.clone())
+                }
+                _ => batch.delete(OBJECTS, ok.clone()),
+            };
+        }
+        let announced = announce(e, cx, &mut batch, bucket, Some(event), key, gone, true)?;
+        if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
+            body::forget(&e.blobs, gone.pieces.clone());
+            return Ok(Deleted { version_id: Some(id.to_owned()), delete_marker: gone.delete_marker });
+        }
+    }
+}
+
+/// Rewrites one version's record with `change` applied (tagging): the latest version, or
+/// version `id`. Returns the version id as written on the wire when the bucket is versioned.
+pub fn update(
+    e: &Engine,
+    cx: &Cx,
+    bucket: &str,
+    key: &str,
+    id: Option<&str>,
+    change: impl Fn(&mut ObjectRecord),
+) -> Result<ObjectRecord> {
+    let ok = model::object_key(&cx.account, bucket, key);
+    let _guard = e.lock(&cx.account, bucket, key);
+    loop {
+        let target = read(e, cx, bucket, key, id)?;
+        let stamp = target.stamp.ok_or_else(|| Error::InternalError("a version without a stamp".into()))?;
+        let k = version_key_of(&ok, stamp);
+        let raw = e.kv.get(VERSIONS, &k)?.ok_or(Error::NoSuchVersion)?;
+        let mut record: ObjectRecord = model::decode(&raw)?;
+        change(&mut record);
+        let encoded = model::encode(&record)?;
+        let mut batch = Batch::new()
+            .expect_present(BUCKETS, model::bucket_key(&cx.account, bucket))
+            .expect_value(VERSIONS, k.clone(), raw)
+            .put(VERSIONS, k, encoded.clone());
+        let current = e.kv.get(OBJECTS, &ok)?;
+        if let Some(cur) = &current {
+            let cur: ObjectRecord = model::decode(cur)?;
+            if cur.stamp == Some(stamp) {
+                batch =
+                    batch.expect(OBJECTS, ok.clone(), condition(&current)).put(OBJECTS, ok.clone(), encoded);
+            }
+        }
+        if commit(e, batch, 0, || Error::NoSuchBucket, false)? {
+            return Ok(record);
+        }
+    }
+}
+
+/// Whether the bucket holds any version or delete marker.
+pub fn bucket_has_versions(kv: &dyn Kv, account: &str, bucket: &str) -> Result<bool> {
+    Ok(!kv.scan_prefix(VERSIONS, &model::objects_prefix(account, bucket), 1)?.is_empty())
+}
+
+/// Gives every object written before versions existed its `null` version in `s3.versions`.
+/// Each object moves in its own batch, so a crash midway leaves a consistent store to finish.
+pub fn migrate(kv: &dyn Kv) -> Result<()> {
+    if kv.get(META, LAYOUT)?.as_deref() == Some(LAYOUT_VERSIONS) {
+        return Ok(());
+    }
+    for (k, v) in kv.scan_all(OBJECTS, KeyRange::all())? {
+        let mut r: ObjectRecord = model::decode(&v)?;
+        if r.stamp.is_some() {
+            continue;
+        }
+        let stamp = u64::try_from(r.modified_ms).unwrap_or(0).saturating_mul(1000);
+        r.stamp = Some(stamp);
+        let encoded = model::encode(&r)?;
+        let batch = Batch::new()
+            .expect_value(OBJECTS, k.clone(), v)
+            .put(OBJECTS, k.clone(), encoded.clone())
+            .put(VERSIONS, version_key_of(&k, stamp), encoded);
+        match kv.commit(batch) {
+            Ok(()) | Err(CommitError::ConditionFailed { .. }) => {}
+            Err(CommitError::Storage(err)) => return Err(err.into()),
+        }
+    }
+    kv.put(META, LAYOUT, LAYOUT_VERSIONS)?;
+    Ok(())
+}
+
+/// One entry of a version listing.
+enum Entry {
+    Version(String, Box<ObjectRecord>, bool),
+    Prefix(String),
+}
+
+pub async fn list(e: &Engine, cx: &Cx, input: ListObjectVersionsInput) -> Result<ListObjectVersionsOutput> {
+    buckets::load(e, cx, &input.bucket)?;
+    let enc = Encoder::new(input.encoding_type.as_ref())?;
+    let max = max_keys(input.max_keys)?;
+    let prefix = input.prefix.clone().unwrap_or_default();
+    let delimiter = input.delimiter.clone().filter(|d| !d.is_empty());
+    let key_marker = input.key_marker.clone().filter(|m| !m.is_empty());
+    let id_marker = input.version_id_marker.clone().filter(|m| !m.is_empty());
+    if id_marker.is_some() && key_marker.is_none() {
+        return Err(Error::InvalidArgument(
+            "A version-id marker cannot be specified without a key marker.".into(),
+        ));
+    }
+    let base = model::objects_prefix(&cx.account, &input.bucket);
+    let full = |s: &str| {
+        let mut k = base.clone();
+        k.extend_from_slice(s.as_bytes());
+        k
+    };
+    let end = KeyRange::prefix(full(&prefix)).end;
+    // Where the walk starts, and the key whose latest version was already listed.
+    let (mut cursor, mut previous) = match (&key_marker, &id_marker) {
+        (Some(km), _) if km.as_str() < prefix.as_str() => (Bound::Included(full(&prefix)), None),
+        (Some(km), Some(id)) => {
+            check_id(id)?;
+            match find(e, &full(km), id)? {
+                Some((k, _, _)) => (Bound::Excluded(k), Some(km.clone())),
+                None => (after_prefix(&key_prefix(&full(km))), None),
+            }
+        }
+        (Some(km), None) => (after_prefix(&key_prefix(&full(km))), None),
+        (None, _) => (Bound::Included(full(&prefix)), None),
+    };
+    let mut out: Vec<Entry> = Vec::new();
+    let mut truncated = false;
+    'scan: loop {
+        let rows = e.kv.scan(VERSIONS, KeyRange::new(cursor.clone(), end.clone()), 1000)?;
+        if rows.is_empty() {
+            break;
+        }
+        let full_page = rows.len() == 1000;
+        let mut last = None;
+        for (k, v) in rows {
+            let Some(key) = key_of(base.len(), &k) else { continue };
+            let common = delimiter.as_deref().and_then(|d| {
+                key.get(prefix.len()..)
+                    .and_then(|rest| rest.find(d))
+                    .map(|i| key[..prefix.len() + i + d.len()].to_owned())
+            });
+            if let Some(cp) = common {
+                if key_marker.as_deref().is_none_or(|m| cp.as_str() > m) {
+                    if out.len() == max {
+                        truncated = true;
+                        break 'scan;
+                    }
+                    out.push(Entry::Prefix(cp.clone()));
+                }
+                cursor = after_prefix(&full(&cp));
+                continue 'scan;
+            }
+            if out.len() == max {
+                truncated = true;
+                break 'scan;
+            }
+            let latest = previous.as_deref() != Some(key.as_str());
+            previous = Some(key.clone());
+            out.push(Entry::Version(key, Box::new(model::decode(&v)?), latest));
+            last = Some(k);
+        }
+        match last {
+            Some(k) if full_page => cursor = Bound::Excluded(k),
+            _ if full_page => {}
+            _ => break,
+        }
+    }
+    let owner = buckets::owner(cx);
+    let (mut versions, mut markers, mut prefixes) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut next_key, mut next_id) = (None, None);
+    for entry in &out {
+        match entry {
+            Entry::Prefix(p) => {
+                next_key = Some(p.clone());
+                next_id = None;
+                prefixes.push(CommonPrefix { prefix: Some(enc.apply(p.clone())) });
+            }
+            Entry::Version(key, r, latest) => {
+                next_key = Some(key.clone());
+                next_id = Some(wire_id(r));
+                if r.delete_marker {
+                    markers.push(DeleteMarkerEntry {
+                        is_latest: Some(*latest),
+                        key: Some(enc.apply(key.clone())),
+                        last_modified: Some(timestamp(r.modified_ms)),
+                        owner: Some(owner.clone()),
+                        version_id: Some(wire_id(r)),
+                    });
+                } else {
+                    versions.push(ObjectVersion {
+                        checksum_algorithm: r
+                            .checksum
+                            .as_ref()
+                            .map(|c| vec![ChecksumAlgorithm::from(c.algorithm.clone())]),
+                        e_tag: Some(ETag::Strong(r.etag.clone())),
+                        is_latest: Some(*latest),
+                        key: Some(enc.apply(key.clone())),
+                        last_modified: Some(timestamp(r.modified_ms)),
+                        owner: Some(owner.clone()),
+                        size: Some(r.size as i64),
+                        storage_class: Some(ObjectVersionStorageClass::from(
+                            r.storage_class.clone().unwrap_or_else(|| "STANDARD".into()),
+                        )),
+                        version_id: Some(wire_id(r)),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    Ok(ListObjectVersionsOutput {
+        name: Some(input.bucket),
+        prefix: Some(enc.apply(prefix)),
+        key_marker: Some(enc.apply(input.key_marker.unwrap_or_default())),
+        version_id_marker: Some(input.version_id_marker.unwrap_or_default()),
+        max_keys: Some(input.max_keys.unwrap_or(1000)),
+        is_truncated: Some(truncated),
+        next_key_marker: if truncated { enc.opt(next_key) } else { None },
+        next_version_id_marker: if truncated { next_id } else { None },
+        versions: (!versions.is_empty()).then_some(versions),
+        delete_markers: (!markers.is_empty()).then_some(markers),
+        common_prefixes: (!prefixes.is_empty()).then_some(prefixes),
+        delimiter: enc.opt(input.delimiter),
+        encoding_type: input.encoding_type,
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_sort_newest_first_and_before_longer_keys() {
+        let older = version_key("1", "b", "a", 10);
+        let newer = version_key("1", "b", "a", 11);
+        let longer = version_key("1", "b", "a/b", 99);
+        assert!(newer < older && older < longer);
+        let base = model::objects_prefix("1", "b").len();
+        assert_eq!(key_of(base, &longer).as_deref(), Some("a/b"));
+    }
+
+    #[test]
+    fn ids_carry_their_stamp() {
+        let id = new_id(0x1234);
+        assert_eq!(stamp_of(&id), Some(0x1234));
+        assert!(check_id("null").is_ok());
+        assert!(check_id("nope").is_err());
+        assert!(check_id(&id).is_ok());
+    }
+}

@@ -117,6 +117,8 @@ def run_nimbus(args, workdir, results):
             results.setdefault("wrk", []).append(wrk(args, endpoint + path, args.concurrency))
         invoke = ["--scenario", "lambda-invoke", "--function-zip", function_zip(workdir)]
         invoke += ["--function-runtime", "nodejs20.x", "--function-handler", "handler.handler"]
+        # The same memory size (and so CPU share) as template.yaml gives the function.
+        invoke += ["--function-memory", "1024"]
         results.setdefault("invoke", []).append(loadgen(args, endpoint, None, 1, *invoke))
     finally:
         stop(proc)

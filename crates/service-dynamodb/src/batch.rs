@@ -327,8 +327,48 @@ impl Env<'_> {
             }
             actions.push(action);
         }
-        let units = self.transact(|| {
+        // A token used within the last ten minutes with the same items replays: nothing is
+        // written again. The token record commits in the transaction's own batch, so a crash
+        // cannot separate the writes from the record of them.
+        let token = input
+            .client_request_token
+            .as_deref()
+            .map(|t| (model::token_key(self.scope, t), fingerprint(&input)));
+        let (units, replayed) = self.transact(|| {
             let mut batch = Batch::new();
+            if let Some((key, fingerprint)) = &token {
+                let raw = self.kv.get(model::TOKENS, key)?;
+                let live = raw
+                    .as_deref()
+                    .and_then(|r| serde_json::from_slice::<model::TokenRecord>(r).ok())
+                    .filter(|r| self.now_nanos - r.done_nanos < TOKEN_WINDOW_NANOS);
+                let condition = match &raw {
+                    Some(r) => storage::Condition::Value(r.clone()),
+                    None => storage::Condition::Absent,
+                };
+                batch.push(storage::Op::Expect {
+                    table: model::TOKENS.to_owned(),
+                    key: key.clone(),
+                    condition,
+                });
+                match live {
+                    Some(r) if r.fingerprint == *fingerprint => {
+                        return Ok(Step::Done((replay_units(&actions), true)));
+                    }
+                    Some(_) => return Err(Error::IdempotentParameterMismatchException),
+                    None => {
+                        let record = model::TokenRecord {
+                            fingerprint: fingerprint.clone(),
+                            done_nanos: self.now_nanos,
+                        };
+                        batch = batch.put(
+                            model::TOKENS,
+                            key.clone(),
+                            serde_json::to_vec(&record).unwrap_or_default(),
+                        );
+                    }
+                }
+            }
             let mut reasons = Vec::new();
             let mut failed = false;
             let mut units: Vec<(String, f64)> = Vec::new();
@@ -380,15 +420,40 @@ impl Env<'_> {
             if failed {
                 return Err(Error::TransactionCanceledException { reasons });
             }
-            Ok(Step::Commit(batch, units))
+            Ok(Step::Commit(batch, (units, false)))
         })?;
         let mut out = json!({});
         if mode != Mode::None {
-            let c: Vec<Value> = units.iter().filter_map(|(n, u)| mode.render(n, *u, true, &[])).collect();
+            // A replay reads the items instead of writing them, and says so in its units.
+            let write = !replayed;
+            let c: Vec<Value> = units.iter().filter_map(|(n, u)| mode.render(n, *u, write, &[])).collect();
             out["ConsumedCapacity"] = Value::Array(c);
         }
         Ok(out)
     }
+}
+
+/// How long a ClientRequestToken keeps its transaction from running again.
+const TOKEN_WINDOW_NANOS: i128 = 10 * 60 * 1_000_000_000;
+
+/// What a token's repeat must match: the transaction's items (not its token or capacity mode).
+fn fingerprint(input: &TransactWriteItems) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(format!("{:?}", input.transact_items).as_bytes()))
+}
+
+/// The read units a replay reports: a transactional read of each item (2 units per 4 KB item;
+/// the items are not read again, so their size is not known here and each counts once).
+fn replay_units(actions: &[Action]) -> Vec<(String, f64)> {
+    let mut units: Vec<(String, f64)> = Vec::new();
+    for a in actions {
+        let name = &a.table.record.name;
+        match units.iter_mut().find(|(n, _)| n == name) {
+            Some((_, u)) => *u += 2.0,
+            None => units.push((name.clone(), 2.0)),
+        }
+    }
+    units
 }
 
 fn check_count(n: usize) -> Result<(), Error> {

@@ -22,6 +22,8 @@ use crate::keycode::encode_value;
 pub const TABLES: &str = "ddb.tables";
 pub const ITEMS: &str = "ddb.items";
 pub const INDEX: &str = "ddb.index";
+/// TransactWriteItems client request tokens: `{account}/{region}/{token}` → [`TokenRecord`].
+pub const TOKENS: &str = "ddb.tokens";
 
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -230,4 +232,16 @@ pub fn key_attributes(keys: &KeyDefs, item: &Item, out: &mut Item) {
             out.insert(name.to_owned(), v.clone());
         }
     }
+}
+
+/// A TransactWriteItems that carried a ClientRequestToken: what it asked (a fingerprint of its
+/// items) and when it completed, so a repeat within ten minutes changes nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub fingerprint: String,
+    pub done_nanos: i128,
+}
+
+pub fn token_key(scope: &Scope, token: &str) -> Vec<u8> {
+    format!("{}/{}/{token}", scope.account.as_str(), scope.region.as_str()).into_bytes()
 }

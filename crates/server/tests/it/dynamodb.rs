@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, LocalSecondaryIndex, Projection, ProjectionType, Put, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TransactWriteItem, Update,
 };
 
 use crate::harness::Server;
@@ -274,6 +274,68 @@ async fn transaction_cancelled_with_reasons() {
     assert_eq!(codes, ["None", "ConditionalCheckFailed"]);
     let absent = ddb.get_item().table_name("orders").key("customer", s("bob")).key("id", n("2")).send().await;
     assert!(absent.expect("get").item().is_none());
+}
+
+/// A ClientRequestToken makes a transaction idempotent: the same items again with the same
+/// token change nothing (also after a kill -9), other items with it are refused.
+#[tokio::test]
+async fn a_client_request_token_makes_a_transaction_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path());
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    create_orders(&ddb).await;
+    let bump = |id: &str| {
+        TransactWriteItem::builder()
+            .update(
+                Update::builder()
+                    .table_name("orders")
+                    .key("customer", s("ann"))
+                    .key("id", n(id))
+                    .update_expression("ADD hits :one")
+                    .expression_attribute_values(":one", n("1"))
+                    .build()
+                    .expect("update"),
+            )
+            .build()
+    };
+    let hits = |ddb: Client| async move {
+        let out =
+            ddb.get_item().table_name("orders").key("customer", s("ann")).key("id", n("1")).send().await;
+        out.expect("get").item().and_then(|i| i.get("hits").cloned())
+    };
+    for _ in 0..2 {
+        ddb.transact_write_items()
+            .client_request_token("order-42")
+            .transact_items(bump("1"))
+            .send()
+            .await
+            .expect("transact");
+    }
+    assert_eq!(hits(ddb.clone()).await, Some(n("1")), "the repeat wrote nothing");
+
+    server.kill9();
+    server.restart();
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    ddb.transact_write_items()
+        .client_request_token("order-42")
+        .transact_items(bump("1"))
+        .send()
+        .await
+        .expect("transact after restart");
+    assert_eq!(hits(ddb.clone()).await, Some(n("1")), "the token outlived the restart");
+
+    let err = ddb
+        .transact_write_items()
+        .client_request_token("order-42")
+        .transact_items(bump("2"))
+        .send()
+        .await
+        .expect_err("other items, same token")
+        .into_service_error();
+    assert_eq!(err.meta().code(), Some("IdempotentParameterMismatchException"));
+    // Without a token the same items run every time.
+    ddb.transact_write_items().transact_items(bump("1")).send().await.expect("transact");
+    assert_eq!(hits(ddb).await, Some(n("2")));
 }
 
 #[tokio::test]

@@ -139,5 +139,23 @@ def test_cli_send_and_receive(server):
 
 def test_unimplemented_operations_say_so(sqs):
     with pytest.raises(sqs.exceptions.ClientError) as e:
-        sqs.list_dead_letter_source_queues(QueueUrl="http://localhost/000000000000/x")
+        sqs.list_message_move_tasks(SourceArn="arn:aws:sqs:us-east-1:000000000000:x")
     assert e.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_boto3_dead_letter_source_queues_in_both_protocols(sqs, server):
+    dlq = sqs.create_queue(QueueName="compat-dlq")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 3})
+    sources = [sqs.create_queue(QueueName=f"compat-src-{i}", Attributes={"RedrivePolicy": policy})["QueueUrl"] for i in range(3)]
+    sqs.create_queue(QueueName="compat-unrelated")
+    assert sorted(sqs.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"]) == sorted(sources)
+    page = sqs.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2)
+    assert len(page["queueUrls"]) == 2 and "NextToken" in page
+    rest = sqs.list_dead_letter_source_queues(QueueUrl=dlq, MaxResults=2, NextToken=page["NextToken"])
+    assert sorted(page["queueUrls"] + rest["queueUrls"]) == sorted(sources)
+    assert sqs.list_dead_letter_source_queues(QueueUrl=sources[0])["queueUrls"] == []
+    status, root = query(server, "ListDeadLetterSourceQueues", QueueUrl=dlq)
+    assert status == 200
+    urls = [e.text for e in root.findall(f"{NS}ListDeadLetterSourceQueuesResult/{NS}QueueUrl")]
+    assert sorted(urls) == sorted(sources)

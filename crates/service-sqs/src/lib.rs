@@ -181,6 +181,10 @@ impl Inner {
             Operation::ListQueues { prefix, max_results, next_token } => {
                 queues::list(self, call, prefix.as_deref(), max_results, next_token.as_deref())
             }
+            Operation::ListDeadLetterSourceQueues { queue, max_results, next_token } => {
+                let dlq = self.queue(scope, &queue)?;
+                queues::dead_letter_sources(self, call, &dlq, max_results, next_token.as_deref())
+            }
             Operation::DeleteQueue(q) => queues::delete(self, &self.queue(scope, &q)?),
             Operation::GetQueueAttributes(q, names) => {
                 queues::get_attributes(self, &self.queue(scope, &q)?, &names)

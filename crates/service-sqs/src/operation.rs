@@ -80,6 +80,12 @@ pub enum Operation {
     ChangeMessageVisibility(QueueRef, String, i64),
     /// (entry id, receipt handle, visibility timeout).
     ChangeMessageVisibilityBatch(QueueRef, Vec<(String, String, i64)>),
+    /// The queues whose RedrivePolicy names this one as their dead-letter queue.
+    ListDeadLetterSourceQueues {
+        queue: QueueRef,
+        max_results: Option<i64>,
+        next_token: Option<String>,
+    },
     /// An operation of the SQS model that Nimbus does not serve yet.
     NotImplemented(&'static str),
 }
@@ -87,7 +93,6 @@ pub enum Operation {
 const NOT_IMPLEMENTED: &[&str] = &[
     "AddPermission",
     "CancelMessageMoveTask",
-    "ListDeadLetterSourceQueues",
     "ListMessageMoveTasks",
     "RemovePermission",
     "StartMessageMoveTask",
@@ -129,6 +134,11 @@ impl Operation {
             },
             "ListQueues" => Operation::ListQueues {
                 prefix: input.string("QueueNamePrefix")?,
+                max_results: input.int("MaxResults")?,
+                next_token: input.string("NextToken")?,
+            },
+            "ListDeadLetterSourceQueues" => Operation::ListDeadLetterSourceQueues {
+                queue: queue()?,
                 max_results: input.int("MaxResults")?,
                 next_token: input.string("NextToken")?,
             },

@@ -287,6 +287,55 @@ pub fn list(
     next_token: Option<&str>,
 ) -> Result<Value, Error> {
     let scope = &call.ctx.scope;
+    let names: Vec<String> = lock(&inner.queues)
+        .values()
+        .filter(|q| &q.scope == scope)
+        .map(|q| q.record.name.clone())
+        .filter(|n| prefix.is_none_or(|p| n.starts_with(p)))
+        .collect();
+    page_of_urls(inner, call, names, "QueueUrls", max_results, next_token)
+}
+
+/// ListDeadLetterSourceQueues: the queues of the same account and region whose RedrivePolicy
+/// names `dlq`, by name, paged as ListQueues pages.
+pub fn dead_letter_sources(
+    inner: &Inner,
+    call: &Call<'_>,
+    dlq: &Queue,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+) -> Result<Value, Error> {
+    let arn = dlq.arn();
+    let names: Vec<String> = lock(&inner.queues)
+        .values()
+        .filter(|q| q.scope == dlq.scope)
+        .filter(|q| {
+            q.record
+                .attributes
+                .get("RedrivePolicy")
+                .and_then(|p| serde_json::from_str::<Value>(p).ok())
+                .is_some_and(|p| p.get("deadLetterTargetArn").and_then(Value::as_str) == Some(arn.as_str()))
+        })
+        .map(|q| q.record.name.clone())
+        .collect();
+    let mut out = page_of_urls(inner, call, names, "queueUrls", max_results, next_token)?;
+    // A required member of this output: present, if empty.
+    if let Value::Object(m) = &mut out {
+        m.entry("queueUrls").or_insert_with(|| json!([]));
+    }
+    Ok(out)
+}
+
+/// One page of queue URLs, sorted by name; the token is the last name, base64.
+fn page_of_urls(
+    inner: &Inner,
+    call: &Call<'_>,
+    mut names: Vec<String>,
+    member: &str,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+) -> Result<Value, Error> {
+    let scope = &call.ctx.scope;
     if let Some(n) = max_results
         && !(1..=1000).contains(&n)
     {
@@ -306,13 +355,7 @@ pub fn list(
         ),
         None => None,
     };
-    let mut names: Vec<String> = lock(&inner.queues)
-        .values()
-        .filter(|q| &q.scope == scope)
-        .map(|q| q.record.name.clone())
-        .filter(|n| prefix.is_none_or(|p| n.starts_with(p)))
-        .filter(|n| after.as_deref().is_none_or(|a| n.as_str() > a))
-        .collect();
+    names.retain(|n| after.as_deref().is_none_or(|a| n.as_str() > a));
     names.sort();
     let limit = usize::try_from(max_results.unwrap_or(1000)).unwrap_or(1000);
     let more = names.len() > limit && max_results.is_some();
@@ -320,7 +363,7 @@ pub fn list(
     let mut out = Map::new();
     if !names.is_empty() {
         let urls = names.iter().map(|n| Value::String(call.queue_url(inner, scope, n))).collect();
-        out.insert("QueueUrls".to_owned(), Value::Array(urls));
+        out.insert(member.to_owned(), Value::Array(urls));
     }
     if more && let Some(last) = names.last() {
         out.insert("NextToken".to_owned(), json!(base64::engine::general_purpose::STANDARD.encode(last)));

@@ -16,6 +16,7 @@ pub fn action_name(op: &Operation) -> &'static str {
         Operation::CreateQueue { .. } => "CreateQueue",
         Operation::GetQueueUrl { .. } => "GetQueueUrl",
         Operation::ListQueues { .. } => "ListQueues",
+        Operation::ListDeadLetterSourceQueues { .. } => "ListDeadLetterSourceQueues",
         Operation::DeleteQueue(_) => "DeleteQueue",
         Operation::GetQueueAttributes(..) => "GetQueueAttributes",
         Operation::SetQueueAttributes(..) => "SetQueueAttributes",
@@ -58,7 +59,8 @@ fn map_shape(name: &str) -> Option<(&'static str, &'static str)> {
 fn list_element(action: &str, name: &str) -> String {
     match name {
         "Messages" => "Message".to_owned(),
-        "QueueUrls" => "QueueUrl".to_owned(),
+        // ListDeadLetterSourceQueues' member is spelled in lower case in the model.
+        "QueueUrls" | "queueUrls" => "QueueUrl".to_owned(),
         "Successful" => format!("{action}ResultEntry"),
         "Failed" => "BatchResultErrorEntry".to_owned(),
         other => other.to_owned(),

@@ -139,7 +139,7 @@ def test_cli_send_and_receive(server):
 
 def test_unimplemented_operations_say_so(sqs):
     with pytest.raises(sqs.exceptions.ClientError) as e:
-        sqs.list_message_move_tasks(SourceArn="arn:aws:sqs:us-east-1:000000000000:x")
+        sqs.add_permission(QueueUrl="http://localhost/000000000000/x", Label="l", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
     assert e.value.response["Error"]["Code"] == "NotImplemented"
 
 

@@ -17,6 +17,7 @@ mod digest;
 mod error;
 mod messages;
 mod model;
+mod move_tasks;
 mod operation;
 mod queues;
 mod receiver;
@@ -101,6 +102,8 @@ pub(crate) struct Inner {
     /// The next message sequence number: seeded from the wall clock in nanoseconds, so numbers
     /// keep growing across restarts, and unique within the process.
     seq: AtomicU64,
+    /// Message move tasks, oldest first.
+    move_tasks: Mutex<Vec<Arc<move_tasks::Task>>>,
 }
 
 impl SqsService {
@@ -114,6 +117,7 @@ impl SqsService {
             queues: Mutex::new(HashMap::new()),
             writes: Mutex::new(()),
             seq: AtomicU64::new(seed),
+            move_tasks: Mutex::new(Vec::new()),
         };
         inner.load_queues()?;
         Ok(SqsService { inner: Arc::new(inner) })
@@ -171,7 +175,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Inner {
     /// The one dispatch from operation to handler; the output is in awsJson shape.
-    async fn act(&self, call: &Call<'_>, op: Operation) -> Result<serde_json::Value, Error> {
+    async fn act(self: &Arc<Self>, call: &Call<'_>, op: Operation) -> Result<serde_json::Value, Error> {
         let scope = &call.ctx.scope;
         match op {
             Operation::CreateQueue { name, attributes, tags } => {
@@ -215,6 +219,13 @@ impl Inner {
             Operation::ChangeMessageVisibilityBatch(q, entries) => {
                 messages::change_visibility_batch(self, &self.queue(scope, &q)?, entries)
             }
+            Operation::StartMessageMoveTask { source_arn, destination_arn, rate } => {
+                move_tasks::start(self, &source_arn, destination_arn, rate)
+            }
+            Operation::ListMessageMoveTasks { source_arn, max_results } => {
+                move_tasks::list(self, &source_arn, max_results)
+            }
+            Operation::CancelMessageMoveTask(handle) => move_tasks::cancel(self, &handle),
             Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("SQS {name}"))),
         }
     }

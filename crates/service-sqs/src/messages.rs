@@ -280,7 +280,7 @@ fn prepare(
 }
 
 /// The writes that store `message` and its index entry.
-fn put_message(batch: &mut Batch, prefix: &str, message: &MessageRecord) {
+pub(crate) fn put_message(batch: &mut Batch, prefix: &str, message: &MessageRecord) {
     let index = IndexValue { f: message.receive_count > 0, g: message.group.clone() };
     batch.push(storage::Op::Put {
         table: MESSAGES.to_owned(),

@@ -86,17 +86,21 @@ pub enum Operation {
         max_results: Option<i64>,
         next_token: Option<String>,
     },
+    StartMessageMoveTask {
+        source_arn: String,
+        destination_arn: Option<String>,
+        rate: Option<i64>,
+    },
+    ListMessageMoveTasks {
+        source_arn: String,
+        max_results: Option<i64>,
+    },
+    CancelMessageMoveTask(String),
     /// An operation of the SQS model that Nimbus does not serve yet.
     NotImplemented(&'static str),
 }
 
-const NOT_IMPLEMENTED: &[&str] = &[
-    "AddPermission",
-    "CancelMessageMoveTask",
-    "ListMessageMoveTasks",
-    "RemovePermission",
-    "StartMessageMoveTask",
-];
+const NOT_IMPLEMENTED: &[&str] = &["AddPermission", "RemovePermission"];
 
 /// The protocol a request to SQS is written in: awsJson carries `X-Amz-Target`, query does not.
 pub fn protocol_of(req: &Request) -> Protocol {
@@ -142,6 +146,16 @@ impl Operation {
                 max_results: input.int("MaxResults")?,
                 next_token: input.string("NextToken")?,
             },
+            "StartMessageMoveTask" => Operation::StartMessageMoveTask {
+                source_arn: input.required("SourceArn")?,
+                destination_arn: input.string("DestinationArn")?,
+                rate: input.int("MaxNumberOfMessagesPerSecond")?,
+            },
+            "ListMessageMoveTasks" => Operation::ListMessageMoveTasks {
+                source_arn: input.required("SourceArn")?,
+                max_results: input.int("MaxResults")?,
+            },
+            "CancelMessageMoveTask" => Operation::CancelMessageMoveTask(input.required("TaskHandle")?),
             "DeleteQueue" => Operation::DeleteQueue(queue()?),
             "GetQueueAttributes" => {
                 Operation::GetQueueAttributes(queue()?, input.string_list("AttributeNames")?)

@@ -17,6 +17,9 @@ pub fn action_name(op: &Operation) -> &'static str {
         Operation::GetQueueUrl { .. } => "GetQueueUrl",
         Operation::ListQueues { .. } => "ListQueues",
         Operation::ListDeadLetterSourceQueues { .. } => "ListDeadLetterSourceQueues",
+        Operation::StartMessageMoveTask { .. } => "StartMessageMoveTask",
+        Operation::ListMessageMoveTasks { .. } => "ListMessageMoveTasks",
+        Operation::CancelMessageMoveTask(_) => "CancelMessageMoveTask",
         Operation::DeleteQueue(_) => "DeleteQueue",
         Operation::GetQueueAttributes(..) => "GetQueueAttributes",
         Operation::SetQueueAttributes(..) => "SetQueueAttributes",
@@ -59,6 +62,7 @@ fn map_shape(name: &str) -> Option<(&'static str, &'static str)> {
 fn list_element(action: &str, name: &str) -> String {
     match name {
         "Messages" => "Message".to_owned(),
+        "Results" => "ListMessageMoveTasksResultEntry".to_owned(),
         // ListDeadLetterSourceQueues' member is spelled in lower case in the model.
         "QueueUrls" | "queueUrls" => "QueueUrl".to_owned(),
         "Successful" => format!("{action}ResultEntry"),

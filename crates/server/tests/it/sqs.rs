@@ -166,6 +166,65 @@ async fn dead_letter_queue_gets_the_message_after_max_receive_count() {
     assert_eq!(dead[0].body(), Some("poison"));
 }
 
+/// A dead-letter queue lists its sources, and a message move task (the console's "redrive")
+/// puts its messages back where they came from, as fresh messages.
+#[tokio::test]
+async fn a_move_task_redrives_the_dead_letter_queue_to_its_source() {
+    let server = Server::ephemeral();
+    let sqs = server.sqs("test", "us-east-1").await;
+    let dlq = queue(&sqs, "redrive-dlq", &[]).await;
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:redrive-dlq";
+    let policy = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
+    let src = queue(
+        &sqs,
+        "redrive-src",
+        &[(QueueAttributeName::RedrivePolicy, &policy), (QueueAttributeName::VisibilityTimeout, "0")],
+    )
+    .await;
+    let sources = sqs.list_dead_letter_source_queues().queue_url(&dlq).send().await.expect("sources");
+    assert_eq!(sources.queue_urls(), [src.clone()]);
+    for body in ["a", "b", "c"] {
+        sqs.send_message().queue_url(&src).message_body(body).send().await.expect("send");
+    }
+    // One receive each uses up maxReceiveCount; the next receive moves them away.
+    let mut received = 0;
+    while received < 3 {
+        received += receive(&sqs, &src, 0).await.len();
+    }
+    assert!(receive(&sqs, &src, 0).await.is_empty());
+
+    let err = sqs.start_message_move_task().source_arn("arn:aws:sqs:us-east-1:000000000000:redrive-src");
+    let err = err.send().await.expect_err("not a dead-letter queue").into_service_error();
+    assert_eq!(err.meta().code(), Some("InvalidParameterValue"));
+
+    let task = sqs.start_message_move_task().source_arn(dlq_arn).send().await.expect("start");
+    assert!(task.task_handle().is_some());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let done = loop {
+        let tasks = sqs.list_message_move_tasks().source_arn(dlq_arn).send().await.expect("list");
+        let t = tasks.results()[0].clone();
+        if t.status() == Some("COMPLETED") || Instant::now() > deadline {
+            break t;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done.status(), Some("COMPLETED"));
+    assert_eq!(done.approximate_number_of_messages_moved(), 3);
+    assert_eq!(done.approximate_number_of_messages_to_move(), Some(3));
+    assert_eq!(done.task_handle(), None, "only running tasks show their handle");
+
+    let mut back: Vec<String> = Vec::new();
+    for m in receive(&sqs, &src, 1).await {
+        let count = m.attributes().and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount));
+        assert_eq!(count.map(String::as_str), Some("1"), "a redriven message starts afresh");
+        back.extend(m.body().map(str::to_owned));
+    }
+    back.sort();
+    assert_eq!(back, ["a", "b", "c"]);
+    let err = sqs.cancel_message_move_task().task_handle("no-such-task").send().await.expect_err("unknown");
+    assert_eq!(err.into_service_error().meta().code(), Some("ResourceNotFoundException"));
+}
+
 #[tokio::test]
 async fn fifo_keeps_group_order_and_drops_duplicates() {
     let server = Server::ephemeral();

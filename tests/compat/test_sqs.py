@@ -137,10 +137,28 @@ def test_cli_send_and_receive(server):
     assert "NonExistentQueue" in out.stderr or "QueueDoesNotExist" in out.stderr
 
 
-def test_unimplemented_operations_say_so(sqs):
+def test_boto3_permissions_edit_the_queue_policy(sqs, server):
+    url = sqs.create_queue(QueueName="compat-perms")["QueueUrl"]
+    sqs.add_permission(QueueUrl=url, Label="partner", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    (statement,) = policy["Statement"]
+    assert statement["Sid"] == "partner"
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
+    assert statement["Action"] == "SQS:SendMessage"
     with pytest.raises(sqs.exceptions.ClientError) as e:
-        sqs.add_permission(QueueUrl="http://localhost/000000000000/x", Label="l", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
-    assert e.value.response["Error"]["Code"] == "NotImplemented"
+        sqs.add_permission(QueueUrl=url, Label="partner", AWSAccountIds=["111111111111"], Actions=["SendMessage"])
+    assert e.value.response["Error"]["Code"] in ("InvalidParameterValue", "AWS.SimpleQueueService.InvalidParameterValue")
+    # The query protocol's flattened lists name the same members.
+    status, _ = query(server, "AddPermission", QueueUrl=url, Label="ops", **{"AWSAccountId.1": "222222222222", "ActionName.1": "ReceiveMessage", "ActionName.2": "DeleteMessage"})
+    assert status == 200
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["partner", "ops"]
+    assert policy["Statement"][1]["Action"] == ["SQS:ReceiveMessage", "SQS:DeleteMessage"]
+    sqs.remove_permission(QueueUrl=url, Label="partner")
+    sqs.remove_permission(QueueUrl=url, Label="ops")
+    assert "Policy" not in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    with pytest.raises(sqs.exceptions.ClientError):
+        sqs.remove_permission(QueueUrl=url, Label="ops")
 
 
 def test_boto3_dead_letter_source_queues_in_both_protocols(sqs, server):

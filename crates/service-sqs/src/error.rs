@@ -56,8 +56,6 @@ pub enum Error {
     /// The action or target names no SQS operation.
     #[error("invalid action {0}")]
     InvalidAction(String),
-    #[error("{0} is not implemented")]
-    NotImplemented(String),
     /// The store failed or held a record this version cannot read. Logged, never shown.
     #[error("internal error")]
     InternalError(#[source] StorageError),
@@ -152,10 +150,6 @@ impl Error {
             Error::SerializationException(m) => w("SerializationException", None, bad, m),
             Error::InvalidAction(action) => {
                 w("InvalidAction", None, bad, &format!("The action {action} is not valid for this endpoint."))
-            }
-            Error::NotImplemented(what) => {
-                let info = ErrorInfo::not_implemented(what);
-                w("NotImplemented", None, info.status, &info.message)
             }
             Error::InternalError(_) => w(
                 "InternalError",

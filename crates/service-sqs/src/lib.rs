@@ -226,7 +226,12 @@ impl Inner {
                 move_tasks::list(self, &source_arn, max_results)
             }
             Operation::CancelMessageMoveTask(handle) => move_tasks::cancel(self, &handle),
-            Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("SQS {name}"))),
+            Operation::AddPermission(q, label, accounts, actions) => {
+                queues::add_permission(self, &self.queue(scope, &q)?, &label, &accounts, &actions)
+            }
+            Operation::RemovePermission(q, label) => {
+                queues::remove_permission(self, &self.queue(scope, &q)?, &label)
+            }
         }
     }
 

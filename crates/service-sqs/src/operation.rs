@@ -96,11 +96,11 @@ pub enum Operation {
         max_results: Option<i64>,
     },
     CancelMessageMoveTask(String),
-    /// An operation of the SQS model that Nimbus does not serve yet.
-    NotImplemented(&'static str),
+    /// AddPermission: (queue, label, account ids, actions).
+    AddPermission(QueueRef, String, Vec<String>, Vec<String>),
+    /// RemovePermission: (queue, label).
+    RemovePermission(QueueRef, String),
 }
-
-const NOT_IMPLEMENTED: &[&str] = &["AddPermission", "RemovePermission"];
 
 /// The protocol a request to SQS is written in: awsJson carries `X-Amz-Target`, query does not.
 pub fn protocol_of(req: &Request) -> Protocol {
@@ -156,6 +156,13 @@ impl Operation {
                 max_results: input.int("MaxResults")?,
             },
             "CancelMessageMoveTask" => Operation::CancelMessageMoveTask(input.required("TaskHandle")?),
+            "AddPermission" => Operation::AddPermission(
+                queue()?,
+                input.required("Label")?,
+                input.string_list("AWSAccountIds")?,
+                input.string_list("Actions")?,
+            ),
+            "RemovePermission" => Operation::RemovePermission(queue()?, input.required("Label")?),
             "DeleteQueue" => Operation::DeleteQueue(queue()?),
             "GetQueueAttributes" => {
                 Operation::GetQueueAttributes(queue()?, input.string_list("AttributeNames")?)
@@ -240,10 +247,7 @@ impl Operation {
                     .collect::<Result<_, Error>>()?;
                 Operation::ChangeMessageVisibilityBatch(q, entries)
             }
-            other => match NOT_IMPLEMENTED.iter().find(|n| **n == other) {
-                Some(name) => Operation::NotImplemented(name),
-                None => return Err(Error::InvalidAction(other.to_owned())),
-            },
+            other => return Err(Error::InvalidAction(other.to_owned())),
         })
     }
 }
@@ -400,6 +404,8 @@ const QUERY_LISTS: &[(&str, &str)] = &[
     ("MessageAttributeName", "MessageAttributeNames"),
     ("MessageSystemAttributeName", "MessageSystemAttributeNames"),
     ("TagKey", "TagKeys"),
+    ("AWSAccountId", "AWSAccountIds"),
+    ("ActionName", "Actions"),
     ("SendMessageBatchRequestEntry", "Entries"),
     ("DeleteMessageBatchRequestEntry", "Entries"),
     ("ChangeMessageVisibilityBatchRequestEntry", "Entries"),

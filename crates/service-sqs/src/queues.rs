@@ -504,6 +504,115 @@ pub fn set_attributes(inner: &Inner, queue: &Queue, attrs: BTreeMap<String, Stri
     Ok(json!({}))
 }
 
+/// The actions AddPermission may grant (the model's list; `*` grants them all).
+const GRANTABLE: &[&str] = &[
+    "*",
+    "SendMessage",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "ChangeMessageVisibility",
+    "GetQueueAttributes",
+    "GetQueueUrl",
+    "ListDeadLetterSourceQueues",
+    "PurgeQueue",
+];
+
+/// AddPermission: a statement labelled `label` in the queue's `Policy` attribute, allowing the
+/// accounts' roots the actions (`SQS:` + action) on the queue. Stored, not enforced.
+pub fn add_permission(
+    inner: &Inner,
+    queue: &Queue,
+    label: &str,
+    accounts: &[String],
+    actions: &[String],
+) -> Result<Value, Error> {
+    if accounts.is_empty() {
+        return Err(Error::MissingParameter("AWSAccountIds".to_owned()));
+    }
+    if actions.is_empty() {
+        return Err(Error::MissingParameter("Actions".to_owned()));
+    }
+    if label.is_empty()
+        || label.len() > 80
+        || !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value {label} for parameter Label is invalid. Reason: Must match pattern [a-zA-Z0-9_-]{{1,80}}."
+        )));
+    }
+    if let Some(bad) = actions.iter().find(|a| !GRANTABLE.contains(&a.as_str())) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value SQS:{bad} for parameter ActionName is invalid. Reason: Please refer to the appropriate WSDL for a list of valid actions."
+        )));
+    }
+    let mut policy = current_policy(queue);
+    let mut statements = take_statements(&mut policy);
+    if statements.iter().any(|s| s["Sid"] == label) {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value {label} for parameter Label is invalid. Reason: Already exists."
+        )));
+    }
+    let principals: Vec<Value> = accounts.iter().map(|a| json!(format!("arn:aws:iam::{a}:root"))).collect();
+    let actions: Vec<Value> = actions.iter().map(|a| json!(format!("SQS:{a}"))).collect();
+    statements.push(json!({
+        "Sid": label,
+        "Effect": "Allow",
+        "Principal": {"AWS": if principals.len() == 1 { principals[0].clone() } else { Value::Array(principals) }},
+        "Action": if actions.len() == 1 { actions[0].clone() } else { Value::Array(actions) },
+        "Resource": queue.arn(),
+    }));
+    policy["Statement"] = Value::Array(statements);
+    let text = policy.to_string();
+    update(inner, queue, |r| {
+        r.attributes.insert("Policy".to_owned(), text);
+    })?;
+    Ok(json!({}))
+}
+
+/// RemovePermission: the statement labelled `label` out of the queue's `Policy`; the policy goes
+/// with its last statement.
+pub fn remove_permission(inner: &Inner, queue: &Queue, label: &str) -> Result<Value, Error> {
+    let mut policy = current_policy(queue);
+    let mut statements = take_statements(&mut policy);
+    let before = statements.len();
+    statements.retain(|s| s["Sid"] != label);
+    if statements.len() == before {
+        return Err(Error::InvalidParameterValue(format!(
+            "Value {label} for parameter Label is invalid. Reason: can't find label on existing policy."
+        )));
+    }
+    let empty = statements.is_empty();
+    policy["Statement"] = Value::Array(statements);
+    let text = policy.to_string();
+    update(inner, queue, |r| {
+        if empty {
+            r.attributes.remove("Policy");
+        } else {
+            r.attributes.insert("Policy".to_owned(), text);
+        }
+    })?;
+    Ok(json!({}))
+}
+
+fn current_policy(queue: &Queue) -> Value {
+    queue
+        .record
+        .attributes
+        .get("Policy")
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({"Version": "2012-10-17", "Id": format!("{}/SQSDefaultPolicy", queue.arn()), "Statement": []}))
+}
+
+/// The policy's statements, taken out of it (a single statement object counts as a list of one).
+fn take_statements(policy: &mut Value) -> Vec<Value> {
+    match policy["Statement"].take() {
+        Value::Array(a) => a,
+        single @ Value::Object(_) => vec![single],
+        _ => Vec::new(),
+    }
+}
+
 pub fn tag(inner: &Inner, queue: &Queue, tags: BTreeMap<String, String>) -> Result<Value, Error> {
     if tags.is_empty() {
         return Err(Error::MissingParameter("Tags".to_owned()));

@@ -20,6 +20,8 @@ pub fn action_name(op: &Operation) -> &'static str {
         Operation::StartMessageMoveTask { .. } => "StartMessageMoveTask",
         Operation::ListMessageMoveTasks { .. } => "ListMessageMoveTasks",
         Operation::CancelMessageMoveTask(_) => "CancelMessageMoveTask",
+        Operation::AddPermission(..) => "AddPermission",
+        Operation::RemovePermission(..) => "RemovePermission",
         Operation::DeleteQueue(_) => "DeleteQueue",
         Operation::GetQueueAttributes(..) => "GetQueueAttributes",
         Operation::SetQueueAttributes(..) => "SetQueueAttributes",
@@ -34,7 +36,6 @@ pub fn action_name(op: &Operation) -> &'static str {
         Operation::DeleteMessageBatch(..) => "DeleteMessageBatch",
         Operation::ChangeMessageVisibility(..) => "ChangeMessageVisibility",
         Operation::ChangeMessageVisibilityBatch(..) => "ChangeMessageVisibilityBatch",
-        Operation::NotImplemented(name) => name,
     }
 }
 

@@ -193,3 +193,20 @@ def test_unimplemented_operations_say_so(sns):
     with pytest.raises(sns.exceptions.ClientError) as e:
         sns.publish(PhoneNumber="+15555550100", Message="hi")
     assert e.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_boto3_permissions_edit_the_topic_policy(sns):
+    arn = sns.create_topic(Name="compat-perms")["TopicArn"]
+    sns.add_permission(TopicArn=arn, Label="partner", AWSAccountId=["111111111111"], ActionName=["Publish", "Subscribe"])
+    policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+    sids = [s["Sid"] for s in policy["Statement"]]
+    assert sids == ["__default_statement_ID", "partner"]
+    added = policy["Statement"][1]
+    assert added["Principal"] == {"AWS": ["arn:aws:iam::111111111111:root"]}
+    assert added["Action"] == ["SNS:Publish", "SNS:Subscribe"]
+    with pytest.raises(sns.exceptions.ClientError) as e:
+        sns.add_permission(TopicArn=arn, Label="partner", AWSAccountId=["111111111111"], ActionName=["Publish"])
+    assert e.value.response["Error"]["Code"] == "InvalidParameter"
+    sns.remove_permission(TopicArn=arn, Label="partner")
+    policy = json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"]["Policy"])
+    assert [s["Sid"] for s in policy["Statement"]] == ["__default_statement_ID"]

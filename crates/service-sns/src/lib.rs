@@ -261,6 +261,12 @@ impl Inner {
             Operation::SetTopicAttributes { topic_arn, name, value } => {
                 topics::set_attribute(self, ctx, &topic_arn, &name, value)
             }
+            Operation::AddPermission { topic_arn, label, accounts, actions } => {
+                topics::add_permission(self, ctx, &topic_arn, &label, &accounts, &actions)
+            }
+            Operation::RemovePermission { topic_arn, label } => {
+                topics::remove_permission(self, ctx, &topic_arn, &label)
+            }
             Operation::TagResource { arn, tags } => topics::tag(self, ctx, &arn, tags),
             Operation::UntagResource { arn, keys } => topics::untag(self, ctx, &arn, &keys),
             Operation::ListTagsForResource(arn) => topics::list_tags(self, ctx, &arn),

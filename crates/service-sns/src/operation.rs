@@ -8,11 +8,9 @@ use protocol::query::QueryParams;
 
 use crate::error::{Error, invalid};
 
-/// The actions of the SNS model that Nimbus does not serve: mobile push, SMS, data protection
-/// and topic permissions. They answer `NotImplemented`, any other unknown action `InvalidAction`.
+/// The actions of the SNS model that Nimbus does not serve: mobile push, SMS and data
+/// protection. They answer `NotImplemented`, any other unknown action `InvalidAction`.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "AddPermission",
-    "RemovePermission",
     "CheckIfPhoneNumberIsOptedOut",
     "CreatePlatformApplication",
     "CreatePlatformEndpoint",
@@ -46,6 +44,8 @@ pub enum Operation {
     ListTopics { next_token: Option<String> },
     GetTopicAttributes(String),
     SetTopicAttributes { topic_arn: String, name: String, value: String },
+    AddPermission { topic_arn: String, label: String, accounts: Vec<String>, actions: Vec<String> },
+    RemovePermission { topic_arn: String, label: String },
     Subscribe(Subscribe),
     ConfirmSubscription { topic_arn: String, token: String },
     Unsubscribe(String),
@@ -106,6 +106,15 @@ impl Operation {
                 name: s("AttributeName")?,
                 value: opt("AttributeValue").unwrap_or_default(),
             },
+            "AddPermission" => Operation::AddPermission {
+                topic_arn: s("TopicArn")?,
+                label: s("Label")?,
+                accounts: p.list("AWSAccountId").into_iter().map(str::to_owned).collect(),
+                actions: p.list("ActionName").into_iter().map(str::to_owned).collect(),
+            },
+            "RemovePermission" => {
+                Operation::RemovePermission { topic_arn: s("TopicArn")?, label: s("Label")? }
+            }
             "Subscribe" => Operation::Subscribe(Subscribe {
                 topic_arn: s("TopicArn")?,
                 protocol: s("Protocol")?,

@@ -257,6 +257,87 @@ pub fn set_attribute(
     Ok(respond(ctx, "SetTopicAttributes", |_| {}))
 }
 
+/// AddPermission: a statement labelled `label` in the topic's policy (the default policy until
+/// one is set), allowing the accounts' roots the actions (`SNS:` + action). Stored, not
+/// enforced. The refusal texts were not verified against AWS.
+pub fn add_permission(
+    inner: &Inner,
+    ctx: &RequestContext,
+    arn: &str,
+    label: &str,
+    accounts: &[String],
+    actions: &[String],
+) -> Result<Response, Error> {
+    let topic = inner.topic(arn)?;
+    if accounts.is_empty() {
+        return Err(invalid("AWSAccountId"));
+    }
+    if actions.is_empty() {
+        return Err(invalid("ActionName"));
+    }
+    let account = topic.scope.account.as_str().to_owned();
+    update(inner, &topic, |r| {
+        let mut policy = policy_of(r, arn, &account);
+        let mut statements = take_statements(&mut policy);
+        if statements.iter().any(|s| s["Sid"] == label) {
+            return Err(invalid("Statement already exists"));
+        }
+        statements.push(serde_json::json!({
+            "Sid": label,
+            "Effect": "Allow",
+            "Principal": {"AWS": accounts.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect::<Vec<_>>()},
+            "Action": actions.iter().map(|a| format!("SNS:{a}")).collect::<Vec<_>>(),
+            "Resource": arn,
+        }));
+        policy["Statement"] = serde_json::Value::Array(statements);
+        r.attributes.insert("Policy".to_owned(), policy.to_string());
+        Ok(())
+    })?;
+    Ok(respond(ctx, "AddPermission", |_| {}))
+}
+
+/// RemovePermission: the statement labelled `label` out of the topic's policy.
+pub fn remove_permission(
+    inner: &Inner,
+    ctx: &RequestContext,
+    arn: &str,
+    label: &str,
+) -> Result<Response, Error> {
+    let topic = inner.topic(arn)?;
+    let account = topic.scope.account.as_str().to_owned();
+    update(inner, &topic, |r| {
+        let mut policy = policy_of(r, arn, &account);
+        let mut statements = take_statements(&mut policy);
+        let before = statements.len();
+        statements.retain(|s| s["Sid"] != label);
+        if statements.len() == before {
+            return Err(invalid("Statement does not exist"));
+        }
+        policy["Statement"] = serde_json::Value::Array(statements);
+        r.attributes.insert("Policy".to_owned(), policy.to_string());
+        Ok(())
+    })?;
+    Ok(respond(ctx, "RemovePermission", |_| {}))
+}
+
+/// The topic's policy document: the one set, else the default every topic starts with.
+fn policy_of(r: &TopicRecord, arn: &str, account: &str) -> serde_json::Value {
+    r.attributes
+        .get("Policy")
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::from_str(&default_policy(arn, account)).unwrap_or_default())
+}
+
+/// The policy's statements, taken out of it (a single statement object counts as a list of one).
+fn take_statements(policy: &mut serde_json::Value) -> Vec<serde_json::Value> {
+    match policy["Statement"].take() {
+        serde_json::Value::Array(a) => a,
+        single @ serde_json::Value::Object(_) => vec![single],
+        _ => Vec::new(),
+    }
+}
+
 /// Read-modify-write of a topic record through the cache.
 pub(crate) fn update(
     inner: &Inner,

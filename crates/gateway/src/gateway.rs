@@ -11,7 +11,8 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
 use protocol::{
-    AwsService, ErrorInfo, Protocol, RequestContext, StreamBody, StreamingService, error_response, query,
+    AwsService, ErrorInfo, Protocol, RequestContext, SignatureCheck, StreamBody, StreamingService,
+    error_response, query,
 };
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -265,6 +266,8 @@ impl Gateway {
         {
             return buffered(error_response(protocol, &ctx, &err));
         }
+        let mut ctx = ctx;
+        ctx.signature = self.signature_check(&parts, &body, spec.name, protocol, public);
         let Some(service) = self.services.get(spec.name).cloned() else {
             let err = ErrorInfo::new(
                 "NotImplemented",
@@ -288,6 +291,29 @@ impl Gateway {
         };
         ensure_request_id(&mut resp, protocol, request_id.as_str());
         buffered(resp)
+    }
+
+    /// What a request's signature is worth to the service: for a public data plane (whose
+    /// resource may ask for AWS_IAM) it is verified under `--enforce-sigv4` and the outcome
+    /// passed on; an API call got here only if it passed, or was not checked.
+    fn signature_check(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        service: &str,
+        protocol: Protocol,
+        public: bool,
+    ) -> SignatureCheck {
+        if !matches!(sigv4::parse(parts), Ok(Some(_))) {
+            return SignatureCheck::Unsigned;
+        }
+        if !public || self.sigv4 != SigV4Mode::Enforce {
+            return SignatureCheck::Accepted;
+        }
+        match auth::verify(parts, body, &self.credentials, service, protocol, OffsetDateTime::now_utc()) {
+            Ok(()) => SignatureCheck::Accepted,
+            Err(e) => SignatureCheck::Rejected { code: e.code.to_string(), message: e.message },
+        }
     }
 
     /// Hands a console request over, in its own task like a service call.

@@ -217,8 +217,16 @@ pub async fn serve(svc: &Arc<Inner>, ctx: &RequestContext, url_id: &str, req: Re
     let Some(config) = f.urls.get(&target.qualifier).cloned() else {
         return plain(StatusCode::NOT_FOUND, "Not Found", ctx);
     };
-    if config.auth_type == "AWS_IAM" && ctx.access_key_id.is_empty() {
-        return plain(StatusCode::FORBIDDEN, "Forbidden", ctx);
+    // AWS_IAM: a signed request; under `--enforce-sigv4` the gateway verified the signature
+    // against the configured keys, and a bad one is refused with its reason.
+    if config.auth_type == "AWS_IAM" {
+        match &ctx.signature {
+            protocol::SignatureCheck::Accepted => {}
+            protocol::SignatureCheck::Unsigned => return plain(StatusCode::FORBIDDEN, "Forbidden", ctx),
+            protocol::SignatureCheck::Rejected { message, .. } => {
+                return plain(StatusCode::FORBIDDEN, message, ctx);
+            }
+        }
     }
     let origin = req.headers().get("origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
     if req.method() == http::Method::OPTIONS && req.headers().contains_key("access-control-request-method") {

@@ -182,7 +182,7 @@ async fn a_move_task_redrives_the_dead_letter_queue_to_its_source() {
     )
     .await;
     let sources = sqs.list_dead_letter_source_queues().queue_url(&dlq).send().await.expect("sources");
-    assert_eq!(sources.queue_urls(), [src.clone()]);
+    assert_eq!(sources.queue_urls(), std::slice::from_ref(&src));
     for body in ["a", "b", "c"] {
         sqs.send_message().queue_url(&src).message_body(body).send().await.expect("send");
     }

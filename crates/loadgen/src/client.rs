@@ -141,7 +141,10 @@ impl Connection {
             headers.insert(name.clone(), value.clone());
         }
         let (mut parts, ()) = request.into_parts();
-        signer.sign(&mut parts, call.signing, &call.body, OffsetDateTime::now_utc());
+        match &call.payload_sha256 {
+            Some(hash) => signer.sign_hashed(&mut parts, call.signing, hash, OffsetDateTime::now_utc()),
+            None => signer.sign(&mut parts, call.signing, &call.body, OffsetDateTime::now_utc()),
+        }
         if self.target.keep_alive_header {
             parts.headers.insert(http::header::CONNECTION, HeaderValue::from_static("keep-alive"));
         }

@@ -82,6 +82,11 @@ struct Cli {
     #[arg(long, default_value_t = 128)]
     function_memory: u32,
 
+    /// `s3-put`/`s3-get`: the object size in bytes (the report adds MB/s for objects of 1 MiB
+    /// and more).
+    #[arg(long, default_value_t = loadgen::scenario::S3_OBJECT_SIZE)]
+    object_size: usize,
+
     /// Send `Connection: keep-alive` (unsigned) with every request. SDKs do not; LocalStack
     /// behind hypercorn closes the connection after each request without it.
     #[arg(long)]
@@ -137,6 +142,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
             ..loadgen::scenario::FunctionSource::python_echo()
         },
     };
+    let s3_object = loadgen::scenario::S3Object::of_size(cli.object_size);
     let plan = |scenario, concurrency| Plan {
         scenario,
         concurrency,
@@ -148,6 +154,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
             account: Options::account_of(&cli.access_key),
             region: cli.region.clone(),
             captured: Default::default(),
+            s3_object: s3_object.clone(),
         },
         run_id: loadgen::run::run_id(),
     };
@@ -188,10 +195,21 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
     match report.figures(cli.allow_errors) {
         Ok(figures) => {
             let mut out = std::io::stdout().lock();
+            // Large objects are measured in bytes moved, not requests.
+            let moved =
+                matches!(cli.scenario, Scenario::S3Put | Scenario::S3Get) && cli.object_size >= 1 << 20;
+            let mb_per_sec = figures.ops_per_sec * cli.object_size as f64 / 1e6;
             if cli.json {
-                writeln!(out, "{}", figures.to_json())?;
+                let mut json = figures.to_json();
+                if moved {
+                    json["mb_per_sec"] = serde_json::json!((mb_per_sec * 10.0).round() / 10.0);
+                }
+                writeln!(out, "{json}")?;
             } else {
                 writeln!(out, "{figures}")?;
+                if moved {
+                    writeln!(out, "MB/s       {mb_per_sec:.1} ({} B objects)", cli.object_size)?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -11,6 +11,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -69,11 +70,30 @@ pub enum Scenario {
 pub const S3_BUCKET: &str = "nimbus-loadgen";
 /// The object `s3-get` reads.
 pub const S3_READ_KEY: &str = "read-1k";
-/// The size of the objects the S3 scenarios write and read.
+/// The default size of the objects the S3 scenarios write and read (`--object-size`).
 pub const S3_OBJECT_SIZE: usize = 1024;
 
-fn s3_body() -> Bytes {
-    Bytes::from(vec![b'x'; S3_OBJECT_SIZE])
+/// The object the S3 scenarios write, made once: large objects are sent many times, so their
+/// bytes and their SHA-256 (which S3 requests sign) are computed once, not per request.
+#[derive(Clone, Debug)]
+pub struct S3Object {
+    pub bytes: Bytes,
+    pub sha256: Arc<str>,
+}
+
+impl S3Object {
+    pub fn of_size(size: usize) -> S3Object {
+        use sha2::Digest as _;
+        let bytes = Bytes::from(vec![b'x'; size]);
+        let sha256 = hex::encode(sha2::Sha256::digest(&bytes)).into();
+        S3Object { bytes, sha256 }
+    }
+
+    fn put(&self, path: &str) -> Call {
+        let mut call = Call::rest(Method::PUT, path, self.bytes.clone(), Signing::S3);
+        call.payload_sha256 = Some(self.sha256.clone());
+        call
+    }
 }
 
 /// Who and what one operation is: which worker, its sequence number within the worker, and
@@ -94,6 +114,8 @@ pub struct Call {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Bytes,
     pub signing: Signing,
+    /// The body's SHA-256, when the scenario knows it (a large object sent many times).
+    pub payload_sha256: Option<Arc<str>>,
 }
 
 /// A request run once before the timed phase, and the statuses that mean it did its job
@@ -162,6 +184,8 @@ pub struct Options {
     pub region: String,
     /// Values the setup read from its answers (see [`Setup::capture`]), by name.
     pub captured: std::collections::BTreeMap<&'static str, String>,
+    /// The object `s3-put` writes and `s3-get`'s setup stores.
+    pub s3_object: S3Object,
 }
 
 impl Options {
@@ -188,6 +212,7 @@ impl Default for Options {
             account: "000000000000".to_owned(),
             region: "us-east-1".to_owned(),
             captured: std::collections::BTreeMap::new(),
+            s3_object: S3Object::of_size(S3_OBJECT_SIZE),
         }
     }
 }
@@ -339,10 +364,7 @@ impl Scenario {
             Scenario::S3Put => vec![Setup::new(create_bucket(), &[StatusCode::OK, StatusCode::CONFLICT])],
             Scenario::S3Get => vec![
                 Setup::new(create_bucket(), &[StatusCode::OK, StatusCode::CONFLICT]),
-                Setup::new(
-                    Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), s3_body(), Signing::S3),
-                    &[StatusCode::OK],
-                ),
+                Setup::new(options.s3_object.put(&format!("/{S3_BUCKET}/{S3_READ_KEY}")), &[StatusCode::OK]),
             ],
             // The table is created once and kept; a 400 is ResourceInUseException from an
             // earlier run. Items are written by the setup of the read scenarios.
@@ -429,9 +451,7 @@ impl Scenario {
                     ("Message", &format!(r#"{{"seq":{}}}"#, op.seq)),
                 ],
             ),
-            Scenario::S3Put => {
-                Call::rest(Method::PUT, &format!("/{S3_BUCKET}/{}", unique_name(op)), s3_body(), Signing::S3)
-            }
+            Scenario::S3Put => options.s3_object.put(&format!("/{S3_BUCKET}/{}", unique_name(op))),
             Scenario::S3Get => {
                 Call::rest(Method::GET, &format!("/{S3_BUCKET}/{S3_READ_KEY}"), Bytes::new(), Signing::S3)
             }
@@ -630,6 +650,7 @@ impl Call {
             )],
             body: Bytes::from(form.finish()),
             signing: Signing::Service(service),
+            payload_sha256: None,
         }
     }
 
@@ -649,12 +670,20 @@ impl Call {
             ],
             body,
             signing: Signing::Service(service),
+            payload_sha256: None,
         }
     }
 
     /// A REST call (S3, Lambda, API Gateway, or an unsigned probe).
     pub fn rest(method: Method, path_and_query: &str, body: Bytes, signing: Signing) -> Call {
-        Call { method, path_and_query: path_and_query.to_owned(), headers: Vec::new(), body, signing }
+        Call {
+            method,
+            path_and_query: path_and_query.to_owned(),
+            headers: Vec::new(),
+            body,
+            signing,
+            payload_sha256: None,
+        }
     }
 }
 

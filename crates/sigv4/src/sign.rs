@@ -58,17 +58,31 @@ impl Signer {
         body: &[u8],
         now: OffsetDateTime,
     ) {
+        if signing == Signing::Unsigned {
+            return;
+        }
+        self.sign_hashed(parts, signing, &hex::encode(Sha256::digest(body)), now);
+    }
+
+    /// [`Signer::sign`] for a body whose SHA-256 (lower-case hex) is already known: a client
+    /// sending one large object many times hashes it once.
+    pub fn sign_hashed(
+        &mut self,
+        parts: &mut http::request::Parts,
+        signing: Signing,
+        payload_hash: &str,
+        now: OffsetDateTime,
+    ) {
         let service = match signing {
             Signing::Unsigned => return,
             Signing::Service(service) => service,
             Signing::S3 => "s3",
         };
-        let payload_hash = hex::encode(Sha256::digest(body));
         let amz_date = crate::amz_date(now);
         let date = &amz_date[..8];
         parts.headers.insert(X_AMZ_DATE, header_value(&amz_date));
         if signing == Signing::S3 {
-            parts.headers.insert(X_AMZ_CONTENT_SHA256, header_value(&payload_hash));
+            parts.headers.insert(X_AMZ_CONTENT_SHA256, header_value(payload_hash));
         }
         // `http` keeps header names in lower case already; AWS wants them sorted.
         let mut signed_headers: Vec<String> = parts
@@ -96,7 +110,7 @@ impl Signer {
             expires_in: None,
             security_token: None,
         };
-        let canonical = crate::canonical_request(parts, &request, &payload_hash);
+        let canonical = crate::canonical_request(parts, &request, payload_hash);
         let string_to_sign = crate::string_to_sign(&amz_date, &request.scope, &canonical);
         let signature = crate::signature(&key, &string_to_sign);
         let authorization = format!(

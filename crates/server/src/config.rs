@@ -28,6 +28,8 @@ pub enum Command {
     Invoke(crate::cli::InvokeArgs),
     /// Print a function's logs; `-f` follows them.
     Logs(crate::cli::LogsArgs),
+    /// What the recorded Lambda traffic would cost on AWS, per function.
+    Cost(crate::cli::CostArgs),
 }
 
 #[derive(Debug, Args)]

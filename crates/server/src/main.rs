@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         config::Command::Stacks(args) => cli::run(cli::stacks(args)),
         config::Command::Invoke(args) => cli::run(cli::invoke(args)),
         config::Command::Logs(args) => cli::run(cli::logs(args)),
+        config::Command::Cost(args) => cli::run(cli::cost(args)),
     };
     match result {
         Ok(code) => code,

@@ -91,6 +91,16 @@ impl Client {
         Ok((status, headers, body))
     }
 
+    /// A GET of the console's JSON API (`/_nimbus/api/...`): unsigned, as the browser sends it.
+    pub async fn console(&self, path_and_query: &str) -> anyhow::Result<(u16, Bytes)> {
+        let url = format!("{}/_nimbus/api/{path_and_query}", self.endpoint);
+        let resp = self.http.get(&url).send().await.with_context(|| {
+            format!("cannot reach Nimbus at {} (is `nimbus serve` running?)", self.endpoint)
+        })?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.bytes().await.context("reading an answer")?))
+    }
+
     /// A query-protocol call; the answer document, or the AWS error.
     pub async fn query(
         &self,

@@ -11,6 +11,7 @@ use base64::Engine;
 use http::Method;
 use protocol::xml::{xml_text, xml_texts};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use super::client::{Client, Target, p};
 
@@ -42,6 +43,18 @@ pub struct DeleteArgs {
     pub stack_name: String,
     #[command(flatten)]
     pub target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CostArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// The window: invocations of the last `30m`, `24h`, `7d`… (default: everything kept).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// The account (default: the one the console shows, `000000000000`).
+    #[arg(long)]
+    pub account: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,7 +140,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         p("TemplateBody", &body),
         p(
             "ChangeSetName",
-            format!("nimbus-deploy-{}", time::OffsetDateTime::now_utc().unix_timestamp_nanos()),
+            format!("nimbus-deploy-{}", OffsetDateTime::now_utc().unix_timestamp_nanos()),
         ),
         p("ChangeSetType", if existing.is_some() { "UPDATE" } else { "CREATE" }),
     ];
@@ -405,4 +418,68 @@ pub async fn logs(args: LogsArgs) -> anyhow::Result<ExitCode> {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+/// `nimbus cost`: what the recorded Lambda traffic would cost on AWS at list prices, per
+/// function, from the console's cost API.
+pub async fn cost(args: CostArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::new(&args.target)?;
+    let mut query = format!("cost?region={}", args.target.region);
+    if let Some(account) = &args.account {
+        query.push_str(&format!("&account={account}"));
+    }
+    if let Some(since) = &args.since {
+        let window_ms =
+            duration_ms(since).with_context(|| format!("--since {since}: expected 30m, 24h, 7d…"))?;
+        let now_ms = i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        query.push_str(&format!("&since={}", now_ms - window_ms));
+    }
+    let (status, body) = client.console(&query).await?;
+    if status == 404 {
+        bail!("the console is off on this server (it is under --enforce-sigv4)");
+    }
+    let bill: Value =
+        serde_json::from_slice(&body).context("the cost API answered something other than JSON")?;
+    if status != 200 {
+        bail!("the cost API answered {status}: {}", bill["message"].as_str().unwrap_or("?"));
+    }
+    let currency = bill["currency"].as_str().unwrap_or("USD");
+    out(&format!(
+        "{:<40} {:>6} {:>9} {:>5} {:>12} {:>12} {:>12}",
+        "FUNCTION", "ARCH", "REQUESTS", "COLD", "BILLED MS", "GB-S", currency
+    ));
+    for f in bill["functions"].as_array().into_iter().flatten() {
+        out(&format!(
+            "{:<40} {:>6} {:>9} {:>5} {:>12} {:>12.3} {:>12.8}",
+            f["function"].as_str().unwrap_or("?"),
+            f["architecture"].as_str().unwrap_or("?"),
+            f["requests"].as_u64().unwrap_or(0),
+            f["cold_starts"].as_u64().unwrap_or(0),
+            f["billed_ms"].as_u64().unwrap_or(0),
+            f["gb_seconds"].as_f64().unwrap_or(0.0),
+            f["total"].as_f64().unwrap_or(0.0),
+        ));
+    }
+    out(&format!(
+        "total: {} requests, {:.3} GB-s, {:.8} {currency} at {} list prices (Lambda requests and duration only; no free tier)",
+        bill["requests"].as_u64().unwrap_or(0),
+        bill["gb_seconds"].as_f64().unwrap_or(0.0),
+        bill["total"].as_f64().unwrap_or(0.0),
+        args.target.region,
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `30s`, `30m`, `24h`, `7d` in milliseconds.
+fn duration_ms(text: &str) -> Option<i64> {
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = n.parse().ok()?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
 }

@@ -1,4 +1,4 @@
-//! The client commands (`deploy`, `delete`, `stacks`, `invoke`, `logs`): thin clients of the
+//! The client commands (`deploy`, `delete`, `stacks`, `invoke`, `logs`, `cost`): thin clients of the
 //! server's own AWS APIs, signed like any SDK request, so they work against any running
 //! `nimbus serve` (and show what a user's own scripts would see).
 
@@ -7,7 +7,8 @@ mod commands;
 mod package;
 
 pub use commands::{
-    DeleteArgs, DeployArgs, InvokeArgs, LogsArgs, StacksArgs, delete, deploy, invoke, logs, stacks,
+    CostArgs, DeleteArgs, DeployArgs, InvokeArgs, LogsArgs, StacksArgs, cost, delete, deploy, invoke, logs,
+    stacks,
 };
 
 /// Runs a client command to completion on a small runtime; the exit code says how it went.

@@ -279,6 +279,14 @@ async fn a_sam_application_deploys_runs_updates_one_function_and_deletes() {
     assert!(ok && stdout.contains(r#"\"hello\": \"v1\""#), "{stdout}");
     let (ok, stdout) = nimbus(&server, dir.path(), &["logs", "UploadFunction", "--stack-name", "app"]);
     assert!(ok && stdout.contains("GOT s3 in/photo.jpg"), "{stdout}");
+    // What that traffic would cost: one row per function that ran, the invoked one included.
+    let (ok, stdout) = nimbus(&server, dir.path(), &["cost", "--since", "1h"]);
+    assert!(ok && stdout.starts_with("FUNCTION"), "{stdout}");
+    let hello = physical_id(&cfn, "app", "HelloFunction").await;
+    let row = stdout.lines().find(|l| l.starts_with(&hello)).unwrap_or_else(|| panic!("{hello} in {stdout}"));
+    let requests: u64 = row.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(requests >= 1, "{row}");
+    assert!(stdout.lines().last().is_some_and(|l| l.starts_with("total: ")), "{stdout}");
 
     // A change to one function's code updates that function and nothing else.
     let before: BTreeSet<String> = stack_event_ids(&cfn, "app").await;

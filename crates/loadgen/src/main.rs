@@ -143,10 +143,18 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
         },
     };
     let s3_object = loadgen::scenario::S3Object::of_size(cli.object_size);
+    let run_id = loadgen::run::run_id();
+    let cold = cli.scenario == Scenario::LambdaInvokeCold;
+    if cold && (cli.concurrency != 1 || !matches!(stop, Stop::Requests(_))) {
+        anyhow::bail!(
+            "lambda-invoke-cold makes one function per request: give --requests N and --concurrency 1"
+        );
+    }
     let plan = |scenario, concurrency| Plan {
         scenario,
         concurrency,
-        warmup: cli.warmup,
+        // Every cold request is timed: a warmup would use up functions.
+        warmup: if cold { Duration::ZERO } else { cli.warmup },
         stop,
         options: Options {
             health_path: cli.health_path.clone(),
@@ -155,8 +163,12 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
             region: cli.region.clone(),
             captured: Default::default(),
             s3_object: s3_object.clone(),
+            cold: match stop {
+                Stop::Requests(n) if cold => Some((run_id.clone(), n)),
+                _ => None,
+            },
         },
-        run_id: loadgen::run::run_id(),
+        run_id: run_id.clone(),
     };
 
     if cli.self_test {

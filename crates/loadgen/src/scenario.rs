@@ -64,6 +64,10 @@ pub enum Scenario {
     /// An HTTP API (payload 2.0) `$default` route to the `lambda-invoke` function, called by
     /// its path-form URL, unsigned: API Gateway → Lambda, warm.
     ApigwLambda,
+    /// Lambda `Invoke` of a function never invoked before: the setup creates one function per
+    /// operation (`--requests N`, concurrency 1, no warmup), so every request pays a cold start
+    /// (process start, runtime init, handler import). The functions are deleted afterwards.
+    LambdaInvokeCold,
 }
 
 /// The bucket the S3 scenarios use. Fixed, so repeated runs reuse it.
@@ -186,6 +190,9 @@ pub struct Options {
     pub captured: std::collections::BTreeMap<&'static str, String>,
     /// The object `s3-put` writes and `s3-get`'s setup stores.
     pub s3_object: S3Object,
+    /// `lambda-invoke-cold`: this run's id (the functions' names are unique to it) and how many
+    /// operations it makes, one function each.
+    pub cold: Option<(String, u64)>,
 }
 
 impl Options {
@@ -213,6 +220,7 @@ impl Default for Options {
             region: "us-east-1".to_owned(),
             captured: std::collections::BTreeMap::new(),
             s3_object: S3Object::of_size(S3_OBJECT_SIZE),
+            cold: None,
         }
     }
 }
@@ -252,7 +260,7 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 16] = [
+    pub const ALL: [Scenario; 17] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
@@ -269,6 +277,7 @@ impl Scenario {
         Scenario::SqsReceive,
         Scenario::EventsPut,
         Scenario::ApigwLambda,
+        Scenario::LambdaInvokeCold,
     ];
 
     pub fn name(self) -> &'static str {
@@ -289,6 +298,7 @@ impl Scenario {
             Scenario::SqsReceive => "sqs-receive",
             Scenario::EventsPut => "events-put",
             Scenario::ApigwLambda => "apigw-lambda",
+            Scenario::LambdaInvokeCold => "lambda-invoke-cold",
         }
     }
 
@@ -300,6 +310,15 @@ impl Scenario {
     /// What must exist before the timed phase.
     pub fn setup(self, options: &Options) -> Vec<Setup> {
         match self {
+            Scenario::LambdaInvokeCold => {
+                let (run, n) = options.cold.clone().unwrap_or_default();
+                (0..n)
+                    .map(|seq| {
+                        let name = cold_name(Op { run: &run, worker: 0, seq });
+                        Setup::new(create_function(&name, &options.function), &[StatusCode::CREATED])
+                    })
+                    .collect()
+            }
             // 409 is ResourceConflictException: a previous run made it.
             Scenario::LambdaInvoke => vec![Setup::new(
                 create_function(INVOKE_FUNCTION, &options.function),
@@ -492,6 +511,12 @@ impl Scenario {
                     "Detail": format!(r#"{{"seq":{}}}"#, op.seq),
                 }]}),
             ),
+            Scenario::LambdaInvokeCold => Call::rest(
+                Method::POST,
+                &format!("/2015-03-31/functions/{}/invocations", cold_name(op)),
+                Bytes::from(format!(r#"{{"seq":{}}}"#, op.seq)),
+                Signing::Service("lambda"),
+            ),
             Scenario::ApigwLambda => {
                 let api = options.captured.get("api_id").map(String::as_str).unwrap_or("missing-api-id");
                 Call::rest(
@@ -517,6 +542,12 @@ impl Scenario {
                 Bytes::new(),
                 Signing::S3,
             )),
+            Scenario::LambdaInvokeCold => Some(Call::rest(
+                Method::DELETE,
+                &format!("/2015-03-31/functions/{}", cold_name(op)),
+                Bytes::new(),
+                Signing::Service("lambda"),
+            )),
             Scenario::DynamodbPut => Some(dynamodb_json(
                 "DeleteItem",
                 &serde_json::json!({"TableName": TABLE, "Key": {"pk": {"S": "put"}, "sk": {"S": unique_name(op)}}}),
@@ -541,6 +572,12 @@ impl Scenario {
     pub fn has_undo(self) -> bool {
         self.undo(Op { run: "", worker: 0, seq: 0 }).is_some()
     }
+}
+
+/// The function `lambda-invoke-cold`'s operation `op` invokes (worker 0: the scenario runs at
+/// concurrency 1).
+fn cold_name(op: Op<'_>) -> String {
+    format!("lg-cold-{}-{}", op.run, op.seq)
 }
 
 /// `lg-RUN-WORKER-SEQ`: at most 64 characters, IAM's limit on role names.

@@ -118,3 +118,25 @@ fn apigw_lambda_calls_the_api_its_setup_created() {
     let call = Scenario::ApigwLambda.call(Op { run: "r", worker: 0, seq: 0 }, &options);
     assert_eq!(call.path_and_query, "/_aws/execute-api/abc123/items");
 }
+
+#[test]
+fn cold_invokes_each_reach_a_function_of_their_own() {
+    let mut options = Options::default();
+    options.cold = Some(("r1".to_owned(), 3));
+    let setup = Scenario::LambdaInvokeCold.setup(&options);
+    let created: Vec<String> = setup
+        .iter()
+        .map(|s| {
+            let body: serde_json::Value = serde_json::from_slice(&s.call.body).expect("json");
+            body["FunctionName"].as_str().expect("name").to_owned()
+        })
+        .collect();
+    assert_eq!(created, ["lg-cold-r1-0", "lg-cold-r1-1", "lg-cold-r1-2"]);
+    for (seq, name) in created.iter().enumerate() {
+        let op = Op { run: "r1", worker: 0, seq: seq as u64 };
+        let call = Scenario::LambdaInvokeCold.call(op, &options);
+        assert_eq!(call.path_and_query, format!("/2015-03-31/functions/{name}/invocations"));
+        let undo = Scenario::LambdaInvokeCold.undo(op).expect("deleted afterwards");
+        assert_eq!(undo.path_and_query, format!("/2015-03-31/functions/{name}"));
+    }
+}

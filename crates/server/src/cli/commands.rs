@@ -138,10 +138,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let mut params = vec![
         p("StackName", &stack),
         p("TemplateBody", &body),
-        p(
-            "ChangeSetName",
-            format!("nimbus-deploy-{}", OffsetDateTime::now_utc().unix_timestamp_nanos()),
-        ),
+        p("ChangeSetName", format!("nimbus-deploy-{}", OffsetDateTime::now_utc().unix_timestamp_nanos())),
         p("ChangeSetType", if existing.is_some() { "UPDATE" } else { "CREATE" }),
     ];
     for (i, c) in CAPABILITIES.iter().enumerate() {

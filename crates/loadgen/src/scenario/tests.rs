@@ -121,8 +121,7 @@ fn apigw_lambda_calls_the_api_its_setup_created() {
 
 #[test]
 fn cold_invokes_each_reach_a_function_of_their_own() {
-    let mut options = Options::default();
-    options.cold = Some(("r1".to_owned(), 3));
+    let options = Options { cold: Some(("r1".to_owned(), 3)), ..Options::default() };
     let setup = Scenario::LambdaInvokeCold.setup(&options);
     let created: Vec<String> = setup
         .iter()

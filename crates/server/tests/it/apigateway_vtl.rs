@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use aws_sdk_apigateway::types::IntegrationType;
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::apigateway::{json_of, send};
-use crate::harness::Server;
+use crate::harness::{Server, read_http_request};
 use crate::lambda::create_python;
 
 /// A backend that answers 201 with what it received: `{method, target, headers, body}`.
@@ -20,30 +20,7 @@ async fn echo_backend() -> String {
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let (head, body) = loop {
-                    let n = socket.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                        let len = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().to_owned())
-                            })
-                            .and_then(|v| v.parse::<usize>().ok())
-                            .unwrap_or(0);
-                        if body.len() >= len {
-                            break (head.to_owned(), body.to_owned());
-                        }
-                    }
-                };
+                let Some((head, body)) = read_http_request(&mut socket).await else { return };
                 let mut lines = head.lines();
                 let request_line = lines.next().unwrap_or_default().to_owned();
                 let mut parts = request_line.split(' ');

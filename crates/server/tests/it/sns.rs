@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
-use crate::harness::Server;
+use crate::harness::{Server, read_http_request};
 use crate::lambda::{PY_RECORDER, create_python, wait_for_lines};
 
 async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> (String, String) {
@@ -295,31 +295,8 @@ async fn endpoint_answering(status: Arc<AtomicU16>) -> (String, Arc<Mutex<Vec<St
     let sink = received.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 8192];
-            loop {
-                let n = socket.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().to_owned())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break;
-                    }
-                }
-            }
-            sink.lock().expect("lock").push(String::from_utf8_lossy(&buf).to_string());
+            let Some((head, body)) = read_http_request(&mut socket).await else { continue };
+            sink.lock().expect("lock").push(format!("{head}\r\n\r\n{body}"));
             let code = status.load(Ordering::SeqCst);
             let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
             let _ = socket.write_all(answer.as_bytes()).await;

@@ -103,3 +103,18 @@ def run_aws(server, *args, access_key="test", region="us-east-1"):
     env = aws_env(access_key, region)
     cmd = [os.environ.get("AWS_CLI", "aws"), "--endpoint-url", server.endpoint, "--output", "json", *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def error_of(call):
+    """The AWS error code and HTTP status a boto3 call fails with (it must fail)."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as e:
+        call()
+    err = e.value.response
+    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture
+def s3(server):
+    return make_client(server, "s3")

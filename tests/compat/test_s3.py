@@ -10,26 +10,13 @@ import subprocess
 
 import boto3.s3.transfer
 import pytest
-from botocore.exceptions import ClientError
 
-from conftest import aws_env, make_client
+from conftest import aws_env, error_of, make_client
 
 CLIS = [
     pytest.param(os.environ.get("AWS_CLI", "aws"), id="cli-v1"),
     pytest.param(os.environ.get("AWS_CLI_V2", "/usr/bin/aws"), id="cli-v2"),
 ]
-
-
-@pytest.fixture
-def s3(server):
-    return make_client(server, "s3")
-
-
-def error_of(call):
-    with pytest.raises(ClientError) as e:
-        call()
-    err = e.value.response
-    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_managed_transfers_with_lowered_thresholds(s3, tmp_path):

@@ -4,21 +4,8 @@ DeleteObjects by version, ACLs under ownership controls, and versions surviving 
 
 import pytest
 import requests
-from botocore.exceptions import ClientError
 
-from conftest import make_client
-
-
-@pytest.fixture
-def s3(server):
-    return make_client(server, "s3")
-
-
-def error_of(call):
-    with pytest.raises(ClientError) as e:
-        call()
-    err = e.value.response
-    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]
+from conftest import error_of, make_client
 
 
 def enable(s3, bucket, status="Enabled"):

@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod apigateway_auth;
+mod apigateway_models;
 mod cloudformation;
 mod console;
 mod dynamodb;

@@ -121,12 +121,12 @@ async fn validated_methods_gateway_responses_and_custom_domains() {
         .send()
         .await
         .expect("put gateway response");
-    assert_eq!(custom.default_response(), Some(false));
+    assert!(!custom.default_response());
     let responses = apigw.get_gateway_responses().rest_api_id(api_id).send().await.expect("list responses");
     assert_eq!(responses.items().len(), 21, "every response type is listed");
     assert!(responses.items().iter().any(|r| r.response_type() == Some(&GatewayResponseType::Throttled)
         && r.status_code() == Some("429")
-        && r.default_response() == Some(true)));
+        && r.default_response()));
     apigw.create_deployment().rest_api_id(api_id).stage_name("dev").send().await.expect("deploy");
 
     let url = server.execute_api(api_id, "/dev/pets?owner=ann");
@@ -330,7 +330,7 @@ async fn the_resources_deploy_from_a_cloudformation_template_and_delete() {
         .request_validator_id(&out["ValidatorId"])
         .send()
         .await;
-    assert_eq!(validator.expect("validator").validate_request_body(), Some(true));
+    assert!(validator.expect("validator").validate_request_body());
 
     let url = format!("{}/thing", server.endpoint());
     let host = [("host", "things.example.test"), ("content-type", "application/json")];

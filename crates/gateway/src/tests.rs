@@ -405,7 +405,9 @@ impl AwsService for HostFixture {
     }
     fn call(&self, _ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
         let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
-        Box::pin(async move { protocol::rest::json_response(StatusCode::OK, &serde_json::json!({ "host": host }), "") })
+        Box::pin(async move {
+            protocol::rest::json_response(StatusCode::OK, &serde_json::json!({ "host": host }), "")
+        })
     }
     fn claims_host(&self, host: &str) -> bool {
         host == "api.example.test"

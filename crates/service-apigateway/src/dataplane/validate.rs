@@ -223,7 +223,8 @@ mod tests {
 
     #[test]
     fn required_parameters_are_listed_by_name() {
-        let err = check(&deployment(), "api", &method(), &info("", &[], "{}"), &Params::new()).expect_err("invalid");
+        let err = check(&deployment(), "api", &method(), &info("", &[], "{}"), &Params::new())
+            .expect_err("invalid");
         assert_eq!(err.response_type, "BAD_REQUEST_PARAMETERS");
         assert_eq!(err.message, "Missing required request parameters: [x-trace, version]");
         let err = check(&deployment(), "api", &method(), &info("version=1", &[], "{}"), &Params::new())

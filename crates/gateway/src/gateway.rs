@@ -122,6 +122,10 @@ impl Gateway {
             &parts.headers,
             credential.as_ref().map(|c| c.service.as_str()),
         );
+        let head = match head {
+            Destination::Internal(_) | Destination::DataPlane { .. } => head,
+            _ => self.claimed_host(&parts).unwrap_or(head),
+        };
         let service_name = match head {
             Destination::Service { spec, .. } | Destination::DataPlane { spec } => spec.name,
             Destination::Internal(_) => "nimbus",
@@ -151,6 +155,21 @@ impl Gateway {
         }
         .instrument(span)
         .await
+    }
+
+    /// The data plane of a service that claims the request's host as a name a user registered
+    /// with it (an API Gateway custom domain name). IP literals and `localhost` are never
+    /// claimed, so the usual endpoint costs nothing here.
+    fn claimed_host(&self, parts: &http::request::Parts) -> Option<Destination> {
+        let host = route::host_name(&parts.uri, &parts.headers)?;
+        if host == "localhost" || host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok() {
+            return None;
+        }
+        let service = self.services.values().find(|s| s.claims_host(&host))?;
+        route::SERVICES
+            .iter()
+            .find(|spec| spec.name == service.signing_name())
+            .map(|spec| Destination::DataPlane { spec })
     }
 
     /// The streaming service a destination names, if one is registered under its name.

@@ -229,7 +229,7 @@ fn data_plane(uri: &Uri, headers: &HeaderMap) -> Option<&'static ServiceSpec> {
 }
 
 /// The request's host name, lowercased, without the port.
-fn host_name(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+pub(crate) fn host_name(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

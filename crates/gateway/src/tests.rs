@@ -392,3 +392,43 @@ async fn nimbus_paths_go_to_the_console_except_health() {
     assert_eq!(health.json()["version"], "test");
     assert_eq!(send(&g, get("/_localstack/anything")).await.status, StatusCode::NOT_FOUND);
 }
+
+/// A data plane that claims one host name, and answers with the host it was given.
+struct HostFixture;
+
+impl AwsService for HostFixture {
+    fn signing_name(&self) -> &'static str {
+        "apigateway"
+    }
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+    fn call(&self, _ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
+        let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default().to_owned();
+        Box::pin(async move {
+            protocol::rest::json_response(StatusCode::OK, &serde_json::json!({ "host": host }), "")
+        })
+    }
+    fn claims_host(&self, host: &str) -> bool {
+        host == "api.example.test"
+    }
+}
+
+#[tokio::test]
+async fn claimed_hosts_go_to_their_data_plane_unsigned() {
+    let g = Gateway::builder()
+        .version("test")
+        .service(Arc::new(HostFixture))
+        .service(Arc::new(RestFixture { name: "s3", protocol: Protocol::RestXml }))
+        .sigv4(SigV4Mode::Enforce, Credentials::new())
+        .build();
+    let req = |host: &str| {
+        http::Request::get("/v1/pets").header("host", host).body(Full::new(Bytes::new())).expect("request")
+    };
+    let a = send(&g, req("API.example.test:4566")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.json()["host"], "API.example.test:4566");
+    // Other hosts fall through to the usual routing (here S3, refused unsigned).
+    let a = send(&g, req("other.example.test")).await;
+    assert_ne!(a.status, StatusCode::OK, "{}", a.body);
+}

@@ -28,4 +28,12 @@ pub trait AwsService: Send + Sync {
     /// Handles one request. Must not panic on anything the client sent: every failure becomes a
     /// response in the service's protocol.
     fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response>;
+
+    /// Whether requests to `host` (lowercased, without its port) are for this service's public
+    /// data plane because a user registered that name with it (API Gateway's custom domain
+    /// names). The gateway asks only about hosts it would not route otherwise.
+    fn claims_host(&self, host: &str) -> bool {
+        let _ = host;
+        false
+    }
 }

@@ -4,7 +4,8 @@
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `http_apis.rs` and `rest_apis.rs`
 //! (the two control planes), `authorizers.rs` and `usage_plans.rs` (authorizers, API keys,
-//! usage plans), `patch.rs` (v1 patch operations), `openapi.rs` (REST APIs from
+//! usage plans), `models.rs` (models, request validators, gateway responses), `domains.rs`
+//! (custom domain names and their mappings), `patch.rs` (v1 patch operations), `openapi.rs` (REST APIs from
 //! OpenAPI 3 / Swagger 2), `model.rs` (records and keys),
 //! then `dataplane/` (`mod.rs` finds the API and stage, `router.rs` picks the route,
 //! `event.rs` builds the 1.0/2.0 events, `response.rs` reads what the function returned,
@@ -17,9 +18,11 @@
 
 mod authorizers;
 mod dataplane;
+mod domains;
 mod error;
 mod http_apis;
 mod model;
+mod models;
 mod openapi;
 mod operation;
 mod patch;
@@ -71,6 +74,8 @@ pub(crate) struct Inner {
     /// Every API key and usage plan of every tenant, by id.
     keys: Mutex<HashMap<String, Arc<ApiKey>>>,
     plans: Mutex<HashMap<String, Arc<UsagePlan>>>,
+    /// Every custom domain name, by name (one namespace for all tenants, as hosts are global).
+    domains: Mutex<HashMap<String, Arc<model::DomainName>>>,
     /// Serializes control-plane read-modify-writes of API, key and plan records.
     writes: Mutex<()>,
     /// The data plane's in-memory state: token buckets, quota counters, authorizer results.
@@ -92,11 +97,13 @@ impl ApiGatewayService {
             apis: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
+            domains: Mutex::new(HashMap::new()),
             writes: Mutex::new(()),
             limits: dataplane::Limits::default(),
         };
         inner.load()?;
         inner.load_usage_plans()?;
+        inner.load_domains()?;
         Ok(ApiGatewayService { inner: Arc::new(inner) })
     }
 
@@ -108,6 +115,11 @@ impl ApiGatewayService {
     async fn handle(&self, ctx: RequestContext, req: Request) -> Response {
         if let Some(target) = dataplane::target(&req) {
             return dataplane::handle(&self.inner, &ctx, target, req).await;
+        }
+        match domains::route(&self.inner, &req) {
+            Some(Ok(target)) => return dataplane::handle(&self.inner, &ctx, target, req).await,
+            Some(Err(refused)) => return refused,
+            None => {}
         }
         let result = match Operation::parse(&req) {
             // The one control-plane operation that waits on a function.
@@ -132,6 +144,10 @@ impl AwsService for ApiGatewayService {
 
     fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
         Box::pin(self.handle(ctx, req))
+    }
+
+    fn claims_host(&self, host: &str) -> bool {
+        domains::claims(&self.inner, host)
     }
 }
 
@@ -213,6 +229,42 @@ impl Inner {
             | O::GetUsagePlanKey(..)
             | O::GetUsagePlanKeys(_)
             | O::DeleteUsagePlanKey(..) => usage_plans::act(self, ctx, op),
+            O::CreateModel(..)
+            | O::GetModel(..)
+            | O::GetModels(_)
+            | O::UpdateModel(..)
+            | O::DeleteModel(..)
+            | O::GetModelTemplate(..)
+            | O::CreateRequestValidator(..)
+            | O::GetRequestValidator(..)
+            | O::GetRequestValidators(_)
+            | O::UpdateRequestValidator(..)
+            | O::DeleteRequestValidator(..)
+            | O::PutGatewayResponse(..)
+            | O::GetGatewayResponse(..)
+            | O::GetGatewayResponses(_)
+            | O::UpdateGatewayResponse(..)
+            | O::DeleteGatewayResponse(..) => models::act(self, ctx, op),
+            O::CreateDomainName(_)
+            | O::GetDomainName(_)
+            | O::GetDomainNames
+            | O::UpdateDomainName(..)
+            | O::DeleteDomainName(_)
+            | O::CreateBasePathMapping(..)
+            | O::GetBasePathMapping(..)
+            | O::GetBasePathMappings(_)
+            | O::UpdateBasePathMapping(..)
+            | O::DeleteBasePathMapping(..)
+            | O::CreateHttpDomainName(_)
+            | O::GetHttpDomainName(_)
+            | O::GetHttpDomainNames
+            | O::UpdateHttpDomainName(..)
+            | O::DeleteHttpDomainName(_)
+            | O::CreateApiMapping(..)
+            | O::GetApiMapping(..)
+            | O::GetApiMappings(_)
+            | O::UpdateApiMapping(..)
+            | O::DeleteApiMapping(..) => domains::act(self, ctx, op),
             O::NotImplemented(name) => Err(Error::NotImplemented(format!("API Gateway {name}"))),
             _ => rest_apis::act(self, ctx, op),
         }

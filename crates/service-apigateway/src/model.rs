@@ -9,6 +9,10 @@
 //!   [`ApiKey`] or [`UsagePlan`] each (a plan lists the ids of its keys); both are per account,
 //!   not per API, as in AWS.
 //!
+//! - `apigateway.domainnames`, keyed `{account}/{region}/{domainName}`: one [`DomainName`]
+//!   with its base path (v1) / API (v2) mappings; both models share the one namespace, as in
+//!   AWS, so a mapping made through either shows in both.
+//!
 //! One record per API keeps every change atomic (a route can never point at a half-written
 //! integration) and lets the data plane resolve a request from one cached value. A deployment
 //! freezes what it deploys (routes and integrations, or the resource tree) inside itself, so
@@ -28,6 +32,7 @@ pub const HTTP_APIS: &str = "apigateway.httpapis";
 pub const REST_APIS: &str = "apigateway.restapis";
 pub const API_KEYS: &str = "apigateway.apikeys";
 pub const USAGE_PLANS: &str = "apigateway.usageplans";
+pub const DOMAIN_NAMES: &str = "apigateway.domainnames";
 
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -271,6 +276,86 @@ pub struct RestApi {
     pub deployments: BTreeMap<String, RestDeployment>,
     #[serde(default)]
     pub authorizers: BTreeMap<String, RestAuthorizer>,
+    /// Models by name (`Empty` and `Error` come with every new API).
+    #[serde(default)]
+    pub models: BTreeMap<String, RestModel>,
+    #[serde(default)]
+    pub request_validators: BTreeMap<String, RequestValidator>,
+    /// Customized gateway responses by response type; types not here answer their defaults.
+    #[serde(default)]
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
+}
+
+/// A model: a JSON Schema (draft 4) for a content type.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestModel {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub schema: Option<String>,
+    pub content_type: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestValidator {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    pub validate_request_body: bool,
+    pub validate_request_parameters: bool,
+}
+
+/// A customized gateway response (PutGatewayResponse); `status_code` absent keeps the type's own.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayResponse {
+    pub response_type: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status_code: Option<String>,
+    #[serde(default)]
+    pub response_parameters: BTreeMap<String, String>,
+    #[serde(default)]
+    pub response_templates: BTreeMap<String, String>,
+}
+
+/// A custom domain name, shared by both models.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainName {
+    pub v: u32,
+    pub owner: Owner,
+    pub domain_name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub certificate_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub regional_certificate_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub regional_certificate_name: Option<String>,
+    /// `EDGE` or `REGIONAL`.
+    pub endpoint_type: String,
+    pub security_policy: String,
+    /// The random part of the AWS-side names (`d-{id}.execute-api…`, `{id}.cloudfront.net`).
+    pub alias_id: String,
+    pub created_ms: i64,
+    pub tags: BTreeMap<String, String>,
+    pub mappings: Vec<DomainMapping>,
+}
+
+/// A base path mapping (v1) is an API mapping (v2): `key` is the base path, empty for the root
+/// (v1's `(none)`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainMapping {
+    pub id: String,
+    pub api_id: String,
+    pub stage: String,
+    pub key: String,
 }
 
 /// A REST API authorizer in its wire shape.
@@ -431,6 +516,8 @@ pub struct Method {
     pub request_parameters: Option<BTreeMap<String, bool>>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_models: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_validator_id: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub method_responses: BTreeMap<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -486,6 +573,13 @@ pub struct RestDeployment {
     /// The authorizers as they were deployed.
     #[serde(default)]
     pub authorizers: BTreeMap<String, RestAuthorizer>,
+    /// Models, validators and gateway responses as they were deployed.
+    #[serde(default)]
+    pub models: BTreeMap<String, RestModel>,
+    #[serde(default)]
+    pub request_validators: BTreeMap<String, RequestValidator>,
+    #[serde(default)]
+    pub gateway_responses: BTreeMap<String, GatewayResponse>,
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {

@@ -192,6 +192,9 @@ mod tests {
             stages: BTreeMap::new(),
             deployments: BTreeMap::new(),
             authorizers: BTreeMap::new(),
+            models: BTreeMap::new(),
+            request_validators: BTreeMap::new(),
+            gateway_responses: BTreeMap::new(),
         }
     }
 

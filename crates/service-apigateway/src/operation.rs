@@ -199,6 +199,85 @@ pub struct MethodInput {
     pub operation_name: Option<String>,
     pub request_parameters: Option<BTreeMap<String, bool>>,
     pub request_models: Option<BTreeMap<String, String>>,
+    pub request_validator_id: Option<String>,
+}
+
+/// CreateModel input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub schema: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// CreateRequestValidator input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestValidatorInput {
+    pub name: Option<String>,
+    pub validate_request_body: Option<bool>,
+    pub validate_request_parameters: Option<bool>,
+}
+
+/// PutGatewayResponse input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayResponseInput {
+    pub status_code: Option<String>,
+    pub response_parameters: Option<BTreeMap<String, String>>,
+    pub response_templates: Option<BTreeMap<String, String>>,
+}
+
+/// CreateDomainName input (REST APIs' model).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainNameInput {
+    pub domain_name: Option<String>,
+    pub certificate_name: Option<String>,
+    pub certificate_arn: Option<String>,
+    pub regional_certificate_name: Option<String>,
+    pub regional_certificate_arn: Option<String>,
+    pub endpoint_configuration: Option<EndpointConfiguration>,
+    pub security_policy: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+/// CreateDomainName / UpdateDomainName input (HTTP APIs' model).
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpDomainNameInput {
+    pub domain_name: Option<String>,
+    pub domain_name_configurations: Option<Vec<DomainNameConfiguration>>,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainNameConfiguration {
+    pub certificate_arn: Option<String>,
+    pub certificate_name: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub security_policy: Option<String>,
+}
+
+/// CreateBasePathMapping input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BasePathMappingInput {
+    pub base_path: Option<String>,
+    pub rest_api_id: Option<String>,
+    pub stage: Option<String>,
+}
+
+/// CreateApiMapping / UpdateApiMapping input.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiMappingInput {
+    pub api_id: Option<String>,
+    pub api_mapping_key: Option<String>,
+    pub stage: Option<String>,
 }
 
 /// PutIntegration input (REST APIs).
@@ -388,6 +467,44 @@ pub enum Operation {
     GetUsagePlanKey(String, String),
     GetUsagePlanKeys(String),
     DeleteUsagePlanKey(String, String),
+    // Models, request validators and gateway responses (REST APIs): API, then name, id or type.
+    CreateModel(String, ModelInput),
+    GetModel(String, String),
+    GetModels(String),
+    UpdateModel(String, String, Vec<PatchOp>),
+    DeleteModel(String, String),
+    GetModelTemplate(String, String),
+    CreateRequestValidator(String, RequestValidatorInput),
+    GetRequestValidator(String, String),
+    GetRequestValidators(String),
+    UpdateRequestValidator(String, String, Vec<PatchOp>),
+    DeleteRequestValidator(String, String),
+    PutGatewayResponse(String, String, GatewayResponseInput),
+    GetGatewayResponse(String, String),
+    GetGatewayResponses(String),
+    UpdateGatewayResponse(String, String, Vec<PatchOp>),
+    DeleteGatewayResponse(String, String),
+    // Custom domain names, both models: domain name, then base path or mapping id.
+    CreateDomainName(DomainNameInput),
+    GetDomainName(String),
+    GetDomainNames,
+    UpdateDomainName(String, Vec<PatchOp>),
+    DeleteDomainName(String),
+    CreateBasePathMapping(String, BasePathMappingInput),
+    GetBasePathMapping(String, String),
+    GetBasePathMappings(String),
+    UpdateBasePathMapping(String, String, Vec<PatchOp>),
+    DeleteBasePathMapping(String, String),
+    CreateHttpDomainName(HttpDomainNameInput),
+    GetHttpDomainName(String),
+    GetHttpDomainNames,
+    UpdateHttpDomainName(String, HttpDomainNameInput),
+    DeleteHttpDomainName(String),
+    CreateApiMapping(String, ApiMappingInput),
+    GetApiMapping(String, String),
+    GetApiMappings(String),
+    UpdateApiMapping(String, String, ApiMappingInput),
+    DeleteApiMapping(String, String),
     /// An operation of the models that Nimbus does not serve yet.
     NotImplemented(&'static str),
 }
@@ -402,6 +519,7 @@ impl Operation {
         let label =
             |n: &str| labels.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone()).unwrap_or_default();
         let body = req.body();
+        let v2 = path.starts_with("/v2/");
         let api = || if path.starts_with("/v2/") { label("apiId") } else { label("restapi_id") };
         let addr = || MethodAddr { api: api(), resource: label("resource_id"), method: label("http_method") };
         let op = match name {
@@ -550,6 +668,60 @@ impl Operation {
             "GetStages" => Operation::GetRestStages(api()),
             "UpdateStage" => Operation::UpdateRestStage(api(), label("stage_name"), patch(body)?),
             "DeleteStage" => Operation::DeleteRestStage(api(), label("stage_name")),
+            // HTTP APIs' models (`/v2/apis/{apiId}/models`) are not served yet.
+            "CreateModel" | "GetModel" | "GetModels" | "UpdateModel" | "DeleteModel" | "GetModelTemplate"
+                if v2 =>
+            {
+                Operation::NotImplemented(name)
+            }
+            "CreateModel" => Operation::CreateModel(api(), json(body)?),
+            "GetModel" => Operation::GetModel(api(), label("model_name")),
+            "GetModels" => Operation::GetModels(api()),
+            "UpdateModel" => Operation::UpdateModel(api(), label("model_name"), patch(body)?),
+            "DeleteModel" => Operation::DeleteModel(api(), label("model_name")),
+            "GetModelTemplate" => Operation::GetModelTemplate(api(), label("model_name")),
+            "CreateRequestValidator" => Operation::CreateRequestValidator(api(), json(body)?),
+            "GetRequestValidator" => Operation::GetRequestValidator(api(), label("requestvalidator_id")),
+            "GetRequestValidators" => Operation::GetRequestValidators(api()),
+            "UpdateRequestValidator" => {
+                Operation::UpdateRequestValidator(api(), label("requestvalidator_id"), patch(body)?)
+            }
+            "DeleteRequestValidator" => {
+                Operation::DeleteRequestValidator(api(), label("requestvalidator_id"))
+            }
+            "PutGatewayResponse" => Operation::PutGatewayResponse(api(), label("response_type"), json(body)?),
+            "GetGatewayResponse" => Operation::GetGatewayResponse(api(), label("response_type")),
+            "GetGatewayResponses" => Operation::GetGatewayResponses(api()),
+            "UpdateGatewayResponse" => {
+                Operation::UpdateGatewayResponse(api(), label("response_type"), patch(body)?)
+            }
+            "DeleteGatewayResponse" => Operation::DeleteGatewayResponse(api(), label("response_type")),
+            "CreateDomainName" if v2 => Operation::CreateHttpDomainName(json(body)?),
+            "GetDomainName" if v2 => Operation::GetHttpDomainName(label("domainName")),
+            "GetDomainNames" if v2 => Operation::GetHttpDomainNames,
+            "UpdateDomainName" if v2 => Operation::UpdateHttpDomainName(label("domainName"), json(body)?),
+            "DeleteDomainName" if v2 => Operation::DeleteHttpDomainName(label("domainName")),
+            "CreateApiMapping" => Operation::CreateApiMapping(label("domainName"), json(body)?),
+            "GetApiMapping" => Operation::GetApiMapping(label("domainName"), label("apiMappingId")),
+            "GetApiMappings" => Operation::GetApiMappings(label("domainName")),
+            "UpdateApiMapping" => {
+                Operation::UpdateApiMapping(label("domainName"), label("apiMappingId"), json(body)?)
+            }
+            "DeleteApiMapping" => Operation::DeleteApiMapping(label("domainName"), label("apiMappingId")),
+            "CreateDomainName" => Operation::CreateDomainName(json(body)?),
+            "GetDomainName" => Operation::GetDomainName(label("domain_name")),
+            "GetDomainNames" => Operation::GetDomainNames,
+            "UpdateDomainName" => Operation::UpdateDomainName(label("domain_name"), patch(body)?),
+            "DeleteDomainName" => Operation::DeleteDomainName(label("domain_name")),
+            "CreateBasePathMapping" => Operation::CreateBasePathMapping(label("domain_name"), json(body)?),
+            "GetBasePathMapping" => Operation::GetBasePathMapping(label("domain_name"), label("base_path")),
+            "GetBasePathMappings" => Operation::GetBasePathMappings(label("domain_name")),
+            "UpdateBasePathMapping" => {
+                Operation::UpdateBasePathMapping(label("domain_name"), label("base_path"), patch(body)?)
+            }
+            "DeleteBasePathMapping" => {
+                Operation::DeleteBasePathMapping(label("domain_name"), label("base_path"))
+            }
             other => Operation::NotImplemented(other),
         };
         Ok(op)

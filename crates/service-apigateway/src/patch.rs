@@ -291,6 +291,25 @@ pub(crate) fn method(method: &mut Method, ops: &[PatchOp]) -> Result<(), Error> 
             }
             "/operationName" => patch_text(&mut method.operation_name, op)?,
             "/authorizerId" => patch_text(&mut method.authorizer_id, op)?,
+            "/requestValidatorId" => patch_text(&mut method.request_validator_id, op)?,
+            _ if op.path.starts_with("/requestModels/") => {
+                let content_type = segments(&op.path).get(1).cloned().unwrap_or_default();
+                let models = method.request_models.get_or_insert_with(BTreeMap::new);
+                patch_map(models, content_type, op)?;
+            }
+            _ if op.path.starts_with("/requestParameters/") => {
+                let name = segments(&op.path).get(1).cloned().unwrap_or_default();
+                let params = method.request_parameters.get_or_insert_with(BTreeMap::new);
+                match op.op.as_str() {
+                    "add" | "replace" => {
+                        params.insert(name, op.value.as_deref() == Some("true"));
+                    }
+                    "remove" => {
+                        params.remove(&name);
+                    }
+                    _ => return Err(unsupported_op(op)),
+                }
+            }
             _ => {
                 return Err(Error::bad(format!(
                     "Invalid patch path '{}' specified for op '{}'.",

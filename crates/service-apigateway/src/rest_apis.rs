@@ -121,6 +121,11 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
                 let mut method = method_mut(api, &addr)?.clone();
                 patch::method(&mut method, &ops)?;
                 check_authorization(api, &method.authorization_type, method.authorizer_id.as_deref())?;
+                crate::models::check_method_refs(
+                    api,
+                    method.request_validator_id.as_deref(),
+                    method.request_models.as_ref(),
+                )?;
                 let slot = method_mut(api, &addr)?;
                 *slot = method.clone();
                 Ok(method)
@@ -276,6 +281,9 @@ fn new_rest_api(ctx: &RequestContext, input: RestApiInput, now: i64) -> Result<R
         stages: BTreeMap::new(),
         deployments: BTreeMap::new(),
         authorizers: BTreeMap::new(),
+        models: crate::models::default_models(),
+        request_validators: BTreeMap::new(),
+        gateway_responses: BTreeMap::new(),
     })
 }
 
@@ -342,6 +350,11 @@ pub(crate) fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInpu
     let authorization_type =
         input.authorization_type.ok_or_else(|| Error::bad("Authorization type must be specified"))?;
     check_authorization(api, &authorization_type, input.authorizer_id.as_deref())?;
+    crate::models::check_method_refs(
+        api,
+        input.request_validator_id.as_deref(),
+        input.request_models.as_ref(),
+    )?;
     let resource = api.resources.get_mut(&addr.resource).ok_or_else(no_resource)?;
     if resource.methods.contains_key(&addr.method) {
         return Err(Error::ConflictException("Method already exists for this resource".to_owned()));
@@ -354,6 +367,7 @@ pub(crate) fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInpu
         operation_name: input.operation_name,
         request_parameters: input.request_parameters,
         request_models: input.request_models,
+        request_validator_id: input.request_validator_id,
         ..Method::default()
     };
     resource.methods.insert(addr.method.clone(), method.clone());
@@ -442,6 +456,9 @@ fn create_deployment(api: &mut RestApi, input: DeploymentInput, now: i64) -> Res
         created_ms: now,
         resources: api.resources.clone(),
         authorizers: api.authorizers.clone(),
+        models: api.models.clone(),
+        request_validators: api.request_validators.clone(),
+        gateway_responses: api.gateway_responses.clone(),
     };
     api.deployments.insert(deployment.id.clone(), deployment.clone());
     if let Some(name) = input.stage_name.filter(|n| !n.is_empty()) {

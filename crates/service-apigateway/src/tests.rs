@@ -273,6 +273,9 @@ async fn rest_api_resources_methods_stages_and_the_v1_event() {
     let (status, _) = env.call("GET", "/restapis/x/authorizers", Value::Null).await;
     assert_eq!(status, 404);
     let (status, _) = env.call("GET", "/restapis/x/models", Value::Null).await;
+    assert_eq!(status, 404);
+    // HTTP APIs' models are not served yet.
+    let (status, _) = env.call("GET", "/v2/apis/x/models", Value::Null).await;
     assert_eq!(status, 501);
 }
 
@@ -987,3 +990,5 @@ async fn keys_plans_and_authorizers_come_back_from_the_store() {
     let (_, keys) = second.call("GET", &format!("/usageplans/{plan_id}/keys"), Value::Null).await;
     assert_eq!(keys["item"][0]["id"], key["id"]);
 }
+
+mod models;

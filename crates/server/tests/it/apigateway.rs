@@ -321,7 +321,14 @@ async fn rest_api_stages_with_variables_send_the_v1_event() {
         .expect_err("duplicate")
         .into_service_error();
     assert!(err.is_conflict_exception(), "{err:?}");
-    let err = apigw.get_models().rest_api_id(api_id).send().await.expect_err("not implemented");
+    let err = apigw
+        .get_export()
+        .rest_api_id(api_id)
+        .stage_name("dev")
+        .export_type("oas30")
+        .send()
+        .await
+        .expect_err("not implemented");
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(501));
 }
 

@@ -134,7 +134,7 @@ fn nimbus(server: &Server, dir: &Path, args: &[&str]) -> (bool, String) {
     (out.status.success(), stdout)
 }
 
-async fn outputs(
+pub(crate) async fn outputs(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
 ) -> std::collections::BTreeMap<String, String> {
@@ -174,7 +174,10 @@ async fn wait_for_log(logs: &aws_sdk_cloudwatchlogs::Client, function: &str, nee
     }
 }
 
-async fn wait_for_status(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> (StackStatus, Option<String>) {
+pub(crate) async fn wait_for_status(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> (StackStatus, Option<String>) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let d = cfn.describe_stacks().stack_name(stack).send().await.expect("describe stack");

@@ -3,6 +3,7 @@
 
 mod apigateway;
 mod apigateway_auth;
+mod apigateway_models;
 mod apigateway_vtl;
 mod cloudformation;
 mod console;

@@ -14,6 +14,7 @@
 
 mod auth;
 mod event;
+mod gateway_response;
 mod integration;
 mod jwks;
 mod jwt;
@@ -21,6 +22,7 @@ mod limits;
 mod policy;
 mod response;
 mod router;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -127,15 +129,21 @@ fn http_internal_error() -> Response {
 }
 
 fn rest_missing_token() -> Response {
-    message(
-        StatusCode::FORBIDDEN,
-        Some("MissingAuthenticationTokenException"),
-        "Missing Authentication Token",
-    )
+    let text = "Missing Authentication Token";
+    let resp = message(StatusCode::FORBIDDEN, Some("MissingAuthenticationTokenException"), text);
+    gateway_response::tag(resp, "MISSING_AUTHENTICATION_TOKEN", text)
 }
 
 fn rest_internal_error() -> Response {
-    message(StatusCode::BAD_GATEWAY, Some("InternalServerErrorException"), "Internal server error")
+    let text = "Internal server error";
+    let resp = message(StatusCode::BAD_GATEWAY, Some("InternalServerErrorException"), text);
+    gateway_response::tag(resp, "INTEGRATION_FAILURE", text)
+}
+
+/// The 403 `Forbidden` of an unknown stage or an unmapped custom domain path.
+pub(crate) fn forbidden() -> Response {
+    let resp = message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+    gateway_response::tag(resp, "DEFAULT_4XX", "Forbidden")
 }
 
 /// A gateway response with a JSON body of its own shape.
@@ -149,13 +157,22 @@ fn gateway(status: StatusCode, error_type: &'static str, body: &serde_json::Valu
 
 fn throttled(rest: bool) -> Response {
     let error_type = rest.then_some("TooManyRequestsException");
-    message(StatusCode::TOO_MANY_REQUESTS, error_type, "Too Many Requests")
+    let resp = message(StatusCode::TOO_MANY_REQUESTS, error_type, "Too Many Requests");
+    gateway_response::tag(resp, "THROTTLED", "Too Many Requests")
 }
 
 /// What a REST API answers when its Lambda authorizer refused the request. The 403 bodies
 /// spell `Message` with a capital M, unlike every other gateway response.
 fn rest_refusal(refusal: Refusal) -> Response {
-    match refusal {
+    let (kind, text) = match refusal {
+        Refusal::Unauthorized => ("UNAUTHORIZED", "Unauthorized"),
+        Refusal::ExplicitDeny => {
+            ("ACCESS_DENIED", "User is not authorized to access this resource with an explicit deny")
+        }
+        Refusal::ImplicitDeny => ("ACCESS_DENIED", "User is not authorized to access this resource"),
+        Refusal::Configuration => ("AUTHORIZER_CONFIGURATION_ERROR", ""),
+    };
+    let resp = match refusal {
         Refusal::Unauthorized => {
             message(StatusCode::UNAUTHORIZED, Some("UnauthorizedException"), "Unauthorized")
         }
@@ -174,7 +191,8 @@ fn rest_refusal(refusal: Refusal) -> Response {
             "AuthorizerConfigurationException",
             &serde_json::json!({ "message": null }),
         ),
-    }
+    };
+    gateway_response::tag(resp, kind, text)
 }
 
 /// What an HTTP API answers when its Lambda authorizer refused the request.
@@ -258,7 +276,10 @@ fn check_api_key(
     info: &RequestInfo,
     authorizer: Option<&AuthResult>,
 ) -> Option<Response> {
-    let forbidden = || message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+    let forbidden = || {
+        let resp = message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+        gateway_response::tag(resp, "INVALID_API_KEY", "Forbidden")
+    };
     let value = if api.api_key_source == "AUTHORIZER" {
         authorizer.and_then(|a| a.usage_identifier_key.clone())
     } else {
@@ -288,11 +309,8 @@ fn check_api_key(
     if let Some(quota) = &plan.quota
         && !inner.limits.count(&format!("{}\u{0}{}", plan.id, key.id), quota, now)
     {
-        return Some(message(
-            StatusCode::TOO_MANY_REQUESTS,
-            Some("LimitExceededException"),
-            "Limit Exceeded",
-        ));
+        let resp = message(StatusCode::TOO_MANY_REQUESTS, Some("LimitExceededException"), "Limit Exceeded");
+        return Some(gateway_response::tag(resp, "QUOTA_EXCEEDED", "Limit Exceeded"));
     }
     None
 }
@@ -550,7 +568,34 @@ fn with_cors(mut resp: Response, cors: &Cors, origin: &str) -> Response {
     resp
 }
 
+/// A REST API request, its gateway errors shaped by the API's gateway responses.
 async fn rest_api(
+    inner: &Inner,
+    ctx: &RequestContext,
+    api: &RestApi,
+    target: Target,
+    req: Request,
+) -> Response {
+    let headers = req.headers().clone();
+    let query = req.uri().query().unwrap_or_default().to_owned();
+    let http_method = req.method().as_str().to_owned();
+    let (stage, _) = split_stage(&target.path);
+    let stage = stage.to_owned();
+    let (path, domain_name) = (target.path.clone(), target.domain_name.clone());
+    let resp = rest_api_call(inner, ctx, api, target, req).await;
+    let req = gateway_response::Request {
+        headers: &headers,
+        query: &query,
+        stage: &stage,
+        request_id: ctx.request_id.as_str(),
+        domain_name: &domain_name,
+        http_method: &http_method,
+        path: &path,
+    };
+    gateway_response::apply(resp, api, &req)
+}
+
+async fn rest_api_call(
     inner: &Inner,
     ctx: &RequestContext,
     api: &RestApi,
@@ -562,10 +607,10 @@ async fn rest_api(
         return rest_missing_token();
     }
     let Some(stage) = api.stages.get(stage_name) else {
-        return message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+        return forbidden();
     };
     let Some(deployment) = api.deployments.get(&stage.deployment_id) else {
-        return message(StatusCode::FORBIDDEN, Some("ForbiddenException"), "Forbidden");
+        return forbidden();
     };
     let Some((resource, params)) =
         router::pick_resource(deployment.resources.values().map(|r| (r.path.as_str(), r)), &path)
@@ -601,6 +646,10 @@ async fn rest_api(
             check_api_key(inner, api, &stage.stage_name, &resource.path, method, &info, authorized.as_deref())
     {
         return resp;
+    }
+    if let Err(invalid) = validate::check(deployment, &api.id, method, &info, &params) {
+        let resp = message(StatusCode::BAD_REQUEST, Some("BadRequestException"), &invalid.message);
+        return gateway_response::tag_validation(resp, invalid);
     }
     match integration.kind.as_str() {
         "AWS_PROXY" => {

@@ -428,3 +428,151 @@ pub async fn delete_usage_plan_key(cx: &Cx<'_>, id: &str, props: &Value) -> Resu
     let plan = text(props, "UsagePlanId").unwrap_or_default();
     call(cx, Method::DELETE, &format!("/usageplans/{plan}/keys/{id}"), None).await.map(drop)
 }
+
+/// AWS::ApiGateway::Model: `Ref` is the model's name. A `Schema` object is sent as its JSON.
+pub async fn create_model(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let api = required(props, "RestApiId")?;
+    // Model names are alphanumeric, so the generated name drops the dashes.
+    let name = text(props, "Name").unwrap_or_else(|| cx.name(64).replace('-', ""));
+    let mut b = Map::new();
+    b.insert("name".into(), json!(name));
+    b.insert(
+        "contentType".into(),
+        json!(text(props, "ContentType").unwrap_or_else(|| "application/json".into())),
+    );
+    if let Some(d) = text(props, "Description") {
+        b.insert("description".into(), json!(d));
+    }
+    if let Some(schema) = props.get("Schema") {
+        b.insert("schema".into(), json!(super::document(schema)));
+    }
+    call(cx, Method::POST, &format!("/restapis/{api}/models"), Some(Value::Object(b))).await.map_err(err)?;
+    Ok(Created::new(name))
+}
+
+pub async fn delete_model(cx: &Cx<'_>, name: &str, props: &Value) -> Result<(), ApiError> {
+    let api = text(props, "RestApiId").unwrap_or_default();
+    let path = format!("/restapis/{api}/models/{}", super::percent_encode(name));
+    call(cx, Method::DELETE, &path, None).await.map(drop)
+}
+
+/// AWS::ApiGateway::RequestValidator: `Ref` and `RequestValidatorId` are its id.
+pub async fn create_request_validator(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let api = required(props, "RestApiId")?;
+    let mut b = Map::new();
+    b.insert("name".into(), json!(text(props, "Name").unwrap_or_else(|| cx.name(64))));
+    rename(
+        props,
+        &[
+            ("ValidateRequestBody", "validateRequestBody"),
+            ("ValidateRequestParameters", "validateRequestParameters"),
+        ],
+        &mut b,
+    );
+    for key in ["validateRequestBody", "validateRequestParameters"] {
+        if let Some(Value::String(s)) = b.get(key) {
+            let flag = s.eq_ignore_ascii_case("true");
+            b.insert(key.into(), json!(flag));
+        }
+    }
+    let out = call(cx, Method::POST, &format!("/restapis/{api}/requestvalidators"), Some(Value::Object(b)))
+        .await
+        .map_err(err)?;
+    let id = out.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(Created::new(id.clone()).with("RequestValidatorId", id))
+}
+
+pub async fn delete_request_validator(cx: &Cx<'_>, id: &str, props: &Value) -> Result<(), ApiError> {
+    let api = text(props, "RestApiId").unwrap_or_default();
+    call(cx, Method::DELETE, &format!("/restapis/{api}/requestvalidators/{id}"), None).await.map(drop)
+}
+
+/// AWS::ApiGateway::GatewayResponse: `Ref` and `Id` are a generated id; the response is keyed
+/// by its type, which deletion resets to the default.
+pub async fn put_gateway_response(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let api = required(props, "RestApiId")?;
+    let kind = required(props, "ResponseType")?;
+    let mut b = Map::new();
+    rename(
+        props,
+        &[
+            ("StatusCode", "statusCode"),
+            ("ResponseParameters", "responseParameters"),
+            ("ResponseTemplates", "responseTemplates"),
+        ],
+        &mut b,
+    );
+    if let Some(Value::Number(n)) = b.get("statusCode") {
+        let status = n.to_string();
+        b.insert("statusCode".into(), json!(status));
+    }
+    call(cx, Method::PUT, &format!("/restapis/{api}/gatewayresponses/{kind}"), Some(Value::Object(b)))
+        .await
+        .map_err(err)?;
+    let id = cx.name(64);
+    Ok(Created::new(id.clone()).with("Id", id))
+}
+
+pub async fn delete_gateway_response(cx: &Cx<'_>, props: &Value) -> Result<(), ApiError> {
+    let api = text(props, "RestApiId").unwrap_or_default();
+    let kind = text(props, "ResponseType").unwrap_or_default();
+    call(cx, Method::DELETE, &format!("/restapis/{api}/gatewayresponses/{kind}"), None).await.map(drop)
+}
+
+/// AWS::ApiGateway::DomainName: `Ref` is the name; certificates are passed through unchecked.
+pub async fn create_domain_name(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let name = required(props, "DomainName")?;
+    let mut b = Map::new();
+    b.insert("domainName".into(), json!(name));
+    rename(
+        props,
+        &[
+            ("CertificateArn", "certificateArn"),
+            ("RegionalCertificateArn", "regionalCertificateArn"),
+            ("SecurityPolicy", "securityPolicy"),
+        ],
+        &mut b,
+    );
+    if let Some(ec) = props.get("EndpointConfiguration") {
+        b.insert("endpointConfiguration".into(), camel(ec));
+    }
+    let tags = tag_map(props);
+    if tags.as_object().is_some_and(|m| !m.is_empty()) {
+        b.insert("tags".into(), tags);
+    }
+    let out = call(cx, Method::POST, "/domainnames", Some(Value::Object(b))).await.map_err(err)?;
+    let attr = |k: &str| out.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let arn = format!("arn:aws:apigateway:{}::/domainnames/{name}", cx.region());
+    Ok(Created::new(name)
+        .with("DistributionDomainName", attr("distributionDomainName"))
+        .with("DistributionHostedZoneId", attr("distributionHostedZoneId"))
+        .with("RegionalDomainName", attr("regionalDomainName"))
+        .with("RegionalHostedZoneId", attr("regionalHostedZoneId"))
+        .with("DomainNameArn", arn))
+}
+
+pub async fn delete_domain_name(cx: &Cx<'_>, name: &str) -> Result<(), ApiError> {
+    call(cx, Method::DELETE, &format!("/domainnames/{}", super::percent_encode(name)), None).await.map(drop)
+}
+
+/// AWS::ApiGateway::BasePathMapping: the physical id is `{domain}/{base path}`.
+pub async fn create_base_path_mapping(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let domain = required(props, "DomainName")?;
+    let mut b = Map::new();
+    rename(props, &[("BasePath", "basePath"), ("RestApiId", "restApiId"), ("Stage", "stage")], &mut b);
+    let path = format!("/domainnames/{}/basepathmappings", super::percent_encode(&domain));
+    let out = call(cx, Method::POST, &path, Some(Value::Object(b))).await.map_err(err)?;
+    let base = out.get("basePath").and_then(Value::as_str).unwrap_or("(none)");
+    Ok(Created::new(format!("{domain}/{base}")))
+}
+
+pub async fn delete_base_path_mapping(cx: &Cx<'_>, props: &Value) -> Result<(), ApiError> {
+    let domain = text(props, "DomainName").unwrap_or_default();
+    let base = text(props, "BasePath").filter(|b| !b.is_empty()).unwrap_or_else(|| "(none)".to_owned());
+    let path = format!(
+        "/domainnames/{}/basepathmappings/{}",
+        super::percent_encode(&domain),
+        super::percent_encode(&base)
+    );
+    call(cx, Method::DELETE, &path, None).await.map(drop)
+}

@@ -291,3 +291,51 @@ pub async fn create_authorizer(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
     let id = id_of(&out, "authorizerId");
     Ok(Created::new(id.clone()).with("AuthorizerId", id))
 }
+
+/// AWS::ApiGatewayV2::DomainName: `Ref` is the name; certificates are passed through unchecked.
+pub async fn create_domain_name(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let name = required(props, "DomainName")?;
+    let mut b = Map::new();
+    b.insert("domainName".into(), json!(name));
+    if let Some(configs) = props.get("DomainNameConfigurations") {
+        b.insert("domainNameConfigurations".into(), camel(configs));
+    }
+    if let Some(tags) = props.get("Tags").filter(|t| t.is_object()) {
+        b.insert("tags".into(), tags.clone());
+    }
+    let out = call(cx, Method::POST, "/v2/domainnames", Some(Value::Object(b))).await.map_err(err)?;
+    let config = out.pointer("/domainNameConfigurations/0").cloned().unwrap_or_default();
+    let attr = |k: &str| config.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let arn = format!("arn:aws:apigateway:{}::/domainnames/{name}", cx.region());
+    Ok(Created::new(name)
+        .with("RegionalDomainName", attr("apiGatewayDomainName"))
+        .with("RegionalHostedZoneId", attr("hostedZoneId"))
+        .with("DomainNameArn", arn))
+}
+
+pub async fn delete_domain_name(cx: &Cx<'_>, name: &str) -> Result<(), ApiError> {
+    call(cx, Method::DELETE, &format!("/v2/domainnames/{}", super::percent_encode(name)), None)
+        .await
+        .map(drop)
+}
+
+/// AWS::ApiGatewayV2::ApiMapping: `Ref` and `ApiMappingId` are the mapping's id.
+pub async fn create_api_mapping(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
+    let domain = required(props, "DomainName")?;
+    let mut b = Map::new();
+    for (cfn, to) in [("ApiId", "apiId"), ("Stage", "stage"), ("ApiMappingKey", "apiMappingKey")] {
+        if let Some(v) = props.get(cfn) {
+            b.insert(to.into(), v.clone());
+        }
+    }
+    let path = format!("/v2/domainnames/{}/apimappings", super::percent_encode(&domain));
+    let out = call(cx, Method::POST, &path, Some(Value::Object(b))).await.map_err(err)?;
+    let id = id_of(&out, "apiMappingId");
+    Ok(Created::new(id.clone()).with("ApiMappingId", id))
+}
+
+pub async fn delete_api_mapping(cx: &Cx<'_>, id: &str, props: &Value) -> Result<(), ApiError> {
+    let domain = text(props, "DomainName").unwrap_or_default();
+    let path = format!("/v2/domainnames/{}/apimappings/{id}", super::percent_encode(&domain));
+    call(cx, Method::DELETE, &path, None).await.map(drop)
+}

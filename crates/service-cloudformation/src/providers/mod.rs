@@ -59,12 +59,28 @@ const TABLE: &[(&str, &[&str])] = &[
     ("AWS::ApiGateway::ApiKey", &["APIKeyId"]),
     ("AWS::ApiGateway::UsagePlan", &["Id"]),
     ("AWS::ApiGateway::UsagePlanKey", &["Id"]),
+    ("AWS::ApiGateway::Model", &[]),
+    ("AWS::ApiGateway::RequestValidator", &["RequestValidatorId"]),
+    ("AWS::ApiGateway::GatewayResponse", &["Id"]),
+    (
+        "AWS::ApiGateway::DomainName",
+        &[
+            "DistributionDomainName",
+            "DistributionHostedZoneId",
+            "RegionalDomainName",
+            "RegionalHostedZoneId",
+            "DomainNameArn",
+        ],
+    ),
+    ("AWS::ApiGateway::BasePathMapping", &[]),
     ("AWS::ApiGatewayV2::Api", &["ApiEndpoint", "ApiId"]),
     ("AWS::ApiGatewayV2::Integration", &["IntegrationId"]),
     ("AWS::ApiGatewayV2::Route", &["RouteId"]),
     ("AWS::ApiGatewayV2::Stage", &[]),
     ("AWS::ApiGatewayV2::Deployment", &["DeploymentId"]),
     ("AWS::ApiGatewayV2::Authorizer", &["AuthorizerId"]),
+    ("AWS::ApiGatewayV2::DomainName", &["RegionalDomainName", "RegionalHostedZoneId", "DomainNameArn"]),
+    ("AWS::ApiGatewayV2::ApiMapping", &["ApiMappingId"]),
     ("AWS::Scheduler::Schedule", &["Arn"]),
     ("AWS::Scheduler::ScheduleGroup", &["Arn", "State"]),
 ];
@@ -174,6 +190,13 @@ pub async fn create(cx: &Cx<'_>, resource_type: &str, props: &Value) -> Outcome<
         "AWS::ApiGateway::ApiKey" => apigateway::create_api_key(cx, props).await,
         "AWS::ApiGateway::UsagePlan" => apigateway::create_usage_plan(cx, props).await,
         "AWS::ApiGateway::UsagePlanKey" => apigateway::create_usage_plan_key(cx, props).await,
+        "AWS::ApiGateway::Model" => apigateway::create_model(cx, props).await,
+        "AWS::ApiGateway::RequestValidator" => apigateway::create_request_validator(cx, props).await,
+        "AWS::ApiGateway::GatewayResponse" => apigateway::put_gateway_response(cx, props).await,
+        "AWS::ApiGateway::DomainName" => apigateway::create_domain_name(cx, props).await,
+        "AWS::ApiGateway::BasePathMapping" => apigateway::create_base_path_mapping(cx, props).await,
+        "AWS::ApiGatewayV2::DomainName" => apigatewayv2::create_domain_name(cx, props).await,
+        "AWS::ApiGatewayV2::ApiMapping" => apigatewayv2::create_api_mapping(cx, props).await,
         "AWS::ApiGatewayV2::Authorizer" => apigatewayv2::create_authorizer(cx, props).await,
         "AWS::ApiGatewayV2::Api" => apigatewayv2::create_api(cx, props).await,
         "AWS::ApiGatewayV2::Integration" => apigatewayv2::create_integration(cx, props).await,
@@ -235,6 +258,10 @@ pub async fn update(cx: &Cx<'_>, old: &ResourceRecord, props: &Value) -> Outcome
         "AWS::ApiGateway::RestApi" => {
             apigateway::update_rest_api(cx, &id, props).await.map(|()| Some(keep()))
         }
+        // A gateway response is keyed by its type: putting it again updates it in place.
+        "AWS::ApiGateway::GatewayResponse" if same("RestApiId") && same("ResponseType") => {
+            apigateway::put_gateway_response(cx, props).await.map(|_| Some(keep()))
+        }
         "AWS::ApiGateway::Stage" if same("RestApiId") && same("StageName") => {
             apigateway::update_stage(cx, &id, props).await.map(|()| Some(keep()))
         }
@@ -286,6 +313,13 @@ pub async fn delete(cx: &Cx<'_>, r: &ResourceRecord) -> Outcome<()> {
         "AWS::ApiGateway::ApiKey" => apigateway::delete_api_key(cx, &id).await,
         "AWS::ApiGateway::UsagePlan" => apigateway::delete_usage_plan(cx, &id).await,
         "AWS::ApiGateway::UsagePlanKey" => apigateway::delete_usage_plan_key(cx, &id, p).await,
+        "AWS::ApiGateway::Model" => apigateway::delete_model(cx, &id, p).await,
+        "AWS::ApiGateway::RequestValidator" => apigateway::delete_request_validator(cx, &id, p).await,
+        "AWS::ApiGateway::GatewayResponse" => apigateway::delete_gateway_response(cx, p).await,
+        "AWS::ApiGateway::DomainName" => apigateway::delete_domain_name(cx, &id).await,
+        "AWS::ApiGateway::BasePathMapping" => apigateway::delete_base_path_mapping(cx, p).await,
+        "AWS::ApiGatewayV2::DomainName" => apigatewayv2::delete_domain_name(cx, &id).await,
+        "AWS::ApiGatewayV2::ApiMapping" => apigatewayv2::delete_api_mapping(cx, &id, p).await,
         "AWS::ApiGatewayV2::Authorizer" => apigatewayv2::delete_child(cx, p, "authorizers", &id).await,
         "AWS::ApiGatewayV2::Api" => apigatewayv2::delete_api(cx, &id).await,
         "AWS::ApiGatewayV2::Integration" => apigatewayv2::delete_child(cx, p, "integrations", &id).await,

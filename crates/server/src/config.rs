@@ -60,8 +60,9 @@ pub struct ServeArgs {
     pub access_keys: Vec<(String, String)>,
 
     /// Seconds a connection may take to send a complete request head; an idle kept-alive
-    /// connection is closed after as long.
-    #[arg(long, env = "NIMBUS_HEADER_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    /// connection is closed after as long. Longer than the SDKs' own 60-second read timeout,
+    /// so a client waiting on a connection gives up (and retries) before the server closes it.
+    #[arg(long, env = "NIMBUS_HEADER_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
 
     /// Lambda: concurrent executions per account and region.

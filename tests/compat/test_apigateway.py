@@ -198,7 +198,7 @@ def test_boto3_token_authorizer_and_api_key(server, function_arn):
 def test_unimplemented_operations_say_so(server):
     apigw = make_client(server, "apigateway")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        apigw.get_domain_names()
+        apigw.get_vpc_links()
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 
 

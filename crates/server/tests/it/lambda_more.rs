@@ -134,10 +134,11 @@ async fn code_and_layer_contents_come_from_s3() {
     );
     let e = create_from_s3(&lambda, "nope", "artifacts", "echo/v1.zip", Some("3HL4kqtJlcpXroDTDmJ"))
         .await
-        .expect_err("no such version");
+        .expect_err("not a version id");
+    // S3 refuses a version id it could never have issued before looking for it.
     assert_eq!(
         refused(e),
-        "Error occurred while GetObject. S3 Error Code: NoSuchVersion. S3 Error Message: The specified version does not exist."
+        "Error occurred while GetObject. S3 Error Code: InvalidArgument. S3 Error Message: Invalid version id specified"
     );
     let s3_eu = server.s3("test", "eu-west-1").await;
     s3_eu

@@ -23,7 +23,8 @@ struct Cli {
     endpoint: String,
 
     /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role,
-    /// lambda-invoke, sns-publish, s3-put, s3-get.
+    /// lambda-invoke, lambda-invoke-cold, sns-publish, s3-put, s3-get, dynamodb-put,
+    /// dynamodb-get, dynamodb-query, sqs-send, sqs-receive, events-put, apigw-lambda.
     #[arg(long, default_value = "sts-get-caller-identity")]
     scenario: Scenario,
 
@@ -38,6 +39,11 @@ struct Cli {
     /// Stop after this many timed requests instead of after --duration.
     #[arg(long)]
     requests: Option<u64>,
+
+    /// Pace the load at this many operations per second across all workers (a steady load for
+    /// a soak, or latency at a fixed load) instead of as fast as the workers go.
+    #[arg(long)]
+    rate: Option<f64>,
 
     /// Untimed warmup before the timed phase.
     #[arg(long, default_value = "2s", value_parser = loadgen::parse_duration)]
@@ -169,6 +175,7 @@ fn real_main(cli: &Cli) -> anyhow::Result<ExitCode> {
             },
         },
         run_id: run_id.clone(),
+        rate: cli.rate,
     };
 
     if cli.self_test {

@@ -31,6 +31,10 @@ pub struct Plan {
     pub options: Options,
     /// Makes the names write scenarios create unique to this run.
     pub run_id: String,
+    /// Operations per second across all workers, or as fast as they go. A paced worker that
+    /// falls behind its schedule does not burst to catch up: the load stays steady, and the
+    /// shortfall shows as a lower ops/s.
+    pub rate: Option<f64>,
 }
 
 /// A run id from the clock and the process, so that runs against one server (which may keep
@@ -170,7 +174,17 @@ async fn work(
     // Connections opened before the timed phase (the first one, warmup reconnects) are not
     // the timed phase's reconnects.
     let mut opened_untimed = None;
+    // Workers start their schedules staggered across one interval, so that a paced load
+    // arrives evenly rather than in bursts of `concurrency` requests.
+    let interval =
+        plan.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(plan.concurrency.max(1) as f64 / r));
+    let mut next_slot =
+        interval.map(|i| Instant::now() + i.mul_f64(worker as f64 / plan.concurrency.max(1) as f64));
     for seq in 0.. {
+        if let (Some(slot), Some(interval)) = (next_slot.as_mut(), interval) {
+            tokio::time::sleep_until(tokio::time::Instant::from_std(*slot)).await;
+            *slot = (*slot + interval).max(Instant::now());
+        }
         let started = Instant::now();
         if deadline.is_some_and(|d| started >= d) {
             break;

@@ -31,3 +31,19 @@ fn errors_exit_non_zero_without_figures() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty(), "printed figures: {}", String::from_utf8_lossy(&output.stdout));
 }
+
+#[test]
+fn a_rate_paces_the_load() {
+    // Unpaced, the trivial server takes thousands of requests per second at every level (the
+    // test above); paced at 200/s, every level stays near 200 however many workers share it.
+    let output = Command::new(env!("CARGO_BIN_EXE_nimbus-loadgen"))
+        .args(["--self-test", "--rate", "200", "--duration", "2s", "--warmup", "200ms", "--json"])
+        .output()
+        .expect("nimbus-loadgen runs");
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let level: serde_json::Value = serde_json::from_str(line).expect("one JSON object per line");
+        let ops = level["ops_per_sec"].as_f64().expect("ops_per_sec");
+        assert!((120.0..260.0).contains(&ops), "{level}");
+    }
+}

@@ -5,7 +5,9 @@
 //! The server only translates HTTP into [`RuntimeMsg`]s for the environment and hands out the
 //! [`Event`]s it is given; the environment decides what they mean. Routes:
 //! `GET /runtime/invocation/next` (long poll), `POST /runtime/invocation/{id}/response`,
-//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`. Error bodies are accepted
+//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`. When functions run
+//! under users of their own, a connection from any user but the function's is closed at once
+//! (see [`crate::isolation::tcp_peer_uid`]): loopback ports are open to every local process. Error bodies are accepted
 //! whatever their content type; streamed responses (`Lambda-Runtime-Function-Response-Mode:
 //! streaming`, chunked, error trailers) are buffered.
 
@@ -90,6 +92,10 @@ pub(crate) enum RuntimeMsg {
 }
 
 struct Shared {
+    /// The function's own uid, when functions have users of their own: a connection from any
+    /// other user (another function probing loopback ports) is closed unanswered.
+    owner: Option<u32>,
+    local: SocketAddr,
     events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
     /// The invocation delivered and not yet answered.
     current: Mutex<Option<String>>,
@@ -111,12 +117,15 @@ impl Drop for ApiServer {
 }
 
 impl ApiServer {
-    pub(crate) async fn start() -> std::io::Result<ApiServer> {
+    /// Serves on a new loopback port; with `owner`, only that uid's processes are answered.
+    pub(crate) async fn start(owner: Option<u32>) -> std::io::Result<ApiServer> {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let (events_tx, events_rx) = mpsc::channel(1);
         let (msgs_tx, msgs_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            owner,
+            local: addr,
             events: tokio::sync::Mutex::new(events_rx),
             current: Mutex::new(None),
             msgs: msgs_tx,
@@ -132,10 +141,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
+                let Ok((stream, peer)) = accepted else {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     continue;
                 };
+                if let Some(owner) = shared.owner {
+                    match crate::isolation::tcp_peer_uid(shared.local, peer) {
+                        Ok(Some(uid)) if uid == owner => {}
+                        found => {
+                            tracing::warn!(
+                                port = shared.local.port(), ?found, owner,
+                                "refused a Runtime API connection from another user"
+                            );
+                            continue;
+                        }
+                    }
+                }
                 // Every exchange is a small request answered at once: Nagle's algorithm with the
                 // client's delayed ACK would add ~40-90 ms to each.
                 let _ = stream.set_nodelay(true);

@@ -149,7 +149,7 @@ impl Environment {
                 return Err(StartFailure::Function { id, stream, error, message });
             }
         };
-        let api = match ApiServer::start().await {
+        let api = match ApiServer::start(user.map(|u| u.uid)).await {
             Ok(a) => a,
             Err(e) => return Err(platform(RuntimeError::ApiServer(e), &root)),
         };

@@ -128,6 +128,38 @@ async fn functions_cannot_read_each_others_code_tmp_or_the_data_dir() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_cannot_use_another_ones_runtime_api() {
+    let Some(python) = system_python() else { return };
+    let h = isolated(&python, |_| {});
+    if !h.manager.sandbox().separate_users {
+        eprintln!("SKIPPED: no uid separation on this host; a loopback port cannot tell functions apart");
+        h.shutdown().await;
+        return;
+    }
+    let victim = handler("iso-victim", "whoami");
+    let before = ok_json(&h.manager.invoke(&victim, invocation("{}")).await.expect("invoke"));
+    let api = before["api"].as_str().expect("api").to_owned();
+
+    // The victim's environment is warm, its runtime parked in `/next`: another function asks
+    // for the next invocation and reports an init error on its behalf.
+    let thief = handler("iso-thief", "poke");
+    let out =
+        ok_json(&h.manager.invoke(&thief, json(serde_json::json!({"api": api}))).await.expect("invoke"));
+    for path in ["/2018-06-01/runtime/invocation/next", "/2018-06-01/runtime/init/error"] {
+        let error = out[path]["error"].as_str();
+        assert!(
+            matches!(error, Some("RemoteDisconnected" | "ConnectionResetError" | "BrokenPipeError")),
+            "{path} must be refused, not answered or left hanging: {out}"
+        );
+    }
+
+    // Untouched: the same environment (same Runtime API) answers its next invocation.
+    let after = ok_json(&h.manager.invoke(&victim, invocation("{}")).await.expect("invoke"));
+    assert_eq!(after["api"], before["api"], "the victim's environment survived: {after}");
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writing_past_the_ephemeral_storage_fails_with_enospc() {
     let Some(python) = system_python() else { return };
     // tmpfs is opt-in (`--lambda-tmpfs`): this test turns it on.

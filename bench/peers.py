@@ -57,6 +57,7 @@ DEFAULT_SCENARIOS = [
     "dynamodb-query",
     "sqs-send",
     "sqs-receive",
+    "sqs-delete",
     "sns-publish",
     "events-put",
     "lambda-invoke",

@@ -171,6 +171,9 @@ async fn work(
     let mut ok = 0;
     let mut last_done = shared.timed_from;
     let mut done = Vec::new();
+    let restocks = !scenario.restock(Op { run: &plan.run_id, worker, seq: 0 }, &plan.options).is_empty();
+    let mut stock: Vec<String> = Vec::new();
+    let mut untimed = Duration::ZERO;
     // Connections opened before the timed phase (the first one, warmup reconnects) are not
     // the timed phase's reconnects.
     let mut opened_untimed = None;
@@ -200,7 +203,31 @@ async fn work(
             opened_untimed = Some(connection.opened);
         }
         let op = Op { run: &plan.run_id, worker, seq };
-        let call = scenario.call(op, &plan.options);
+        let mut started = started;
+        let item = if restocks {
+            if stock.is_empty() {
+                match restock(scenario, op, &plan.options, &mut connection, &mut signer).await {
+                    Ok(items) => stock = items,
+                    Err(e) => {
+                        errors.transport += 1;
+                        first_error.get_or_insert(e);
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                }
+                // The restock is untimed: the operation starts now, and the time is not
+                // the timed phase's either (ops/s counts the operations' own time).
+                let now = Instant::now();
+                if started >= shared.timed_from {
+                    untimed += now - started;
+                }
+                started = now;
+            }
+            stock.pop()
+        } else {
+            None
+        };
+        let call = scenario.call(op, &plan.options, item.as_deref());
         let outcome = connection.send(&call, &mut signer).await;
         let finished = Instant::now();
         match outcome {
@@ -231,7 +258,7 @@ async fn work(
     let report = Report {
         scenario: scenario.name().to_owned(),
         concurrency: plan.concurrency,
-        elapsed: last_done.saturating_duration_since(shared.timed_from),
+        elapsed: last_done.saturating_duration_since(shared.timed_from).saturating_sub(untimed),
         ok,
         errors,
         latency,
@@ -240,6 +267,28 @@ async fn work(
         cleanup_failures: 0,
     };
     (report, Leftover { worker, connection, done })
+}
+
+/// Runs the scenario's untimed restock requests; the items are in the last one's answer.
+async fn restock(
+    scenario: Scenario,
+    op: Op<'_>,
+    options: &Options,
+    connection: &mut Connection,
+    signer: &mut Signer,
+) -> Result<Vec<String>, String> {
+    let mut items = Vec::new();
+    for call in scenario.restock(op, options) {
+        let response = connection.send(&call, signer).await.map_err(|e| format!("restock: {e}"))?;
+        if !response.status.is_success() {
+            return Err(format!("restock: {}", describe(&response)));
+        }
+        items = scenario.stock_items(&response.body);
+    }
+    if items.is_empty() {
+        return Err("restock: the answer held no items".to_owned());
+    }
+    Ok(items)
 }
 
 /// `HTTP 409: <first 300 bytes of the body>`.

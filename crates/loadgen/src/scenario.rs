@@ -58,6 +58,10 @@ pub enum Scenario {
     /// SQS `ReceiveMessage` (up to 10, no wait) from a queue with a zero visibility timeout that
     /// the setup fills with 10 messages, so every receive finds them.
     SqsReceive,
+    /// SQS `DeleteMessage` of a message the worker received: untimed, a worker whose stock of
+    /// receipt handles is empty sends 10 messages (`SendMessageBatch`) to one queue and receives
+    /// up to 10 (`ReceiveMessage`, visibility 5 minutes); each timed operation deletes one.
+    SqsDelete,
     /// EventBridge `PutEvents` of one event matched by one rule whose target is an SQS queue:
     /// each operation commits a durable delivery.
     EventsPut,
@@ -159,6 +163,7 @@ const DYNAMODB_TARGET: &str = "DynamoDB_20120810";
 /// `events-put` rule delivers to.
 pub const SEND_QUEUE: &str = "nimbus-loadgen-send";
 pub const RECEIVE_QUEUE: &str = "nimbus-loadgen-receive";
+pub const DELETE_QUEUE: &str = "nimbus-loadgen-delete";
 pub const EVENTS_QUEUE: &str = "nimbus-loadgen-events";
 /// The rule `events-put` matches on the default bus.
 pub const EVENTS_RULE: &str = "nimbus-loadgen-rule";
@@ -260,7 +265,7 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 17] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
@@ -275,6 +280,7 @@ impl Scenario {
         Scenario::DynamodbQuery,
         Scenario::SqsSend,
         Scenario::SqsReceive,
+        Scenario::SqsDelete,
         Scenario::EventsPut,
         Scenario::ApigwLambda,
         Scenario::LambdaInvokeCold,
@@ -296,6 +302,7 @@ impl Scenario {
             Scenario::DynamodbQuery => "dynamodb-query",
             Scenario::SqsSend => "sqs-send",
             Scenario::SqsReceive => "sqs-receive",
+            Scenario::SqsDelete => "sqs-delete",
             Scenario::EventsPut => "events-put",
             Scenario::ApigwLambda => "apigw-lambda",
             Scenario::LambdaInvokeCold => "lambda-invoke-cold",
@@ -400,6 +407,7 @@ impl Scenario {
                 v
             }
             Scenario::SqsSend => vec![create_queue(SEND_QUEUE, &[])],
+            Scenario::SqsDelete => vec![create_queue(DELETE_QUEUE, &[])],
             Scenario::SqsReceive => {
                 let mut v = vec![create_queue(RECEIVE_QUEUE, &[("VisibilityTimeout", "0")])];
                 let url = queue_url(options, RECEIVE_QUEUE);
@@ -444,8 +452,51 @@ impl Scenario {
         }
     }
 
-    /// The request of operation `op`.
-    pub fn call(self, op: Op<'_>, options: &Options) -> Call {
+    /// The untimed requests a worker makes when its stock is empty, for scenarios whose
+    /// operations each use up one item (a receipt handle); their last answer holds the items
+    /// ([`Scenario::stock_items`]). Empty for the others.
+    pub fn restock(self, op: Op<'_>, options: &Options) -> Vec<Call> {
+        match self {
+            Scenario::SqsDelete => {
+                let url = queue_url(options, DELETE_QUEUE);
+                let entries: Vec<serde_json::Value> = (0..10)
+                    .map(|i| serde_json::json!({"Id": i.to_string(), "MessageBody": format!(r#"{{"seq":{}}}"#, op.seq)}))
+                    .collect();
+                vec![
+                    sqs_json("SendMessageBatch", &serde_json::json!({"QueueUrl": url, "Entries": entries})),
+                    sqs_json(
+                        "ReceiveMessage",
+                        &serde_json::json!({
+                            "QueueUrl": url,
+                            "MaxNumberOfMessages": 10,
+                            "VisibilityTimeout": 300,
+                            "WaitTimeSeconds": 0,
+                        }),
+                    ),
+                ]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The items in the answer to the last [`Scenario::restock`] request.
+    pub fn stock_items(self, body: &[u8]) -> Vec<String> {
+        match self {
+            Scenario::SqsDelete => serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| {
+                    v["Messages"].as_array().map(|m| {
+                        m.iter().filter_map(|m| m["ReceiptHandle"].as_str().map(str::to_owned)).collect()
+                    })
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The request of operation `op`; `item` is the stock item it uses up, for scenarios with
+    /// a [`Scenario::restock`].
+    pub fn call(self, op: Op<'_>, options: &Options, item: Option<&str>) -> Call {
         match self {
             Scenario::Noop | Scenario::StsGetCallerIdentity => {
                 Call::query("sts", STS_VERSION, "GetCallerIdentity", &[])
@@ -501,6 +552,13 @@ impl Scenario {
                     "QueueUrl": queue_url(options, RECEIVE_QUEUE),
                     "MaxNumberOfMessages": 10,
                     "WaitTimeSeconds": 0,
+                }),
+            ),
+            Scenario::SqsDelete => sqs_json(
+                "DeleteMessage",
+                &serde_json::json!({
+                    "QueueUrl": queue_url(options, DELETE_QUEUE),
+                    "ReceiptHandle": item.unwrap_or("missing-receipt-handle"),
                 }),
             ),
             Scenario::EventsPut => events_json(
@@ -563,6 +621,7 @@ impl Scenario {
             | Scenario::DynamodbQuery
             | Scenario::SqsSend
             | Scenario::SqsReceive
+            | Scenario::SqsDelete
             | Scenario::EventsPut
             | Scenario::ApigwLambda => None,
         }

@@ -30,9 +30,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = if args.ephemeral {
         Store::memory()
     } else {
+        let fresh = !args.data_dir.exists();
         let store = storage_sqlite::open(&args.data_dir)
             .with_context(|| format!("data dir {} is not usable", args.data_dir.display()))?;
-        owner_only(&args.data_dir);
+        if fresh {
+            owner_only(&args.data_dir);
+        } else {
+            // A dir that existed before may be anything (`--data-dir .`): its mode is the
+            // user's, and only what Nimbus keeps in it is made private.
+            let db = storage_sqlite::DATABASE_FILE;
+            for name in [storage_sqlite::BLOB_DIR, db, &format!("{db}-wal"), &format!("{db}-shm"), "lambda"] {
+                let path = args.data_dir.join(name);
+                if path.exists() {
+                    owner_only(&path);
+                }
+            }
+        }
         store
     };
     let addr = SocketAddr::new(args.bind, args.port);
@@ -134,13 +147,14 @@ fn endpoint_url(args: &ServeArgs) -> String {
     format!("http://{host}:{}", args.port)
 }
 
-/// Mode 0700: functions run under users of their own (where the host allows), and the state,
-/// the unpacked packages of every function included, must be out of their reach. A file system
-/// without Unix modes (a mounted Windows volume) keeps working, with a warning.
-fn owner_only(dir: &std::path::Path) {
+/// Mode 0700 (a file: 0600): functions run under users of their own (where the host allows),
+/// and the state, the unpacked packages of every function included, must be out of their reach.
+/// A file system without Unix modes (a mounted Windows volume) keeps working, with a warning.
+fn owner_only(path: &std::path::Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
-        tracing::warn!(dir = %dir.display(), error = %e, "could not make the dir private to this user");
+    let mode = if path.is_dir() { 0o700 } else { 0o600 };
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!(path = %path.display(), error = %e, "could not make it private to this user");
     }
 }
 

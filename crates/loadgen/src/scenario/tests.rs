@@ -14,8 +14,11 @@ fn names_round_trip() {
 #[test]
 fn created_role_names_are_unique_and_within_iam_limits() {
     let create = |worker, seq| {
-        let call =
-            Scenario::IamCreateDeleteRole.call(Op { run: "ffffffff", worker, seq }, &Options::default());
+        let call = Scenario::IamCreateDeleteRole.call(
+            Op { run: "ffffffff", worker, seq },
+            &Options::default(),
+            None,
+        );
         String::from_utf8(call.body.to_vec()).expect("form bodies are text")
     };
     let longest = create(usize::MAX, u64::MAX);
@@ -39,7 +42,7 @@ fn lambda_invoke_creates_its_function_with_a_real_package() {
         .decode(body["Code"]["ZipFile"].as_str().expect("zip"))
         .expect("base64");
     assert!(zip.starts_with(b"PK\x03\x04"), "a zip archive");
-    let call = Scenario::LambdaInvoke.call(Op { run: "r", worker: 0, seq: 7 }, &Options::default());
+    let call = Scenario::LambdaInvoke.call(Op { run: "r", worker: 0, seq: 7 }, &Options::default(), None);
     assert_eq!(call.path_and_query, "/2015-03-31/functions/nimbus-loadgen-fn/invocations");
     assert_eq!(call.body.as_ref(), br#"{"seq":7}"#);
 }
@@ -54,7 +57,7 @@ fn sns_publish_sets_up_a_subscribed_queue() {
     assert!(bodies[0].starts_with("Action=CreateQueue&Version=2012-11-05"), "{}", bodies[0]);
     assert!(bodies[1].starts_with("Action=CreateTopic&Version=2010-03-31"), "{}", bodies[1]);
     assert!(bodies[2].contains("Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A000000000000%3Animbus-loadgen-sns"));
-    let call = Scenario::SnsPublish.call(Op { run: "r", worker: 0, seq: 9 }, &Options::default());
+    let call = Scenario::SnsPublish.call(Op { run: "r", worker: 0, seq: 9 }, &Options::default(), None);
     let body = String::from_utf8(call.body.to_vec()).expect("text");
     assert!(body.starts_with("Action=Publish&Version=2010-03-31&TopicArn="), "{body}");
     assert!(body.ends_with("Message=%7B%22seq%22%3A9%7D"), "{body}");
@@ -65,14 +68,14 @@ fn sns_publish_sets_up_a_subscribed_queue() {
 #[test]
 fn s3_scenarios_write_1_kib_objects_and_clean_up() {
     let op = Op { run: "r", worker: 2, seq: 9 };
-    let put = Scenario::S3Put.call(op, &Options::default());
+    let put = Scenario::S3Put.call(op, &Options::default(), None);
     assert_eq!(put.path_and_query, "/nimbus-loadgen/lg-r-2-9");
     assert_eq!(put.body.len(), 1024);
     assert_eq!(Scenario::S3Put.undo(op).map(|c| c.method), Some(http::Method::DELETE));
     let setup = Scenario::S3Get.setup(&Options::default());
     assert_eq!(setup.len(), 2);
     assert_eq!(setup[1].call.path_and_query, "/nimbus-loadgen/read-1k");
-    assert_eq!(Scenario::S3Get.call(op, &Options::default()).method, http::Method::GET);
+    assert_eq!(Scenario::S3Get.call(op, &Options::default(), None).method, http::Method::GET);
 }
 
 #[test]
@@ -80,7 +83,7 @@ fn service_scenarios_speak_each_protocol() {
     let options = Options::default();
     let op = Op { run: "r", worker: 1, seq: 2 };
     let target = |s: Scenario| {
-        let call = s.call(op, &options);
+        let call = s.call(op, &options, None);
         let target = call
             .headers
             .iter()
@@ -115,7 +118,7 @@ fn apigw_lambda_calls_the_api_its_setup_created() {
     assert_eq!(body["target"], "arn:aws:lambda:us-east-1:000000000000:function:nimbus-loadgen-fn");
     let mut options = Options::default();
     options.captured.insert("api_id", "abc123".to_owned());
-    let call = Scenario::ApigwLambda.call(Op { run: "r", worker: 0, seq: 0 }, &options);
+    let call = Scenario::ApigwLambda.call(Op { run: "r", worker: 0, seq: 0 }, &options, None);
     assert_eq!(call.path_and_query, "/_aws/execute-api/abc123/items");
 }
 
@@ -133,9 +136,30 @@ fn cold_invokes_each_reach_a_function_of_their_own() {
     assert_eq!(created, ["lg-cold-r1-0", "lg-cold-r1-1", "lg-cold-r1-2"]);
     for (seq, name) in created.iter().enumerate() {
         let op = Op { run: "r1", worker: 0, seq: seq as u64 };
-        let call = Scenario::LambdaInvokeCold.call(op, &options);
+        let call = Scenario::LambdaInvokeCold.call(op, &options, None);
         assert_eq!(call.path_and_query, format!("/2015-03-31/functions/{name}/invocations"));
         let undo = Scenario::LambdaInvokeCold.undo(op).expect("deleted afterwards");
         assert_eq!(undo.path_and_query, format!("/2015-03-31/functions/{name}"));
     }
+}
+
+#[test]
+fn sqs_delete_uses_up_the_receipt_handles_its_restock_received() {
+    let options = Options::default();
+    let op = Op { run: "r", worker: 0, seq: 3 };
+    let restock = Scenario::SqsDelete.restock(op, &options);
+    let targets: Vec<_> = restock
+        .iter()
+        .filter_map(|c| c.headers.iter().find(|(n, _)| n == "x-amz-target"))
+        .map(|(_, v)| v.to_str().unwrap_or(""))
+        .collect();
+    assert_eq!(targets, ["AmazonSQS.SendMessageBatch", "AmazonSQS.ReceiveMessage"]);
+    let answer = br#"{"Messages":[{"MessageId":"1","ReceiptHandle":"rh-1"},{"MessageId":"2","ReceiptHandle":"rh-2"}]}"#;
+    assert_eq!(Scenario::SqsDelete.stock_items(answer), ["rh-1", "rh-2"]);
+    assert!(Scenario::SqsDelete.stock_items(b"{}").is_empty());
+    let delete = Scenario::SqsDelete.call(op, &options, Some("rh-2"));
+    let body: serde_json::Value = serde_json::from_slice(&delete.body).expect("json");
+    assert_eq!(body["ReceiptHandle"], "rh-2");
+    // Scenarios without a stock restock nothing.
+    assert!(Scenario::SqsSend.restock(op, &options).is_empty());
 }

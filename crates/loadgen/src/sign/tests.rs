@@ -42,7 +42,7 @@ fn check_verifies(call: &Call) {
 fn every_signed_scenario_verifies() {
     for scenario in Scenario::ALL {
         let op = Op { run: "run", worker: 3, seq: 7 };
-        let call = scenario.call(op, &Options::default());
+        let call = scenario.call(op, &Options::default(), None);
         if call.signing != Signing::Unsigned {
             check_verifies(&call);
         }
@@ -67,7 +67,8 @@ fn json_and_s3_shapes_verify() {
 fn headers_as_an_sdk_sends_them() {
     let now = at(2024, 1, 2, 3, 4, 5);
     let mut signer = Signer::new("test", "test", "us-east-1");
-    let call = Scenario::StsGetCallerIdentity.call(Op { run: "r", worker: 0, seq: 0 }, &Options::default());
+    let call =
+        Scenario::StsGetCallerIdentity.call(Op { run: "r", worker: 0, seq: 0 }, &Options::default(), None);
     let parts = signed(&call, &mut signer, now);
     let mut headers: Vec<String> =
         parts.headers.iter().map(|(n, v)| format!("{n}: {}", v.to_str().expect("ascii"))).collect();
@@ -88,7 +89,7 @@ fn same_signature_as_the_sdk_signer() {
     let op = Op { run: "r", worker: 0, seq: 0 };
     let mut calls: Vec<Call> = Scenario::ALL
         .into_iter()
-        .map(|s| s.call(op, &Options::default()))
+        .map(|s| s.call(op, &Options::default(), None))
         .filter(|c| c.signing != Signing::Unsigned)
         .collect();
     calls.push(Call::json("dynamodb", "1.0", "DynamoDB_20120810.GetItem", Bytes::from_static(b"{}")));

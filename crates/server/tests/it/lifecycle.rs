@@ -40,6 +40,32 @@ fn unwritable_data_dir_is_a_one_line_error() {
     assert!(stderr.contains("data dir") && stderr.contains("state"), "{stderr}");
 }
 
+/// The state is private to the server's user (functions run under users of their own); a data
+/// dir the user already had keeps its mode, and only what Nimbus keeps in it is made private.
+#[test]
+fn the_state_is_private_but_an_existing_dir_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let fresh = dir.path().join("fresh");
+    let server = Server::start(&fresh);
+    assert_eq!(mode(&fresh), 0o700);
+    drop(server);
+
+    let existing = dir.path().join("project");
+    std::fs::create_dir(&existing).expect("mkdir");
+    std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut server = Server::start(&existing);
+    // The second start finds Nimbus's own files there already.
+    assert!(server.terminate().success());
+    server.restart();
+    assert_eq!(mode(&existing), 0o755, "the user's dir keeps its mode");
+    assert_eq!(mode(&existing.join("nimbus.sqlite3")), 0o600);
+    assert_eq!(mode(&existing.join("blobs")), 0o700);
+    assert_eq!(mode(&existing.join("lambda")), 0o700);
+}
+
 #[tokio::test]
 async fn sigterm_drains_and_exits_cleanly_keeping_state() {
     let dir = tempfile::tempdir().expect("tempdir");

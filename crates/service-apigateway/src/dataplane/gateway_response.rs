@@ -139,7 +139,8 @@ fn parameter(source: &str, lookup: &dyn Fn(&str) -> Option<String>, req: &Reques
 }
 
 /// Renders a gateway response template by substituting `$context.x`, `${context.x}`,
-/// `$stageVariables.x` (and their `$!` forms); unknown references render empty.
+/// `$stageVariables.x` (and their `$!` forms); unknown references render empty. Not Velocity:
+/// API Gateway documents gateway response templates as simple substitution, unprocessed by VTL.
 pub(crate) fn render(template: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;

@@ -100,7 +100,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s3: s3.clone(),
         scheduler: scheduler.clone(),
     };
-    let gateway = Arc::new(wire(&args, store.clone(), services)?);
+    let gateway = Arc::new(wire(&args, store.clone(), services, loopback.clone())?);
     loopback.attach(Arc::downgrade(&gateway));
     // Workers start once every port is wired, so what they resume after a restart finds its
     // targets (queues, streams, topics) at once.
@@ -316,8 +316,14 @@ struct Services {
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
-/// API Gateway reaches Lambda through the `FunctionInvoker` port.
-fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Gateway> {
+/// API Gateway reaches Lambda through the `FunctionInvoker` port, and other services'
+/// actions (`AWS` integrations) through their public APIs.
+fn wire(
+    args: &ServeArgs,
+    store: Store,
+    services: Services,
+    loopback: Arc<crate::loopback::Loopback>,
+) -> anyhow::Result<Gateway> {
     let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler } = services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
@@ -326,6 +332,7 @@ fn wire(args: &ServeArgs, store: Store, services: Services) -> anyhow::Result<Ga
     let apigateway = service_apigateway::ApiGatewayService::new(store.clone(), clock.clone(), invoker)
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
     apigateway.set_queue_sender(Arc::new(sqs.clone()));
+    apigateway.set_service_api(loopback);
     let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     sweep_ttl(dynamodb.clone());

@@ -69,6 +69,9 @@ pub(crate) struct Inner {
     invoker: Arc<dyn FunctionInvoker>,
     /// SQS, for `AWS` integrations that send messages; set once at wiring.
     queues: std::sync::OnceLock<Arc<dyn ports::QueueSender>>,
+    /// Every service's API, for `AWS` integrations with other services (DynamoDB, EventBridge,
+    /// SNS, S3, ...); set once at wiring.
+    services: std::sync::OnceLock<Arc<dyn ports::ServiceApi>>,
     /// Every API of every tenant, by id (ids are random and unique across tenants).
     apis: Mutex<HashMap<String, Api>>,
     /// Every API key and usage plan of every tenant, by id.
@@ -94,6 +97,7 @@ impl ApiGatewayService {
             clock,
             invoker,
             queues: std::sync::OnceLock::new(),
+            services: std::sync::OnceLock::new(),
             apis: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
@@ -110,6 +114,12 @@ impl ApiGatewayService {
     /// Lets `AWS` integrations with an SQS URI send messages (`SendMessage`).
     pub fn set_queue_sender(&self, queues: Arc<dyn ports::QueueSender>) {
         let _ = self.inner.queues.set(queues);
+    }
+
+    /// Lets `AWS` integrations call other services' actions and paths, as API Gateway calls
+    /// them with the integration's role.
+    pub fn set_service_api(&self, services: Arc<dyn ports::ServiceApi>) {
+        let _ = self.inner.services.set(services);
     }
 
     async fn handle(&self, ctx: RequestContext, req: Request) -> Response {

@@ -472,3 +472,191 @@ async fn lambda_non_proxy_reshapes_both_ways_and_maps_errors() {
             .is_some_and(|m| m.starts_with("Could not parse request body into json"))
     );
 }
+
+/// `AWS` integrations with other services, called in-process as an SDK would call them:
+/// DynamoDB `PutItem`/`GetItem` (awsJson, with `X-Amz-Target`), EventBridge `PutEvents` on to
+/// a rule's queue, and an S3 object by path; the services' errors go through the integration
+/// responses by status code.
+#[tokio::test]
+async fn aws_service_integrations_reach_dynamodb_eventbridge_and_s3() {
+    use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
+
+    let server = Server::ephemeral();
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    ddb.create_table()
+        .table_name("orders")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .key_schema(
+            KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().expect("key"),
+        )
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+    let s3 = server.s3("test", "us-east-1").await;
+    s3.create_bucket().bucket("files").send().await.expect("bucket");
+    s3.put_object()
+        .bucket("files")
+        .key("hello.txt")
+        .body(b"hello from s3".to_vec().into())
+        .send()
+        .await
+        .expect("put object");
+    let sqs = server.sqs("test", "us-east-1").await;
+    let queue = sqs.create_queue().queue_name("shop-events").send().await.expect("queue");
+    let queue = queue.queue_url().expect("url").to_owned();
+    let events = server.events("test", "us-east-1").await;
+    events.put_rule().name("shop").event_pattern(r#"{"source":["shop"]}"#).send().await.expect("rule");
+    events
+        .put_targets()
+        .rule("shop")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn("arn:aws:sqs:us-east-1:000000000000:shop-events")
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("targets");
+
+    let api = rest_api(&server, "aws-integrations").await;
+    let integration = |resource: &str, verb: &str, uri: &str| {
+        api.client
+            .put_integration()
+            .rest_api_id(&api.api_id)
+            .resource_id(resource)
+            .http_method(verb)
+            .r#type(IntegrationType::Aws)
+            .integration_http_method(if uri.contains(":s3:") { "GET" } else { "POST" })
+            .uri(uri)
+    };
+
+    // POST /orders → PutItem; GET /orders/{id} → GetItem.
+    let orders = api.resource(&api.root, "orders").await;
+    api.method(&orders, "POST", &[]).await;
+    integration(&orders, "POST", "arn:aws:apigateway:us-east-1:dynamodb:action/PutItem")
+        .request_templates(
+            "application/json",
+            r#"{"TableName": "$input.path('$.table')", "Item": {"id": {"S": "$input.path('$.id')"}, "qty": {"N": "$input.path('$.qty')"}}}"#,
+        )
+        .send()
+        .await
+        .expect("put item integration");
+    api.method_response(&orders, "POST", "200", &[]).await;
+    api.method_response(&orders, "POST", "400", &[]).await;
+    api.integration_response(&orders, "POST", "200", None, Some(r#"{"stored": true}"#), &[]).await;
+    api.integration_response(
+        &orders,
+        "POST",
+        "400",
+        Some("4\\d{2}"),
+        Some(r#"{"error": "$input.path('$.__type')", "message": "$input.path('$.message')"}"#),
+        &[],
+    )
+    .await;
+    let order = api.resource(&orders, "{id}").await;
+    api.method(&order, "GET", &["method.request.path.id"]).await;
+    integration(&order, "GET", "arn:aws:apigateway:us-east-1:dynamodb:action/GetItem")
+        .request_templates(
+            "application/json",
+            r#"{"TableName": "orders", "Key": {"id": {"S": "$input.params('id')"}}}"#,
+        )
+        .send()
+        .await
+        .expect("get item integration");
+    api.method_response(&order, "GET", "200", &[]).await;
+    api.integration_response(
+        &order,
+        "GET",
+        "200",
+        None,
+        Some(r#"{"id": "$input.path('$.Item.id.S')", "qty": $input.path('$.Item.qty.N')}"#),
+        &[],
+    )
+    .await;
+
+    // POST /events → PutEvents.
+    let bus = api.resource(&api.root, "events").await;
+    api.method(&bus, "POST", &[]).await;
+    integration(&bus, "POST", "arn:aws:apigateway:us-east-1:events:action/PutEvents")
+        .request_templates(
+            "application/json",
+            r#"{"Entries": [{"Source": "shop", "DetailType": "order placed", "Detail": "$util.escapeJavaScript($input.body)"}]}"#,
+        )
+        .send()
+        .await
+        .expect("put events integration");
+    api.method_response(&bus, "POST", "200", &[]).await;
+    api.integration_response(
+        &bus,
+        "POST",
+        "200",
+        None,
+        Some(r#"{"failed": $input.path('$.FailedEntryCount')}"#),
+        &[],
+    )
+    .await;
+
+    // GET /files/{key} → the S3 object, the key mapped from the method's path.
+    let files = api.resource(&api.root, "files").await;
+    let file = api.resource(&files, "{key}").await;
+    api.method(&file, "GET", &["method.request.path.key"]).await;
+    integration(&file, "GET", "arn:aws:apigateway:us-east-1:s3:path/files/{key}")
+        .request_parameters("integration.request.path.key", "method.request.path.key")
+        .send()
+        .await
+        .expect("s3 integration");
+    api.method_response(&file, "GET", "200", &[]).await;
+    api.method_response(&file, "GET", "404", &[]).await;
+    api.integration_response(&file, "GET", "200", None, None, &[]).await;
+    api.integration_response(&file, "GET", "404", Some("404"), Some(r#"{"missing": true}"#), &[]).await;
+
+    api.client.create_deployment().rest_api_id(&api.api_id).stage_name("dev").send().await.expect("deploy");
+    let json_type = [("content-type", "application/json")];
+
+    let url = server.execute_api(&api.api_id, "/dev/orders");
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url, &json_type, r#"{"table": "orders", "id": "o-1", "qty": 3}"#).await;
+    assert_eq!((status, json_of(&body)), (200, json!({"stored": true})), "{body}");
+    let item = ddb
+        .get_item()
+        .table_name("orders")
+        .key("id", aws_sdk_dynamodb::types::AttributeValue::S("o-1".into()))
+        .send()
+        .await
+        .expect("get item");
+    let item = item.item().expect("the integration wrote the item");
+    assert_eq!(item["qty"], aws_sdk_dynamodb::types::AttributeValue::N("3".into()));
+    // DynamoDB's own error, selected by its status.
+    let (status, _, body) =
+        send(reqwest::Method::POST, &url, &json_type, r#"{"table": "nope", "id": "o-2", "qty": 1}"#).await;
+    let out = json_of(&body);
+    assert_eq!(status, 400, "{body}");
+    assert!(out["error"].as_str().unwrap_or("").ends_with("ResourceNotFoundException"), "{body}");
+
+    let url = server.execute_api(&api.api_id, "/dev/orders/o-1");
+    let (status, _, body) = send(reqwest::Method::GET, &url, &[], "").await;
+    assert_eq!((status, json_of(&body)), (200, json!({"id": "o-1", "qty": 3})), "{body}");
+
+    let url = server.execute_api(&api.api_id, "/dev/events");
+    let (status, _, body) = send(reqwest::Method::POST, &url, &json_type, r#"{"order": "o-1"}"#).await;
+    assert_eq!((status, json_of(&body)), (200, json!({"failed": 0})), "{body}");
+    let delivered = crate::harness::receive(&sqs, &queue, 1).await;
+    let event = json_of(delivered[0].body().expect("body"));
+    assert_eq!((event["source"].clone(), event["detail"].clone()), (json!("shop"), json!({"order": "o-1"})));
+
+    let url = server.execute_api(&api.api_id, "/dev/files/hello.txt");
+    let (status, _, body) = send(reqwest::Method::GET, &url, &[], "").await;
+    assert_eq!((status, body.as_str()), (200, "hello from s3"));
+    let url = server.execute_api(&api.api_id, "/dev/files/absent.txt");
+    let (status, _, body) = send(reqwest::Method::GET, &url, &[], "").await;
+    assert_eq!((status, json_of(&body)), (404, json!({"missing": true})), "{body}");
+}

@@ -1,5 +1,5 @@
-//! REST API integrations other than Lambda proxy: `MOCK`, `AWS` (Lambda non-proxy), `HTTP`
-//! and `HTTP_PROXY`. A non-proxy integration maps the method request into an integration
+//! REST API integrations other than Lambda proxy: `MOCK`, `AWS` (Lambda non-proxy, SQS, and
+//! any other service's action or path through `ports::ServiceApi`), `HTTP` and `HTTP_PROXY`. A non-proxy integration maps the method request into an integration
 //! request (parameter mappings, a request template picked by Content-Type under the
 //! passthrough behaviour), calls the backend, picks an integration response (its
 //! `selectionPattern` against the Lambda `errorMessage` or the backend status code, else the
@@ -147,8 +147,14 @@ async fn run(inner: &Inner, call: &Call<'_>) -> Result<Response, Fail> {
             (Some(function_arn), _) => lambda(inner, function_arn, payload, timeout).await?,
             (None, Some(queue_arn)) => sqs_send(inner, &queue_arn, &payload, &mapped, &call.info.request_id)?,
             (None, None) => {
-                tracing::warn!(uri, "AWS service integration not supported by the Nimbus data plane");
-                return Err(Fail::Internal);
+                let Some(target) = ServiceTarget::parse(&uri) else {
+                    tracing::warn!(uri, "not an AWS service integration URI");
+                    return Err(Fail::Internal);
+                };
+                let verb = integration.http_method.as_deref().unwrap_or("POST");
+                let verb = if verb == "ANY" { call.info.method.as_str() } else { verb };
+                let request = target.request(verb, &mapped, &content_type, payload)?;
+                aws_service(inner, &call.info.account, &target, request, timeout).await?
             }
         },
         "HTTP" => {
@@ -590,6 +596,148 @@ fn sqs_send(
     })
 }
 
+/// The awsJson services an `action/` URI can name: their target prefix and JSON version.
+const JSON_SERVICES: [(&str, &str, &str); 3] = [
+    ("dynamodb", "DynamoDB_20120810", "1.0"),
+    ("events", "AWSEvents", "1.1"),
+    ("logs", "Logs_20140328", "1.1"),
+];
+
+/// An `AWS` integration URI naming another service:
+/// `arn:aws:apigateway:{region}:{service}:action/{Action}[&p=v...]` or `...:path/{path}`.
+#[derive(Debug, PartialEq, Eq)]
+struct ServiceTarget {
+    region: String,
+    service: String,
+    kind: TargetKind,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum TargetKind {
+    /// The action and the parameters written after it in the URI.
+    Action(String, Vec<(String, String)>),
+    /// A request path (with `{param}`s for the mapped path parameters) and query string.
+    Path(String),
+}
+
+impl ServiceTarget {
+    fn parse(uri: &str) -> Option<ServiceTarget> {
+        let rest = uri.strip_prefix("arn:aws:apigateway:")?;
+        let (region, rest) = rest.split_once(':')?;
+        let (service, rest) = rest.split_once(':')?;
+        // `{subdomain}.{service}` addresses a host of the service (an S3 bucket); the
+        // path-style form reaches the same resource here.
+        let service = service.rsplit('.').next().unwrap_or(service);
+        if region.is_empty() || service.is_empty() {
+            return None;
+        }
+        let kind = if let Some(action) = rest.strip_prefix("action/") {
+            let mut parts = action.split('&');
+            let name = parts.next().filter(|a| !a.is_empty())?.to_owned();
+            let params =
+                parts.filter_map(|p| p.split_once('=')).map(|(k, v)| (decode(k), decode(v))).collect();
+            TargetKind::Action(name, params)
+        } else {
+            TargetKind::Path(rest.strip_prefix("path/")?.to_owned())
+        };
+        Some(ServiceTarget { region: region.to_owned(), service: service.to_owned(), kind })
+    }
+
+    /// The request an SDK would send for this target: an awsJson call (`X-Amz-Target`) for
+    /// a JSON service's action, a query call (`Action=` with the URI's and the mapped query
+    /// parameters) for the others, or the path as given.
+    fn request(
+        &self,
+        verb: &str,
+        mapped: &Mapped,
+        content_type: &str,
+        payload: Vec<u8>,
+    ) -> Result<http::Request<Bytes>, Fail> {
+        let mut headers = mapped.headers.clone();
+        let (method, path) = match &self.kind {
+            TargetKind::Action(action, params) => {
+                match JSON_SERVICES.iter().find(|(s, _, _)| *s == self.service) {
+                    Some((_, prefix, version)) => {
+                        upsert(&mut headers, "X-Amz-Target", format!("{prefix}.{action}"), true);
+                        upsert(
+                            &mut headers,
+                            "Content-Type",
+                            format!("application/x-amz-json-{version}"),
+                            true,
+                        );
+                        ("POST".to_owned(), with_query("/", &mapped.querystring))
+                    }
+                    None => {
+                        let mut query = vec![("Action".to_owned(), action.clone())];
+                        query.extend(params.iter().cloned());
+                        query.extend(mapped.querystring.iter().cloned());
+                        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                            headers.push(("Content-Type".into(), content_type.to_owned()));
+                        }
+                        (verb.to_owned(), with_query("/", &query))
+                    }
+                }
+            }
+            TargetKind::Path(path) => {
+                let path = with_path_params(&format!("/{path}"), &mapped.path, &BTreeMap::new());
+                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) && !payload.is_empty()
+                {
+                    headers.push(("Content-Type".into(), content_type.to_owned()));
+                }
+                (verb.to_owned(), with_query(&path, &mapped.querystring))
+            }
+        };
+        let mut request = http::Request::builder().method(method.as_str()).uri(path.as_str());
+        for (name, value) in &headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        request.body(Bytes::from(payload)).map_err(|e| {
+            tracing::debug!(error = %e, "AWS integration request is not valid HTTP");
+            Fail::Internal
+        })
+    }
+}
+
+fn decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Another service as the backend, called in-process as the API's own account (API Gateway
+/// calls it with the integration's role; Nimbus does not evaluate roles). Its answer, errors
+/// included, is the integration response's input, selected by status code.
+async fn aws_service(
+    inner: &Inner,
+    account: &str,
+    target: &ServiceTarget,
+    request: http::Request<Bytes>,
+    timeout: Duration,
+) -> Result<Backend, Fail> {
+    let Some(services) = inner.services.get() else {
+        tracing::warn!("AWS service integration called but no service API is wired");
+        return Err(Fail::Internal);
+    };
+    let (Some(account), Some(region)) =
+        (types::AccountId::parse(account), types::Region::parse(&target.region))
+    else {
+        return Err(Fail::Internal);
+    };
+    let scope = types::Scope { account, region };
+    let answer = match tokio::time::timeout(timeout, services.call(&scope, &target.service, request)).await {
+        Ok(answer) => answer,
+        Err(_) => return Err(Fail::Timeout),
+    };
+    let status = answer.status().as_u16();
+    let headers = answer
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    Ok(Backend { status, headers, body: answer.into_body().to_vec(), selection: Some(status.to_string()) })
+}
+
 /// `{name}` and `{name+}` in an integration URI, from the mapped path parameters, else (for
 /// HTTP_PROXY) the method's own path parameter of that name.
 fn with_path_params(uri: &str, mapped: &[(String, String)], method: &BTreeMap<String, String>) -> String {
@@ -806,6 +954,59 @@ mod tests {
         assert_eq!(get("method.request.body.user.name").as_deref(), Some("Ann"));
         assert_eq!(get("method.request.body.user").as_deref(), Some(r#"{"id":42,"name":"Ann"}"#));
         assert_eq!(get("method.request.path.nope"), None);
+    }
+
+    #[test]
+    fn aws_service_uris_become_the_requests_an_sdk_sends() {
+        let mapped = Mapped {
+            headers: vec![],
+            querystring: vec![("Message".into(), "hi there".into())],
+            path: vec![("key".into(), "a/b.txt".into())],
+        };
+        let put = ServiceTarget::parse("arn:aws:apigateway:eu-west-1:dynamodb:action/PutItem").expect("uri");
+        assert_eq!(put.region, "eu-west-1");
+        let req =
+            put.request("POST", &Mapped::default(), "application/json", b"{}".to_vec()).expect("request");
+        assert_eq!(req.headers()["x-amz-target"], "DynamoDB_20120810.PutItem");
+        assert_eq!(req.headers()["content-type"], "application/x-amz-json-1.0");
+        assert_eq!(req.uri(), "/");
+
+        let events =
+            ServiceTarget::parse("arn:aws:apigateway:us-east-1:events:action/PutEvents").expect("uri");
+        let req =
+            events.request("POST", &Mapped::default(), "application/json", Vec::new()).expect("request");
+        assert_eq!(req.headers()["x-amz-target"], "AWSEvents.PutEvents");
+        assert_eq!(req.headers()["content-type"], "application/x-amz-json-1.1");
+
+        // A query service: the action, the URI's own parameters and the mapped query string.
+        let publish = ServiceTarget::parse(
+            "arn:aws:apigateway:us-east-1:sns:action/Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A1%3At",
+        )
+        .expect("uri");
+        let req = publish.request("POST", &mapped, "application/json", Vec::new()).expect("request");
+        let query: Vec<(String, String)> = form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        assert_eq!(
+            query,
+            [
+                ("Action".to_owned(), "Publish".to_owned()),
+                ("TopicArn".to_owned(), "arn:aws:sns:us-east-1:1:t".to_owned()),
+                ("Message".to_owned(), "hi there".to_owned()),
+            ]
+        );
+
+        // A path: S3 objects, with the mapped path parameters, and a bucket host form.
+        let object = ServiceTarget::parse("arn:aws:apigateway:us-east-1:s3:path/bucket/{key}").expect("uri");
+        let req = object.request("GET", &mapped, "application/json", Vec::new()).expect("request");
+        assert_eq!(req.method(), "GET");
+        assert!(req.uri().path().starts_with("/bucket/a"), "{}", req.uri());
+        let hosted = ServiceTarget::parse("arn:aws:apigateway:us-east-1:bucket.s3:path/k").expect("uri");
+        assert_eq!((hosted.service.as_str(), &hosted.kind), ("s3", &TargetKind::Path("k".into())));
+
+        assert_eq!(ServiceTarget::parse("arn:aws:apigateway:us-east-1:dynamodb:action/"), None);
+        assert_eq!(ServiceTarget::parse("arn:aws:apigateway:us-east-1:dynamodb:other/x"), None);
+        assert_eq!(ServiceTarget::parse("arn:aws:lambda:us-east-1:1:function:f"), None);
     }
 
     #[test]

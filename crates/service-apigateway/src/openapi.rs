@@ -1,7 +1,7 @@
 //! REST APIs from OpenAPI 3 and Swagger 2 documents (ImportRestApi, PutRestApi), the way many
 //! teams deploy: `paths` become resources, their operations methods, and
-//! `x-amazon-apigateway-integration` each method's integration with its responses. JSON
-//! documents only (no YAML reader in the tree yet); security schemes and models are not read.
+//! `x-amazon-apigateway-integration` each method's integration with its responses. JSON or
+//! YAML documents; security schemes and models are not read.
 
 use std::collections::BTreeMap;
 
@@ -24,14 +24,19 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("x-amazon-apigateway-any-method", "ANY"),
 ];
 
-/// The document as JSON.
+/// The document as JSON, from JSON or YAML (read by the template engine's YAML reader, which
+/// turns YAML into the same JSON values).
 pub(crate) fn parse(body: &[u8]) -> Result<Value, Error> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(doc @ Value::Object(_)) => Ok(doc),
-        Ok(_) => Err(Error::bad("Invalid OpenAPI input.")),
-        Err(_) => {
-            Err(Error::NotImplemented("API Gateway import of documents that are not JSON (YAML)".to_owned()))
-        }
+    let invalid = || Error::bad("Invalid OpenAPI input.");
+    let text = std::str::from_utf8(body).map_err(|_| invalid())?;
+    let doc = if text.trim_start().starts_with('{') {
+        serde_json::from_str::<Value>(text).map_err(|_| invalid())?
+    } else {
+        cfn_template::parse_document(text).map_err(|_| invalid())?
+    };
+    match doc {
+        Value::Object(_) => Ok(doc),
+        _ => Err(invalid()),
     }
 }
 
@@ -40,7 +45,12 @@ pub(crate) fn api_input(doc: &Value) -> Result<RestApiInput, Error> {
     if doc.get("openapi").is_none() && doc.get("swagger").is_none() {
         return Err(Error::bad("Invalid OpenAPI input."));
     }
-    let text = |ptr: &str| doc.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
+    // YAML leaves `version: 1.0` a number.
+    let text = |ptr: &str| match doc.pointer(ptr) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
     let name =
         text("/info/title").ok_or_else(|| Error::bad("Invalid OpenAPI input: info.title is required"))?;
     let binary = doc
@@ -240,7 +250,36 @@ mod tests {
         // Applying again merges: nothing is duplicated.
         apply(&mut api, &doc).expect("applies again");
         assert_eq!(api.resources.len(), 4);
-        assert!(matches!(parse(b"openapi: 3.0.1"), Err(Error::NotImplemented(_))));
         assert!(api_input(&json!({"info": {"title": "x"}})).is_err());
+    }
+
+    #[test]
+    fn yaml_documents_read_as_their_json() {
+        let yaml = r#"
+openapi: 3.0.1
+info:
+  title: pets
+  version: 1.0
+paths:
+  /pets/{id}:
+    get:
+      responses:
+        "200":
+          description: ok
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: POST
+        uri: arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:pets/invocations
+"#;
+        let doc = parse(yaml.as_bytes()).expect("YAML parses");
+        let input = api_input(&doc).expect("input");
+        assert_eq!((input.name.as_deref(), input.version.as_deref()), (Some("pets"), Some("1.0")));
+        let mut api = empty_api();
+        apply(&mut api, &doc).expect("applies");
+        let pet = api.resources.values().find(|r| r.path == "/pets/{id}").expect("resource");
+        assert!(pet.methods["GET"].method_responses.contains_key("200"));
+        for bad in [&b"openapi: [3"[..], b"- a list", b"\xff\xfe", b"{not json"] {
+            assert!(matches!(parse(bad), Err(Error::BadRequestException(_))), "{bad:?}");
+        }
     }
 }

@@ -362,6 +362,18 @@ async fn rest_api_imported_from_openapi_serves_and_survives_a_restart() {
         .expect("import rest api");
     assert_eq!(api.name(), Some("imported"));
     let api_id = api.id().expect("id").to_owned();
+    // A YAML document merged in, as `aws apigateway put-rest-api --body fileb://api.yaml` sends it.
+    let yaml = format!(
+        "openapi: 3.0.1\ninfo:\n  title: imported\n  version: 1.1\npaths:\n  /orders/{{orderId}}/items:\n    get:\n      x-amazon-apigateway-integration:\n        type: aws_proxy\n        httpMethod: POST\n        uri: {uri}\n"
+    );
+    apigw
+        .put_rest_api()
+        .rest_api_id(&api_id)
+        .mode(aws_sdk_apigateway::types::PutMode::Merge)
+        .body(aws_sdk_apigateway::primitives::Blob::new(yaml))
+        .send()
+        .await
+        .expect("put rest api from YAML");
     apigw.create_deployment().rest_api_id(&api_id).stage_name("v1").send().await.expect("deploy");
 
     server.terminate();
@@ -371,4 +383,7 @@ async fn rest_api_imported_from_openapi_serves_and_survives_a_restart() {
     let event = json_of(&body);
     assert_eq!(event["resource"], "/orders/{orderId}");
     assert_eq!(event["pathParameters"], json!({"orderId": "17"}));
+    let (status, _, body) = get(&server.execute_api(&api_id, "/v1/orders/17/items"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json_of(&body)["resource"], "/orders/{orderId}/items");
 }

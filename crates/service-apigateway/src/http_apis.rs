@@ -163,6 +163,14 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
             })?;
             ok(ctx, StatusCode::OK, &stage_view(&stage))
         }
+        Operation::DeleteAccessLogSettings(id, name) => {
+            inner.update_http(ctx, &id, |api| {
+                let stage = api.stages.get_mut(&name).ok_or_else(|| no_stage(&name))?;
+                stage.access_log_settings = None;
+                Ok(())
+            })?;
+            empty(ctx, StatusCode::NO_CONTENT)
+        }
         Operation::DeleteStage(id, name) => {
             inner.update_http(ctx, &id, |api| {
                 api.stages.remove(&name).map(drop).ok_or_else(|| no_stage(&name))
@@ -453,6 +461,10 @@ fn apply_stage(api: &HttpApi, stage: &mut Stage, input: StageInput, now: i64) ->
     }
     if let Some(settings) = input.route_settings {
         stage.route_settings = settings;
+    }
+    if let Some(settings) = input.access_log_settings {
+        crate::access_log::check(&settings)?;
+        stage.access_log_settings = Some(settings);
     }
     stage.updated_ms = now;
     Ok(())

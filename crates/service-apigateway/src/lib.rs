@@ -16,6 +16,7 @@
 //! cache cannot be stale, and the data plane resolves a request without touching the store.
 //! Control-plane writes are serialized by one lock; the data plane only reads.
 
+mod access_log;
 mod authorizers;
 mod dataplane;
 mod domains;
@@ -72,6 +73,8 @@ pub(crate) struct Inner {
     /// Every service's API, for `AWS` integrations with other services (DynamoDB, EventBridge,
     /// SNS, S3, ...); set once at wiring.
     services: std::sync::OnceLock<Arc<dyn ports::ServiceApi>>,
+    /// Ships access log lines to CloudWatch Logs in the background.
+    access_logs: access_log::Shipper,
     /// Every API of every tenant, by id (ids are random and unique across tenants).
     apis: Mutex<HashMap<String, Api>>,
     /// Every API key and usage plan of every tenant, by id.
@@ -98,6 +101,7 @@ impl ApiGatewayService {
             invoker,
             queues: std::sync::OnceLock::new(),
             services: std::sync::OnceLock::new(),
+            access_logs: access_log::Shipper::default(),
             apis: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
@@ -207,6 +211,7 @@ impl Inner {
             | O::GetStage(..)
             | O::GetStages(_)
             | O::UpdateStage(..)
+            | O::DeleteAccessLogSettings(..)
             | O::DeleteStage(..)
             | O::CreateDeployment(..)
             | O::GetDeployment(..)

@@ -234,6 +234,18 @@ pub struct Stage {
     pub default_route_settings: Option<RouteSettings>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub route_settings: BTreeMap<String, RouteSettings>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub access_log_settings: Option<AccessLogSettings>,
+}
+
+/// Where a stage's access log lines go and what they say (`$context` variables).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogSettings {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub destination_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub format: Option<String>,
 }
 
 /// What a deployment of an HTTP API froze.
@@ -559,6 +571,8 @@ pub struct RestStage {
     /// By `{resourcePath with / as ~1}/{METHOD}`, or `*/*` for every method.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub method_settings: BTreeMap<String, MethodSetting>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub access_log_settings: Option<AccessLogSettings>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -71,6 +71,7 @@ pub struct StageInput {
     pub tags: Option<BTreeMap<String, String>>,
     pub default_route_settings: Option<RouteSettings>,
     pub route_settings: Option<BTreeMap<String, RouteSettings>>,
+    pub access_log_settings: Option<crate::model::AccessLogSettings>,
 }
 
 /// CreateAuthorizer input (REST APIs).
@@ -371,6 +372,7 @@ pub enum Operation {
     GetStage(String, String),
     GetStages(String),
     UpdateStage(String, String, StageInput),
+    DeleteAccessLogSettings(String, String),
     DeleteStage(String, String),
     CreateDeployment(String, DeploymentInput),
     GetDeployment(String, String),
@@ -552,6 +554,7 @@ impl Operation {
                 Operation::UpdateStage(api(), label("stageName"), json(body)?)
             }
             "DeleteStage" if path.starts_with("/v2/") => Operation::DeleteStage(api(), label("stageName")),
+            "DeleteAccessLogSettings" => Operation::DeleteAccessLogSettings(api(), label("stageName")),
             "CreateDeployment" if path.starts_with("/v2/") => Operation::CreateDeployment(api(), json(body)?),
             "GetDeployment" if path.starts_with("/v2/") => {
                 Operation::GetDeployment(api(), label("deploymentId"))

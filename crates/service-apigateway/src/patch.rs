@@ -99,6 +99,16 @@ pub(crate) fn stage(stage: &mut RestStage, ops: &[PatchOp]) -> Result<(), Error>
             ["variables", name] if !name.is_empty() => {
                 patch_map(&mut stage.variables, (*name).to_owned(), op)?
             }
+            ["accessLogSettings"] if op.op == "remove" => stage.access_log_settings = None,
+            ["accessLogSettings", field @ ("destinationArn" | "format")] => {
+                let settings = stage.access_log_settings.get_or_insert_with(Default::default);
+                let slot =
+                    if *field == "format" { &mut settings.format } else { &mut settings.destination_arn };
+                patch_text(slot, op)?;
+                if settings.destination_arn.is_none() && settings.format.is_none() {
+                    stage.access_log_settings = None;
+                }
+            }
             _ => return Err(invalid_path(op)),
         }
     }

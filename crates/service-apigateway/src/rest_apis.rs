@@ -239,6 +239,9 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
             let stage = inner.update_rest(ctx, &api, |api| {
                 let mut stage = api.stages.get(&name).cloned().ok_or_else(no_stage)?;
                 patch::stage(&mut stage, &ops)?;
+                if let Some(settings) = &stage.access_log_settings {
+                    crate::access_log::check(settings)?;
+                }
                 if !api.deployments.contains_key(&stage.deployment_id) {
                     return Err(no_deployment());
                 }
@@ -497,6 +500,8 @@ fn create_stage(api: &mut RestApi, input: RestStageInput, now: i64) -> Result<Re
         updated_ms: now,
         tags: input.tags.unwrap_or_default(),
         method_settings: BTreeMap::new(),
+        // REST CreateStage takes none: they are set by UpdateStage.
+        access_log_settings: None,
     };
     api.stages.insert(stage.stage_name.clone(), stage.clone());
     Ok(stage)
@@ -616,6 +621,9 @@ fn stage_view(s: &RestStage) -> Value {
     if let Value::Object(m) = &mut v {
         if let Some(d) = &s.description {
             m.insert("description".into(), json!(d));
+        }
+        if let Some(settings) = &s.access_log_settings {
+            m.insert("accessLogSettings".into(), json!(settings));
         }
         if !s.variables.is_empty() {
             m.insert("variables".into(), json!(s.variables));

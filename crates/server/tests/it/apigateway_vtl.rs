@@ -660,3 +660,140 @@ async fn aws_service_integrations_reach_dynamodb_eventbridge_and_s3() {
     let (status, _, body) = send(reqwest::Method::GET, &url, &[], "").await;
     assert_eq!((status, json_of(&body)), (404, json!({"missing": true})), "{body}");
 }
+
+/// Access logs: a REST stage (set by `UpdateStage` patch operations) and an HTTP API stage
+/// (`AccessLogSettings`) write one line per request, their `$context` format substituted, to
+/// their CloudWatch Logs groups; a format without the request id is refused, and removing the
+/// settings stops the lines.
+#[tokio::test]
+async fn stages_write_access_logs_to_cloudwatch_logs() {
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+
+    let server = Server::ephemeral();
+    let logs = server.logs("test", "us-east-1").await;
+    logs.create_log_group().log_group_name("rest-access").send().await.expect("group");
+    logs.create_log_group().log_group_name("http-access").send().await.expect("group");
+    let arn = |group: &str| format!("arn:aws:logs:us-east-1:000000000000:log-group:{group}");
+
+    let api = rest_api(&server, "logged").await;
+    let pets = api.resource(&api.root, "pets").await;
+    api.method(&pets, "GET", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&pets)
+        .http_method("GET")
+        .r#type(IntegrationType::Mock)
+        .request_templates("application/json", r#"{"statusCode": 200}"#)
+        .send()
+        .await
+        .expect("mock");
+    api.method_response(&pets, "GET", "200", &[]).await;
+    api.integration_response(&pets, "GET", "200", None, Some(r#"{"pets": []}"#), &[]).await;
+    api.client.create_deployment().rest_api_id(&api.api_id).stage_name("dev").send().await.expect("deploy");
+    let patch = |path: &str, value: Option<&str>| {
+        PatchOperation::builder()
+            .op(if value.is_some() { Op::Replace } else { Op::Remove })
+            .path(path)
+            .set_value(value.map(str::to_owned))
+            .build()
+    };
+    let refused = api
+        .client
+        .update_stage()
+        .rest_api_id(&api.api_id)
+        .stage_name("dev")
+        .patch_operations(patch("/accessLogSettings/destinationArn", Some(&arn("rest-access"))))
+        .patch_operations(patch("/accessLogSettings/format", Some("$context.status")))
+        .send()
+        .await
+        .expect_err("a format without the request id");
+    assert!(refused.into_service_error().is_bad_request_exception());
+    let format = r#"{"id":"$context.requestId","method":"$context.httpMethod","resource":"$context.resourcePath","status":"$context.status","len":"$context.responseLength","err":"$context.error.responseType"}"#;
+    let stage = api
+        .client
+        .update_stage()
+        .rest_api_id(&api.api_id)
+        .stage_name("dev")
+        .patch_operations(patch("/accessLogSettings/destinationArn", Some(&arn("rest-access"))))
+        .patch_operations(patch("/accessLogSettings/format", Some(format)))
+        .send()
+        .await
+        .expect("access logs on");
+    assert_eq!(stage.access_log_settings().and_then(|s| s.format()), Some(format));
+
+    let (status, headers, _) =
+        send(reqwest::Method::GET, &server.execute_api(&api.api_id, "/dev/pets"), &[], "").await;
+    assert_eq!(status, 200);
+    let request_id =
+        headers.get("x-amzn-requestid").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let (status, _, _) =
+        send(reqwest::Method::GET, &server.execute_api(&api.api_id, "/dev/nothing"), &[], "").await;
+    assert_eq!(status, 403);
+    let lines = wait_lines(&logs, "rest-access", 2).await;
+    let first = json_of(&lines[0]);
+    assert_eq!(first["method"], "GET");
+    assert_eq!(first["resource"], "/pets");
+    assert_eq!(first["status"], "200");
+    assert_eq!(first["len"], "12");
+    assert_eq!(first["err"], "-");
+    if !request_id.is_empty() {
+        assert_eq!(first["id"], request_id.as_str());
+    }
+    let second = json_of(&lines[1]);
+    assert_eq!((second["status"].as_str(), second["resource"].as_str()), (Some("403"), Some("-")));
+    assert_eq!(second["err"], "MISSING_AUTHENTICATION_TOKEN");
+
+    // HTTP API: settings in UpdateStage's body, removed by DeleteAccessLogSettings.
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function = create_python(&lambda, "apigw-logged", crate::apigateway::PY_EVENT_ECHO, &[]).await;
+    let v2 = server.apigatewayv2().await;
+    let http = v2
+        .create_api()
+        .name("logged-http")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .target(function.function_arn().expect("arn"))
+        .send()
+        .await
+        .expect("quick create");
+    let http_id = http.api_id().expect("id").to_owned();
+    v2.update_stage()
+        .api_id(&http_id)
+        .stage_name("$default")
+        .access_log_settings(
+            aws_sdk_apigatewayv2::types::AccessLogSettings::builder()
+                .destination_arn(arn("http-access"))
+                .format("$context.requestId $context.routeKey $context.status")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("access logs on");
+    let (status, _, _) =
+        send(reqwest::Method::GET, &server.execute_api(&http_id, "/anything"), &[], "").await;
+    assert_eq!(status, 200);
+    let lines = wait_lines(&logs, "http-access", 1).await;
+    assert!(lines[0].ends_with(" $default 200"), "{}", lines[0]);
+    v2.delete_access_log_settings().api_id(&http_id).stage_name("$default").send().await.expect("delete");
+    let stage = v2.get_stage().api_id(&http_id).stage_name("$default").send().await.expect("get stage");
+    assert!(stage.access_log_settings().is_none());
+    let (status, _, _) = send(reqwest::Method::GET, &server.execute_api(&http_id, "/again"), &[], "").await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(wait_lines(&logs, "http-access", 1).await.len(), 1, "no line once the settings are gone");
+}
+
+/// The messages of a log group, oldest first, once there are at least `want`.
+async fn wait_lines(logs: &aws_sdk_cloudwatchlogs::Client, group: &str, want: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let out = logs.filter_log_events().log_group_name(group).send().await.expect("filter");
+        lines = out.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect();
+        if lines.len() >= want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(lines.len() >= want, "{group}: {lines:?}");
+    lines
+}

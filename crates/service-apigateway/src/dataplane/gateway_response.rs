@@ -24,6 +24,11 @@ pub(crate) struct GatewayError {
     pub validation: String,
 }
 
+/// The gateway response type and message of a response the gateway built.
+pub(crate) fn error_of(resp: &Response) -> Option<(&'static str, &str)> {
+    resp.extensions().get::<GatewayError>().map(|e| (e.response_type, e.message.as_str()))
+}
+
 /// Marks a response the gateway built as a gateway response of `response_type`.
 pub(crate) fn tag(mut resp: Response, response_type: &'static str, message: &str) -> Response {
     resp.extensions_mut().insert(GatewayError {
@@ -58,7 +63,8 @@ pub(crate) struct Request<'a> {
 /// Applies the API's deployed gateway responses (of `stage`) to a tagged response; untagged
 /// responses (the integration's) pass as they are.
 pub(crate) fn apply(mut resp: Response, api: &RestApi, req: &Request<'_>) -> Response {
-    let Some(error) = resp.extensions_mut().remove::<GatewayError>() else { return resp };
+    // The tag stays on the response: access logs read `$context.error.*` from it.
+    let Some(error) = resp.extensions().get::<GatewayError>().cloned() else { return resp };
     let deployment = api.stages.get(req.stage).and_then(|s| api.deployments.get(&s.deployment_id));
     let Some(responses) = deployment.map(|d| &d.gateway_responses) else { return resp };
     let fallback = if resp.status().is_server_error() { "DEFAULT_5XX" } else { "DEFAULT_4XX" };

@@ -32,10 +32,13 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use protocol::{Request, RequestContext, Response};
 
 use crate::model::{Cors, HttpApi, Method, RestApi, RestStage, Stage};
-use crate::{Api, Inner};
+use crate::{Api, Inner, access_log};
+
 pub(crate) use auth::test_invoke;
 use auth::{AuthResult, Refusal};
+pub(crate) use event::clf_time;
 use event::{RequestInfo, V1Target};
+pub(crate) use gateway_response::{error_of, render as render_context};
 pub(crate) use limits::Limits;
 use response::ProxyResponse;
 
@@ -98,15 +101,22 @@ fn with_stage_variables(uri: &str, vars: &BTreeMap<String, String>) -> String {
 }
 
 pub(crate) async fn handle(inner: &Inner, ctx: &RequestContext, target: Target, req: Request) -> Response {
-    match inner.api(&target.api_id) {
-        Some(Api::Http(api)) => http_api(inner, ctx, &api, target, req).await,
-        Some(Api::Rest(api)) => rest_api(inner, ctx, &api, target, req).await,
+    let api = inner.api(&target.api_id);
+    let logging = api.as_ref().and_then(|api| access_log::Pending::start(inner, ctx, api, &target, &req));
+    let mut route = access_log::Route::default();
+    let resp = match &api {
+        Some(Api::Http(api)) => http_api(inner, ctx, api, target, req, &mut route).await,
+        Some(Api::Rest(api)) => rest_api(inner, ctx, api, target, req, &mut route).await,
         None => message(
             StatusCode::NOT_FOUND,
             None,
             &format!("The API id '{}' does not correspond to a deployed API Gateway API", target.api_id),
         ),
+    };
+    if let Some(pending) = logging {
+        pending.finish(inner, &route, &resp);
     }
+    resp
 }
 
 /// A gateway response: `{"message": …}` with the error type header REST APIs send.
@@ -403,6 +413,7 @@ async fn http_api(
     api: &HttpApi,
     target: Target,
     req: Request,
+    logged: &mut access_log::Route,
 ) -> Response {
     let (first, rest) = split_stage(&target.path);
     let (stage, path) = match api.stages.get(first) {
@@ -439,6 +450,7 @@ async fn http_api(
         .as_deref()
         .and_then(|t| t.strip_prefix("integrations/"))
         .and_then(|id| integrations.get(id));
+    logged.route_key.clone_from(&route.route_key);
     let Some(integration) = integration else { return http_not_found() };
     let mut info = request_info(inner, ctx, &target, &req);
     info.account.clone_from(&api.owner.account);
@@ -575,6 +587,7 @@ async fn rest_api(
     api: &RestApi,
     target: Target,
     req: Request,
+    logged: &mut access_log::Route,
 ) -> Response {
     let headers = req.headers().clone();
     let query = req.uri().query().unwrap_or_default().to_owned();
@@ -582,7 +595,7 @@ async fn rest_api(
     let (stage, _) = split_stage(&target.path);
     let stage = stage.to_owned();
     let (path, domain_name) = (target.path.clone(), target.domain_name.clone());
-    let resp = rest_api_call(inner, ctx, api, target, req).await;
+    let resp = rest_api_call(inner, ctx, api, target, req, logged).await;
     let req = gateway_response::Request {
         headers: &headers,
         query: &query,
@@ -601,6 +614,7 @@ async fn rest_api_call(
     api: &RestApi,
     target: Target,
     req: Request,
+    logged: &mut access_log::Route,
 ) -> Response {
     let (stage_name, path) = split_stage(&target.path);
     if stage_name.is_empty() {
@@ -617,6 +631,7 @@ async fn rest_api_call(
     else {
         return rest_missing_token();
     };
+    logged.resource_path.clone_from(&resource.path);
     let method = resource.methods.get(req.method().as_str()).or_else(|| resource.methods.get("ANY"));
     let Some(method) = method else { return rest_missing_token() };
     let Some(integration) = &method.method_integration else { return rest_internal_error() };

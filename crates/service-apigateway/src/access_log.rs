@@ -1,0 +1,296 @@
+//! Access logs: a stage with `accessLogSettings` writes one line per data-plane request — its
+//! format with the `$context` variables substituted (unknown or empty ones as `-`, as API
+//! Gateway writes them) — to its CloudWatch Logs group, shipped in batches in the background
+//! through `ports::ServiceApi` (`CreateLogStream`, `PutLogEvents`), never on the request's path.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use protocol::{Request, RequestContext, Response};
+use tokio::sync::mpsc;
+use types::{AccountId, Region, Scope};
+
+use crate::error::Error;
+use crate::model::AccessLogSettings;
+use crate::{Api, Inner};
+
+/// The most lines one `PutLogEvents` carries, and how long lines wait to be batched.
+const BATCH: usize = 1_000;
+const LINGER: Duration = Duration::from_millis(200);
+
+/// Checks settings as `UpdateStage` does: a format must name the request id.
+pub(crate) fn check(settings: &AccessLogSettings) -> Result<(), Error> {
+    if let Some(format) = &settings.format
+        && !format.contains("$context.requestId")
+        && !format.contains("$context.extendedRequestId")
+    {
+        return Err(Error::bad(
+            "Access Log format must contain at least one of $context.requestId or $context.extendedRequestId",
+        ));
+    }
+    if let Some(arn) = &settings.destination_arn
+        && log_group(arn).is_none()
+        && !arn.starts_with("arn:aws:firehose:")
+    {
+        return Err(Error::bad(format!("Invalid ARN specified in the request: {arn}")));
+    }
+    Ok(())
+}
+
+/// `(region, account, group)` of `arn:aws:logs:{region}:{account}:log-group:{group}[:*]`.
+fn log_group(arn: &str) -> Option<(&str, &str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:logs:")?;
+    let (region, rest) = rest.split_once(':')?;
+    let (account, rest) = rest.split_once(':')?;
+    let group = rest.strip_prefix("log-group:")?;
+    let group = group.strip_suffix(":*").unwrap_or(group);
+    (!group.is_empty()).then_some((region, account, group))
+}
+
+/// What the data plane learned about the request on its way: the matched route or resource.
+#[derive(Default)]
+pub(crate) struct Route {
+    pub route_key: String,
+    pub resource_path: String,
+}
+
+/// A request being served on a stage that logs access.
+pub(crate) struct Pending {
+    settings: AccessLogSettings,
+    stage: String,
+    api_id: String,
+    account: String,
+    request_id: String,
+    method: String,
+    path: String,
+    protocol: String,
+    source_ip: String,
+    user_agent: String,
+    domain_name: String,
+    started: Instant,
+    epoch_ms: i64,
+}
+
+impl Pending {
+    /// `Some` when the stage the request addresses logs access.
+    pub fn start(
+        inner: &Inner,
+        ctx: &RequestContext,
+        api: &Api,
+        target: &crate::dataplane::Target,
+        req: &Request,
+    ) -> Option<Pending> {
+        let first = target.path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        let (stage, settings, owner) = match api {
+            Api::Http(api) => {
+                let stage = api
+                    .stages
+                    .get(first)
+                    .filter(|_| first != "$default")
+                    .or_else(|| api.stages.get("$default"))?;
+                (stage.stage_name.clone(), stage.access_log_settings.clone()?, &api.owner)
+            }
+            Api::Rest(api) => {
+                let stage = api.stages.get(first)?;
+                (stage.stage_name.clone(), stage.access_log_settings.clone()?, &api.owner)
+            }
+        };
+        settings.destination_arn.as_ref().and(settings.format.as_ref())?;
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Some(Pending {
+            settings,
+            stage,
+            api_id: target.api_id.clone(),
+            account: owner.account.clone(),
+            request_id: ctx.request_id.as_str().to_owned(),
+            method: req.method().as_str().to_owned(),
+            path: target.path.clone(),
+            protocol: format!("{:?}", req.version()),
+            source_ip: header("x-forwarded-for")
+                .and_then(|v| v.split(',').next().map(|ip| ip.trim().to_owned()))
+                .unwrap_or_else(|| "127.0.0.1".to_owned()),
+            user_agent: header("user-agent").unwrap_or_default(),
+            domain_name: target.domain_name.clone(),
+            started: Instant::now(),
+            epoch_ms: inner.now_ms(),
+        })
+    }
+
+    /// Renders the line for `resp` and hands it to the shipper.
+    pub fn finish(self, inner: &Inner, route: &Route, resp: &Response) {
+        let status = resp.status().as_u16().to_string();
+        let length = resp.body().len().to_string();
+        let latency = self.started.elapsed().as_millis().to_string();
+        let time = crate::dataplane::clf_time(self.epoch_ms);
+        let epoch = self.epoch_ms.to_string();
+        let (error_type, error_message) = crate::dataplane::error_of(resp).unwrap_or_default();
+        let line =
+            crate::dataplane::render_context(self.settings.format.as_deref().unwrap_or_default(), &|name| {
+                let value = match name.strip_prefix("context.")? {
+                    "requestId" | "extendedRequestId" => self.request_id.clone(),
+                    "apiId" => self.api_id.clone(),
+                    "accountId" => self.account.clone(),
+                    "stage" => self.stage.clone(),
+                    "httpMethod" => self.method.clone(),
+                    "path" => self.path.clone(),
+                    "resourcePath" => route.resource_path.clone(),
+                    "routeKey" => route.route_key.clone(),
+                    "protocol" => self.protocol.clone(),
+                    "status" => status.clone(),
+                    "responseLength" => length.clone(),
+                    "responseLatency" | "integrationLatency" => latency.clone(),
+                    "requestTime" => time.clone(),
+                    "requestTimeEpoch" => epoch.clone(),
+                    "identity.sourceIp" => self.source_ip.clone(),
+                    "identity.userAgent" => self.user_agent.clone(),
+                    "domainName" => self.domain_name.clone(),
+                    "error.responseType" => error_type.to_owned(),
+                    "error.message" => error_message.to_owned(),
+                    _ => String::new(),
+                };
+                Some(if value.is_empty() { "-".to_owned() } else { value })
+            });
+        let Some((region, account, group)) = self.settings.destination_arn.as_deref().and_then(log_group)
+        else {
+            // Firehose destinations: nothing here reads them.
+            return;
+        };
+        let (Some(account), Some(region)) = (AccountId::parse(account), Region::parse(region)) else {
+            return;
+        };
+        inner.access_logs.send(
+            inner,
+            Line {
+                scope: Scope { account, region },
+                group: group.to_owned(),
+                stream: format!("{}_{}", self.api_id, self.stage.trim_start_matches('$')),
+                message: line,
+                epoch_ms: self.epoch_ms,
+            },
+        );
+    }
+}
+
+struct Line {
+    scope: Scope,
+    group: String,
+    stream: String,
+    message: String,
+    epoch_ms: i64,
+}
+
+/// The background task that ships lines, started with the first one.
+#[derive(Default)]
+pub(crate) struct Shipper {
+    tx: OnceLock<mpsc::UnboundedSender<Line>>,
+}
+
+impl Shipper {
+    fn send(&self, inner: &Inner, line: Line) {
+        let Some(api) = inner.services.get().cloned() else {
+            tracing::debug!("access log line dropped: no service API is wired");
+            return;
+        };
+        let tx = self.tx.get_or_init(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(ship(api, rx));
+            tx
+        });
+        let _ = tx.send(line);
+    }
+}
+
+async fn ship(api: Arc<dyn ports::ServiceApi>, mut rx: mpsc::UnboundedReceiver<Line>) {
+    let streams: Mutex<HashSet<(String, String, String)>> = Mutex::default();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + LINGER;
+        while batch.len() < BATCH {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(line)) => batch.push(line),
+                _ => break,
+            }
+        }
+        let mut by_stream: BTreeMap<(String, String, String, String), Vec<Line>> = BTreeMap::new();
+        for line in batch {
+            let key = (
+                line.scope.account.as_str().to_owned(),
+                line.scope.region.as_str().to_owned(),
+                line.group.clone(),
+                line.stream.clone(),
+            );
+            by_stream.entry(key).or_default().push(line);
+        }
+        for ((_, _, group, stream), lines) in by_stream {
+            let scope = lines[0].scope.clone();
+            let known = (scope.account.as_str().to_owned(), group.clone(), stream.clone());
+            let fresh = !streams.lock().unwrap_or_else(|e| e.into_inner()).contains(&known);
+            if fresh {
+                let body = serde_json::json!({"logGroupName": group, "logStreamName": stream});
+                let answer = api.call(&scope, "logs", logs_request("CreateLogStream", &body)).await;
+                let exists =
+                    String::from_utf8_lossy(answer.body()).contains("ResourceAlreadyExistsException");
+                if !answer.status().is_success() && !exists {
+                    tracing::warn!(group, status = %answer.status(), "access log group unusable; lines dropped");
+                    continue;
+                }
+                streams.lock().unwrap_or_else(|e| e.into_inner()).insert(known);
+            }
+            let events: Vec<serde_json::Value> = lines
+                .iter()
+                .map(|l| serde_json::json!({"timestamp": l.epoch_ms, "message": l.message}))
+                .collect();
+            let body =
+                serde_json::json!({"logGroupName": group, "logStreamName": stream, "logEvents": events});
+            let answer = api.call(&scope, "logs", logs_request("PutLogEvents", &body)).await;
+            if !answer.status().is_success() {
+                tracing::warn!(group, status = %answer.status(), "access log lines dropped");
+            }
+        }
+    }
+}
+
+fn logs_request(action: &str, body: &serde_json::Value) -> http::Request<Bytes> {
+    let mut request = http::Request::new(Bytes::from(body.to_string()));
+    *request.method_mut() = http::Method::POST;
+    let headers = request.headers_mut();
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/x-amz-json-1.1"));
+    if let Ok(target) = http::HeaderValue::from_str(&format!("Logs_20140328.{action}")) {
+        headers.insert("x-amz-target", target);
+    }
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_name_a_log_group_and_the_request_id() {
+        let ok = |arn: &str, format: &str| {
+            check(&AccessLogSettings { destination_arn: Some(arn.into()), format: Some(format.into()) })
+        };
+        assert!(
+            ok(
+                "arn:aws:logs:us-east-1:000000000000:log-group:api-access",
+                "$context.requestId $context.status"
+            )
+            .is_ok()
+        );
+        assert!(
+            ok(
+                "arn:aws:logs:us-east-1:000000000000:log-group:api-access:*",
+                "{\"id\":\"$context.extendedRequestId\"}"
+            )
+            .is_ok()
+        );
+        assert!(ok("arn:aws:logs:us-east-1:000000000000:log-group:api-access", "$context.status").is_err());
+        assert!(ok("arn:aws:s3:::bucket", "$context.requestId").is_err());
+        assert_eq!(
+            log_group("arn:aws:logs:eu-west-1:123456789012:log-group:/aws/apigw/access:*"),
+            Some(("eu-west-1", "123456789012", "/aws/apigw/access"))
+        );
+    }
+}

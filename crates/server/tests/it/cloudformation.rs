@@ -590,6 +590,9 @@ Resources:
   Api:
     Type: AWS::Serverless::HttpApi
     Properties:
+      AccessLogSettings:
+        DestinationArn: !GetAtt AccessLogs.Arn
+        Format: $context.requestId $context.routeKey $context.status
       Auth:
         DefaultAuthorizer: Gate
         Authorizers:
@@ -616,6 +619,9 @@ Resources:
             return {"statusCode": 200, "body": json.dumps(event["requestContext"]["authorizer"]["lambda"])}
       Events:
         Ping: {Type: HttpApi, Properties: {ApiId: !Ref Api, Path: /ping, Method: get}}
+  AccessLogs:
+    Type: AWS::Logs::LogGroup
+    Properties: {LogGroupName: gated-access}
 Outputs:
   ApiId: {Value: !Ref Api}
 "#;
@@ -643,4 +649,18 @@ async fn an_http_api_with_a_lambda_authorizer_from_sam() {
         http.get(server.execute_api(&api, "/ping")).header("x-pass", "yes").send().await.expect("GET");
     assert_eq!(allowed.status(), 200);
     assert_eq!(allowed.text().await.expect("body"), r#"{"who": "tester"}"#);
+
+    // The stage's access log settings came from the template: both requests are logged.
+    let logs = server.logs("test", "us-east-1").await;
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let out = logs.filter_log_events().log_group_name("gated-access").send().await.expect("filter");
+        lines = out.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect::<Vec<_>>();
+        if lines.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ends: Vec<&str> = lines.iter().map(|l| l.split_once(' ').map_or("", |(_, rest)| rest)).collect();
+    assert_eq!(ends, ["GET /ping 403", "GET /ping 200"]);
 }

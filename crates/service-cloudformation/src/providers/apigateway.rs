@@ -311,6 +311,13 @@ async fn stage_settings(cx: &Cx<'_>, api: &str, stage: &str, props: &Value) -> O
             }
         }
     }
+    if let Some(setting) = props.get("AccessLogSetting") {
+        for (cfn, field) in [("DestinationArn", "destinationArn"), ("Format", "format")] {
+            if let Some(v) = text(setting, cfn) {
+                ops.push(json!({"op": "replace", "path": format!("/accessLogSettings/{field}"), "value": v}));
+            }
+        }
+    }
     if ops.is_empty() {
         return Ok(());
     }

@@ -236,6 +236,9 @@ fn stage_body(props: &Value) -> Value {
     if let Some(v) = props.get("DefaultRouteSettings") {
         b.insert("defaultRouteSettings".into(), camel(v));
     }
+    if let Some(v) = props.get("AccessLogSettings") {
+        b.insert("accessLogSettings".into(), camel(v));
+    }
     if let Some(Value::Object(routes)) = props.get("RouteSettings") {
         let m: Map<String, Value> = routes.iter().map(|(k, v)| (k.clone(), camel(v))).collect();
         b.insert("routeSettings".into(), Value::Object(m));

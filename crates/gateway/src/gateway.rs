@@ -286,7 +286,9 @@ impl Gateway {
             return buffered(error_response(protocol, &ctx, &err));
         }
         let mut ctx = ctx;
-        ctx.signature = self.signature_check(&parts, &body, spec.name, protocol, public);
+        // Callers sign invoke URLs for `execute-api`, not for the control plane's name.
+        let signing_name = if public && spec.name == "apigateway" { "execute-api" } else { spec.name };
+        ctx.signature = self.signature_check(&parts, &body, signing_name, protocol, public);
         let Some(service) = self.services.get(spec.name).cloned() else {
             let err = ErrorInfo::new(
                 "NotImplemented",

@@ -355,7 +355,7 @@ fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<()
         route.authorization_scopes = input.authorization_scopes;
     }
     match route.authorization_type.as_str() {
-        "NONE" => Ok(()),
+        "NONE" | "AWS_IAM" => Ok(()),
         "CUSTOM" => {
             let authorizer = route.authorizer_id.as_ref().and_then(|id| api.authorizers.get(id));
             match authorizer {

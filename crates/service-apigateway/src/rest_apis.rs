@@ -380,7 +380,7 @@ pub(crate) fn put_method(api: &mut RestApi, addr: &MethodAddr, input: MethodInpu
 /// A method's authorization: `NONE`, or `CUSTOM` with one of the API's authorizers.
 fn check_authorization(api: &RestApi, kind: &str, authorizer: Option<&str>) -> Result<(), Error> {
     match kind {
-        "NONE" => Ok(()),
+        "NONE" | "AWS_IAM" => Ok(()),
         "CUSTOM" => match authorizer.and_then(|id| api.authorizers.get(id)) {
             Some(_) => Ok(()),
             None => Err(Error::bad(

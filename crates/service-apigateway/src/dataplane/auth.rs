@@ -200,6 +200,7 @@ pub(crate) async fn test_invoke(
         account: api.owner.account.clone(),
         api_id: api.id.clone(),
         stage: "test-invoke-stage".to_owned(),
+        caller: None,
     };
     let vars = input.stage_variables.unwrap_or_default();
     let arn = method_arn(&info, &api.owner.region);
@@ -468,6 +469,7 @@ mod tests {
             headers: vec![("authorization".into(), "tok".into())],
             raw_query: "a=1&a=2".into(),
             stage: "dev".into(),
+            caller: None,
             ..RequestInfo::default()
         };
         let vars = BTreeMap::from([("v".to_owned(), "x".to_owned())]);

@@ -28,6 +28,34 @@ pub(crate) struct RequestInfo {
     pub account: String,
     pub api_id: String,
     pub stage: String,
+    /// Who signed the request, for methods and routes with `AWS_IAM` authorization: the access
+    /// key and its account (callers are the account's root, as STS answers).
+    pub caller: Option<Caller>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Caller {
+    pub access_key: String,
+    pub account: String,
+}
+
+impl Caller {
+    fn user_arn(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.account)
+    }
+
+    /// `requestContext.authorizer.iam` of a 2.0 event.
+    pub(crate) fn v2_context(&self) -> Value {
+        json!({"iam": {
+            "accessKey": self.access_key,
+            "accountId": self.account,
+            "callerId": self.account,
+            "cognitoIdentity": null,
+            "principalOrgId": null,
+            "userArn": self.user_arn(),
+            "userId": self.account,
+        }})
+    }
 }
 
 impl RequestInfo {
@@ -191,19 +219,20 @@ pub(crate) fn v1(
         V1Target::Rest { resource_path, .. } => (*resource_path).to_owned(),
         V1Target::Http { route_key } => route_key.split_once(' ').map_or(*route_key, |(_, p)| p).to_owned(),
     };
+    let caller = info.caller.as_ref();
     let identity = json!({
-        "accessKey": null,
-        "accountId": null,
-        "caller": null,
+        "accessKey": caller.map(|c| c.access_key.clone()),
+        "accountId": caller.map(|c| c.account.clone()),
+        "caller": caller.map(|c| c.account.clone()),
         "cognitoAuthenticationProvider": null,
         "cognitoAuthenticationType": null,
         "cognitoIdentityId": null,
         "cognitoIdentityPoolId": null,
         "principalOrgId": null,
         "sourceIp": info.source_ip,
-        "user": null,
+        "user": caller.map(|c| c.account.clone()),
         "userAgent": info.user_agent(),
-        "userArn": null,
+        "userArn": caller.map(Caller::user_arn),
     });
     let mut context = json!({
         "accountId": info.account,
@@ -277,6 +306,7 @@ mod tests {
             account: "000000000000".into(),
             api_id: "abc".into(),
             stage: "dev".into(),
+            caller: None,
         }
     }
 

@@ -206,6 +206,31 @@ fn rest_refusal(refusal: Refusal) -> Response {
 }
 
 /// What an HTTP API answers when its Lambda authorizer refused the request.
+/// The signer of a request to an `AWS_IAM` method or route, or why there is none: unsigned
+/// (`None`), or a signature the gateway rejected under `--enforce-sigv4` (AWS's message).
+/// Without `--enforce-sigv4` any signature is taken as it is, as for every API call.
+fn iam_caller(ctx: &RequestContext) -> Result<event::Caller, Option<String>> {
+    match &ctx.signature {
+        protocol::SignatureCheck::Accepted => Ok(event::Caller {
+            access_key: ctx.access_key_id.clone(),
+            account: ctx.scope.account.as_str().to_owned(),
+        }),
+        protocol::SignatureCheck::Unsigned => Err(None),
+        protocol::SignatureCheck::Rejected { message, .. } => Err(Some(message.clone())),
+    }
+}
+
+/// REST's answer to a request an `AWS_IAM` method refuses.
+fn rest_iam_refusal(rejected: Option<String>) -> Response {
+    match rejected {
+        None => rest_missing_token(),
+        Some(text) => {
+            let resp = message(StatusCode::FORBIDDEN, Some("InvalidSignatureException"), &text);
+            gateway_response::tag(resp, "INVALID_SIGNATURE", &text)
+        }
+    }
+}
+
 fn http_refusal(refusal: Refusal) -> Response {
     match refusal {
         Refusal::Unauthorized => message(StatusCode::UNAUTHORIZED, None, "Unauthorized"),
@@ -358,6 +383,7 @@ fn request_info(inner: &Inner, ctx: &RequestContext, target: &Target, req: &Requ
         account: String::new(),
         api_id: target.api_id.clone(),
         stage: String::new(),
+        caller: None,
     }
 }
 
@@ -464,6 +490,15 @@ async fn http_api(
     let mut authorized: Option<(serde_json::Value, serde_json::Value)> = None;
     let authorizer = route.authorizer_id.as_ref().and_then(|id| authorizers.get(id));
     match route.authorization_type.as_str() {
+        "AWS_IAM" => match iam_caller(ctx) {
+            Ok(caller) => {
+                authorized = Some((serde_json::Value::Null, caller.v2_context()));
+                info.caller = Some(caller);
+            }
+            Err(rejected) => {
+                return message(StatusCode::FORBIDDEN, None, rejected.as_deref().unwrap_or("Forbidden"));
+            }
+        },
         "CUSTOM" => {
             let Some(authorizer) = authorizer else { return http_internal_error() };
             let arn = auth::method_arn(&info, &api.owner.region);
@@ -645,6 +680,12 @@ async fn rest_api_call(
     }
     let v1_target = || V1Target::Rest { resource_id: &resource.id, resource_path: &resource.path };
     let mut authorized = None;
+    if method.authorization_type == "AWS_IAM" {
+        match iam_caller(ctx) {
+            Ok(caller) => info.caller = Some(caller),
+            Err(rejected) => return rest_iam_refusal(rejected),
+        }
+    }
     if method.authorization_type == "CUSTOM" {
         let Some(authorizer) = method.authorizer_id.as_ref().and_then(|id| deployment.authorizers.get(id))
         else {

@@ -182,6 +182,7 @@ mod tests {
             account: "000000000000".into(),
             api_id: "api".into(),
             stage: "dev".into(),
+            caller: None,
         }
     }
 

@@ -298,6 +298,27 @@ async fn rest_api_stages_with_variables_send_the_v1_event() {
     assert_eq!(event["stageVariables"], json!({"env": "production", "tier": "gold"}));
     assert_eq!(event["pathParameters"], Value::Null);
 
+    // Binary bodies: text unless the API lists the content type in binaryMediaTypes.
+    let url = format!("{}/prod/users", server.endpoint());
+    let png = [("host", host.as_str()), ("content-type", "image/png")];
+    let (_, _, body) = send(reqwest::Method::POST, &url, &png, "PNG").await;
+    assert_eq!(
+        (json_of(&body)["body"].clone(), json_of(&body)["isBase64Encoded"].clone()),
+        (json!("PNG"), json!(false))
+    );
+    apigw
+        .update_rest_api()
+        .rest_api_id(api_id)
+        .patch_operations(PatchOperation::builder().op(Op::Add).path("/binaryMediaTypes/image~1*").build())
+        .send()
+        .await
+        .expect("binary media types");
+    let (_, _, body) = send(reqwest::Method::POST, &url, &png, "PNG").await;
+    assert_eq!(
+        (json_of(&body)["body"].clone(), json_of(&body)["isBase64Encoded"].clone()),
+        (json!("UE5H"), json!(true))
+    );
+
     // Unknown paths and methods: 403 Missing Authentication Token; an unknown stage: Forbidden.
     for (method, path) in [(reqwest::Method::GET, "/dev/nothing"), (reqwest::Method::DELETE, "/dev/users")] {
         let (status, headers, body) = send(method, &server.execute_api(api_id, path), &[], "").await;

@@ -201,6 +201,7 @@ pub(crate) async fn test_invoke(
         api_id: api.id.clone(),
         stage: "test-invoke-stage".to_owned(),
         caller: None,
+        binary_media_types: None,
     };
     let vars = input.stage_variables.unwrap_or_default();
     let arn = method_arn(&info, &api.owner.region);
@@ -470,6 +471,7 @@ mod tests {
             raw_query: "a=1&a=2".into(),
             stage: "dev".into(),
             caller: None,
+            binary_media_types: None,
             ..RequestInfo::default()
         };
         let vars = BTreeMap::from([("v".to_owned(), "x".to_owned())]);

@@ -31,6 +31,9 @@ pub(crate) struct RequestInfo {
     /// Who signed the request, for methods and routes with `AWS_IAM` authorization: the access
     /// key and its account (callers are the account's root, as STS answers).
     pub caller: Option<Caller>,
+    /// A REST API's `binaryMediaTypes`: a body whose content type matches one is base64-encoded
+    /// in the event, any other passed as text. `None` (HTTP APIs) decides by the content type.
+    pub binary_media_types: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -83,10 +86,27 @@ impl RequestInfo {
             return (None, false);
         }
         let content_type = self.header("content-type").unwrap_or_default().to_ascii_lowercase();
+        if let Some(types) = &self.binary_media_types {
+            let media = content_type.split(';').next().unwrap_or_default().trim();
+            return if types.iter().any(|t| media_matches(&t.to_ascii_lowercase(), media)) {
+                (Some(base64::engine::general_purpose::STANDARD.encode(&self.body)), true)
+            } else {
+                (Some(String::from_utf8_lossy(&self.body).into_owned()), false)
+            };
+        }
         match std::str::from_utf8(&self.body) {
             Ok(text) if is_text(&content_type) => (Some(text.to_owned()), false),
             _ => (Some(base64::engine::general_purpose::STANDARD.encode(&self.body)), true),
         }
+    }
+}
+
+/// A `binaryMediaTypes` entry (`image/png`, `image/*`, `*/*`) against a request's media type.
+fn media_matches(pattern: &str, media: &str) -> bool {
+    match pattern.split_once('/') {
+        Some(("*", "*")) => true,
+        Some((kind, "*")) => media.split_once('/').is_some_and(|(k, _)| k == kind),
+        _ => pattern == media,
     }
 }
 
@@ -307,7 +327,29 @@ mod tests {
             api_id: "abc".into(),
             stage: "dev".into(),
             caller: None,
+            binary_media_types: None,
         }
+    }
+
+    #[test]
+    fn rest_binary_media_types_decide_the_body_encoding() {
+        let png = vec![0x89, b'P', b'N', b'G', 0xff];
+        let with = |content_type: &str, types: Option<Vec<&str>>| {
+            let mut i = info();
+            i.headers = vec![("Content-Type".into(), content_type.into())];
+            i.body.clone_from(&png);
+            i.binary_media_types = types.map(|t| t.into_iter().map(str::to_owned).collect());
+            i.body()
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&png);
+        assert_eq!(with("image/png", Some(vec!["image/png"])), (Some(encoded.clone()), true));
+        assert_eq!(with("IMAGE/PNG; q=1", Some(vec!["image/*"])), (Some(encoded.clone()), true));
+        assert_eq!(with("application/json", Some(vec!["*/*"])), (Some(encoded.clone()), true));
+        // A REST API without the type passes the bytes as (lossy) text, as API Gateway does.
+        let (text, b64) = with("image/png", Some(vec!["image/jpeg"]));
+        assert_eq!((text.as_deref(), b64), (Some("\u{fffd}PNG\u{fffd}"), false));
+        // HTTP APIs decide by the content type.
+        assert_eq!(with("image/png", None), (Some(encoded), true));
     }
 
     #[test]

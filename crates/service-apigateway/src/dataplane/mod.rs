@@ -384,6 +384,7 @@ fn request_info(inner: &Inner, ctx: &RequestContext, target: &Target, req: &Requ
         api_id: target.api_id.clone(),
         stage: String::new(),
         caller: None,
+        binary_media_types: None,
     }
 }
 
@@ -674,6 +675,7 @@ async fn rest_api_call(
     info.account.clone_from(&api.owner.account);
     info.stage.clone_from(&stage.stage_name);
     info.path = path;
+    info.binary_media_types = Some(api.binary_media_types.clone());
     let vars = &stage.variables;
     if !rest_throttle(inner, api, stage, &resource.path, method) {
         return throttled(true);

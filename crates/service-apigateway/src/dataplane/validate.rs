@@ -183,6 +183,7 @@ mod tests {
             api_id: "api".into(),
             stage: "dev".into(),
             caller: None,
+            binary_media_types: None,
         }
     }
 

@@ -3,25 +3,26 @@
 
 use crate::harness::Server;
 
+/// SDK configuration for `server` signing with `AKIDNIMBUS` and `secret` (the harness's own
+/// clients sign with the secret `test`).
+async fn signing_with(server: &Server, secret: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(server.endpoint())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new("AKIDNIMBUS", secret, None, None, "t"))
+        .load()
+        .await
+}
+
 #[tokio::test]
 async fn enforced_signatures() {
     let server =
         Server::start_with(None, &["--ephemeral", "--enforce-sigv4", "--access-key", "AKIDNIMBUS:s3cr3t"]);
-    let ok = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("AKIDNIMBUS", "s3cr3t", None, None, "t"))
-        .load()
-        .await;
+    let ok = signing_with(&server, "s3cr3t").await;
     let sts = aws_sdk_sts::Client::new(&ok);
     sts.get_caller_identity().send().await.expect("a correctly signed call passes");
 
-    let wrong_secret = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("AKIDNIMBUS", "nope", None, None, "t"))
-        .load()
-        .await;
+    let wrong_secret = signing_with(&server, "nope").await;
     let err =
         aws_sdk_sts::Client::new(&wrong_secret).get_caller_identity().send().await.expect_err("bad secret");
     assert_eq!(err.into_service_error().meta().code(), Some("SignatureDoesNotMatch"));
@@ -58,19 +59,8 @@ async fn aws_iam_function_urls_verify_the_signature() {
     let lambda = server.lambda("AKIDNIMBUS", "us-east-1").await;
     let source = "def handler(event, context):\n    return {'signed': True}\n";
     let lambda = {
-        // The harness's clients sign with the secret `test`; this server knows only `s3cr3t`.
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(server.endpoint())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "AKIDNIMBUS",
-                "s3cr3t",
-                None,
-                None,
-                "t",
-            ))
-            .load()
-            .await;
+        // This server knows only the secret `s3cr3t`.
+        let config = signing_with(&server, "s3cr3t").await;
         drop(lambda);
         aws_sdk_lambda::Client::new(&config)
     };
@@ -129,12 +119,7 @@ async fn aws_iam_function_urls_verify_the_signature() {
 async fn aws_iam_api_methods_and_routes_verify_the_signature() {
     let server =
         Server::start_with(None, &["--ephemeral", "--enforce-sigv4", "--access-key", "AKIDNIMBUS:s3cr3t"]);
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(server.endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("AKIDNIMBUS", "s3cr3t", None, None, "t"))
-        .load()
-        .await;
+    let config = signing_with(&server, "s3cr3t").await;
     let lambda = aws_sdk_lambda::Client::new(&config);
     let function =
         crate::lambda::create_python(&lambda, "iam-echo", crate::apigateway::PY_EVENT_ECHO, &[]).await;

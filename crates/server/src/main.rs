@@ -16,6 +16,12 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // mimalloc asks for transparent huge pages on its arena: each thread's heap then holds
+    // whole 2 MiB pages, and resident memory grows in steps with the blocking pool (a soak
+    // showed 36 MiB of the server's 61 MiB anonymous memory in huge pages). Small pages keep
+    // RSS what the heap uses. Function processes inherit the flag; their runtimes do not ask
+    // for huge pages anyway.
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = config::Cli::parse();
     init_tracing();
     let result = match cli.command {

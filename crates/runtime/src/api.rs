@@ -5,11 +5,13 @@
 //! The server only translates HTTP into [`RuntimeMsg`]s for the environment and hands out the
 //! [`Event`]s it is given; the environment decides what they mean. Routes:
 //! `GET /runtime/invocation/next` (long poll), `POST /runtime/invocation/{id}/response`,
-//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`. When functions run
-//! under users of their own, a connection from any user but the function's is closed at once
-//! (see [`crate::isolation::tcp_peer_uid`]): loopback ports are open to every local process. Error bodies are accepted
-//! whatever their content type; streamed responses (`Lambda-Runtime-Function-Response-Mode:
-//! streaming`, chunked, error trailers) are buffered.
+//! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`. Error bodies are
+//! accepted whatever their content type; streamed responses
+//! (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, error trailers) are buffered.
+//!
+//! Loopback ports are open to every local process: when functions run under users of their
+//! own, a connection from any user but the function's is closed at once
+//! (see [`crate::isolation::tcp_peer_uid`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod durable;
 mod loopback;
 mod serve;
 

@@ -46,7 +46,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        store
+        Store { kv: Arc::new(crate::durable::OffWorker(store.kv)), blobs: store.blobs }
     };
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = TcpListener::bind(addr).await.map_err(|e| match e.kind() {

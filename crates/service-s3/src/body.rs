@@ -16,17 +16,23 @@ use storage::{BlobStore, BlobWriter, StorageError};
 use crate::error::{Error, Result};
 use crate::model::{Piece, new_blob_key};
 
-/// Bytes moved per read or channel message.
+/// Bytes moved per read or per hop to the blocking pool.
 const CHUNK: usize = 256 << 10;
-/// Objects up to this size are read in one go, on the calling task.
+/// Objects up to this size are read in one go, on the calling task, and bodies up to it are
+/// hashed on the task and written in the same hop as their commit.
 const SMALL: u64 = 64 << 10;
 
-/// What the writing thread hands back: the open writer, the digests and the byte count.
-type Written = (Box<dyn BlobWriter>, Md5, ChecksumHasher, u64);
+/// Where a received body waits for its commit.
+enum Held {
+    /// A small body, not written yet: its commit writes and syncs it in one hop.
+    Buffered(Vec<Bytes>),
+    /// A body already streamed into a blob writer.
+    Open(Box<dyn BlobWriter>),
+}
 
 /// A body that has been written in full but is not visible yet.
 pub struct Received {
-    writer: Box<dyn BlobWriter>,
+    held: Held,
     pub size: u64,
     pub md5: [u8; 16],
     pub checksums: s3s::dto::Checksum,
@@ -38,11 +44,24 @@ impl Received {
     }
 
     /// Makes the bytes durable under a fresh blob key.
-    pub async fn commit(self) -> Result<Piece> {
+    pub async fn commit(self, blobs: &Arc<dyn BlobStore>) -> Result<Piece> {
         let key = new_blob_key();
-        let writer = self.writer;
-        let len = blocking(move || writer.commit(&key).map(|len| Piece { blob: key, len })).await?;
-        Ok(len)
+        let store = blobs.clone();
+        let held = self.held;
+        blocking(move || {
+            let writer = match held {
+                Held::Open(writer) => writer,
+                Held::Buffered(chunks) => {
+                    let mut writer = store.writer()?;
+                    for chunk in &chunks {
+                        writer.write_all(chunk).map_err(|e| io("writing an object", e))?;
+                    }
+                    writer
+                }
+            };
+            writer.commit(&key).map(|len| Piece { blob: key, len })
+        })
+        .await
     }
 }
 
@@ -59,6 +78,40 @@ fn io(context: &str, e: std::io::Error) -> StorageError {
     StorageError::io(context.to_owned(), e)
 }
 
+/// An upload on its way into a blob: the digests so far and the writer, once there is one.
+struct Writing {
+    writer: Option<Box<dyn BlobWriter>>,
+    md5: Md5,
+    hasher: ChecksumHasher,
+}
+
+impl Writing {
+    fn hash(&mut self, chunks: &[Bytes]) {
+        for chunk in chunks {
+            self.md5.update(chunk);
+            self.hasher.update(chunk);
+        }
+    }
+
+    /// Hashes and writes `chunks` on the blocking pool. Each hop holds a thread only for the
+    /// file IO, never while the client is still sending: a slow upload must not pin a thread.
+    async fn write(mut self, store: &Arc<dyn BlobStore>, chunks: Vec<Bytes>) -> Result<Writing> {
+        let store = store.clone();
+        blocking(move || {
+            let writer = match &mut self.writer {
+                Some(writer) => writer,
+                None => self.writer.insert(store.writer()?),
+            };
+            for chunk in &chunks {
+                writer.write_all(chunk).map_err(|e| io("writing an object", e))?;
+            }
+            self.hash(&chunks);
+            Ok(self)
+        })
+        .await
+    }
+}
+
 /// Reads `body` to its end into a new blob writer, hashing as it goes. A body that fails midway
 /// leaves nothing behind (the writer is dropped uncommitted).
 pub async fn receive(
@@ -66,45 +119,29 @@ pub async fn receive(
     body: Option<StreamingBlob>,
     hasher: ChecksumHasher,
 ) -> Result<Received> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
-    let store = blobs.clone();
-    let writing = tokio::task::spawn_blocking(move || -> Result<Written, StorageError> {
-        let mut writer = store.writer()?;
-        let mut md5 = Md5::new();
-        let mut hasher = hasher;
-        let mut size = 0u64;
-        while let Some(chunk) = rx.blocking_recv() {
-            md5.update(&chunk);
-            hasher.update(&chunk);
-            writer.write_all(&chunk).map_err(|e| io("writing an object", e))?;
-            size += chunk.len() as u64;
-        }
-        Ok((writer, md5, hasher, size))
-    });
-    let mut failure = None;
+    let mut writing = Writing { writer: None, md5: Md5::new(), hasher };
+    let mut batch = Vec::new();
+    let (mut batched, mut size) = (0usize, 0u64);
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(bytes) if bytes.is_empty() => {}
-                Ok(bytes) => {
-                    if tx.send(bytes).await.is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    failure = Some(body_error(&*e));
-                    break;
-                }
+            let bytes = chunk.map_err(|e| body_error(&*e))?;
+            batched += bytes.len();
+            size += bytes.len() as u64;
+            batch.push(bytes);
+            if batched >= CHUNK {
+                writing = writing.write(blobs, std::mem::take(&mut batch)).await?;
+                batched = 0;
             }
         }
     }
-    drop(tx);
-    let (writer, md5, hasher, size) =
-        writing.await.map_err(|e| Error::InternalError(format!("blob task failed: {e}")))??;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    Ok(Received { writer, size, md5: md5.finalize(), checksums: hasher.finalize() })
+    let held = if writing.writer.is_none() && size <= SMALL {
+        writing.hash(&batch);
+        Held::Buffered(batch)
+    } else {
+        writing = writing.write(blobs, batch).await?;
+        Held::Open(writing.writer.take().expect("write opens the writer"))
+    };
+    Ok(Received { held, size, md5: writing.md5.finalize(), checksums: writing.hasher.finalize() })
 }
 
 /// What a failed request body means to the client: a chunk signature that did not verify, or a
@@ -133,21 +170,63 @@ pub async fn send(blobs: &Arc<dyn BlobStore>, pieces: &[Piece], range: Range<u64
         let once = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(out))]);
         return Ok(StreamingBlob::wrap(once));
     }
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
-    let store = blobs.clone();
-    tokio::task::spawn_blocking(move || {
-        for (blob, r) in spans {
-            let result = read_span(store.as_ref(), &blob, r, &mut |b| {
-                tx.blocking_send(Ok(Bytes::copy_from_slice(b))).is_ok()
-            });
-            if let Err(e) = result {
-                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
-                return;
-            }
-        }
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let reading = Reading { store: blobs.clone(), spans: spans.into(), open: None };
+    let stream = futures::stream::try_unfold(reading, |reading| reading.next());
     Ok(StreamingBlob::wrap(SyncStream(std::sync::Mutex::new(Box::pin(stream)))))
+}
+
+/// A download on its way out: the spans still to send and the one being read. Each chunk is
+/// one hop to the blocking pool, so a slow reader holds no thread between chunks.
+struct Reading {
+    store: Arc<dyn BlobStore>,
+    spans: std::collections::VecDeque<(String, Range<u64>)>,
+    open: Option<(String, Box<dyn Read + Send>, u64)>,
+}
+
+impl Reading {
+    async fn next(mut self) -> std::io::Result<Option<(Bytes, Reading)>> {
+        if self.open.is_none() && self.spans.is_empty() {
+            return Ok(None);
+        }
+        let read = tokio::task::spawn_blocking(move || {
+            let chunk = self.read_chunk()?;
+            Ok::<_, Error>((chunk, self))
+        });
+        match read.await {
+            Ok(Ok((chunk, reading))) => Ok(Some((chunk, reading))),
+            Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
+            Err(e) => Err(std::io::Error::other(format!("blob task failed: {e}"))),
+        }
+    }
+
+    /// Up to [`CHUNK`] bytes of the current span, opening the next one when needed.
+    fn read_chunk(&mut self) -> Result<Bytes> {
+        let (blob, mut reader, left) = match self.open.take() {
+            Some(open) => open,
+            None => {
+                let (blob, r) = self.spans.pop_front().expect("next() checks for a span");
+                let reader = self
+                    .store
+                    .read(&blob, Some(r.clone()))?
+                    .ok_or_else(|| Error::InternalError(format!("blob {blob} of an object is missing")))?;
+                (blob, reader, r.end - r.start)
+            }
+        };
+        let mut buf = vec![0u8; CHUNK.min(left as usize)];
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = reader.read(&mut buf[filled..]).map_err(|e| io("reading an object", e))?;
+            if n == 0 {
+                return Err(Error::InternalError(format!("blob {blob} is shorter than its record")));
+            }
+            filled += n;
+        }
+        let left = left - filled as u64;
+        if left > 0 {
+            self.open = Some((blob, reader, left));
+        }
+        Ok(Bytes::from(buf))
+    }
 }
 
 /// Which bytes of which blob make up `range` of the object.
@@ -225,7 +304,7 @@ pub async fn copy(
                 return Err(io("copying an object", e));
             }
         }
-        Ok(Received { writer, size, md5: md5.finalize(), checksums: hasher.finalize() })
+        Ok(Received { held: Held::Open(writer), size, md5: md5.finalize(), checksums: hasher.finalize() })
     })
     .await
 }
@@ -294,7 +373,7 @@ mod tests {
         .await
         .expect("receive");
         assert_eq!(got.size, data.len() as u64);
-        let piece = got.commit().await.expect("commit");
+        let piece = got.commit(&blobs).await.expect("commit");
         let mut stream = send(&blobs, std::slice::from_ref(&piece), 1000..250_000).await.expect("send");
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
@@ -308,5 +387,56 @@ mod tests {
         ]);
         let err = receive(&blobs, Some(StreamingBlob::wrap(failing)), ChecksumHasher::default()).await.err();
         assert!(matches!(err, Some(Error::IncompleteBody(_))), "{err:?}");
+    }
+
+    /// Slow clients must not starve the blocking pool: with one blocking thread, an upload and a
+    /// download whose clients stall leave room for another upload to complete.
+    #[test]
+    fn a_stalled_client_holds_no_blocking_thread() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let blobs = storage::Store::memory().blobs.clone();
+            let big: Vec<u8> = vec![7; 8 * CHUNK];
+            let stored = receive(
+                &blobs,
+                Some(StreamingBlob::from(s3s::Body::from(big.clone()))),
+                ChecksumHasher::default(),
+            )
+            .await
+            .expect("receive")
+            .commit(&blobs)
+            .await
+            .expect("commit");
+            // A download read once, then left unread; an upload that sent a chunk and stalled.
+            let mut download =
+                send(&blobs, std::slice::from_ref(&stored), 0..big.len() as u64).await.expect("send");
+            assert_eq!(download.next().await.expect("a chunk").expect("bytes").len(), CHUNK);
+            let stalled = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![1u8; CHUNK]))])
+                .chain(futures::stream::pending());
+            let blobs2 = blobs.clone();
+            let upload = tokio::spawn(async move {
+                receive(&blobs2, Some(StreamingBlob::wrap(stalled)), ChecksumHasher::default())
+                    .await
+                    .map(|r| r.size)
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let other = async {
+                let body = StreamingBlob::from(s3s::Body::from(vec![2u8; 2 * CHUNK]));
+                receive(&blobs, Some(body), ChecksumHasher::default()).await?.commit(&blobs).await
+            };
+            let piece = tokio::time::timeout(std::time::Duration::from_secs(5), other)
+                .await
+                .expect("an upload completes beside stalled clients")
+                .expect("upload");
+            assert_eq!(piece.len, 2 * CHUNK as u64);
+            assert!(!upload.is_finished());
+            upload.abort();
+            drop(download);
+        });
     }
 }

@@ -144,7 +144,7 @@ pub async fn upload_part(
     let (received, checksum) =
         incoming.receive(e, trailing_headers.as_ref(), extensions.get::<Trailers>()).await?;
     let etag = received.etag();
-    let piece = received.commit().await?;
+    let piece = received.commit(&e.blobs).await?;
     let part = PartRecord {
         v: 1,
         number: input.part_number,
@@ -203,7 +203,7 @@ pub async fn upload_part_copy(
     let copied = body::copy(&e.blobs, &source.pieces, range, wanted.hasher()?).await?;
     let checksum = wanted.verify(&copied.checksums, None)?;
     let etag = copied.etag();
-    let piece = copied.commit().await?;
+    let piece = copied.commit(&e.blobs).await?;
     let now = millis(e.now());
     let part = PartRecord {
         v: 1,

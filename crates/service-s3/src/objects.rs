@@ -168,7 +168,7 @@ pub async fn put(e: &Engine, cx: &Cx, req: S3Request<PutObjectInput>) -> Result<
         upload.receive(e, trailing_headers.as_ref(), extensions.get::<Trailers>()).await?;
     let etag = received.etag();
     let size = received.size;
-    let piece = received.commit().await?;
+    let piece = received.commit(&e.blobs).await?;
     let record = ObjectRecord {
         v: 1,
         pieces: vec![piece.clone()],
@@ -562,7 +562,7 @@ pub async fn copy(e: &Engine, cx: &Cx, input: CopyObjectInput) -> Result<CopyObj
     let stored = wanted.verify(&copied.checksums, None)?;
     let etag = copied.etag();
     let size = copied.size;
-    let piece = copied.commit().await?;
+    let piece = copied.commit(&e.blobs).await?;
     let (headers, metadata) = if replace {
         let h = headers_of(
             input.content_type,

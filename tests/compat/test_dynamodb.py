@@ -157,3 +157,51 @@ def test_cli_table_and_items(server):
     missing = run_aws(server, "dynamodb", "describe-table", "--table-name", "nope-nope")
     assert missing.returncode != 0
     assert "ResourceNotFoundException" in missing.stderr
+
+
+def test_partiql_statements(client):
+    ddb = client("dynamodb")
+    name = f"x-{uuid.uuid4().hex[:8]}"
+    _create(ddb, name)
+    for sk in range(1, 4):
+        ddb.execute_statement(
+            Statement=f"INSERT INTO \"{name}\" VALUE {{'pk': 'a', 'sk': ?, 'g': 'x'}}",
+            Parameters=[{"N": str(sk)}],
+        )
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'pk': 'a', 'sk': 1}}")
+    assert e.value.response["Error"]["Code"] == "DuplicateItemException"
+    pages = []
+    token = None
+    while True:
+        args = {"Statement": f"SELECT sk FROM \"{name}\" WHERE pk = 'a' ORDER BY sk DESC", "Limit": 2}
+        if token:
+            args["NextToken"] = token
+        got = ddb.execute_statement(**args)
+        pages.append([i["sk"]["N"] for i in got["Items"]])
+        token = got.get("NextToken")
+        if not token:
+            break
+    assert [sk for page in pages for sk in page] == ["3", "2", "1"]
+    got = ddb.execute_statement(
+        Statement=f"UPDATE \"{name}\" SET n = 1 REMOVE g WHERE pk = 'a' AND sk = 2 RETURNING ALL NEW *"
+    )
+    assert got["Items"] == [{"pk": {"S": "a"}, "sk": {"N": "2"}, "n": {"N": "1"}}]
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET n = 1 WHERE pk = 'a'")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "mandatory equality on all key attributes" in e.value.response["Error"]["Message"]
+    got = ddb.batch_execute_statement(
+        Statements=[
+            {"Statement": f"DELETE FROM \"{name}\" WHERE pk = 'a' AND sk = 1"},
+            {"Statement": f"INSERT INTO \"{name}\" VALUE {{'pk': 'a', 'sk': 3}}"},
+        ]
+    )
+    assert got["Responses"][1]["Error"]["Code"] == "DuplicateItem"
+    got = ddb.execute_transaction(
+        TransactStatements=[
+            {"Statement": f"SELECT * FROM \"{name}\" WHERE pk = 'a' AND sk = 1"},
+            {"Statement": f"SELECT sk FROM \"{name}\" WHERE pk = 'a' AND sk = 3"},
+        ]
+    )
+    assert got["Responses"] == [{}, {"Item": {"sk": {"N": "3"}}}]

@@ -175,6 +175,14 @@ pub enum Error {
     LegacyBetweenOrder,
     #[error("Attempted conditional constraint is not an indexable operation")]
     NotIndexable,
+
+    // --- PartiQL ----------------------------------------------------------------------------
+    /// A statement that does not parse; the detail says where.
+    #[error("Statement wasn't well formed, can't be processed: {0}")]
+    StatementSyntax(String),
+    /// A statement that parses but cannot run as written (parameter count, set types).
+    #[error("{0}")]
+    InvalidStatement(String),
 }
 
 fn colon_suffix(text: &str) -> String {

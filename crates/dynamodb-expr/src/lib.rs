@@ -10,6 +10,8 @@
 //! - [`legacy`] translates the pre-expression parameters (Expected, AttributeUpdates,
 //!   KeyConditions, QueryFilter/ScanFilter, AttributesToGet) into the same trees.
 //!
+//! - [`partiql`] parses PartiQL statements and renders them as the same expressions.
+//!
 //! Every refusal is an [`Error`] whose text is DynamoDB's message. Nothing here panics on client
 //! input; `tests/garbage.rs` feeds random expressions and items to check it.
 //!
@@ -23,6 +25,7 @@ pub mod legacy;
 mod lex;
 mod number;
 mod parse;
+pub mod partiql;
 mod path;
 mod projection;
 mod reserved;

@@ -4,7 +4,7 @@
 //! through `ports::ServiceApi` (`CreateLogStream`, `PutLogEvents`), never on the request's path.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -203,7 +203,8 @@ impl Shipper {
 }
 
 async fn ship(api: Arc<dyn ports::ServiceApi>, mut rx: mpsc::UnboundedReceiver<Line>) {
-    let streams: Mutex<HashSet<(String, String, String)>> = Mutex::default();
+    // The streams this task has made (account, group, stream); only this task touches them.
+    let mut streams: HashSet<(String, String, String)> = HashSet::new();
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + LINGER;
@@ -226,30 +227,47 @@ async fn ship(api: Arc<dyn ports::ServiceApi>, mut rx: mpsc::UnboundedReceiver<L
         for ((_, _, group, stream), lines) in by_stream {
             let scope = lines[0].scope.clone();
             let known = (scope.account.as_str().to_owned(), group.clone(), stream.clone());
-            let fresh = !streams.lock().unwrap_or_else(|e| e.into_inner()).contains(&known);
-            if fresh {
-                let body = serde_json::json!({"logGroupName": group, "logStreamName": stream});
-                let answer = api.call(&scope, "logs", logs_request("CreateLogStream", &body)).await;
-                let exists =
-                    String::from_utf8_lossy(answer.body()).contains("ResourceAlreadyExistsException");
-                if !answer.status().is_success() && !exists {
-                    tracing::warn!(group, status = %answer.status(), "access log group unusable; lines dropped");
-                    continue;
-                }
-                streams.lock().unwrap_or_else(|e| e.into_inner()).insert(known);
-            }
             let events: Vec<serde_json::Value> = lines
                 .iter()
                 .map(|l| serde_json::json!({"timestamp": l.epoch_ms, "message": l.message}))
                 .collect();
             let body =
                 serde_json::json!({"logGroupName": group, "logStreamName": stream, "logEvents": events});
-            let answer = api.call(&scope, "logs", logs_request("PutLogEvents", &body)).await;
-            if !answer.status().is_success() {
+            // A stream made earlier may have gone with its group (deleted and created again
+            // since): then it is made anew and the lines sent once more.
+            for attempt in 0..2 {
+                if !streams.contains(&known) {
+                    if !create_stream(api.as_ref(), &scope, &group, &stream).await {
+                        break;
+                    }
+                    streams.insert(known.clone());
+                }
+                let answer = api.call(&scope, "logs", logs_request("PutLogEvents", &body)).await;
+                if answer.status().is_success() {
+                    break;
+                }
+                let gone = String::from_utf8_lossy(answer.body()).contains("ResourceNotFoundException");
+                if gone && attempt == 0 {
+                    streams.remove(&known);
+                    continue;
+                }
                 tracing::warn!(group, status = %answer.status(), "access log lines dropped");
+                break;
             }
         }
     }
+}
+
+/// Makes the stream (or finds it made); false when the group cannot take lines.
+async fn create_stream(api: &dyn ports::ServiceApi, scope: &Scope, group: &str, stream: &str) -> bool {
+    let body = serde_json::json!({"logGroupName": group, "logStreamName": stream});
+    let answer = api.call(scope, "logs", logs_request("CreateLogStream", &body)).await;
+    let exists = String::from_utf8_lossy(answer.body()).contains("ResourceAlreadyExistsException");
+    if !answer.status().is_success() && !exists {
+        tracing::warn!(group, status = %answer.status(), "access log group unusable; lines dropped");
+        return false;
+    }
+    true
 }
 
 fn logs_request(action: &str, body: &serde_json::Value) -> http::Request<Bytes> {

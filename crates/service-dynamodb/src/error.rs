@@ -12,6 +12,8 @@ use storage::StorageError;
 pub const TABLE_NOT_FOUND: &str = "Requested resource not found";
 /// The message of `ConditionalCheckFailedException`.
 pub const CONDITION_FAILED: &str = "The conditional request failed";
+/// The message of `DuplicateItemException` (a PartiQL INSERT of an existing key).
+pub const DUPLICATE_ITEM: &str = "Duplicate primary key exists in table";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -34,6 +36,9 @@ pub enum Error {
     /// it with `ReturnValuesOnConditionCheckFailure: ALL_OLD`.
     #[error("conditional check failed")]
     ConditionalCheckFailedException { item: Option<Value> },
+    /// 400: a PartiQL INSERT of a key that is already there.
+    #[error("duplicate item")]
+    DuplicateItemException,
     /// 400: a transaction did not apply; one reason per action, in request order.
     #[error("transaction canceled")]
     TransactionCanceledException { reasons: Vec<Value> },
@@ -97,6 +102,7 @@ impl ServiceError for Error {
             Error::ConditionalCheckFailedException { .. } => {
                 ("ConditionalCheckFailedException", CONDITION_FAILED.to_owned())
             }
+            Error::DuplicateItemException => ("DuplicateItemException", DUPLICATE_ITEM.to_owned()),
             Error::TransactionCanceledException { reasons } => {
                 let codes: Vec<&str> =
                     reasons.iter().map(|r| r.get("Code").and_then(Value::as_str).unwrap_or("None")).collect();

@@ -9,8 +9,9 @@
 //! region has its own tables. `sweep_ttl` deletes expired items (the server runs it
 //! periodically). Every write of a table with a stream also appends its change
 //! record in the same batch (`streams`), served by the DynamoDB Streams API
-//! (`DynamoDBStreams_20120810.*`) and by [`ports::StreamReader`]. Backups, global tables and
-//! PartiQL answer `NotImplemented`.
+//! (`DynamoDBStreams_20120810.*`) and by [`ports::StreamReader`]. PartiQL statements
+//! (`statements`) run as the item operations they stand for. Backups and global tables answer
+//! `NotImplemented`.
 
 mod batch;
 mod capacity;
@@ -22,6 +23,7 @@ mod model;
 mod operation;
 mod read;
 mod render;
+mod statements;
 mod streams;
 mod tables;
 mod ttl;
@@ -138,6 +140,9 @@ fn act(env: &Env<'_>, op: Operation) -> Result<Value, Error> {
         Operation::DescribeStream(input) => env.describe_stream(&input),
         Operation::GetShardIterator(input) => env.get_shard_iterator(&input),
         Operation::GetRecords(input) => env.get_records(&input),
+        Operation::ExecuteStatement(input) => env.execute_statement(*input),
+        Operation::BatchExecuteStatement(input) => env.batch_execute_statement(*input),
+        Operation::ExecuteTransaction(input) => env.execute_transaction(*input),
     }
 }
 

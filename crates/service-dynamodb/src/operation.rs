@@ -44,11 +44,13 @@ pub enum Operation {
     DescribeStream(DescribeStream),
     GetShardIterator(GetShardIterator),
     GetRecords(GetRecords),
+    ExecuteStatement(Box<ExecuteStatement>),
+    BatchExecuteStatement(Box<BatchExecuteStatement>),
+    ExecuteTransaction(Box<ExecuteTransaction>),
 }
 
 /// The operations of the models (DynamoDB, DynamoDB Streams) that answer `NotImplemented`.
 const NOT_IMPLEMENTED: &[&str] = &[
-    "BatchExecuteStatement",
     "CreateBackup",
     "CreateGlobalTable",
     "DeleteBackup",
@@ -64,8 +66,6 @@ const NOT_IMPLEMENTED: &[&str] = &[
     "DescribeTableReplicaAutoScaling",
     "DisableKinesisStreamingDestination",
     "EnableKinesisStreamingDestination",
-    "ExecuteStatement",
-    "ExecuteTransaction",
     "ExportTableToPointInTime",
     "GetResourcePolicy",
     "ImportTable",
@@ -456,6 +456,42 @@ pub struct TransactWriteItems {
     pub return_consumed_capacity: Option<String>,
 }
 
+/// One PartiQL statement with its parameters (ExecuteStatement's own members, a batch's
+/// statements and a transaction's share these).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PartiqlStatement {
+    pub statement: String,
+    pub parameters: Option<Vec<Value>>,
+    pub consistent_read: Option<bool>,
+    pub return_values_on_condition_check_failure: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExecuteStatement {
+    #[serde(flatten)]
+    pub statement: PartiqlStatement,
+    pub next_token: Option<String>,
+    pub limit: Option<i64>,
+    pub return_consumed_capacity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BatchExecuteStatement {
+    pub statements: Vec<PartiqlStatement>,
+    pub return_consumed_capacity: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ExecuteTransaction {
+    pub transact_statements: Vec<PartiqlStatement>,
+    pub client_request_token: Option<String>,
+    pub return_consumed_capacity: Option<String>,
+}
+
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8], required: &[&str]) -> Result<T, Error> {
     Ok(protocol::json::decode(body, required)?)
 }
@@ -512,6 +548,13 @@ impl Operation {
             "TransactWriteItems" => {
                 Operation::TransactWriteItems(Box::new(decode(body, &["TransactItems"])?))
             }
+            "ExecuteStatement" => Operation::ExecuteStatement(Box::new(decode(body, &["Statement"])?)),
+            "BatchExecuteStatement" => {
+                Operation::BatchExecuteStatement(Box::new(decode(body, &["Statements"])?))
+            }
+            "ExecuteTransaction" => {
+                Operation::ExecuteTransaction(Box::new(decode(body, &["TransactStatements"])?))
+            }
             other => match NOT_IMPLEMENTED.iter().find(|n| **n == other) {
                 Some(n) => return Err(Error::NotImplemented(n)),
                 None => return Err(Error::UnknownOperationException(other.to_owned())),
@@ -532,7 +575,11 @@ mod tests {
         ));
         let missing = Operation::parse(TARGET, "GetItem", br#"{"TableName":"t"}"#);
         assert!(matches!(missing, Err(Error::ValidationException(m)) if m.contains("'key'")));
-        assert!(matches!(Operation::parse(TARGET, "ExecuteStatement", b"{}"), Err(Error::NotImplemented(_))));
+        assert!(matches!(Operation::parse(TARGET, "CreateBackup", b"{}"), Err(Error::NotImplemented(_))));
+        assert!(matches!(
+            Operation::parse(TARGET, "ExecuteStatement", b"{}"),
+            Err(Error::ValidationException(_))
+        ));
         assert!(matches!(Operation::parse(TARGET, "Nope", b"{}"), Err(Error::UnknownOperationException(_))));
         assert!(matches!(
             Operation::parse(STREAMS_TARGET, "ListStreams", b"{}"),

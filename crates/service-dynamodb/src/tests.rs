@@ -339,7 +339,7 @@ fn batches_check_limits_and_duplicates() {
 #[test]
 fn unknown_and_unimplemented_operations() {
     let db = Db::new();
-    let (status, body) = db.call("ExecuteStatement", json!({"Statement": "SELECT * FROM t"}));
+    let (status, body) = db.call("CreateBackup", json!({"TableName": "t", "BackupName": "b"}));
     assert_eq!((status, body["__type"].as_str()), (501, Some("NotImplemented")));
     let (status, body) = db.call("Frobnicate", json!({}));
     assert_eq!((status, body["__type"].as_str()), (400, Some("UnknownOperationException")));
@@ -614,4 +614,194 @@ fn the_ttl_sweep_deletes_expired_items_and_marks_their_stream_records() {
     assert!(records[0].get("userIdentity").is_none());
     // Nothing left to expire.
     assert_eq!(db.service.sweep_ttl().expect("sweep"), 0);
+}
+
+impl Db {
+    fn statement(&self, statement: &str, parameters: Value) -> Value {
+        let mut body = json!({ "Statement": statement });
+        if !parameters.is_null() {
+            body["Parameters"] = parameters;
+        }
+        self.ok("ExecuteStatement", body)
+    }
+
+    fn statement_err(&self, statement: &str) -> (String, String) {
+        self.err("ExecuteStatement", json!({ "Statement": statement }))
+    }
+}
+
+#[test]
+fn partiql_statements_run_as_the_item_operations() {
+    let db = Db::with_table();
+    for sk in 1..=4 {
+        db.statement(
+            &format!("INSERT INTO tbl VALUE {{'pk': 'p', 'sk': {sk}, 'g': 'x', 'tags': <<'a'>>, 'n': ?}}"),
+            json!([{ "N": sk.to_string() }]),
+        );
+    }
+    db.statement("INSERT INTO \"tbl\" VALUE {'pk': 'q', 'sk': 1}", Value::Null);
+    assert_eq!(
+        db.statement_err("INSERT INTO tbl VALUE {'pk': 'p', 'sk': 1}"),
+        ("DuplicateItemException".into(), "Duplicate primary key exists in table".into())
+    );
+    // The partition key fixes a Query: key order, ORDER BY, a sort key range and a filter.
+    let got = db.statement("SELECT * FROM tbl WHERE pk = ? ORDER BY sk DESC", json!([{ "S": "p" }]));
+    assert_eq!(sks(&got), ["4", "3", "2", "1"]);
+    let got =
+        db.statement("SELECT sk FROM tbl WHERE pk = 'p' AND sk BETWEEN 2 AND 3 AND n <> 3", Value::Null);
+    assert_eq!(got["Items"], json!([{ "sk": { "N": "2" } }]));
+    // Without it, a Scan with the WHERE as its filter; an index by "table"."index".
+    let got = db.statement("SELECT pk FROM tbl WHERE sk = 1", Value::Null);
+    assert_eq!(got["Items"].as_array().map(Vec::len), Some(2));
+    let got = db.statement("SELECT * FROM \"tbl\".\"by-g\" WHERE g = 'x' AND sk >= 3", Value::Null);
+    assert_eq!(sks(&got), ["3", "4"]);
+    // Limit pages with NextToken.
+    let first =
+        db.ok("ExecuteStatement", json!({ "Statement": "SELECT * FROM tbl WHERE pk = 'p'", "Limit": 3 }));
+    assert_eq!(sks(&first), ["1", "2", "3"]);
+    let token = first["NextToken"].as_str().expect("a next token").to_owned();
+    let rest = db.ok(
+        "ExecuteStatement",
+        json!({ "Statement": "SELECT * FROM tbl WHERE pk = 'p'", "NextToken": token }),
+    );
+    assert_eq!(sks(&rest), ["4"]);
+
+    // UPDATE: every action, RETURNING, and the item must exist.
+    let got = db.statement(
+        "UPDATE tbl SET n = n + 10 SET tags = set_add(tags, <<'b'>>) REMOVE g WHERE pk = 'p' AND sk = 2 RETURNING ALL NEW *",
+        Value::Null,
+    );
+    let item = &got["Items"][0];
+    assert_eq!((item["n"]["N"].as_str(), item.get("g")), (Some("12"), None));
+    assert_eq!(item["tags"]["SS"].as_array().map(Vec::len), Some(2));
+    let (code, _) = db.statement_err("UPDATE tbl SET n = 1 WHERE pk = 'nobody' AND sk = 1");
+    assert_eq!(code, "ConditionalCheckFailedException");
+    let (code, _) = db.statement_err("UPDATE tbl SET n = 1 WHERE pk = 'p' AND sk = 1 AND n > 100");
+    assert_eq!(code, "ConditionalCheckFailedException");
+    assert_eq!(
+        db.statement_err("UPDATE tbl SET n = 1 WHERE pk = 'p'"),
+        (
+            "ValidationException".into(),
+            "Where clause does not contain a mandatory equality on all key attributes".into()
+        )
+    );
+    // DELETE: a missing item is fine, a failing condition is not.
+    db.statement("DELETE FROM tbl WHERE pk = 'nobody' AND sk = 1", Value::Null);
+    let (code, message) = db.statement_err("DELETE FROM tbl WHERE pk = 'p' AND sk = 1 AND n = 99");
+    assert_eq!(code, "ConditionalCheckFailedException", "{message}");
+    let got = db.statement("DELETE FROM tbl WHERE pk = 'p' AND sk = 1 RETURNING ALL OLD *", Value::Null);
+    assert_eq!(got["Items"][0]["n"], json!({ "N": "1" }));
+
+    // Refusals in DynamoDB's words.
+    assert_eq!(
+        db.statement_err("DROP TABLE tbl"),
+        (
+            "ValidationException".into(),
+            "Statement wasn't well formed, can't be processed: Expected data manipulation".into()
+        )
+    );
+    assert_eq!(db.statement_err("SELECT * FROM nope").0, "ResourceNotFoundException");
+    assert_eq!(
+        db.err("ExecuteStatement", json!({ "Statement": "SELECT * FROM tbl WHERE pk = ?" })).1,
+        "Number of parameters in request and statement don't match."
+    );
+    assert_eq!(
+        db.statement_err("SELECT * FROM tbl WHERE sk = 1 ORDER BY sk").1,
+        "Must have WHERE clause in the statement when using ORDER BY clause."
+    );
+}
+
+#[test]
+fn partiql_batches_and_transactions() {
+    let db = Db::with_table();
+    let got = db.ok(
+        "BatchExecuteStatement",
+        json!({ "Statements": [
+            { "Statement": "INSERT INTO tbl VALUE {'pk': 'a', 'sk': 1, 'v': 'one'}" },
+            { "Statement": "INSERT INTO tbl VALUE {'pk': 'a', 'sk': 2}" },
+            { "Statement": "INSERT INTO tbl VALUE {'pk': 'a', 'sk': 1}" },
+            { "Statement": "UPDATE tbl SET v = 'x' WHERE pk = 'a'" },
+        ]}),
+    );
+    let responses = got["Responses"].as_array().expect("responses");
+    assert_eq!(responses[0], json!({ "TableName": "tbl" }));
+    assert_eq!(responses[2]["Error"]["Code"], "DuplicateItem");
+    assert_eq!(responses[3]["Error"]["Code"], "ValidationError");
+    let got = db.ok(
+        "BatchExecuteStatement",
+        json!({ "Statements": [
+            { "Statement": "SELECT v FROM tbl WHERE pk = ? AND sk = ?", "Parameters": [{ "S": "a" }, { "N": "1" }] },
+            { "Statement": "SELECT * FROM tbl WHERE pk = 'a' AND sk = 9" },
+            { "Statement": "SELECT * FROM tbl WHERE pk = 'a'" },
+        ]}),
+    );
+    assert_eq!(got["Responses"][0], json!({ "TableName": "tbl", "Item": { "v": { "S": "one" } } }));
+    assert_eq!(got["Responses"][1], json!({ "TableName": "tbl" }));
+    assert_eq!(got["Responses"][2]["Error"]["Code"], "ValidationError");
+
+    // A transaction of writes applies all or nothing; an INSERT of an existing key is a
+    // DuplicateItem reason.
+    let (code, message) = db.err(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [
+            { "Statement": "UPDATE tbl SET v = 'changed' WHERE pk = 'a' AND sk = 2" },
+            { "Statement": "INSERT INTO tbl VALUE {'pk': 'a', 'sk': 1}" },
+        ]}),
+    );
+    assert_eq!(code, "TransactionCanceledException");
+    assert!(message.ends_with("[None, DuplicateItem]"), "{message}");
+    // EXISTS checks a condition on another item of the transaction.
+    let (code, message) = db.err(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [
+            { "Statement": "EXISTS(SELECT * FROM tbl WHERE pk = 'a' AND sk = 1 AND v = 'two')" },
+            { "Statement": "UPDATE tbl SET v = 'changed' WHERE pk = 'a' AND sk = 2" },
+        ]}),
+    );
+    assert_eq!(code, "TransactionCanceledException");
+    assert!(message.ends_with("[ConditionalCheckFailed, None]"), "{message}");
+    db.ok(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [
+            { "Statement": "EXISTS(SELECT * FROM tbl WHERE pk = 'a' AND sk = 1 AND v = 'one')" },
+            { "Statement": "UPDATE tbl SET v = 'changed' WHERE pk = 'a' AND sk = 2" },
+            { "Statement": "INSERT INTO tbl VALUE {'pk': 'b', 'sk': 1}" },
+        ]}),
+    );
+    // One item may appear once per transaction, as in TransactWriteItems.
+    let (code, message) = db.err(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [
+            { "Statement": "EXISTS(SELECT * FROM tbl WHERE pk = 'a' AND sk = 1)" },
+            { "Statement": "DELETE FROM tbl WHERE pk = 'a' AND sk = 1" },
+        ]}),
+    );
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", "Transaction request cannot include multiple operations on one item")
+    );
+    db.ok(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [{ "Statement": "DELETE FROM tbl WHERE pk = 'a' AND sk = 1" }] }),
+    );
+    let got = db.ok(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [
+            { "Statement": "SELECT v FROM tbl WHERE pk = 'a' AND sk = 2" },
+            { "Statement": "SELECT * FROM tbl WHERE pk = 'a' AND sk = 1" },
+            { "Statement": "SELECT pk FROM tbl WHERE pk = 'b' AND sk = 1" },
+        ]}),
+    );
+    assert_eq!(
+        got["Responses"],
+        json!([{ "Item": { "v": { "S": "changed" } } }, {}, { "Item": { "pk": { "S": "b" } } }])
+    );
+    let (code, _) = db.err(
+        "ExecuteTransaction",
+        json!({ "TransactStatements": [
+            { "Statement": "SELECT * FROM tbl WHERE pk = 'a' AND sk = 2" },
+            { "Statement": "DELETE FROM tbl WHERE pk = 'a' AND sk = 2" },
+        ]}),
+    );
+    assert_eq!(code, "ValidationException");
 }

@@ -14,7 +14,7 @@ use s3s::dto::StreamingBlob;
 use storage::{BlobStore, BlobWriter, StorageError};
 
 use crate::error::{Error, Result};
-use crate::model::{Piece, new_blob_key};
+use crate::model::{INLINE, Piece, new_blob_key};
 
 /// Bytes moved per read or per hop to the blocking pool.
 const CHUNK: usize = 256 << 10;
@@ -43,8 +43,14 @@ impl Received {
         hex::encode(self.md5)
     }
 
-    /// Makes the bytes durable under a fresh blob key.
+    /// Makes the bytes durable: a small body becomes an inline piece (durable with the record
+    /// that holds it), any other a blob under a fresh key.
     pub async fn commit(self, blobs: &Arc<dyn BlobStore>) -> Result<Piece> {
+        if let Held::Buffered(chunks) = &self.held
+            && self.size <= INLINE
+        {
+            return Ok(Piece::inline(concat(chunks)));
+        }
         let key = new_blob_key();
         let store = blobs.clone();
         let held = self.held;
@@ -59,9 +65,16 @@ impl Received {
                     writer
                 }
             };
-            writer.commit(&key).map(|len| Piece { blob: key, len })
+            writer.commit(&key).map(|len| Piece::blob(key, len))
         })
         .await
+    }
+}
+
+fn concat(chunks: &[Bytes]) -> Bytes {
+    match chunks {
+        [one] => one.clone(),
+        _ => Bytes::from(chunks.concat()),
     }
 }
 
@@ -161,8 +174,8 @@ pub async fn send(blobs: &Arc<dyn BlobStore>, pieces: &[Piece], range: Range<u64
     if range.end - range.start <= SMALL {
         // Small reads cost less than a hop to the blocking pool.
         let mut out = Vec::with_capacity((range.end - range.start) as usize);
-        for (blob, r) in &spans {
-            read_span(blobs.as_ref(), blob, r.clone(), &mut |b| {
+        for (piece, r) in &spans {
+            read_span(blobs.as_ref(), piece, r.clone(), &mut |b| {
                 out.extend_from_slice(b);
                 true
             })?;
@@ -179,14 +192,22 @@ pub async fn send(blobs: &Arc<dyn BlobStore>, pieces: &[Piece], range: Range<u64
 /// one hop to the blocking pool, so a slow reader holds no thread between chunks.
 struct Reading {
     store: Arc<dyn BlobStore>,
-    spans: std::collections::VecDeque<(String, Range<u64>)>,
+    spans: std::collections::VecDeque<(Piece, Range<u64>)>,
     open: Option<(String, Box<dyn Read + Send>, u64)>,
 }
 
 impl Reading {
     async fn next(mut self) -> std::io::Result<Option<(Bytes, Reading)>> {
-        if self.open.is_none() && self.spans.is_empty() {
-            return Ok(None);
+        if self.open.is_none() {
+            match self.spans.front() {
+                None => return Ok(None),
+                Some((Piece { inline: Some(bytes), .. }, r)) => {
+                    let chunk = bytes.slice(r.start as usize..r.end as usize);
+                    self.spans.pop_front();
+                    return Ok(Some((chunk, self)));
+                }
+                Some(_) => {}
+            }
         }
         let read = tokio::task::spawn_blocking(move || {
             let chunk = self.read_chunk()?;
@@ -204,7 +225,7 @@ impl Reading {
         let (blob, mut reader, left) = match self.open.take() {
             Some(open) => open,
             None => {
-                let (blob, r) = self.spans.pop_front().expect("next() checks for a span");
+                let (Piece { blob, .. }, r) = self.spans.pop_front().expect("next() checks for a span");
                 let reader = self
                     .store
                     .read(&blob, Some(r.clone()))?
@@ -229,8 +250,8 @@ impl Reading {
     }
 }
 
-/// Which bytes of which blob make up `range` of the object.
-fn spans(pieces: &[Piece], range: Range<u64>) -> Vec<(String, Range<u64>)> {
+/// Which bytes of which piece make up `range` of the object.
+fn spans(pieces: &[Piece], range: Range<u64>) -> Vec<(Piece, Range<u64>)> {
     let mut out = Vec::new();
     let mut offset = 0u64;
     for p in pieces {
@@ -239,19 +260,26 @@ fn spans(pieces: &[Piece], range: Range<u64>) -> Vec<(String, Range<u64>)> {
         let lo = range.start.max(start);
         let hi = range.end.min(end);
         if lo < hi {
-            out.push((p.blob.clone(), lo - start..hi - start));
+            out.push((p.clone(), lo - start..hi - start));
         }
     }
     out
 }
 
-/// Reads `range` of `blob`, handing each chunk to `sink` until it returns false.
+/// Reads `range` of `piece`, handing each chunk to `sink` until it returns false.
 fn read_span(
     blobs: &dyn BlobStore,
-    blob: &str,
+    piece: &Piece,
     range: Range<u64>,
     sink: &mut dyn FnMut(&[u8]) -> bool,
 ) -> Result<()> {
+    let blob = match &piece.inline {
+        Some(bytes) => {
+            sink(&bytes[range.start as usize..range.end as usize]);
+            return Ok(());
+        }
+        None => &piece.blob,
+    };
     let want = range.end - range.start;
     let mut reader = blobs
         .read(blob, Some(range))?
@@ -276,18 +304,33 @@ pub async fn copy(
     blobs: &Arc<dyn BlobStore>,
     pieces: &[Piece],
     range: Range<u64>,
-    hasher: ChecksumHasher,
+    mut hasher: ChecksumHasher,
 ) -> Result<Received> {
+    let size = range.end - range.start;
     let spans = spans(pieces, range);
+    if size <= INLINE {
+        // Small enough to stay inline: read on the task, as a small GET is.
+        let mut out = Vec::with_capacity(size as usize);
+        for (piece, r) in &spans {
+            read_span(blobs.as_ref(), piece, r.clone(), &mut |b| {
+                out.extend_from_slice(b);
+                true
+            })?;
+        }
+        let mut md5 = Md5::new();
+        md5.update(&out);
+        hasher.update(&out);
+        let held = Held::Buffered(vec![Bytes::from(out)]);
+        return Ok(Received { held, size, md5: md5.finalize(), checksums: hasher.finalize() });
+    }
     let store = blobs.clone();
     blocking(move || {
         let mut writer = store.writer()?;
         let mut md5 = Md5::new();
-        let mut hasher = hasher;
         let mut size = 0u64;
         let mut failed = None;
-        for (blob, r) in spans {
-            read_span(store.as_ref(), &blob, r, &mut |b| {
+        for (piece, r) in spans {
+            read_span(store.as_ref(), &piece, r, &mut |b| {
                 md5.update(b);
                 hasher.update(b);
                 size += b.len() as u64;
@@ -310,7 +353,9 @@ pub async fn copy(
 }
 
 /// Deletes blobs no record points at any more. Failures only leak space, so they are logged.
-pub fn forget(blobs: &Arc<dyn BlobStore>, pieces: Vec<Piece>) {
+pub fn forget(blobs: &Arc<dyn BlobStore>, mut pieces: Vec<Piece>) {
+    // Inline bytes went with their record.
+    pieces.retain(|p| p.inline.is_none());
     if pieces.is_empty() {
         return;
     }
@@ -349,12 +394,13 @@ mod tests {
     #[test]
     fn spans_cover_a_range_across_pieces() {
         let pieces = vec![
-            Piece { blob: "a".into(), len: 5 },
-            Piece { blob: "b".into(), len: 5 },
-            Piece { blob: "c".into(), len: 5 },
+            Piece::blob("a".into(), 5),
+            Piece::inline(Bytes::from_static(b"01234")),
+            Piece::blob("c".into(), 5),
         ];
-        assert_eq!(spans(&pieces, 3..12), vec![("a".into(), 3..5), ("b".into(), 0..5), ("c".into(), 0..2)]);
-        assert_eq!(spans(&pieces, 5..10), vec![("b".into(), 0..5)]);
+        let named = |r| spans(&pieces, r).into_iter().map(|(p, r)| (p.blob, r)).collect::<Vec<(String, _)>>();
+        assert_eq!(named(3..12), vec![("a".into(), 3..5), ("".into(), 0..5), ("c".into(), 0..2)]);
+        assert_eq!(spans(&pieces, 5..10), vec![(pieces[1].clone(), 0..5)]);
         assert!(spans(&pieces, 15..15).is_empty());
     }
 
@@ -438,5 +484,40 @@ mod tests {
             upload.abort();
             drop(download);
         });
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn small_bodies_stay_inline_and_mix_with_blobs() {
+        let blobs = storage::Store::memory().blobs.clone();
+        let body = StreamingBlob::from(s3s::Body::from(b"hello world".to_vec()));
+        let small = receive(&blobs, Some(body), ChecksumHasher::default()).await.expect("receive");
+        assert_eq!(small.etag(), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        let small = small.commit(&blobs).await.expect("commit");
+        assert_eq!(small, Piece::inline(Bytes::from_static(b"hello world")));
+
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 249) as u8).collect();
+        let body = StreamingBlob::from(s3s::Body::from(data.clone()));
+        let large = receive(&blobs, Some(body), ChecksumHasher::default()).await.expect("receive");
+        let large = large.commit(&blobs).await.expect("commit");
+        assert!(large.inline.is_none() && !large.blob.is_empty());
+
+        // An object whose first part was small: a range across both pieces, past SMALL.
+        let pieces = [small.clone(), large];
+        let mut stream = send(&blobs, &pieces, 6..90_011).await.expect("send");
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.expect("chunk"));
+        }
+        assert_eq!(&out[..5], b"world");
+        assert_eq!(&out[5..], &data[..90_000]);
+
+        let copied = copy(&blobs, &pieces, 0..5, ChecksumHasher::default()).await.expect("copy");
+        assert_eq!(copied.commit(&blobs).await.expect("commit"), Piece::inline(Bytes::from_static(b"hello")));
+
+        let json = crate::model::encode(&small).expect("encode");
+        assert_eq!(json, br#"{"len":11,"inline":"aGVsbG8gd29ybGQ="}"#);
+        assert_eq!(crate::model::decode::<Piece>(&json).expect("decode"), small);
+        let older: Piece = crate::model::decode(br#"{"blob":"b1","len":3}"#).expect("decode");
+        assert_eq!(older, Piece::blob("b1".into(), 3));
     }
 }

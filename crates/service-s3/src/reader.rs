@@ -69,6 +69,10 @@ impl ObjectReader for S3Service {
 fn read_pieces(s3: &S3Service, record: &ObjectRecord) -> Result<Bytes, String> {
     let mut out = Vec::with_capacity(usize::try_from(record.size).unwrap_or(0));
     for piece in &record.pieces {
+        if let Some(bytes) = &piece.inline {
+            out.extend_from_slice(bytes);
+            continue;
+        }
         let reader = s3.store.blobs.read(&piece.blob, None).map_err(|e| e.to_string())?;
         let mut reader = reader.ok_or_else(|| format!("blob {} is gone", piece.blob))?;
         let before = out.len();

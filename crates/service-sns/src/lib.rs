@@ -118,8 +118,11 @@ pub(crate) struct Inner {
     topics: Mutex<HashMap<Vec<u8>, Topic>>,
     /// Serializes control-plane read-modify-writes of topic and subscription records.
     writes: Mutex<()>,
-    /// FIFO topics' deduplication window: (topic key, deduplication id) → when it expires.
-    dedup: Mutex<HashMap<(Vec<u8>, String), i64>>,
+    /// FIFO topics' deduplication ids committed since the start ([`model::dedup_key`] → when
+    /// the window ends); the store has them all (`model::DEDUP`), this spares a read.
+    dedup: Mutex<HashMap<Vec<u8>, i64>>,
+    /// Where the next sweep of expired deduplication ids in the store starts.
+    dedup_cursor: Mutex<Option<Vec<u8>>>,
     /// Delivery keys and FIFO sequence numbers: seeded from the wall clock in nanoseconds, so
     /// they keep growing across restarts.
     seq: AtomicU64,
@@ -146,6 +149,7 @@ impl SnsService {
             topics: Mutex::new(HashMap::new()),
             writes: Mutex::new(()),
             dedup: Mutex::new(HashMap::new()),
+            dedup_cursor: Mutex::new(None),
             seq: AtomicU64::new(seed),
             worker: queue::Worker::default(),
         };

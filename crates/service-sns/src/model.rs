@@ -15,6 +15,16 @@ use types::Scope;
 pub const TOPICS: &str = "sns.topics";
 pub const SUBSCRIPTIONS: &str = "sns.subscriptions";
 pub const DELIVERIES: &str = "sns.deliveries";
+/// FIFO topics' deduplication ids: `{topic key}\0{id}` → the end of its window (Unix ms, as
+/// 8 big-endian bytes), committed with the message's deliveries so a restart keeps the window.
+pub const DEDUP: &str = "sns.dedup";
+
+pub fn dedup_key(topic_key: &[u8], id: &str) -> Vec<u8> {
+    let mut key = topic_key.to_vec();
+    key.push(0);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopicRecord {

@@ -21,6 +21,15 @@ const MAX_BATCH: usize = 10;
 /// How long a FIFO topic remembers a deduplication id.
 const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
 
+/// What one request commits: the deliveries of its messages and the deduplication ids of its
+/// FIFO messages, in one batch.
+#[derive(Default)]
+struct Pending {
+    deliveries: Vec<Delivery>,
+    /// (dedup key, window end in ms).
+    dedup: Vec<(Vec<u8>, i64)>,
+}
+
 /// A validated message, ready to fan out.
 struct Prepared<'a> {
     msg: &'a PublishMessage,
@@ -70,8 +79,9 @@ pub fn publish_to(
     let now = inner.now_ms();
     let prepared = prepare(inner, &topic, msg, now)?;
     let result = (prepared.message_id.clone(), prepared.sequence_number.clone());
-    let deliveries = fan_out(inner, &topic, &prepared, now);
-    commit(inner, deliveries, now)?;
+    let mut pending = Pending::default();
+    fan_out(inner, &topic, &prepared, now, &mut pending)?;
+    commit(inner, pending, now)?;
     Ok(result)
 }
 
@@ -107,11 +117,11 @@ pub fn publish_batch(
     let now = inner.now_ms();
     let mut ok = Vec::new();
     let mut failed = Vec::new();
-    let mut deliveries = Vec::new();
+    let mut pending = Pending::default();
     for (id, msg) in &entries {
         match check_message(msg).and_then(|()| prepare(inner, &topic, msg, now)) {
             Ok(prepared) => {
-                deliveries.extend(fan_out(inner, &topic, &prepared, now));
+                fan_out(inner, &topic, &prepared, now, &mut pending)?;
                 ok.push((id.clone(), prepared.message_id, prepared.sequence_number));
             }
             Err(e) => {
@@ -120,7 +130,7 @@ pub fn publish_batch(
             }
         }
     }
-    commit(inner, deliveries, now)?;
+    commit(inner, pending, now)?;
     Ok(respond(ctx, "PublishBatch", |w| {
         w.open("Successful");
         for (id, message_id, seq) in &ok {
@@ -252,28 +262,35 @@ fn prepare<'a>(
     })
 }
 
-/// Whether a FIFO topic saw this deduplication id in the last five minutes (and remembers it).
-fn duplicate(inner: &Inner, topic: &Topic, dedup_id: &str, now: i64) -> bool {
-    let mut seen = lock(&inner.dedup);
-    if seen.len() > 10_000 {
-        seen.retain(|_, expires| *expires > now);
+/// Whether a FIFO topic saw this deduplication id in the last five minutes: earlier in this
+/// request, in memory, or (after a restart) in the store.
+fn duplicate(inner: &Inner, key: &[u8], now: i64, pending: &Pending) -> Result<bool, Error> {
+    if pending.dedup.iter().any(|(k, _)| k == key) {
+        return Ok(true);
     }
-    let key = (model::topic_key(&topic.scope, &topic.record.name), dedup_id.to_owned());
-    match seen.get(&key) {
-        Some(expires) if *expires > now => true,
-        _ => {
-            seen.insert(key, now + DEDUP_WINDOW_MS);
-            false
-        }
+    if lock(&inner.dedup).get(key).is_some_and(|expires| *expires > now) {
+        return Ok(true);
     }
+    let stored = inner.kv.get(model::DEDUP, key)?;
+    let expires = stored.and_then(|v| <[u8; 8]>::try_from(v.as_slice()).ok()).map(i64::from_be_bytes);
+    Ok(expires.is_some_and(|e| e > now))
 }
 
-/// One delivery per confirmed subscription whose filter policy passes.
-fn fan_out(inner: &Inner, topic: &Topic, p: &Prepared<'_>, now: i64) -> Vec<Delivery> {
-    if let Some(id) = &p.dedup_id
-        && duplicate(inner, topic, id, now)
-    {
-        return Vec::new();
+/// One delivery per confirmed subscription whose filter policy passes, added to `pending`;
+/// none for a FIFO message whose deduplication id is within its window.
+fn fan_out(
+    inner: &Inner,
+    topic: &Topic,
+    p: &Prepared<'_>,
+    now: i64,
+    pending: &mut Pending,
+) -> Result<(), Error> {
+    if let Some(id) = &p.dedup_id {
+        let key = model::dedup_key(&model::topic_key(&topic.scope, &topic.record.name), id);
+        if duplicate(inner, &key, now, pending)? {
+            return Ok(());
+        }
+        pending.dedup.push((key, now + DEDUP_WINDOW_MS));
     }
     let topic_arn = topic.arn();
     let region = topic.scope.region.as_str();
@@ -290,7 +307,6 @@ fn fan_out(inner: &Inner, topic: &Topic, p: &Prepared<'_>, now: i64) -> Vec<Deli
         .iter()
         .map(|a| (a.name.as_str(), event_pattern::AttributeValue::typed(&a.data_type, &a.value)))
         .collect();
-    let mut out = Vec::new();
     for sub in topic.subs.values() {
         let r = &sub.record;
         if r.pending {
@@ -348,7 +364,7 @@ fn fan_out(inner: &Inner, topic: &Topic, p: &Prepared<'_>, now: i64) -> Vec<Deli
             ),
         };
         let dead_letter = r.dead_letter_queue().map(|q| (q, if raw { text.to_owned() } else { wrapped }));
-        out.push(Delivery {
+        pending.deliveries.push(Delivery {
             v: 1,
             seq: inner.next_seq(),
             subscription_arn: sub_arn,
@@ -360,7 +376,7 @@ fn fan_out(inner: &Inner, topic: &Topic, p: &Prepared<'_>, now: i64) -> Vec<Deli
             accepted_ms: now,
         });
     }
-    out
+    Ok(())
 }
 
 /// Attempts at an HTTP endpoint: 1 + `numRetries` of the subscription's delivery policy
@@ -392,17 +408,57 @@ fn sqs_attributes(attributes: &[MessageAttribute]) -> Vec<(String, String, Strin
         .collect()
 }
 
-fn commit(inner: &Inner, deliveries: Vec<Delivery>, now: i64) -> Result<(), Error> {
-    if deliveries.is_empty() {
+fn commit(inner: &Inner, pending: Pending, now: i64) -> Result<(), Error> {
+    let Pending { deliveries, dedup } = pending;
+    if deliveries.is_empty() && dedup.is_empty() {
         return Ok(());
     }
     let mut batch = Batch::new();
+    let wake = !deliveries.is_empty();
     for d in deliveries {
         batch = batch.put(model::DELIVERIES, model::delivery_key(now, d.seq), model::encode(&d));
     }
+    for (key, expires) in &dedup {
+        batch = batch.put(model::DEDUP, key.clone(), expires.to_be_bytes().to_vec());
+    }
     inner.kv.commit(batch)?;
-    inner.worker.wake();
+    if !dedup.is_empty() {
+        let mut seen = lock(&inner.dedup);
+        if seen.len() > 10_000 {
+            seen.retain(|_, expires| *expires > now);
+            sweep_dedup(inner, now);
+        }
+        seen.extend(dedup);
+    }
+    if wake {
+        inner.worker.wake();
+    }
     Ok(())
+}
+
+/// Deletes stored deduplication ids whose window has passed, a page at a time from where the
+/// last sweep stopped (so every id is reached, however many there are).
+fn sweep_dedup(inner: &Inner, now: i64) {
+    const PAGE: usize = 1000;
+    let mut cursor = lock(&inner.dedup_cursor);
+    let range = match cursor.take() {
+        Some(after) => storage::KeyRange::from(std::ops::Bound::Excluded(after)),
+        None => storage::KeyRange::all(),
+    };
+    let Ok(page) = inner.kv.scan(model::DEDUP, range, PAGE) else { return };
+    if page.len() == PAGE {
+        *cursor = page.last().map(|(k, _)| k.clone());
+    }
+    let mut batch = Batch::new();
+    for (key, value) in page {
+        let expires = <[u8; 8]>::try_from(value.as_slice()).map_or(0, i64::from_be_bytes);
+        if expires <= now {
+            batch = batch.delete(model::DEDUP, key);
+        }
+    }
+    if let Err(e) = inner.kv.commit(batch) {
+        tracing::warn!(error = %e, "could not delete expired deduplication ids");
+    }
 }
 
 /// The SubscriptionConfirmation delivery for a new HTTP/S subscription.

@@ -703,3 +703,42 @@ async fn a_silent_http_endpoint_holds_up_no_other_delivery() {
     env.deliver().await;
     assert_eq!(env.svc.inner.worker.in_flight_len(), 1);
 }
+
+/// A FIFO topic's deduplication window survives a restart: the ids are committed with the
+/// message, so a repeat after the restart is still dropped.
+#[tokio::test]
+async fn fifo_deduplication_survives_a_restart() {
+    let store = Store::memory();
+    let env = Env::with_store(store.clone());
+    let body = env.ok(&[
+        ("Action", "CreateTopic"),
+        ("Name", "d.fifo"),
+        ("Attributes.entry.1.key", "FifoTopic"),
+        ("Attributes.entry.1.value", "true"),
+    ]);
+    let t = leaf(&body, "TopicArn");
+    subscribe(
+        &env,
+        &t,
+        "sqs",
+        "arn:aws:sqs:us-east-1:000000000000:q.fifo",
+        &[("RawMessageDelivery", "true")],
+    );
+    let publish = |env: &Env, text: &str, dedup: &str| {
+        env.ok(&[
+            ("Action", "Publish"),
+            ("TopicArn", &t),
+            ("Message", text),
+            ("MessageGroupId", "g"),
+            ("MessageDeduplicationId", dedup),
+        ]);
+    };
+    publish(&env, "first", "d1");
+    env.deliver().await;
+    let restarted = Env::with_store(env.store.clone());
+    publish(&restarted, "repeat", "d1");
+    publish(&restarted, "second", "d2");
+    restarted.deliver().await;
+    let bodies: Vec<String> = restarted.sent().iter().map(|s| s.1.clone()).collect();
+    assert_eq!(bodies, ["second"], "the repeat was dropped after the restart too");
+}

@@ -10,6 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use storage::{BlobStore, BlobWriter, StorageError, clamp_range, validate_blob_key};
 use tempfile::NamedTempFile;
 
+/// A writer hands the kernel every this many bytes for writeback as it goes, so the fsync at
+/// commit waits for the tail only and a large upload streams to the disk while it arrives
+/// (otherwise dirty pages pile up in memory until the commit writes them all at once).
+const WRITEBACK_STEP: u64 = 8 << 20;
+
 /// Appended to every blob's file name. Keys cannot contain it, so the file of blob `a` (`a~`)
 /// never collides with the directory that holds blob `a/b`.
 const FILE_SUFFIX: char = '~';
@@ -134,7 +139,12 @@ impl BlobStore for FileBlobs {
         let temp = NamedTempFile::new_in(&self.dirs.tmp).map_err(|e| {
             StorageError::io(format!("creating a temporary file in {}", self.dirs.tmp.display()), e)
         })?;
-        Ok(Box::new(FileBlobWriter { dirs: Arc::clone(&self.dirs), file: BufWriter::new(temp), len: 0 }))
+        Ok(Box::new(FileBlobWriter {
+            dirs: Arc::clone(&self.dirs),
+            file: BufWriter::new(temp),
+            len: 0,
+            handed: 0,
+        }))
     }
 
     fn read(
@@ -189,12 +199,36 @@ struct FileBlobWriter {
     dirs: Arc<Dirs>,
     file: BufWriter<NamedTempFile>,
     len: u64,
+    /// Bytes already handed to the kernel for writeback.
+    handed: u64,
+}
+
+impl FileBlobWriter {
+    /// Starts writeback of what was written since the last step, without waiting for it.
+    /// `POSIX_FADV_DONTNEED` is the safe call that does this on Linux (dirty pages in the range
+    /// are queued for writeback, clean ones dropped from the cache); it is advice, so a failure
+    /// changes nothing but speed.
+    fn hand_over(&mut self) -> io::Result<()> {
+        self.file.flush()?;
+        let len = std::num::NonZeroU64::new(self.len - self.handed);
+        let _ = rustix::fs::fadvise(
+            self.file.get_ref().as_file(),
+            self.handed,
+            len,
+            rustix::fs::Advice::DontNeed,
+        );
+        self.handed = self.len;
+        Ok(())
+    }
 }
 
 impl Write for FileBlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
         self.len += n as u64;
+        if self.len - self.handed >= WRITEBACK_STEP {
+            self.hand_over()?;
+        }
         Ok(n)
     }
 
@@ -205,7 +239,7 @@ impl Write for FileBlobWriter {
 
 impl BlobWriter for FileBlobWriter {
     fn commit(self: Box<Self>, key: &str) -> Result<u64, StorageError> {
-        let FileBlobWriter { dirs, file, len } = *self;
+        let FileBlobWriter { dirs, file, len, .. } = *self;
         let path = dirs.blob_path(key)?;
         let context = || format!("writing blob {key:?} at {}", path.display());
         let temp = file.into_inner().map_err(|e| StorageError::io(context(), e.into_error()))?;

@@ -743,6 +743,14 @@ async fn stages_write_access_logs_to_cloudwatch_logs() {
     let second = json_of(&lines[1]);
     assert_eq!((second["status"].as_str(), second["resource"].as_str()), (Some("403"), Some("-")));
     assert_eq!(second["err"], "MISSING_AUTHENTICATION_TOKEN");
+    // A group deleted and made again gets the lines that follow (its stream is made anew).
+    logs.delete_log_group().log_group_name("rest-access").send().await.expect("delete group");
+    logs.create_log_group().log_group_name("rest-access").send().await.expect("group again");
+    let (status, _, _) =
+        send(reqwest::Method::GET, &server.execute_api(&api.api_id, "/dev/pets"), &[], "").await;
+    assert_eq!(status, 200);
+    let lines = wait_lines(&logs, "rest-access", 1).await;
+    assert_eq!(json_of(&lines[0])["status"], "200");
 
     // HTTP API: settings in UpdateStage's body, removed by DeleteAccessLogSettings.
     let lambda = server.lambda("test", "us-east-1").await;

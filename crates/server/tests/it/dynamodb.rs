@@ -372,3 +372,96 @@ async fn acknowledged_write_survives_sigkill() {
         .expect("index survived");
     assert_eq!(open.count(), 1);
 }
+
+/// PartiQL through the SDK: INSERT with parameters, a keyed SELECT on the table and on the
+/// GSI, an UPDATE with RETURNING, a duplicate INSERT, a batch and a cancelled transaction.
+#[tokio::test]
+async fn partiql_statements_batches_and_transactions() {
+    let server = Server::ephemeral();
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    create_orders(&ddb).await;
+    for (id, status) in [("1", "paid"), ("2", "open"), ("3", "paid")] {
+        ddb.execute_statement()
+            .statement("INSERT INTO orders VALUE {'customer': ?, 'id': ?, 'status': ?, 'amount': 10}")
+            .parameters(s("bob"))
+            .parameters(n(id))
+            .parameters(s(status))
+            .send()
+            .await
+            .expect("insert");
+    }
+    let err = ddb
+        .execute_statement()
+        .statement("INSERT INTO orders VALUE {'customer': 'bob', 'id': 1}")
+        .send()
+        .await
+        .expect_err("duplicate")
+        .into_service_error();
+    assert!(err.is_duplicate_item_exception(), "{err:?}");
+
+    let got = ddb
+        .execute_statement()
+        .statement("SELECT id FROM orders WHERE customer = 'bob' AND id >= 2 ORDER BY id DESC")
+        .send()
+        .await
+        .expect("select");
+    let ids: Vec<&str> =
+        got.items().iter().filter_map(|i| i.get("id")?.as_n().ok().map(String::as_str)).collect();
+    assert_eq!(ids, ["3", "2"]);
+    let got = ddb
+        .execute_statement()
+        .statement(r#"SELECT * FROM "orders"."by-status" WHERE status = 'paid'"#)
+        .send()
+        .await
+        .expect("select on the index");
+    assert_eq!(got.items().len(), 2);
+
+    let got = ddb
+        .execute_statement()
+        .statement("UPDATE orders SET amount = amount + 5 WHERE customer = 'bob' AND id = 2 RETURNING MODIFIED NEW *")
+        .send()
+        .await
+        .expect("update");
+    assert_eq!(got.items().first().and_then(|i| i.get("amount")), Some(&n("15")));
+
+    let batch = ddb
+        .batch_execute_statement()
+        .statements(
+            aws_sdk_dynamodb::types::BatchStatementRequest::builder()
+                .statement("SELECT amount FROM orders WHERE customer = 'bob' AND id = 2")
+                .build()
+                .expect("statement"),
+        )
+        .statements(
+            aws_sdk_dynamodb::types::BatchStatementRequest::builder()
+                .statement("SELECT * FROM orders WHERE customer = 'bob'")
+                .build()
+                .expect("statement"),
+        )
+        .send()
+        .await
+        .expect("batch");
+    let responses = batch.responses();
+    assert_eq!(responses[0].item().and_then(|i| i.get("amount")), Some(&n("15")));
+    assert_eq!(responses[1].error().and_then(|e| e.code()).map(|c| c.as_str()), Some("ValidationError"));
+
+    let statement = |text: &str| {
+        aws_sdk_dynamodb::types::ParameterizedStatement::builder().statement(text).build().expect("statement")
+    };
+    let err = ddb
+        .execute_transaction()
+        .transact_statements(statement("DELETE FROM orders WHERE customer = 'bob' AND id = 3"))
+        .transact_statements(statement("INSERT INTO orders VALUE {'customer': 'bob', 'id': 1}"))
+        .send()
+        .await
+        .expect_err("cancelled")
+        .into_service_error();
+    let aws_sdk_dynamodb::operation::execute_transaction::ExecuteTransactionError::TransactionCanceledException(e) = err
+    else {
+        panic!("expected TransactionCanceledException, got {err:?}");
+    };
+    let codes: Vec<&str> = e.cancellation_reasons().iter().filter_map(|r| r.code()).collect();
+    assert_eq!(codes, ["None", "DuplicateItem"]);
+    let still = ddb.get_item().table_name("orders").key("customer", s("bob")).key("id", n("3")).send().await;
+    assert!(still.expect("get").item().is_some(), "the cancelled transaction deleted nothing");
+}

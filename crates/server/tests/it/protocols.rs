@@ -95,9 +95,9 @@ async fn aws_json_1_0_operation_not_yet_implemented() {
     let server = Server::ephemeral();
     let (status, headers, v) = json_call(
         &server,
-        "DynamoDB_20120810.ExecuteStatement",
+        "DynamoDB_20120810.CreateBackup",
         "application/x-amz-json-1.0",
-        r#"{"Statement": "SELECT * FROM t"}"#,
+        r#"{"TableName": "t", "BackupName": "b"}"#,
     )
     .await;
     assert_eq!(status, 501);

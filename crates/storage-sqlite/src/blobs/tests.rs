@@ -102,3 +102,32 @@ fn a_second_open_of_the_same_directory_is_refused() {
     drop(writer);
     FileBlobs::open(dir.path()).expect("the directory opens once the first store is gone");
 }
+
+/// A blob larger than a few writeback steps reads back byte for byte: handing pages to the
+/// kernel early changes when they reach the disk, not what the blob holds.
+#[test]
+fn a_large_blob_handed_over_in_steps_reads_back_whole() {
+    use std::io::Read;
+    let f = fixture();
+    let chunk: Vec<u8> = (0..(1u32 << 20)).map(|i| (i % 253) as u8).collect();
+    let mut writer = f.blobs.writer().expect("writer");
+    for round in 0..20u8 {
+        let mut piece = chunk.clone();
+        piece[0] = round;
+        writer.write_all(&piece).expect("write");
+    }
+    assert_eq!(writer.commit("big").expect("commit"), 20 << 20);
+    let mut got = Vec::new();
+    f.blobs
+        .read("big", None)
+        .expect("read")
+        .expect("the blob exists")
+        .read_to_end(&mut got)
+        .expect("read all");
+    assert_eq!(got.len(), 20 << 20);
+    for round in 0..20usize {
+        let at = round << 20;
+        assert_eq!(got[at], round as u8);
+        assert_eq!(&got[at + 1..at + (1 << 20)], &chunk[1..]);
+    }
+}

@@ -177,6 +177,79 @@ async fn http_api_proxy_routes_send_the_2_0_event() {
     assert_eq!(apis.items().len(), 1);
 }
 
+/// An HTTP API `HTTP_PROXY` integration passes the request through to an `https://` backend
+/// (trusted through `SSL_CERT_FILE`) and its answer back as it came; a backend that outlasts the
+/// integration's timeout answers 503, one that is down 500.
+#[tokio::test]
+async fn http_api_http_proxy_to_an_https_backend() {
+    use tokio::io::AsyncWriteExt;
+    let server =
+        Server::start_with_env(None, &["--ephemeral"], &[("SSL_CERT_FILE", outbound::fixtures::CA_FILE)]);
+    let apigw = server.apigatewayv2().await;
+
+    // The backend answers 201 with the request's head and body as its body.
+    let backend = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = backend.local_addr().expect("addr").port();
+    let acceptor = outbound::fixtures::tls_acceptor();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = backend.accept().await {
+            let Ok(mut tls) = acceptor.accept(socket).await else { continue };
+            let Some((head, body)) = crate::harness::read_http_request(&mut tls).await else { continue };
+            let text = format!("{head}\n\n{body}");
+            let answer = format!(
+                "HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\nx-backend: yes\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            let _ = tls.write_all(answer.as_bytes()).await;
+            let _ = tls.shutdown().await;
+        }
+    });
+    // A backend that takes connections and never answers, and a port where nothing listens.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_port = silent.local_addr().expect("addr").port();
+    let down_port =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr").port();
+
+    let api = apigw.create_api().name("proxy").protocol_type(ProtocolType::Http).send().await.expect("api");
+    let api_id = api.api_id().expect("api id");
+    for (route, uri, timeout) in [
+        ("ANY /{proxy+}", format!("https://localhost:{port}/base/{{proxy}}"), 5000),
+        ("GET /slow", format!("http://127.0.0.1:{silent_port}/"), 200),
+        ("GET /down", format!("http://127.0.0.1:{down_port}/"), 5000),
+    ] {
+        let integration = apigw
+            .create_integration()
+            .api_id(api_id)
+            .integration_type(IntegrationType::HttpProxy)
+            .integration_method("ANY")
+            .integration_uri(uri)
+            .payload_format_version("1.0")
+            .timeout_in_millis(timeout)
+            .send()
+            .await
+            .expect("create integration");
+        let target = format!("integrations/{}", integration.integration_id().expect("id"));
+        apigw.create_route().api_id(api_id).route_key(route).target(target).send().await.expect("route");
+    }
+    apigw.create_stage().api_id(api_id).stage_name("$default").auto_deploy(true).send().await.expect("stage");
+
+    let (status, headers, body) =
+        send(reqwest::Method::POST, &server.execute_api(api_id, "/a/b?x=1"), &[("x-custom", "yes")], "ping")
+            .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(headers["x-backend"], "yes");
+    let lower = body.to_ascii_lowercase();
+    assert!(lower.starts_with("post /base/a/b?x=1 http/1.1"), "{body}");
+    assert!(lower.contains("x-custom: yes") && lower.contains(&format!("host: localhost:{port}")), "{body}");
+    assert!(body.ends_with("\n\nping"), "{body}");
+
+    let (status, _, body) = get(&server.execute_api(api_id, "/slow"), &[]).await;
+    assert_eq!((status, json_of(&body)), (503, json!({"message": "Service Unavailable"})));
+    let (status, _, body) = get(&server.execute_api(api_id, "/down"), &[]).await;
+    assert_eq!((status, json_of(&body)), (500, json!({"message": "Internal Server Error"})));
+    drop(silent);
+}
+
 #[tokio::test]
 async fn rest_api_stages_with_variables_send_the_v1_event() {
     let server = Server::ephemeral();

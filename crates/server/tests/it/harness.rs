@@ -242,7 +242,7 @@ pub async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<a
 /// Reads one HTTP/1.1 request from `socket`: its head (request line and headers) and its body
 /// (as long as `Content-Length` says). `None` if the peer closes before a whole request came.
 /// The tests' own small backends (SNS HTTP endpoints, API Gateway HTTP integrations) use it.
-pub async fn read_http_request(socket: &mut tokio::net::TcpStream) -> Option<(String, String)> {
+pub async fn read_http_request<S: tokio::io::AsyncRead + Unpin>(socket: &mut S) -> Option<(String, String)> {
     use tokio::io::AsyncReadExt;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];

@@ -289,20 +289,47 @@ async fn endpoint() -> (String, Arc<Mutex<Vec<String>>>) {
 
 /// An endpoint that records each request and answers with the status `status` holds then.
 async fn endpoint_answering(status: Arc<AtomicU16>) -> (String, Arc<Mutex<Vec<String>>>) {
+    endpoint_over(None, status).await
+}
+
+/// `endpoint_answering` over plain HTTP, or over HTTPS at `https://localhost:PORT/sns` when
+/// given a TLS acceptor.
+async fn endpoint_over(
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    status: Arc<AtomicU16>,
+) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/sns", listener.local_addr().expect("addr"));
+    let port = listener.local_addr().expect("addr").port();
+    let url = match tls {
+        Some(_) => format!("https://localhost:{port}/sns"),
+        None => format!("http://127.0.0.1:{port}/sns"),
+    };
     let received: Arc<Mutex<Vec<String>>> = Arc::default();
     let sink = received.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let Some((head, body)) = read_http_request(&mut socket).await else { continue };
-            sink.lock().expect("lock").push(format!("{head}\r\n\r\n{body}"));
             let code = status.load(Ordering::SeqCst);
-            let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = socket.write_all(answer.as_bytes()).await;
+            match &tls {
+                Some(acceptor) => {
+                    let Ok(mut stream) = acceptor.accept(socket).await else { continue };
+                    answer_once(&mut stream, &sink, code).await;
+                }
+                None => answer_once(&mut socket, &sink, code).await,
+            }
         }
     });
     (url, received)
+}
+
+async fn answer_once<S>(stream: &mut S, sink: &Mutex<Vec<String>>, code: u16)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Some((head, body)) = read_http_request(stream).await else { return };
+    sink.lock().expect("lock").push(format!("{head}\r\n\r\n{body}"));
+    let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 async fn next_request(received: &Arc<Mutex<Vec<String>>>) -> String {
@@ -372,6 +399,44 @@ async fn http_endpoint_confirms_through_the_subscribe_url() {
     let note = body_of(&request);
     assert_eq!(note["Type"], "Notification");
     assert_eq!(note["Message"], "hello endpoint");
+}
+
+/// An `https://` endpoint whose certificate chains to a CA Nimbus trusts (`SSL_CERT_FILE`) gets
+/// the handshake and the notifications, as a plain one does.
+#[tokio::test]
+async fn https_endpoint_with_a_trusted_certificate() {
+    let server =
+        Server::start_with_env(None, &["--ephemeral"], &[("SSL_CERT_FILE", outbound::fixtures::CA_FILE)]);
+    let sns = server.sns("test", "us-east-1").await;
+    let (url, received) =
+        endpoint_over(Some(outbound::fixtures::tls_acceptor()), Arc::new(AtomicU16::new(200))).await;
+    assert!(url.starts_with("https://"));
+    let topic =
+        sns.create_topic().name("secure").send().await.expect("topic").topic_arn().expect("arn").to_owned();
+    sns.subscribe().topic_arn(&topic).protocol("https").endpoint(&url).send().await.expect("subscribe");
+    let request = next_request(&received).await;
+    assert!(request.to_ascii_lowercase().starts_with("post /sns http/1.1"), "{request}");
+    let confirmation = body_of(&request);
+    assert_eq!(confirmation["Type"], "SubscriptionConfirmation");
+    let token = confirmation["Token"].as_str().expect("token");
+    let arn = sns
+        .confirm_subscription()
+        .topic_arn(&topic)
+        .token(token)
+        .send()
+        .await
+        .expect("confirm")
+        .subscription_arn()
+        .expect("arn")
+        .to_owned();
+    sns.publish().topic_arn(&topic).message("over TLS").send().await.expect("publish");
+    let request = next_request(&received).await;
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains(&format!("x-amz-sns-subscription-arn: {}", arn.to_ascii_lowercase()))
+    );
+    assert_eq!(body_of(&request)["Message"], "over TLS");
 }
 
 /// A delivery the endpoint refused is retried from the durable queue, across a kill -9.

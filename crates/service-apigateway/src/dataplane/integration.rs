@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::rt::TokioIo;
+use http::{HeaderName, HeaderValue, StatusCode};
 use protocol::Response;
 use serde_json::Value as Json;
 use vtl::Template;
@@ -783,15 +781,57 @@ fn with_query(url: &str, pairs: &[(String, String)]) -> String {
 /// HTTP_PROXY: the method request, as it came, to the URI; the answer, as it came, back.
 async fn http_proxy(call: &Call<'_>, base: &apigw::Request) -> Result<Response, Fail> {
     let integration = call.integration;
-    let info = call.info;
     let mapped = map_request_parameters(call, base);
     let uri = with_stage_variables(integration.uri.as_deref().unwrap_or_default(), call.vars);
-    let mut url = with_path_params(&uri, &mapped.path, call.params);
-    if !info.raw_query.is_empty() {
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&info.raw_query);
+    let url = with_path_params(&uri, &mapped.path, call.params);
+    let url = with_query(&with_raw_query(url, &call.info.raw_query), &mapped.querystring);
+    pass_through(
+        call.info,
+        &url,
+        integration.http_method.as_deref(),
+        mapped.headers,
+        integration.timeout_in_millis,
+    )
+    .await
+}
+
+/// An HTTP API `HTTP_PROXY` integration: the request to the integration URL (its `{name}`
+/// path variables filled from the route's, `{proxy}` with a greedy one's whole path, the
+/// query string appended), the backend's answer back as it came. A backend that cannot be
+/// reached answers `500`, one that outlasts the integration's timeout `503`, in HTTP APIs'
+/// words.
+pub(super) async fn http_api_proxy(
+    info: &RequestInfo,
+    uri: &str,
+    method: Option<&str>,
+    params: &BTreeMap<String, String>,
+    timeout_ms: i64,
+) -> Response {
+    let url = with_raw_query(with_path_params(uri, &[], params), &info.raw_query);
+    match pass_through(info, &url, method, Vec::new(), timeout_ms).await {
+        Ok(resp) => resp,
+        Err(Fail::Timeout) => message(StatusCode::SERVICE_UNAVAILABLE, None, "Service Unavailable"),
+        Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, None, "Internal Server Error"),
     }
-    let url = with_query(&url, &mapped.querystring);
+}
+
+fn with_raw_query(mut url: String, raw_query: &str) -> String {
+    if !raw_query.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(raw_query);
+    }
+    url
+}
+
+/// The request's headers (hop-by-hop ones left out, `extra` set over them), its body, and its
+/// method unless the integration names one, to `url`; the answer as it came back.
+async fn pass_through(
+    info: &RequestInfo,
+    url: &str,
+    method: Option<&str>,
+    extra: Vec<(String, String)>,
+    timeout_ms: i64,
+) -> Result<Response, Fail> {
     let mut headers: Vec<(String, String)> = info
         .headers
         .iter()
@@ -802,21 +842,19 @@ async fn http_proxy(call: &Call<'_>, base: &apigw::Request) -> Result<Response, 
         })
         .cloned()
         .collect();
-    for (k, v) in mapped.headers {
+    for (k, v) in extra {
         upsert(&mut headers, &k, v, true);
     }
-    let verb = match integration.http_method.as_deref() {
+    let verb = match method {
         Some("ANY") | None => info.method.as_str(),
         Some(m) => m,
     };
-    let timeout = Duration::from_millis(
-        u64::try_from(integration.timeout_in_millis.clamp(50, 29_000)).unwrap_or(29_000),
-    );
-    let backend = send(verb, &url, &headers, Bytes::from(info.body.clone()), timeout).await?;
+    let timeout = Duration::from_millis(u64::try_from(timeout_ms.clamp(50, 29_000)).unwrap_or(29_000));
+    let backend = send(verb, url, &headers, Bytes::from(info.body.clone()), timeout).await?;
     Ok(respond(backend.status, &backend.headers, backend.body))
 }
 
-/// One HTTP/1.1 exchange with a plain-HTTP backend on a fresh connection.
+/// One HTTP/1.1 exchange with an `http://` or `https://` backend on a fresh connection.
 async fn send(
     verb: &str,
     url: &str,
@@ -824,62 +862,30 @@ async fn send(
     body: Bytes,
     timeout: Duration,
 ) -> Result<Backend, Fail> {
-    let uri: http::Uri = url.parse().map_err(|_| {
-        tracing::debug!(url, "integration URI is not a URL");
-        Fail::Internal
-    })?;
-    if uri.scheme_str() != Some("http") {
-        tracing::warn!(
-            url,
-            "only http:// integration endpoints are supported (Nimbus carries no TLS client)"
-        );
-        return Err(Fail::Internal);
-    }
-    let host = uri.host().unwrap_or_default().to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let host_header = uri.port_u16().map_or_else(|| host.clone(), |p| format!("{host}:{p}"));
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let mut builder = http::Request::builder()
-        .method(http::Method::from_bytes(verb.as_bytes()).unwrap_or(http::Method::POST))
-        .uri(path)
-        .header(header::HOST, host_header);
+    let method = http::Method::from_bytes(verb.as_bytes()).unwrap_or(http::Method::POST);
+    let mut req = outbound::Request::new(method, url);
     for (k, v) in headers {
         if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
-            builder = builder.header(n, v);
+            req.headers.append(n, v);
         }
     }
-    let req = builder.body(Full::new(body)).map_err(|_| Fail::Internal)?;
-    let exchange = async move {
-        let addr = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let stream =
-            tokio::net::TcpStream::connect((addr.as_str(), port)).await.map_err(|e| e.to_string())?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
-            .collect();
-        let body = Limited::new(resp.into_body(), MAX_BACKEND_BODY)
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes()
-            .to_vec();
-        Ok::<_, String>(Backend { status, headers, body, selection: Some(status.to_string()) })
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Err(_) => Err(Fail::Timeout),
-        Ok(Err(e)) => {
+    req.body = body;
+    let limits = outbound::Limits { timeout, max_body: MAX_BACKEND_BODY };
+    match outbound::Client::system().send(req, limits).await {
+        Ok(answer) => {
+            let status = answer.status.as_u16();
+            let headers = answer
+                .headers
+                .iter()
+                .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned())))
+                .collect();
+            Ok(Backend { status, headers, body: answer.body.to_vec(), selection: Some(status.to_string()) })
+        }
+        Err(outbound::Error::TimedOut(_)) => Err(Fail::Timeout),
+        Err(e) => {
             tracing::debug!(url, error = %e, "integration endpoint failed");
             Err(Fail::Internal)
         }
-        Ok(Ok(backend)) => Ok(backend),
     }
 }
 

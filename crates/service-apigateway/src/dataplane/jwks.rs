@@ -1,17 +1,13 @@
 //! The signing keys of a JWT authorizer's issuer: `{issuer}/.well-known/openid-configuration`
-//! names the `jwks_uri`, whose JSON Web Key Set holds the RSA keys by `kid`. Fetched with a
-//! plain HTTP/1.1 GET on a fresh connection (API Gateway's limits: 1.5 s per fetch, 150 KB per
-//! document) and kept per issuer for a few minutes; a `kid` not in the cached set triggers one
-//! refetch, so rotated keys are picked up. `https://` issuers are refused: Nimbus carries no TLS
-//! client, so local identity providers must serve plain HTTP.
+//! names the `jwks_uri`, whose JSON Web Key Set holds the RSA keys by `kid`. Fetched over HTTP or
+//! HTTPS (API Gateway's limits: 1.5 s per fetch, 150 KB per document) and kept per issuer for a
+//! few minutes; a `kid` not in the cached set triggers one refetch, so rotated keys are picked up.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use http_body_util::{BodyExt, Empty, Limited};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 
 use crate::lock;
@@ -87,43 +83,16 @@ fn strip_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// GETs `url` (plain HTTP) and reads a JSON document of at most [`MAX_DOCUMENT`] bytes.
+/// GETs `url` and reads a JSON document of at most [`MAX_DOCUMENT`] bytes.
 async fn get_json(url: &str) -> Result<Value, String> {
-    let uri: http::Uri = url.parse().map_err(|_| format!("not a URL: {url}"))?;
-    if uri.scheme_str() != Some("http") {
-        return Err(format!("{url}: only http:// issuers can be fetched"));
+    let mut req = outbound::Request::new(http::Method::GET, url);
+    req.headers.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+    let limits = outbound::Limits { timeout: FETCH_TIMEOUT, max_body: MAX_DOCUMENT };
+    let answer = outbound::Client::system().send(req, limits).await.map_err(|e| e.to_string())?;
+    if !answer.status.is_success() {
+        return Err(format!("{url} answered {}", answer.status));
     }
-    let host = uri.host().ok_or_else(|| format!("no host in {url}"))?.to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
-    let host_header = uri.port_u16().map_or_else(|| host.clone(), |p| format!("{host}:{p}"));
-    let call = async move {
-        let addr = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-        let stream =
-            tokio::net::TcpStream::connect((addr.as_str(), port)).await.map_err(|e| format!("{url}: {e}"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("{url}: {e}"))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        let req = http::Request::get(path)
-            .header(http::header::HOST, host_header)
-            .header(http::header::ACCEPT, "application/json")
-            .body(Empty::<bytes::Bytes>::new())
-            .map_err(|e| format!("{url}: {e}"))?;
-        let resp = sender.send_request(req).await.map_err(|e| format!("{url}: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("{url} answered {}", resp.status()));
-        }
-        let body = Limited::new(resp.into_body(), MAX_DOCUMENT)
-            .collect()
-            .await
-            .map_err(|e| format!("{url}: {e}"))?
-            .to_bytes();
-        serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
-    };
-    tokio::time::timeout(FETCH_TIMEOUT, call).await.unwrap_or_else(|_| Err(format!("{url}: timed out")))
+    serde_json::from_slice(&answer.body).map_err(|e| format!("{url}: not JSON: {e}"))
 }
 
 #[cfg(test)]

@@ -547,6 +547,11 @@ async fn http_api(
                 }
             }
         }
+        ("HTTP_PROXY", _) => {
+            let method = integration.integration_method.as_deref();
+            let timeout = integration.timeout_in_millis;
+            integration::http_api_proxy(&info, &uri, method, &params, timeout).await
+        }
         (kind, _) => {
             tracing::warn!(kind, uri, "HTTP API integration not supported by the Nimbus data plane");
             return http_internal_error();

@@ -91,11 +91,12 @@ fn io(context: &str, e: std::io::Error) -> StorageError {
     StorageError::io(context.to_owned(), e)
 }
 
-/// An upload on its way into a blob: the digests so far and the writer, once there is one.
+/// An upload on its way into a blob: the digests so far, and the batch being written on the
+/// blocking pool, if any (its task hands the writer back).
 struct Writing {
-    writer: Option<Box<dyn BlobWriter>>,
     md5: Md5,
     hasher: ChecksumHasher,
+    in_flight: Option<tokio::task::JoinHandle<Result<Box<dyn BlobWriter>, StorageError>>>,
 }
 
 impl Writing {
@@ -106,33 +107,44 @@ impl Writing {
         }
     }
 
-    /// Hashes and writes `chunks` on the blocking pool. Each hop holds a thread only for the
-    /// file IO, never while the client is still sending: a slow upload must not pin a thread.
-    async fn write(mut self, store: &Arc<dyn BlobStore>, chunks: Vec<Bytes>) -> Result<Writing> {
+    /// Hashes `chunks` here, then hands them to the blocking pool to write once the previous
+    /// batch is written. The digests of one batch are computed while the previous one goes to
+    /// disk, and the body is read on meanwhile, so a large PUT costs about the larger of the
+    /// two, not their sum. Each hop holds a thread only for file IO, never while the client is
+    /// still sending: a slow upload must not pin a thread.
+    async fn write(&mut self, store: &Arc<dyn BlobStore>, chunks: Vec<Bytes>) -> Result<()> {
+        self.hash(&chunks);
+        let writer = self.settle().await?;
         let store = store.clone();
-        blocking(move || {
-            let writer = match &mut self.writer {
+        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+            let mut writer = match writer {
                 Some(writer) => writer,
-                None => self.writer.insert(store.writer()?),
+                None => store.writer()?,
             };
             for chunk in &chunks {
                 writer.write_all(chunk).map_err(|e| io("writing an object", e))?;
             }
-            self.hash(&chunks);
-            Ok(self)
-        })
-        .await
+            Ok(writer)
+        }));
+        Ok(())
+    }
+
+    /// Waits for the batch in flight; the writer, once one was opened.
+    async fn settle(&mut self) -> Result<Option<Box<dyn BlobWriter>>> {
+        let Some(task) = self.in_flight.take() else { return Ok(None) };
+        let writer = task.await.map_err(|e| Error::InternalError(format!("blob task failed: {e}")))??;
+        Ok(Some(writer))
     }
 }
 
 /// Reads `body` to its end into a new blob writer, hashing as it goes. A body that fails midway
-/// leaves nothing behind (the writer is dropped uncommitted).
+/// leaves nothing behind (the writer is dropped uncommitted, also by a batch still in flight).
 pub async fn receive(
     blobs: &Arc<dyn BlobStore>,
     body: Option<StreamingBlob>,
     hasher: ChecksumHasher,
 ) -> Result<Received> {
-    let mut writing = Writing { writer: None, md5: Md5::new(), hasher };
+    let mut writing = Writing { md5: Md5::new(), hasher, in_flight: None };
     let mut batch = Vec::new();
     let (mut batched, mut size) = (0usize, 0u64);
     if let Some(mut body) = body {
@@ -142,17 +154,17 @@ pub async fn receive(
             size += bytes.len() as u64;
             batch.push(bytes);
             if batched >= CHUNK {
-                writing = writing.write(blobs, std::mem::take(&mut batch)).await?;
+                writing.write(blobs, std::mem::take(&mut batch)).await?;
                 batched = 0;
             }
         }
     }
-    let held = if writing.writer.is_none() && size <= SMALL {
+    let held = if writing.in_flight.is_none() && size <= SMALL {
         writing.hash(&batch);
         Held::Buffered(batch)
     } else {
-        writing = writing.write(blobs, batch).await?;
-        Held::Open(writing.writer.take().expect("write opens the writer"))
+        writing.write(blobs, batch).await?;
+        Held::Open(writing.settle().await?.expect("write opens the writer"))
     };
     Ok(Received { held, size, md5: writing.md5.finalize(), checksums: writing.hasher.finalize() })
 }

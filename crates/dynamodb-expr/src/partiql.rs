@@ -937,7 +937,10 @@ mod tests {
         parse(text, &[]).unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
-    fn rendered(e: &Expr) -> (String, Vec<(String, String)>, Vec<(String, AttributeValue)>) {
+    /// Expression text, its attribute names and its values.
+    type Rendered = (String, Vec<(String, String)>, Vec<(String, AttributeValue)>);
+
+    fn rendered(e: &Expr) -> Rendered {
         let mut r = Rendering::default();
         let text = e.render(&mut r);
         (

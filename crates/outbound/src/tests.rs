@@ -2,7 +2,6 @@
 //! (`tests/fixtures`: a CA and a `localhost`/`127.0.0.1` leaf it signed, valid until 2126).
 
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http::{Method, StatusCode};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 
 use super::*;
@@ -109,11 +110,18 @@ async fn plain_http_with_its_limits() {
     ));
     assert_eq!(client.send(Request::new(Method::GET, &big), LIMITS).await.expect("big").body.len(), 4096);
 
-    // A server that takes the connection and never answers.
+    // A server that takes the connection and never answers: the call times out, and the
+    // connection is closed with it rather than left open (the server reads to its end).
     let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://127.0.0.1:{}/", silent.local_addr().expect("addr").port());
     let quick = Limits { timeout: Duration::from_millis(200), ..LIMITS };
-    assert!(matches!(client.send(Request::new(Method::GET, &url), quick).await, Err(Error::TimedOut(_))));
+    let (sent, accepted) = tokio::join!(client.send(Request::new(Method::GET, &url), quick), silent.accept());
+    assert!(matches!(sent, Err(Error::TimedOut(_))));
+    let (mut socket, _) = accepted.expect("accept");
+    let mut request = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(2), socket.read_to_end(&mut request)).await;
+    assert!(matches!(read, Ok(Ok(_))), "the client kept the connection open: {read:?}");
+    assert!(request.starts_with(b"GET / HTTP/1.1"));
     drop(silent);
 
     // Nothing listens: refused.

@@ -1,5 +1,6 @@
-"""EventBridge through boto3 and the AWS CLI: buses, rules, targets, PutEvents results, and
-`aws events test-event-pattern` giving the corpus's verdict for every one of its cases."""
+"""EventBridge through boto3 and the AWS CLI: buses, rules, targets, PutEvents results,
+connections and API destinations, and `aws events test-event-pattern` giving the corpus's verdict
+for every one of its cases."""
 
 import concurrent.futures
 import json
@@ -107,5 +108,61 @@ def test_boto3_put_events_entry_results(events):
 
 def test_unimplemented_operations_say_so(events):
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        events.list_connections()
+        events.list_endpoints()
     assert e.value.response["Error"]["Code"] == "NotImplemented"
+
+
+def test_boto3_connection_and_api_destination_lifecycle(events):
+    created = events.create_connection(
+        Name="compat-conn",
+        AuthorizationType="API_KEY",
+        AuthParameters={
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "s3cret"},
+            "InvocationHttpParameters": {"HeaderParameters": [{"Key": "x-team", "Value": "compat"}]},
+        },
+    )
+    assert created["ConnectionState"] == "AUTHORIZED"
+    conn_arn = created["ConnectionArn"]
+    assert conn_arn.startswith("arn:aws:events:us-east-1:000000000000:connection/compat-conn/")
+    described = events.describe_connection(Name="compat-conn")
+    assert described["AuthorizationType"] == "API_KEY"
+    assert described["AuthParameters"]["ApiKeyAuthParameters"] == {"ApiKeyName": "x-api-key"}
+    assert described["SecretArn"].startswith(
+        "arn:aws:secretsmanager:us-east-1:000000000000:secret:events!connection/compat-conn/"
+    )
+    assert "s3cret" not in json.dumps(described, default=str)
+    names = [c["Name"] for c in events.list_connections(NamePrefix="compat-")["Connections"]]
+    assert names == ["compat-conn"]
+
+    dest = events.create_api_destination(
+        Name="compat-dest",
+        ConnectionArn=conn_arn,
+        InvocationEndpoint="https://example.com/orders/*",
+        HttpMethod="POST",
+    )
+    assert dest["ApiDestinationState"] == "ACTIVE"
+    got = events.describe_api_destination(Name="compat-dest")
+    assert got["InvocationRateLimitPerSecond"] == 300
+    assert got["ConnectionArn"] == conn_arn
+    listed = events.list_api_destinations(NamePrefix="compat-")["ApiDestinations"]
+    assert [d["Name"] for d in listed] == ["compat-dest"]
+
+    events.delete_api_destination(Name="compat-dest")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        events.describe_api_destination(Name="compat-dest")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert events.delete_connection(Name="compat-conn")["ConnectionState"] == "DELETING"
+
+
+def test_boto3_api_destination_needs_its_connection(events):
+    missing = "arn:aws:events:us-east-1:000000000000:connection/compat-missing/00000000-0000-0000-0000-000000000000"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        events.create_api_destination(
+            Name="compat-orphan", ConnectionArn=missing, InvocationEndpoint="https://example.com/", HttpMethod="POST"
+        )
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        events.describe_connection(Name="compat-missing")
+    assert e.value.response["Error"]["Message"] == (
+        "Failed to describe the connection(s). Connection 'compat-missing' does not exist."
+    )

@@ -11,7 +11,7 @@ from conftest import make_client
     "service,call",
     [
         ("dynamodb", lambda c: c.create_backup(TableName="compat-t", BackupName="compat-b")),  # awsJson 1.0
-        ("events", lambda c: c.list_connections()),  # awsJson 1.1
+        ("events", lambda c: c.list_endpoints()),  # awsJson 1.1
         ("lambda", lambda c: c.list_code_signing_configs()),  # rest-json
         ("s3", lambda c: c.get_bucket_website(Bucket="compat-website")),  # rest-xml
         ("sns", lambda c: c.list_platform_applications()),  # query

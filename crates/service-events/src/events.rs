@@ -248,6 +248,8 @@ pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64, via: &[St
                 } else {
                     Vec::new()
                 },
+                http: t.http_parameters.clone(),
+                slot_ms: None,
             }
         })
         .collect()

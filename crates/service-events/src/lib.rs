@@ -1,19 +1,23 @@
 //! Amazon EventBridge for Nimbus, on awsJson 1.1 (`AWSEvents.*`): event buses, rules and their
 //! targets, PutEvents matched against every rule of a bus at once, durable at-least-once
 //! delivery to Lambda functions ([`ports::FunctionInvoker`]), SQS queues ([`ports::QueueSender`]),
-//! SNS topics ([`ports::TopicPublisher`]) and other buses, dead-letter queues, and scheduled rules.
+//! SNS topics ([`ports::TopicPublisher`]), other buses and API destinations (HTTPS through
+//! `outbound`, with their connections' authorization), dead-letter queues, and scheduled rules.
 //!
 //! Reading order: `operation.rs` (request → [`Operation`]), `rules.rs` (rules and targets),
 //! `events.rs` (PutEvents, TestEventPattern, the envelope), `input.rs` (what a target gets),
 //! `queue.rs` (the delivery queue and the scheduler), `schedule.rs` (rate and cron), `model.rs`
-//! (records and keys).
+//! (records and keys), `connections.rs` (connections and API destinations), `apidest.rs` (the
+//! HTTP request an event becomes, rate limits, OAuth tokens).
 //!
 //! Rules are cached in memory, write-through, with one [`event_pattern::Matcher`] per bus that
 //! is updated on every rule change: one Nimbus process owns its data dir, so the cache cannot be
 //! stale. Control-plane writes are serialized by one lock; PutEvents only reads.
 
+mod apidest;
 mod archives;
 mod buses;
+mod connections;
 mod error;
 mod events;
 mod input;
@@ -97,6 +101,11 @@ pub(crate) struct Inner {
     /// Serializes control-plane read-modify-writes of rule and bus records.
     writes: Mutex<()>,
     queue: queue::Queue,
+    /// Rate limits and OAuth tokens of API destination deliveries.
+    api_destinations: apidest::Shared,
+    /// The HTTP client of API destinations; the process's (the system's TLS roots) unless a
+    /// test set one that trusts its own CA.
+    http_client: std::sync::OnceLock<outbound::Client>,
 }
 
 impl EventsService {
@@ -120,6 +129,8 @@ impl EventsService {
             last_purge_ms: Mutex::new(0),
             writes: Mutex::new(()),
             queue: queue::Queue::default(),
+            api_destinations: apidest::Shared::default(),
+            http_client: std::sync::OnceLock::new(),
         };
         inner.load_rules()?;
         inner.load_archives()?;
@@ -197,7 +208,7 @@ pub(crate) fn epoch_seconds(ms: i64) -> serde_json::Value {
 
 impl Inner {
     /// The one dispatch from operation to handler.
-    fn act(&self, ctx: &RequestContext, op: Operation) -> Result<Response, Error> {
+    fn act(self: &Arc<Self>, ctx: &RequestContext, op: Operation) -> Result<Response, Error> {
         let scope = &ctx.scope;
         match op {
             Operation::CreateEventBus { name, description, tags } => {
@@ -243,6 +254,21 @@ impl Inner {
             Operation::RemovePermission { bus, statement_id, all } => {
                 buses::remove_permission(self, ctx, &bus, statement_id.as_deref(), all)
             }
+            Operation::CreateConnection(input) => connections::create_connection(self, ctx, *input),
+            Operation::UpdateConnection(input) => connections::update_connection(self, ctx, *input),
+            Operation::DescribeConnection(name) => connections::describe_connection(self, ctx, &name),
+            Operation::ListConnections { prefix, state, page } => {
+                connections::list_connections(self, ctx, prefix.as_deref(), state.as_deref(), &page)
+            }
+            Operation::DeleteConnection(name) => connections::delete_connection(self, ctx, &name),
+            Operation::DeauthorizeConnection(name) => connections::deauthorize_connection(self, ctx, &name),
+            Operation::CreateApiDestination(input) => connections::create_destination(self, ctx, input),
+            Operation::UpdateApiDestination(input) => connections::update_destination(self, ctx, input),
+            Operation::DescribeApiDestination(name) => connections::describe_destination(self, ctx, &name),
+            Operation::ListApiDestinations { prefix, connection_arn, page } => {
+                connections::list_destinations(self, ctx, prefix.as_deref(), connection_arn.as_deref(), &page)
+            }
+            Operation::DeleteApiDestination(name) => connections::delete_destination(self, ctx, &name),
             Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("EventBridge {name}"))),
         }
     }
@@ -301,6 +327,10 @@ impl Inner {
     /// Whether the bus exists: `default` always does.
     pub(crate) fn bus_exists(&self, scope: &Scope, bus: &str) -> Result<bool, Error> {
         Ok(bus == model::DEFAULT_BUS || self.kv.get(model::BUSES, &model::bus_key(scope, bus))?.is_some())
+    }
+
+    pub(crate) fn http_client(&self) -> &outbound::Client {
+        self.http_client.get().unwrap_or_else(|| outbound::Client::system())
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

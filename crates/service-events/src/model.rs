@@ -7,6 +7,9 @@
 //!   targets and tags, so a target can never outlive its rule.
 //! - `events.deliveries`, keyed `{due ms, 16 digits}/{id}`: the durable queue of matched
 //!   (event, target) pairs ([`Delivery`]), in the order they are due.
+//! - `events.connections` and `events.api-destinations`, keyed `{account}/{region}/{name}`: one
+//!   [`ConnectionRecord`] (its secrets included: Nimbus has no Secrets Manager) and one
+//!   [`DestinationRecord`] each.
 //!
 //! Records are JSON with a schema version `v`; a record of an unknown version is reported as
 //! corrupt rather than misread. [`Target`] is stored in its wire shape, so what ListTargetsByRule
@@ -22,6 +25,8 @@ use types::Scope;
 pub const BUSES: &str = "events.buses";
 pub const RULES: &str = "events.rules";
 pub const DELIVERIES: &str = "events.deliveries";
+pub const CONNECTIONS: &str = "events.connections";
+pub const DESTINATIONS: &str = "events.api-destinations";
 
 /// The schema version this code writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -129,6 +134,21 @@ pub struct Target {
     pub dead_letter_config: Option<DeadLetterConfig>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sqs_parameters: Option<SqsParameters>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub http_parameters: Option<HttpParameters>,
+}
+
+/// A target's HttpParameters (API destinations): values for the endpoint's `*` wildcards, in
+/// order, and headers and query parameters merged under the connection's.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HttpParameters {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub path_parameter_values: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub header_parameters: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub query_string_parameters: Option<BTreeMap<String, String>>,
 }
 
 /// For SQS FIFO queue targets: the message group every event goes to.
@@ -193,6 +213,14 @@ pub struct Delivery {
     /// The buses the event has passed through (bus targets), so a cycle of buses ends.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub via: Vec<String>,
+    /// The target's HttpParameters (API destination targets), as they were when the event was
+    /// accepted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub http: Option<HttpParameters>,
+    /// A send time the destination's rate limit already granted this delivery (Unix ms): when
+    /// it comes due it goes out without asking the limiter again.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub slot_ms: Option<i64>,
 }
 
 /// What kind of resource a target ARN names; `None` for those Nimbus does not deliver to.
@@ -202,6 +230,8 @@ pub enum TargetKind {
     Queue,
     Topic,
     Bus,
+    /// `arn:aws:events:REGION:ACCOUNT:api-destination/NAME/UUID`.
+    ApiDestination,
 }
 
 impl TargetKind {
@@ -215,9 +245,174 @@ impl TargetKind {
             ("sqs", name) if !name.is_empty() && !name.contains(':') => Some(TargetKind::Queue),
             ("sns", name) if !name.is_empty() && !name.contains(':') => Some(TargetKind::Topic),
             ("events", rest) if rest.starts_with("event-bus/") && rest.len() > 10 => Some(TargetKind::Bus),
+            ("events", rest)
+                if parse_destination_arn(arn).is_some() && rest.starts_with("api-destination/") =>
+            {
+                Some(TargetKind::ApiDestination)
+            }
             _ => None,
         }
     }
+}
+
+pub fn connection_arn(scope: &Scope, name: &str, uuid: &str) -> String {
+    format!("arn:aws:events:{}:{}:connection/{name}/{uuid}", scope.region, scope.account)
+}
+
+pub fn destination_arn(scope: &Scope, name: &str, uuid: &str) -> String {
+    format!("arn:aws:events:{}:{}:api-destination/{name}/{uuid}", scope.region, scope.account)
+}
+
+/// The key of a connection or an API destination: `{account}/{region}/{name}`.
+pub fn named_key(scope: &Scope, name: &str) -> Vec<u8> {
+    format!("{}/{}/{name}", scope.account, scope.region).into_bytes()
+}
+
+/// The scope, name and uuid of `arn:aws:events:REGION:ACCOUNT:{kind}/NAME/UUID`.
+fn parse_named_arn(arn: &str, kind: &str) -> Option<(Scope, String, String)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [_, partition, "events", region, account, rest] = parts.as_slice() else { return None };
+    if !partition.starts_with("aws") {
+        return None;
+    }
+    let (name, uuid) = rest.strip_prefix(kind)?.strip_prefix('/')?.split_once('/')?;
+    let name_ok =
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let uuid_ok = !uuid.is_empty() && uuid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !name_ok || !uuid_ok {
+        return None;
+    }
+    let scope = Scope { account: types::AccountId::parse(account)?, region: types::Region::parse(region)? };
+    Some((scope, name.to_owned(), uuid.to_owned()))
+}
+
+pub fn parse_connection_arn(arn: &str) -> Option<(Scope, String, String)> {
+    parse_named_arn(arn, "connection")
+}
+
+pub fn parse_destination_arn(arn: &str) -> Option<(Scope, String, String)> {
+    parse_named_arn(arn, "api-destination")
+}
+
+/// One of a connection's header, query string or body parameters.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Parameter {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub is_value_secret: Option<bool>,
+}
+
+/// InvocationHttpParameters or OAuthHttpParameters of a connection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConnectionHttpParameters {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub header_parameters: Option<Vec<Parameter>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub query_string_parameters: Option<Vec<Parameter>>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub body_parameters: Option<Vec<Parameter>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BasicAuth {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ApiKeyAuth {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub api_key_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub api_key_value: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OAuthClient {
+    #[serde(rename = "ClientID", skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+    #[serde(rename = "ClientSecret", skip_serializing_if = "Option::is_none", default)]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OAuth {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_parameters: Option<OAuthClient>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub http_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub o_auth_http_parameters: Option<ConnectionHttpParameters>,
+}
+
+/// A connection's AuthParameters in their wire shape, secrets included (CreateConnection and
+/// UpdateConnection in; DescribeConnection shows them without the secrets).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AuthParameters {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub basic_auth_parameters: Option<BasicAuth>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub api_key_auth_parameters: Option<ApiKeyAuth>,
+    #[serde(rename = "OAuthParameters", skip_serializing_if = "Option::is_none", default)]
+    pub oauth_parameters: Option<OAuth>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub invocation_http_parameters: Option<ConnectionHttpParameters>,
+    /// Private connectivity (VPC Lattice) is refused when parsing; never stored.
+    #[serde(skip_serializing, default)]
+    pub connectivity_parameters: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionRecord {
+    pub v: u32,
+    pub name: String,
+    /// The last segment of the connection's ARN.
+    pub uuid: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `BASIC`, `API_KEY` or `OAUTH_CLIENT_CREDENTIALS`.
+    pub authorization_type: String,
+    pub auth: AuthParameters,
+    /// `AUTHORIZED`, `AUTHORIZING` or `DEAUTHORIZED`.
+    pub state: String,
+    #[serde(default)]
+    pub state_reason: Option<String>,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    #[serde(default)]
+    pub authorized_ms: Option<i64>,
+    /// The name part of the secret's ARN, `events!connection/NAME/UUID-XXXXXX`; `None` once
+    /// DeauthorizeConnection removed the secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DestinationRecord {
+    pub v: u32,
+    pub name: String,
+    pub uuid: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub connection_arn: String,
+    pub endpoint: String,
+    pub http_method: String,
+    pub rate_per_second: u32,
+    pub created_ms: i64,
+    pub modified_ms: i64,
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
@@ -246,5 +441,23 @@ mod tests {
         assert!(!rule_key(&scope, "bus2", "r").starts_with(&rules_prefix(&scope, "bus")));
         assert_eq!(rule_arn(&scope, "default", "r"), "arn:aws:events:us-east-1:000000000000:rule/r");
         assert_eq!(rule_arn(&scope, "orders", "r"), "arn:aws:events:us-east-1:000000000000:rule/orders/r");
+        let dest = destination_arn(&scope, "d.1", "0b6e-aa");
+        assert_eq!(dest, "arn:aws:events:us-east-1:000000000000:api-destination/d.1/0b6e-aa");
+        assert_eq!(TargetKind::of(&dest), Some(TargetKind::ApiDestination));
+        assert_eq!(
+            parse_destination_arn(&dest).map(|(_, n, u)| (n, u)),
+            Some(("d.1".into(), "0b6e-aa".into()))
+        );
+        let conn = connection_arn(&scope, "c", "u-1");
+        assert_eq!(parse_connection_arn(&conn).map(|(s, n, _)| (s, n)), Some((scope.clone(), "c".into())));
+        for bad in [
+            "arn:aws:events:us-east-1:000000000000:connection/c",
+            "arn:aws:events:us-east-1:000000000000:connection/c/u/x",
+            "arn:aws:events:us-east-1:000000000000:connection/bad name/u",
+            "arn:aws:sqs:us-east-1:000000000000:connection/c/u",
+        ] {
+            assert_eq!(parse_connection_arn(bad), None, "{bad}");
+        }
+        assert_eq!(TargetKind::of("arn:aws:events:us-east-1:000000000000:api-destination/d"), None);
     }
 }

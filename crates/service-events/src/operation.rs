@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::archives::{ArchiveInput, ReplayInput};
 use crate::error::Error;
-use crate::model::{DEFAULT_BUS, Target};
+use crate::model::{AuthParameters, ConnectionHttpParameters, DEFAULT_BUS, Target};
 
 /// One EventBridge request, parsed.
 #[derive(Debug)]
@@ -67,8 +67,47 @@ pub enum Operation {
         statement_id: Option<String>,
         all: bool,
     },
+    CreateConnection(Box<ConnectionInput>),
+    UpdateConnection(Box<ConnectionInput>),
+    DescribeConnection(String),
+    ListConnections {
+        prefix: Option<String>,
+        state: Option<String>,
+        page: Page,
+    },
+    DeleteConnection(String),
+    DeauthorizeConnection(String),
+    CreateApiDestination(DestinationInput),
+    UpdateApiDestination(DestinationInput),
+    DescribeApiDestination(String),
+    ListApiDestinations {
+        prefix: Option<String>,
+        connection_arn: Option<String>,
+        page: Page,
+    },
+    DeleteApiDestination(String),
     /// An operation of the EventBridge model that Nimbus does not serve yet.
     NotImplemented(&'static str),
+}
+
+/// CreateConnection's and UpdateConnection's input (Update leaves out what it does not change).
+#[derive(Debug, Default)]
+pub struct ConnectionInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub authorization_type: Option<String>,
+    pub auth: Option<AuthParameters>,
+}
+
+/// CreateApiDestination's and UpdateApiDestination's input.
+#[derive(Debug, Default)]
+pub struct DestinationInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub connection_arn: Option<String>,
+    pub endpoint: Option<String>,
+    pub http_method: Option<String>,
+    pub rate: Option<i64>,
 }
 
 /// A rule, by bus and name.
@@ -136,35 +175,45 @@ pub struct EventEntry {
 /// The operations of the model Nimbus answers with NotImplemented.
 const NOT_IMPLEMENTED: &[&str] = &[
     "ActivateEventSource",
-    "CreateApiDestination",
-    "CreateConnection",
     "CreateEndpoint",
     "CreatePartnerEventSource",
     "DeactivateEventSource",
-    "DeauthorizeConnection",
-    "DeleteApiDestination",
-    "DeleteConnection",
     "DeleteEndpoint",
     "DeletePartnerEventSource",
-    "DescribeApiDestination",
-    "DescribeConnection",
     "DescribeEndpoint",
     "DescribeEventSource",
     "DescribePartnerEventSource",
-    "ListApiDestinations",
-    "ListConnections",
     "ListEndpoints",
     "ListEventSources",
     "ListPartnerEventSourceAccounts",
     "ListPartnerEventSources",
     "PutPartnerEvents",
-    "UpdateApiDestination",
-    "UpdateConnection",
     "UpdateEndpoint",
     "UpdateEventBus",
 ];
 
 const NAME_PATTERN: &str = r"[\.\-_A-Za-z0-9]+";
+const AUTH_TYPES: [&str; 3] = ["BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"];
+/// In the order AWS's message lists them (not the model's).
+const DESTINATION_METHODS: [&str; 7] = ["HEAD", "POST", "PATCH", "DELETE", "PUT", "GET", "OPTIONS"];
+const CONNECTION_STATES: [&str; 9] = [
+    "CREATING",
+    "UPDATING",
+    "DELETING",
+    "AUTHORIZED",
+    "DEAUTHORIZED",
+    "AUTHORIZING",
+    "DEAUTHORIZING",
+    "ACTIVE",
+    "FAILED_CONNECTIVITY",
+];
+const CONNECTION_ARN_PATTERN: &str =
+    r"^arn:aws([a-z]|\-)*:events:([a-z]|\d|\-)*:([0-9]{12})?:connection\/[\.\-_A-Za-z0-9]+\/[\-A-Za-z0-9]+$";
+const HTTPS_ENDPOINT_PATTERN: &str =
+    r"^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$";
+const AUTH_HEADER_PATTERN: &str = r"^[ \t]*[^\x00-\x1F:\x7F]+([ \t]+[^\x00-\x1F:\x7F]+)*[ \t]*$";
+const HEADER_KEY_PATTERN: &str = r"^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$";
+const HEADER_VALUE_PATTERN: &str = r"^[ \t]*[\x20-\x7E]+([ \t]+[\x20-\x7E]+)*[ \t]*$";
 const BUS_PATTERN: &str = r"[/\.\-_A-Za-z0-9]+";
 
 impl Operation {
@@ -316,6 +365,11 @@ impl Operation {
                         0,
                         256,
                     )?;
+                    if let Some(h) = &t.http_parameters {
+                        let mut c = Checks::default();
+                        c.http_parameters(&format!("targets.{}.member.httpParameters", n + 1), h);
+                        c.done()?;
+                    }
                     if let Some(r) = &t.retry_policy {
                         if r.maximum_retry_attempts.is_some_and(|n| n > 185) {
                             return Err(Error::constraint(
@@ -659,6 +713,146 @@ impl Operation {
                     Operation::CancelReplay(i.replay_name)
                 }
             }
+            "CreateConnection" | "UpdateConnection" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                    description: Option<String>,
+                    authorization_type: Option<String>,
+                    auth_parameters: Option<AuthParameters>,
+                    invocation_connectivity_parameters: Option<serde_json::Value>,
+                    kms_key_identifier: Option<String>,
+                }
+                let create = name == "CreateConnection";
+                let required: &[&str] =
+                    if create { &["Name", "AuthorizationType", "AuthParameters"] } else { &["Name"] };
+                let i: In = decode(body, required)?;
+                let mut c = Checks::default();
+                c.name("name", &i.name, 64);
+                c.len("description", i.description.as_deref(), 0, 512);
+                c.one_of("authorizationType", i.authorization_type.as_deref(), &AUTH_TYPES);
+                if let Some(a) = &i.auth_parameters {
+                    c.auth(a);
+                }
+                c.done()?;
+                let private = i.invocation_connectivity_parameters.is_some()
+                    || i.auth_parameters.as_ref().is_some_and(|a| a.connectivity_parameters.is_some());
+                if private {
+                    return Err(Error::NotImplemented("EventBridge connections to private APIs".to_owned()));
+                }
+                if i.kms_key_identifier.is_some() {
+                    return Err(Error::NotImplemented(
+                        "EventBridge connections encrypted with a KMS key".to_owned(),
+                    ));
+                }
+                let input = Box::new(ConnectionInput {
+                    name: i.name,
+                    description: i.description,
+                    authorization_type: i.authorization_type,
+                    auth: i.auth_parameters,
+                });
+                if create { Operation::CreateConnection(input) } else { Operation::UpdateConnection(input) }
+            }
+            "DescribeConnection"
+            | "DeleteConnection"
+            | "DeauthorizeConnection"
+            | "DescribeApiDestination"
+            | "DeleteApiDestination" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                }
+                let i: In = decode(body, &["Name"])?;
+                let mut c = Checks::default();
+                c.name("name", &i.name, 64);
+                c.done()?;
+                match name {
+                    "DescribeConnection" => Operation::DescribeConnection(i.name),
+                    "DeleteConnection" => Operation::DeleteConnection(i.name),
+                    "DeauthorizeConnection" => Operation::DeauthorizeConnection(i.name),
+                    "DescribeApiDestination" => Operation::DescribeApiDestination(i.name),
+                    _ => Operation::DeleteApiDestination(i.name),
+                }
+            }
+            "ListConnections" | "ListApiDestinations" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    connection_state: Option<String>,
+                    connection_arn: Option<String>,
+                    #[serde(flatten)]
+                    list: ListIn,
+                }
+                let i: In = decode(body, &[])?;
+                let mut c = Checks::default();
+                if let Some(p) = &i.list.name_prefix {
+                    c.name("namePrefix", p, 64);
+                }
+                c.one_of("connectionState", i.connection_state.as_deref(), &CONNECTION_STATES);
+                if let Some(arn) = &i.connection_arn {
+                    c.connection_arn(arn);
+                }
+                c.done()?;
+                let page = i.list.page()?;
+                let prefix = i.list.name_prefix;
+                if name == "ListConnections" {
+                    Operation::ListConnections { prefix, state: i.connection_state, page }
+                } else {
+                    Operation::ListApiDestinations { prefix, connection_arn: i.connection_arn, page }
+                }
+            }
+            "CreateApiDestination" | "UpdateApiDestination" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "PascalCase")]
+                struct In {
+                    name: String,
+                    description: Option<String>,
+                    connection_arn: Option<String>,
+                    invocation_endpoint: Option<String>,
+                    http_method: Option<String>,
+                    invocation_rate_limit_per_second: Option<i64>,
+                }
+                let create = name == "CreateApiDestination";
+                let required: &[&str] = if create {
+                    &["Name", "ConnectionArn", "InvocationEndpoint", "HttpMethod"]
+                } else {
+                    &["Name"]
+                };
+                let i: In = decode(body, required)?;
+                let mut c = Checks::default();
+                c.name("name", &i.name, 64);
+                c.len("description", i.description.as_deref(), 0, 512);
+                if let Some(arn) = &i.connection_arn {
+                    c.connection_arn(arn);
+                }
+                if let Some(e) = &i.invocation_endpoint {
+                    c.endpoint("invocationEndpoint", e);
+                }
+                c.one_of("httpMethod", i.http_method.as_deref(), &DESTINATION_METHODS);
+                if let Some(r) = i.invocation_rate_limit_per_second.filter(|r| *r < 1) {
+                    c.fail(
+                        "invocationRateLimitPerSecond",
+                        &r.to_string(),
+                        "Member must have value greater than or equal to 1",
+                    );
+                }
+                c.done()?;
+                let input = DestinationInput {
+                    name: i.name,
+                    description: i.description,
+                    connection_arn: i.connection_arn,
+                    endpoint: i.invocation_endpoint,
+                    http_method: i.http_method,
+                    rate: i.invocation_rate_limit_per_second,
+                };
+                if create {
+                    Operation::CreateApiDestination(input)
+                } else {
+                    Operation::UpdateApiDestination(input)
+                }
+            }
             other => match NOT_IMPLEMENTED.iter().find(|n| **n == other) {
                 Some(n) => Operation::NotImplemented(n),
                 None => return Err(Error::UnknownOperationException),
@@ -691,6 +885,187 @@ impl ListIn {
             limit: self.limit.and_then(|n| usize::try_from(n).ok()),
         })
     }
+}
+
+/// Model constraints broken by one request, collected in member order: AWS reports them all in
+/// one `N validation errors detected: …` message.
+#[derive(Default)]
+struct Checks(Vec<(String, String, String)>);
+
+impl Checks {
+    fn fail(&mut self, member: &str, value: &str, constraint: &str) {
+        self.0.push((member.to_owned(), value.to_owned(), constraint.to_owned()));
+    }
+
+    fn len(&mut self, member: &str, value: Option<&str>, min: usize, max: usize) {
+        let Some(v) = value else { return };
+        let n = v.chars().count();
+        if n < min {
+            self.fail(member, v, &format!("Member must have length greater than or equal to {min}"));
+        } else if n > max {
+            self.fail(member, v, &format!("Member must have length less than or equal to {max}"));
+        }
+    }
+
+    fn name(&mut self, member: &str, value: &str, max: usize) {
+        self.len(member, Some(value), 1, max);
+        if !value.chars().all(is_name_char) {
+            self.fail(
+                member,
+                value,
+                &format!("Member must satisfy regular expression pattern: {NAME_PATTERN}"),
+            );
+        }
+    }
+
+    fn one_of(&mut self, member: &str, value: Option<&str>, set: &[&str]) {
+        if let Some(v) = value.filter(|v| !set.contains(v)) {
+            self.fail(member, v, &format!("Member must satisfy enum value set: [{}]", set.join(", ")));
+        }
+    }
+
+    fn pattern(&mut self, member: &str, value: &str, ok: bool, pattern: &str) {
+        if !ok {
+            self.fail(member, value, &format!("Member must satisfy regular expression pattern: {pattern}"));
+        }
+    }
+
+    fn connection_arn(&mut self, arn: &str) {
+        self.len("connectionArn", Some(arn), 1, 1600);
+        let ok = crate::model::parse_connection_arn(arn).is_some();
+        self.pattern("connectionArn", arn, ok, CONNECTION_ARN_PATTERN);
+    }
+
+    fn endpoint(&mut self, member: &str, value: &str) {
+        self.len(member, Some(value), 1, 2048);
+        self.pattern(member, value, is_https_endpoint_text(value), HTTPS_ENDPOINT_PATTERN);
+    }
+
+    /// An auth header part (user name, password, key, client id or secret): 1 to 512 characters,
+    /// no control characters and no colon.
+    fn auth_text(&mut self, member: &str, value: Option<&str>) {
+        let Some(v) = value else { return };
+        self.len(member, Some(v), 1, 512);
+        let ok = !v.trim().is_empty() && !v.chars().any(|c| c == ':' || c.is_ascii_control());
+        self.pattern(member, v, ok, AUTH_HEADER_PATTERN);
+    }
+
+    fn parameters(&mut self, member: &str, p: &ConnectionHttpParameters) {
+        for (list, name, header) in [
+            (&p.header_parameters, "headerParameters", true),
+            (&p.query_string_parameters, "queryStringParameters", false),
+            (&p.body_parameters, "bodyParameters", false),
+        ] {
+            let Some(items) = list else { continue };
+            if items.len() > 100 {
+                self.fail(
+                    &format!("{member}.{name}"),
+                    "[...]",
+                    "Member must have length less than or equal to 100",
+                );
+            }
+            if header {
+                for (n, item) in items.iter().enumerate() {
+                    self.header(&format!("{member}.{name}.{}.member", n + 1), &item.key, &item.value);
+                }
+            }
+        }
+    }
+
+    fn header(&mut self, member: &str, key: &str, value: &str) {
+        self.len(&format!("{member}.key"), Some(key), 0, 512);
+        self.pattern(
+            &format!("{member}.key"),
+            key,
+            !key.is_empty() && key.chars().all(is_token_char),
+            HEADER_KEY_PATTERN,
+        );
+        self.len(&format!("{member}.value"), Some(value), 0, 512);
+        let ok = !value.trim().is_empty() && value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
+        self.pattern(&format!("{member}.value"), value, ok, HEADER_VALUE_PATTERN);
+    }
+
+    fn auth(&mut self, a: &AuthParameters) {
+        let m = "authParameters";
+        if let Some(b) = &a.basic_auth_parameters {
+            self.auth_text(&format!("{m}.basicAuthParameters.username"), b.username.as_deref());
+            self.auth_text(&format!("{m}.basicAuthParameters.password"), b.password.as_deref());
+        }
+        if let Some(k) = &a.api_key_auth_parameters {
+            self.auth_text(&format!("{m}.apiKeyAuthParameters.apiKeyName"), k.api_key_name.as_deref());
+            self.auth_text(&format!("{m}.apiKeyAuthParameters.apiKeyValue"), k.api_key_value.as_deref());
+        }
+        if let Some(o) = &a.oauth_parameters {
+            let m = format!("{m}.oAuthParameters");
+            if let Some(cp) = &o.client_parameters {
+                self.auth_text(&format!("{m}.clientParameters.clientID"), cp.client_id.as_deref());
+                self.auth_text(&format!("{m}.clientParameters.clientSecret"), cp.client_secret.as_deref());
+            }
+            if let Some(e) = &o.authorization_endpoint {
+                self.endpoint(&format!("{m}.authorizationEndpoint"), e);
+            }
+            self.one_of(&format!("{m}.httpMethod"), o.http_method.as_deref(), &["GET", "POST", "PUT"]);
+            if let Some(p) = &o.o_auth_http_parameters {
+                self.parameters(&format!("{m}.oAuthHttpParameters"), p);
+            }
+        }
+        if let Some(p) = &a.invocation_http_parameters {
+            self.parameters(&format!("{m}.invocationHttpParameters"), p);
+        }
+    }
+
+    fn http_parameters(&mut self, member: &str, h: &crate::model::HttpParameters) {
+        for (n, v) in h.path_parameter_values.iter().flatten().enumerate() {
+            self.pattern(
+                &format!("{member}.pathParameterValues.{}.member", n + 1),
+                v,
+                !v.trim().is_empty(),
+                r"^(?!\s*$).+",
+            );
+        }
+        for (k, v) in h.header_parameters.iter().flatten() {
+            self.header(&format!("{member}.headerParameters"), k, v);
+        }
+        for (k, v) in h.query_string_parameters.iter().flatten() {
+            self.len(&format!("{member}.queryStringParameters.key"), Some(k), 0, 512);
+            self.len(&format!("{member}.queryStringParameters.value"), Some(v), 0, 512);
+        }
+    }
+
+    fn done(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let items = self.0.iter().map(|(m, v, c)| (m.as_str(), v.as_str(), c.as_str()));
+        Err(Error::ValidationException(protocol::validation_message(items)))
+    }
+}
+
+/// RFC 7230 `tchar`.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// The HttpsEndpoint pattern: URL characters and `%XX` escapes.
+fn is_https_endpoint_text(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-()_.!~*';/?:@&=+$,".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    !value.is_empty()
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8], required: &[&str]) -> Result<T, Error> {

@@ -10,12 +10,15 @@
 //! the input is not retried, as on AWS. Such events go to the target's dead-letter queue with
 //! the attributes EventBridge adds, or are dropped without one, as AWS drops them.
 //!
+//! API destination deliveries are HTTP requests of up to 5 seconds: each runs in a task of its
+//! own and commits its outcome, within its destination's rate limit (`apidest.rs`).
+//!
 //! Schedules: every enabled scheduled rule has a next firing time, computed by
 //! [`Schedule::next_after`] from the service's clock; when it passes, the rule's targets get the
 //! `Scheduled Event` through the same queue. Firing times are not persisted: after a restart a
 //! rule fires at its next time, and firings missed while Nimbus was down are not made up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,6 +39,11 @@ use crate::{Inner, iso_seconds, lock};
 const BATCH: usize = 64;
 /// The longest the worker sleeps without looking (schedules and clocks can move).
 const MAX_SLEEP: Duration = Duration::from_secs(1);
+/// The most API destination requests under way at once; more wait in the queue.
+const MAX_IN_FLIGHT: usize = 256;
+/// A rate-limited delivery whose send time is at most this far off waits in its task; a later
+/// one moves in the queue to its send time.
+const SLOT_WAIT_MS: i64 = 50;
 
 #[derive(Debug, Default)]
 pub struct Queue {
@@ -43,6 +51,8 @@ pub struct Queue {
     stopped: AtomicBool,
     /// Per scheduled rule (by rule key): its expression and its next firing (Unix ms).
     next_fire: std::sync::Mutex<HashMap<Vec<u8>, (String, i64)>>,
+    /// Keys of API destination deliveries whose task has not finished: scans leave them alone.
+    in_flight: std::sync::Mutex<HashSet<Vec<u8>>>,
 }
 
 impl Queue {
@@ -53,6 +63,11 @@ impl Queue {
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
         self.wake.notify_one();
+    }
+
+    #[cfg(test)]
+    pub fn in_flight_keys(&self) -> &std::sync::Mutex<HashSet<Vec<u8>>> {
+        &self.in_flight
     }
 }
 
@@ -95,14 +110,22 @@ fn backoff(svc: &Inner, attempts: u32) -> i64 {
     millis(svc.config.retry_base.saturating_mul(factor).min(svc.config.max_retry_delay))
 }
 
-/// Delivers every due delivery; returns how long to sleep until the next one.
-pub(crate) fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
+/// Delivers every due delivery; returns how long to sleep until the next one. In-process
+/// targets are called here, in key order; each API destination delivery runs in a task of its
+/// own (an endpoint has up to 5 seconds to answer), which commits its outcome itself: until then
+/// its key stays in the queue, skipped by scans, so a crash means another attempt and a
+/// finished one is never sent twice.
+pub(crate) fn deliver_due(svc: &Arc<Inner>) -> Result<Duration, Error> {
     let now = svc.now_ms();
     let end = std::ops::Bound::Excluded(format!("{:016}/", now + 1).into_bytes());
     let due = svc.kv.scan(DELIVERIES, KeyRange::until(end), BATCH)?;
     let full = due.len() == BATCH;
+    let mut progressed = false;
     for (key, raw) in due {
-        let mut batch = Batch::new().delete(DELIVERIES, key);
+        if lock(&svc.queue.in_flight).contains(&key) {
+            continue;
+        }
+        let mut batch = Batch::new().delete(DELIVERIES, key.clone());
         match model::decode::<Delivery>(&raw) {
             Err(e) => tracing::error!(error = %e, "dropping an unreadable delivery"),
             Ok(mut d) => {
@@ -113,6 +136,18 @@ pub(crate) fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
                         "The event is older than the target's MaximumEventAgeInSeconds.",
                     );
                     batch = give_up(svc, &d, &why, batch);
+                } else if TargetKind::of(&d.target_arn) == Some(TargetKind::ApiDestination) {
+                    match to_api_destination(svc, key, d, now) {
+                        Dispatched::Sent => {
+                            progressed = true;
+                            continue;
+                        }
+                        Dispatched::Held => continue,
+                        Dispatched::Later(d, at) => {
+                            batch = batch.put(DELIVERIES, model::delivery_key(at, &d.id), model::encode(&d));
+                        }
+                        Dispatched::Gone(d, why) => batch = give_up(svc, &d, &why, batch),
+                    }
                 } else {
                     match attempt(svc, &d, now) {
                         Ok(more) => {
@@ -139,17 +174,100 @@ pub(crate) fn deliver_due(svc: &Inner) -> Result<Duration, Error> {
                 }
             }
         }
+        progressed = true;
         svc.kv.commit(batch)?;
     }
-    if full {
+    if full && progressed {
         return Ok(Duration::ZERO);
     }
-    let next = svc.kv.scan(DELIVERIES, KeyRange::all(), 1)?;
+    // The next delivery not already under way says how long to sleep; finished HTTP tasks wake
+    // the worker themselves.
+    let in_flight = lock(&svc.queue.in_flight).clone();
+    let next = svc.kv.scan(DELIVERIES, KeyRange::all(), in_flight.len() + 1)?;
     let wait = next
-        .first()
+        .iter()
+        .find(|(k, _)| !in_flight.contains(k))
         .and_then(|(k, _)| std::str::from_utf8(&k[..16.min(k.len())]).ok()?.parse::<i64>().ok())
         .map_or(MAX_SLEEP, |due| Duration::from_millis(u64::try_from(due - now).unwrap_or(0)));
     Ok(wait.clamp(Duration::from_millis(5), MAX_SLEEP))
+}
+
+/// What became of a due API destination delivery.
+enum Dispatched {
+    /// A task is sending it.
+    Sent,
+    /// Left where it is for a later scan (too many requests under way, or no runtime).
+    Held,
+    /// Its destination's rate limit gave it a later send time: it moves there.
+    Later(Delivery, i64),
+    /// Its destination is gone.
+    Gone(Delivery, Failure),
+}
+
+/// Starts one API destination delivery, within its destination's rate limit.
+fn to_api_destination(svc: &Arc<Inner>, key: Vec<u8>, mut d: Delivery, now: i64) -> Dispatched {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("API destination deliveries need the async runtime; held");
+        return Dispatched::Held;
+    };
+    if lock(&svc.queue.in_flight).len() >= MAX_IN_FLIGHT {
+        return Dispatched::Held;
+    }
+    let send_at = match d.slot_ms.take() {
+        Some(slot) => slot,
+        None => match crate::apidest::load_destination(svc, &d.target_arn) {
+            Some(dest) => svc.api_destinations.limiter.reserve(&d.target_arn, dest.rate_per_second, now),
+            None => {
+                let why = Failure {
+                    code: "NO_RESOURCE",
+                    message: format!("API destination {} does not exist.", d.target_arn),
+                    exhausted: None,
+                };
+                return Dispatched::Gone(d, why);
+            }
+        },
+    };
+    if send_at > now + SLOT_WAIT_MS {
+        d.slot_ms = Some(send_at);
+        return Dispatched::Later(d, send_at);
+    }
+    lock(&svc.queue.in_flight).insert(key.clone());
+    let svc = svc.clone();
+    let wait = Duration::from_millis(u64::try_from(send_at - now).unwrap_or(0));
+    runtime.spawn(async move {
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let outcome = crate::apidest::deliver(&svc, &d).await;
+        let batch = settle_http(&svc, Batch::new().delete(DELIVERIES, key.clone()), d, outcome);
+        if let Err(e) = svc.kv.commit(batch) {
+            tracing::error!(error = %e, "API destination delivery outcome not saved; it will be attempted again");
+        }
+        lock(&svc.queue.in_flight).remove(&key);
+        svc.queue.wake();
+    });
+    Dispatched::Sent
+}
+
+/// What an API destination attempt's outcome adds to the batch that removes it from the queue.
+fn settle_http(svc: &Inner, batch: Batch, mut d: Delivery, outcome: crate::apidest::Outcome) -> Batch {
+    use crate::apidest::Outcome;
+    match outcome {
+        Outcome::Delivered => batch,
+        Outcome::Retry { code, message, after_ms } if d.attempts < d.max_retries => {
+            d.attempts += 1;
+            tracing::debug!(%message, code, attempts = d.attempts, target = %d.target_arn, "API destination delivery will be retried");
+            let due = svc.now_ms() + backoff(svc, d.attempts).max(after_ms.unwrap_or(0));
+            batch.put(DELIVERIES, model::delivery_key(due, &d.id), model::encode(&d))
+        }
+        Outcome::Retry { code, message, .. } => {
+            let why = Failure { code, message, exhausted: Some("MaximumRetryAttempts") };
+            give_up(svc, &d, &why, batch)
+        }
+        Outcome::Fail { code, message } => {
+            give_up(svc, &d, &Failure { code, message, exhausted: None }, batch)
+        }
+    }
 }
 
 /// One attempt; returns the deliveries it causes in turn (a bus target routes the event on).
@@ -174,6 +292,8 @@ fn attempt(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortErr
             topics.publish(&d.target_arn, message).map(|_| Vec::new())
         }
         Some(TargetKind::Bus) => to_bus(svc, d, now),
+        // Sent by their own tasks (`to_api_destination`), never from here.
+        Some(TargetKind::ApiDestination) => Err(PortError::Unavailable("an API destination".to_owned())),
         None => Err(PortError::Invalid(format!("{} is not a target Nimbus delivers to", d.target_arn))),
     }
 }

@@ -163,7 +163,7 @@ fn unsupported(target: &Target) -> Option<(&'static str, String)> {
         Some(service) if target.arn.starts_with("arn:") => Some((
             "NotImplemented",
             format!(
-                "Targets of type {service} are not implemented by Nimbus yet; Lambda functions, SQS queues, SNS topics and event buses are"
+                "Targets of type {service} are not implemented by Nimbus yet; Lambda functions, SQS queues, SNS topics, event buses and API destinations are"
             ),
         )),
         _ => Some(("ValidationException", format!("Parameter {} is not valid.", target.arn))),

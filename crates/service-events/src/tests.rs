@@ -674,3 +674,374 @@ fn topic_targets_publish_the_input() {
     assert_eq!(published[0].0, "arn:aws:sns:us-east-1:000000000000:alerts");
     assert_eq!(published[0].1.message, "{\"n\":1}");
 }
+
+const KEY_CONN: &str = "arn:aws:events:us-east-1:000000000000:connection/";
+
+fn api_key_connection(env: &Env, name: &str) -> String {
+    let out = env.ok(
+        "CreateConnection",
+        json!({"Name": name, "AuthorizationType": "API_KEY", "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "s3cret"},
+            "InvocationHttpParameters": {
+                "HeaderParameters": [{"Key": "x-team", "Value": "payments"}, {"Key": "x-token", "Value": "hidden", "IsValueSecret": true}],
+                "QueryStringParameters": [{"Key": "v", "Value": "2"}]
+            }
+        }}),
+    );
+    out["ConnectionArn"].as_str().expect("arn").to_owned()
+}
+
+#[test]
+fn connections_lifecycle_in_aws_words() {
+    let env = Env::new();
+    let arn = api_key_connection(&env, "payments");
+    let uuid = arn.strip_prefix(&format!("{KEY_CONN}payments/")).expect("connection ARN shape");
+    assert_eq!(uuid.len(), 36, "{arn}");
+    let d = env.ok("DescribeConnection", json!({"Name": "payments"}));
+    assert_eq!(d["ConnectionState"], "AUTHORIZED");
+    assert_eq!(d["AuthorizationType"], "API_KEY");
+    assert_eq!(d["AuthParameters"]["ApiKeyAuthParameters"], json!({"ApiKeyName": "x-api-key"}));
+    assert_eq!(
+        d["AuthParameters"]["InvocationHttpParameters"]["HeaderParameters"],
+        json!([{"Key": "x-team", "Value": "payments", "IsValueSecret": false}, {"Key": "x-token", "IsValueSecret": true}])
+    );
+    let secret = d["SecretArn"].as_str().expect("secret");
+    assert!(
+        secret
+            .starts_with("arn:aws:secretsmanager:us-east-1:000000000000:secret:events!connection/payments/"),
+        "{secret}"
+    );
+    assert!(!d.to_string().contains("s3cret"), "no secret is shown: {d}");
+    assert!(d["LastAuthorizedTime"].is_number() && d["CreationTime"].is_number());
+    assert_eq!(
+        env.err("CreateConnection", json!({"Name": "payments", "AuthorizationType": "BASIC", "AuthParameters": {"BasicAuthParameters": {"Username": "u", "Password": "p"}}})).0,
+        "ResourceAlreadyExistsException"
+    );
+    // LocalStack's AWS-recorded messages.
+    assert_eq!(
+        env.err("CreateConnection", json!({"Name": "Invalid Name With Spaces!", "AuthorizationType": "API_KEY", "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}})).1,
+        r"1 validation error detected: Value 'Invalid Name With Spaces!' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+"
+    );
+    assert_eq!(
+        env.err(
+            "CreateConnection",
+            json!({"Name": "c", "AuthorizationType": "INVALID_AUTH_TYPE", "AuthParameters": {}})
+        )
+        .1,
+        "1 validation error detected: Value 'INVALID_AUTH_TYPE' at 'authorizationType' failed to satisfy constraint: Member must satisfy enum value set: [BASIC, OAUTH_CLIENT_CREDENTIALS, API_KEY]"
+    );
+    assert_eq!(
+        env.err("CreateConnection", json!({"Name": "c", "AuthorizationType": "BASIC", "AuthParameters": {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}})).0,
+        "ValidationException"
+    );
+    env.ok("CreateConnection", json!({"Name": "basic", "AuthorizationType": "BASIC", "AuthParameters": {"BasicAuthParameters": {"Username": "u", "Password": "p"}}}));
+    env.ok("CreateConnection", json!({"Name": "other", "AuthorizationType": "BASIC", "AuthParameters": {"BasicAuthParameters": {"Username": "u", "Password": "p"}}}));
+    let names = |out: &Value| -> Vec<String> {
+        out["Connections"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["Name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let page = env.ok("ListConnections", json!({"Limit": 2}));
+    assert_eq!(names(&page), ["basic", "other"]);
+    let rest = env.ok("ListConnections", json!({"Limit": 2, "NextToken": page["NextToken"]}));
+    assert_eq!(names(&rest), ["payments"]);
+    assert!(rest.get("NextToken").is_none());
+    assert_eq!(names(&env.ok("ListConnections", json!({"NamePrefix": "pay"}))), ["payments"]);
+
+    let updated = env.ok(
+        "UpdateConnection",
+        json!({"Name": "basic", "AuthParameters": {"BasicAuthParameters": {"Username": "new_user"}}}),
+    );
+    assert_eq!(updated["ConnectionState"], "AUTHORIZED");
+    assert!(updated["LastAuthorizedTime"].is_number());
+    let d = env.ok("DescribeConnection", json!({"Name": "basic"}));
+    assert_eq!(d["AuthParameters"]["BasicAuthParameters"]["Username"], "new_user");
+
+    let deauth = env.ok("DeauthorizeConnection", json!({"Name": "basic"}));
+    assert_eq!(deauth["ConnectionState"], "DEAUTHORIZING");
+    let d = env.ok("DescribeConnection", json!({"Name": "basic"}));
+    assert_eq!(d["ConnectionState"], "DEAUTHORIZED");
+    assert!(d.get("SecretArn").is_none(), "{d}");
+    assert_eq!(names(&env.ok("ListConnections", json!({"ConnectionState": "DEAUTHORIZED"}))), ["basic"]);
+    // Without its secret again, it cannot be authorized; with one, it is.
+    assert_eq!(
+        env.err(
+            "UpdateConnection",
+            json!({"Name": "basic", "AuthParameters": {"BasicAuthParameters": {"Username": "x"}}})
+        )
+        .0,
+        "ValidationException"
+    );
+    let again = env.ok(
+        "UpdateConnection",
+        json!({"Name": "basic", "AuthParameters": {"BasicAuthParameters": {"Password": "p2"}}}),
+    );
+    assert_eq!(again["ConnectionState"], "AUTHORIZED");
+
+    let deleted = env.ok("DeleteConnection", json!({"Name": "other"}));
+    assert_eq!(deleted["ConnectionState"], "DELETING");
+    assert_eq!(
+        env.err("DescribeConnection", json!({"Name": "other"})),
+        (
+            "ResourceNotFoundException".to_owned(),
+            "Failed to describe the connection(s). Connection 'other' does not exist.".to_owned()
+        )
+    );
+    assert_eq!(env.err("DeleteConnection", json!({"Name": "other"})).0, "ResourceNotFoundException");
+
+    // Records survive a restart.
+    let again = Env::with_store(env.store.clone());
+    assert_eq!(again.ok("DescribeConnection", json!({"Name": "payments"}))["ConnectionArn"], arn);
+}
+
+#[test]
+fn an_oauth_connection_is_authorizing_until_its_token_comes() {
+    let env = Env::new();
+    let out = env.ok(
+        "CreateConnection",
+        json!({"Name": "o", "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS", "AuthParameters": {"OAuthParameters": {
+            "AuthorizationEndpoint": "https://example.com/oauth", "HttpMethod": "POST",
+            "ClientParameters": {"ClientID": "id", "ClientSecret": "secret"}
+        }}}),
+    );
+    assert_eq!(out["ConnectionState"], "AUTHORIZING");
+    let d = env.ok("DescribeConnection", json!({"Name": "o"}));
+    assert_eq!(
+        d["AuthParameters"]["OAuthParameters"],
+        json!({"AuthorizationEndpoint": "https://example.com/oauth", "HttpMethod": "POST", "ClientParameters": {"ClientID": "id"}})
+    );
+    let e = env.err(
+        "CreateConnection",
+        json!({"Name": "o2", "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS", "AuthParameters": {"OAuthParameters": {
+            "AuthorizationEndpoint": "https://example.com/oauth", "HttpMethod": "DELETE",
+            "ClientParameters": {"ClientID": "id", "ClientSecret": "secret"}
+        }}}),
+    );
+    assert!(e.1.contains("at 'authParameters.oAuthParameters.httpMethod'"), "{e:?}");
+    // An API destination on it is INACTIVE until it is authorized.
+    let arn = out["ConnectionArn"].as_str().expect("arn");
+    let dest = env.ok("CreateApiDestination", json!({"Name": "d", "ConnectionArn": arn, "InvocationEndpoint": "https://example.com/x", "HttpMethod": "POST"}));
+    assert_eq!(dest["ApiDestinationState"], "INACTIVE");
+}
+
+#[test]
+fn api_destinations_lifecycle_in_aws_words() {
+    let env = Env::new();
+    let conn = api_key_connection(&env, "c");
+    let create = |name: &str, extra: Value| {
+        let mut body = json!({"Name": name, "ConnectionArn": conn, "InvocationEndpoint": "https://example.com/api/*", "HttpMethod": "POST"});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    // LocalStack's AWS-recorded message: every broken constraint, in member order.
+    assert_eq!(
+        env.err("CreateApiDestination", json!({"Name": "d", "ConnectionArn": "invalid-connection-arn", "HttpMethod": "INVALID_METHOD", "InvocationEndpoint": "invalid-endpoint"})).1,
+        r"2 validation errors detected: Value 'invalid-connection-arn' at 'connectionArn' failed to satisfy constraint: Member must satisfy regular expression pattern: ^arn:aws([a-z]|\-)*:events:([a-z]|\d|\-)*:([0-9]{12})?:connection\/[\.\-_A-Za-z0-9]+\/[\-A-Za-z0-9]+$; Value 'INVALID_METHOD' at 'httpMethod' failed to satisfy constraint: Member must satisfy enum value set: [HEAD, POST, PATCH, DELETE, PUT, GET, OPTIONS]"
+    );
+    assert_eq!(
+        env.err("CreateApiDestination", create("d", json!({"InvocationEndpoint": "http://example.com/"}))).0,
+        "ValidationException"
+    );
+    assert_eq!(
+        env.err("CreateApiDestination", create("d", json!({"InvocationRateLimitPerSecond": 301}))).0,
+        "LimitExceededException"
+    );
+    assert!(
+        env.err("CreateApiDestination", create("d", json!({"InvocationRateLimitPerSecond": 0})))
+            .1
+            .contains("greater than or equal to 1")
+    );
+    let missing = format!("{KEY_CONN}nope/0b6e1c0e-0000-0000-0000-000000000000");
+    assert_eq!(
+        env.err("CreateApiDestination", create("d", json!({"ConnectionArn": missing}))).0,
+        "ResourceNotFoundException"
+    );
+
+    let out = env.ok("CreateApiDestination", create("d", json!({"Description": "Test API destination"})));
+    assert_eq!(out["ApiDestinationState"], "ACTIVE");
+    let arn = out["ApiDestinationArn"].as_str().expect("arn");
+    assert!(arn.starts_with("arn:aws:events:us-east-1:000000000000:api-destination/d/"), "{arn}");
+    assert_eq!(env.err("CreateApiDestination", create("d", json!({}))).0, "ResourceAlreadyExistsException");
+    let d = env.ok("DescribeApiDestination", json!({"Name": "d"}));
+    assert_eq!(d["InvocationRateLimitPerSecond"], 300);
+    assert_eq!(d["Description"], "Test API destination");
+    assert_eq!(d["ConnectionArn"], conn.as_str());
+    env.ok("CreateApiDestination", create("e", json!({"InvocationRateLimitPerSecond": 10})));
+    let listed = env.ok("ListApiDestinations", json!({"NamePrefix": "d"}));
+    assert_eq!(listed["ApiDestinations"].as_array().map(Vec::len), Some(1));
+    assert!(listed["ApiDestinations"][0].get("Description").is_none());
+    let by_conn = env.ok("ListApiDestinations", json!({"ConnectionArn": conn}));
+    assert_eq!(by_conn["ApiDestinations"].as_array().map(Vec::len), Some(2));
+
+    let up = env.ok(
+        "UpdateApiDestination",
+        json!({"Name": "d", "HttpMethod": "PUT", "InvocationEndpoint": "https://example.com/api/v2"}),
+    );
+    assert_eq!(up["ApiDestinationState"], "ACTIVE");
+    let d = env.ok("DescribeApiDestination", json!({"Name": "d"}));
+    assert_eq!(
+        (d["HttpMethod"].as_str(), d["InvocationEndpoint"].as_str()),
+        (Some("PUT"), Some("https://example.com/api/v2"))
+    );
+    env.ok("DeauthorizeConnection", json!({"Name": "c"}));
+    assert_eq!(env.ok("DescribeApiDestination", json!({"Name": "d"}))["ApiDestinationState"], "INACTIVE");
+
+    env.ok("DeleteApiDestination", json!({"Name": "d"}));
+    assert_eq!(
+        env.err("DescribeApiDestination", json!({"Name": "d"})),
+        (
+            "ResourceNotFoundException".to_owned(),
+            "Failed to describe the api-destination(s). An api-destination 'd' does not exist.".to_owned()
+        )
+    );
+}
+
+/// A local HTTPS endpoint answering each request with the next status of `statuses` (200 when
+/// they run out); what it got, head and body, goes to the returned list.
+async fn endpoint(statuses: Vec<u16>) -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = got.clone();
+    let acceptor = outbound::fixtures::tls_acceptor();
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        while let Ok((socket, _)) = listener.accept().await {
+            let Ok(mut stream) = acceptor.accept(socket).await else { continue };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head, body) = loop {
+                let Ok(n) = stream.read(&mut chunk).await else { break (String::new(), String::new()) };
+                if n == 0 {
+                    break (String::new(), String::new());
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        break (head.to_owned(), body.to_owned());
+                    }
+                }
+            };
+            crate::lock(&sink).push((head, body));
+            let code = statuses.next().unwrap_or(200);
+            let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (port, got)
+}
+
+impl Env {
+    /// Runs the worker's scan and waits for the HTTP tasks it started.
+    async fn deliver_http(&self) {
+        queue::deliver_due(&self.svc.inner).expect("deliver");
+        for _ in 0..200 {
+            if crate::lock(self.svc.inner.queue.in_flight_keys()).is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("HTTP deliveries did not finish");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_destination_targets_get_the_request_retries_and_the_dlq() {
+    let env = Env::new();
+    let _ = env.svc.inner.http_client.set(outbound::Client::with_roots(outbound::fixtures::ca()));
+    let (port, got) = endpoint(vec![500, 200, 400]).await;
+    let conn = api_key_connection(&env, "c");
+    let dest = env.ok("CreateApiDestination", json!({"Name": "d", "ConnectionArn": conn, "InvocationEndpoint": format!("https://localhost:{port}/orders/*"), "HttpMethod": "POST"}))["ApiDestinationArn"].as_str().expect("arn").to_owned();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"shop\"]}"}));
+    let put = env.ok("PutTargets", json!({"Rule": "r", "Targets": [{
+        "Id": "api", "Arn": dest, "DeadLetterConfig": {"Arn": DLQ},
+        "HttpParameters": {"PathParameterValues": ["o-1"], "HeaderParameters": {"x-team": "target", "x-trace": "t1"}, "QueryStringParameters": {"mode": "fast"}},
+        "InputTransformer": {"InputPathsMap": {"total": "$.detail.total"}, "InputTemplate": "{\"total\": <total>}"}
+    }]}));
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+    env.ok(
+        "PutEvents",
+        json!({"Entries": [{"Source": "shop", "DetailType": "d", "Detail": "{\"total\": 42}"}]}),
+    );
+
+    // 500: retried after the backoff.
+    env.deliver_http().await;
+    assert_eq!(std::mem::take(&mut *crate::lock(&got)).len(), 1);
+    assert!(env.sent().is_empty());
+    env.deliver_http().await;
+    assert!(crate::lock(&got).is_empty(), "not before its backoff");
+    env.advance(2);
+    env.deliver_http().await;
+    let requests = std::mem::take(&mut *crate::lock(&got));
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (head, body) = &requests[0];
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.starts_with("post /orders/o-1?mode=fast&v=2 http/1.1"), "{head}");
+    for h in [
+        "x-api-key: s3cret",
+        "x-team: payments",
+        "x-trace: t1",
+        "x-token: hidden",
+        "user-agent: amazon/eventbridge/apidestinations",
+        "content-type: application/json; charset=utf-8",
+    ] {
+        assert!(lower.contains(h), "{h} in {head}");
+    }
+    assert_eq!(serde_json::from_str::<Value>(body).expect("json"), json!({"total": 42}));
+    env.deliver_http().await;
+    assert!(crate::lock(&got).is_empty(), "delivered once");
+
+    // 400: not retried; the DLQ gets the event with EventBridge's attributes.
+    env.ok(
+        "PutEvents",
+        json!({"Entries": [{"Source": "shop", "DetailType": "d", "Detail": "{\"total\": 7}"}]}),
+    );
+    env.deliver_http().await;
+    assert_eq!(crate::lock(&got).len(), 1);
+    let sent = env.sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, DLQ);
+    assert_eq!(serde_json::from_str::<Value>(&sent[0].1).expect("event")["detail"], json!({"total": 7}));
+    assert!(sent[0].2.contains(&"ERROR_CODE=String:ERROR_FROM_TARGET".to_owned()), "{sent:?}");
+    assert!(sent[0].2.contains(&format!("TARGET_ARN=String:{dest}")), "{sent:?}");
+    assert!(sent[0].2.contains(&"RETRY_ATTEMPTS=Number:0".to_owned()), "{sent:?}");
+    assert!(!sent[0].2.iter().any(|a| a.starts_with("EXHAUSTED_RETRY_CONDITION")), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destinations_rate_limit_delays_events_without_dropping_them() {
+    let env = Env::new();
+    let _ = env.svc.inner.http_client.set(outbound::Client::with_roots(outbound::fixtures::ca()));
+    let (port, got) = endpoint(Vec::new()).await;
+    let conn = api_key_connection(&env, "c");
+    let dest = env.ok("CreateApiDestination", json!({"Name": "d", "ConnectionArn": conn, "InvocationEndpoint": format!("https://localhost:{port}/"), "HttpMethod": "PUT", "InvocationRateLimitPerSecond": 1}))["ApiDestinationArn"].as_str().expect("arn").to_owned();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"shop\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "r", "Targets": [{"Id": "api", "Arn": dest}]}));
+    let entry = json!({"Source": "shop", "DetailType": "d", "Detail": "{}"});
+    env.ok("PutEvents", json!({"Entries": [entry, entry, entry]}));
+    env.deliver_http().await;
+    assert_eq!(crate::lock(&got).len(), 1, "one a second");
+    env.advance(1);
+    env.deliver_http().await;
+    assert_eq!(crate::lock(&got).len(), 2);
+    env.advance(1);
+    env.deliver_http().await;
+    assert_eq!(crate::lock(&got).len(), 3, "all three, in time");
+    assert!(env.sent().is_empty());
+}

@@ -1,14 +1,23 @@
 //! EventBridge through the Rust SDK: a custom bus, a rule fanning an `OrderPlaced` event out to
 //! three real Python functions (one through an InputTransformer), errors in EventBridge's words,
-//! and an acknowledged event delivered after a SIGKILL and a restart.
+//! an acknowledged event delivered after a SIGKILL and a restart, and API destinations: HTTPS
+//! endpoints in the test (trusted through `SSL_CERT_FILE`) get the request an event becomes,
+//! with API key and OAuth connections, retries and the dead-letter queue.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_eventbridge::types::{InputTransformer, PutEventsRequestEntry, Target};
+use aws_sdk_eventbridge::types::{
+    ApiDestinationHttpMethod, ApiDestinationState, ConnectionAuthorizationType, ConnectionHeaderParameter,
+    ConnectionHttpParameters, ConnectionOAuthHttpMethod, ConnectionQueryStringParameter, ConnectionState,
+    CreateConnectionApiKeyAuthRequestParameters, CreateConnectionAuthRequestParameters,
+    CreateConnectionOAuthClientRequestParameters, CreateConnectionOAuthRequestParameters, HttpParameters,
+    InputTransformer, PutEventsRequestEntry, Target,
+};
 use serde_json::{Value, json};
 
-use crate::harness::{Server, receive};
+use crate::harness::{Server, read_http_request, receive};
 use crate::lambda::{PY_RECORDER, create_python, lines_of, wait_for_lines};
 
 fn order(detail_type: &str, bus: &str) -> PutEventsRequestEntry {
@@ -480,4 +489,333 @@ async fn another_accounts_bus_needs_its_permission() {
         .await
         .expect_err("refused");
     assert_eq!(err.into_service_error().meta().code(), Some("ValidationException"));
+}
+
+/// A local HTTPS endpoint: `/token` answers an OAuth token; any other path answers the next
+/// status of `statuses` (200 once they run out). Every request (head, body) is recorded.
+async fn https_endpoint(statuses: Vec<u16>) -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = got.clone();
+    let acceptor = outbound::fixtures::tls_acceptor();
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        while let Ok((socket, _)) = listener.accept().await {
+            let Ok(mut stream) = acceptor.accept(socket).await else { continue };
+            let Some((head, body)) = read_http_request(&mut stream).await else { continue };
+            let token = head.split_whitespace().nth(1).is_some_and(|p| p.starts_with("/token"));
+            sink.lock().expect("lock").push((head, body));
+            let answer = if token {
+                let doc = r#"{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}"#;
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{doc}",
+                    doc.len()
+                )
+            } else {
+                let code = statuses.next().unwrap_or(200);
+                format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            };
+            let _ = stream.write_all(answer.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (port, got)
+}
+
+/// Waits until the endpoint has recorded `n` requests (10 s at most) and takes them.
+async fn requests(got: &Arc<Mutex<Vec<(String, String)>>>, n: usize) -> Vec<(String, String)> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if got.lock().expect("lock").len() >= n {
+            return std::mem::take(&mut *got.lock().expect("lock"));
+        }
+        assert!(std::time::Instant::now() < deadline, "the endpoint got {:?}", got.lock().expect("lock"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn https_server() -> Server {
+    Server::start_with_env(None, &["--ephemeral"], &[("SSL_CERT_FILE", outbound::fixtures::CA_FILE)])
+}
+
+async fn api_key_connection(events: &aws_sdk_eventbridge::Client, name: &str) -> String {
+    let params = ConnectionHttpParameters::builder()
+        .header_parameters(ConnectionHeaderParameter::builder().key("x-team").value("payments").build())
+        .query_string_parameters(ConnectionQueryStringParameter::builder().key("v").value("2").build())
+        .build();
+    let created = events
+        .create_connection()
+        .name(name)
+        .authorization_type(ConnectionAuthorizationType::ApiKey)
+        .auth_parameters(
+            CreateConnectionAuthRequestParameters::builder()
+                .api_key_auth_parameters(
+                    CreateConnectionApiKeyAuthRequestParameters::builder()
+                        .api_key_name("x-api-key")
+                        .api_key_value("s3cret")
+                        .build()
+                        .expect("api key"),
+                )
+                .invocation_http_parameters(params)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create connection");
+    assert_eq!(created.connection_state(), Some(&ConnectionState::Authorized));
+    created.connection_arn().expect("arn").to_owned()
+}
+
+#[tokio::test]
+async fn a_rule_sends_the_event_to_an_api_destination() {
+    let server = https_server();
+    let events = server.events("test", "us-east-1").await;
+    let (port, got) = https_endpoint(Vec::new()).await;
+    let conn = api_key_connection(&events, "shop-api").await;
+    let described = events.describe_connection().name("shop-api").send().await.expect("describe");
+    assert!(
+        described.secret_arn().is_some_and(|a| a
+            .starts_with("arn:aws:secretsmanager:us-east-1:000000000000:secret:events!connection/shop-api/")),
+        "{described:?}"
+    );
+    assert_eq!(
+        described.auth_parameters().and_then(|a| a.api_key_auth_parameters()).and_then(|k| k.api_key_name()),
+        Some("x-api-key")
+    );
+    let dest = events
+        .create_api_destination()
+        .name("orders-api")
+        .connection_arn(&conn)
+        .invocation_endpoint(format!("https://localhost:{port}/orders/*/events"))
+        .http_method(ApiDestinationHttpMethod::Put)
+        .send()
+        .await
+        .expect("create api destination");
+    assert_eq!(dest.api_destination_state(), Some(&ApiDestinationState::Active));
+    let dest_arn = dest.api_destination_arn().expect("arn").to_owned();
+    assert!(dest_arn.starts_with("arn:aws:events:us-east-1:000000000000:api-destination/orders-api/"));
+
+    events
+        .put_rule()
+        .name("to-api")
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    let http = HttpParameters::builder()
+        .path_parameter_values("o-1")
+        .header_parameters("x-trace", "t-9")
+        .header_parameters("x-team", "overridden")
+        .query_string_parameters("mode", "fast")
+        .build();
+    let transformer = InputTransformer::builder()
+        .input_paths_map("order", "$.detail.orderId")
+        .input_template(r#"{"order": <order>, "rule": <aws.events.rule-name>}"#)
+        .build()
+        .expect("transformer");
+    let put = events
+        .put_targets()
+        .rule("to-api")
+        .targets(
+            Target::builder()
+                .id("api")
+                .arn(&dest_arn)
+                .http_parameters(http)
+                .input_transformer(transformer)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("put targets");
+    assert_eq!(put.failed_entry_count(), 0, "{put:?}");
+    events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+
+    let got = requests(&got, 1).await;
+    let (head, body) = &got[0];
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.starts_with("put /orders/o-1/events?mode=fast&v=2 http/1.1"), "{head}");
+    for h in [
+        "x-api-key: s3cret",
+        "x-team: payments",
+        "x-trace: t-9",
+        "user-agent: amazon/eventbridge/apidestinations",
+        "content-type: application/json; charset=utf-8",
+    ] {
+        assert!(lower.contains(h), "{h} in {head}");
+    }
+    assert_eq!(serde_json::from_str::<Value>(body).expect("json"), json!({"order": "o-1", "rule": "to-api"}));
+
+    // The connection's secrets never come back; unknown names are refused in EventBridge's words.
+    let e = events.describe_connection().name("nope").send().await.expect_err("missing").into_service_error();
+    assert!(e.is_resource_not_found_exception(), "{e:?}");
+    assert_eq!(
+        e.meta().message(),
+        Some("Failed to describe the connection(s). Connection 'nope' does not exist.")
+    );
+    let listed = events.list_api_destinations().connection_arn(&conn).send().await.expect("list");
+    assert_eq!(listed.api_destinations().len(), 1);
+}
+
+#[tokio::test]
+async fn refused_events_reach_the_dlq_and_failing_endpoints_are_retried() {
+    let server = https_server();
+    let events = server.events("test", "us-east-1").await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let dlq_url = crate::harness::create_queue(&sqs, "api-dlq").await;
+    let dlq = "arn:aws:sqs:us-east-1:000000000000:api-dlq";
+    let (bad_port, bad) = https_endpoint(vec![400]).await;
+    let (flaky_port, flaky) = https_endpoint(vec![500, 200]).await;
+    let conn = api_key_connection(&events, "c").await;
+    let mut arns = Vec::new();
+    for (name, port) in [("bad", bad_port), ("flaky", flaky_port)] {
+        let dest = events
+            .create_api_destination()
+            .name(name)
+            .connection_arn(&conn)
+            .invocation_endpoint(format!("https://localhost:{port}/hook"))
+            .http_method(ApiDestinationHttpMethod::Post)
+            .send()
+            .await
+            .expect("destination");
+        arns.push(dest.api_destination_arn().expect("arn").to_owned());
+    }
+    events
+        .put_rule()
+        .name("r")
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    let dead_letter = aws_sdk_eventbridge::types::DeadLetterConfig::builder().arn(dlq).build();
+    events
+        .put_targets()
+        .rule("r")
+        .targets(
+            Target::builder()
+                .id("bad")
+                .arn(&arns[0])
+                .dead_letter_config(dead_letter.clone())
+                .build()
+                .expect("t"),
+        )
+        .targets(
+            Target::builder().id("flaky").arn(&arns[1]).dead_letter_config(dead_letter).build().expect("t"),
+        )
+        .send()
+        .await
+        .expect("put targets");
+    events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+
+    let dead = receive(&sqs, &dlq_url, 1).await;
+    assert_eq!(dead.len(), 1, "the 400 goes to the DLQ, without retries");
+    let event: Value = serde_json::from_str(dead[0].body().expect("body")).expect("json");
+    assert_eq!(event["detail-type"], "OrderPlaced");
+    let attr = |name: &str| {
+        dead[0]
+            .message_attributes()
+            .and_then(|a| a.get(name))
+            .and_then(|v| v.string_value())
+            .map(str::to_owned)
+    };
+    assert_eq!(attr("ERROR_CODE").as_deref(), Some("ERROR_FROM_TARGET"));
+    assert_eq!(attr("TARGET_ARN").as_deref(), Some(arns[0].as_str()));
+    assert_eq!(attr("RULE_ARN").as_deref(), Some("arn:aws:events:us-east-1:000000000000:rule/r"));
+    assert_eq!(attr("RETRY_ATTEMPTS").as_deref(), Some("0"));
+    assert!(attr("ERROR_MESSAGE").is_some_and(|m| m.contains("400")), "{:?}", attr("ERROR_MESSAGE"));
+    assert_eq!(requests(&bad, 1).await.len(), 1);
+
+    // 500, then 200 on the retry: the same event, twice, and nothing in the DLQ.
+    let tries = requests(&flaky, 2).await;
+    assert_eq!(tries.len(), 2);
+    assert_eq!(tries[0].1, tries[1].1);
+    let event: Value = serde_json::from_str(&tries[1].1).expect("the event");
+    assert_eq!(event["detail"]["orderId"], "o-1");
+    assert!(receive(&sqs, &dlq_url, 1).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_oauth_connection_fetches_its_token_and_sends_it() {
+    let server = https_server();
+    let events = server.events("test", "us-east-1").await;
+    let (port, got) = https_endpoint(Vec::new()).await;
+    let oauth = CreateConnectionOAuthRequestParameters::builder()
+        .client_parameters(
+            CreateConnectionOAuthClientRequestParameters::builder()
+                .client_id("my-client")
+                .client_secret("my-secret")
+                .build()
+                .expect("client"),
+        )
+        .authorization_endpoint(format!("https://localhost:{port}/token"))
+        .http_method(ConnectionOAuthHttpMethod::Post)
+        .o_auth_http_parameters(
+            ConnectionHttpParameters::builder()
+                .body_parameters(
+                    aws_sdk_eventbridge::types::ConnectionBodyParameter::builder()
+                        .key("grant_type")
+                        .value("client_credentials")
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+        .expect("oauth");
+    let created = events
+        .create_connection()
+        .name("oauth")
+        .authorization_type(ConnectionAuthorizationType::OauthClientCredentials)
+        .auth_parameters(CreateConnectionAuthRequestParameters::builder().o_auth_parameters(oauth).build())
+        .send()
+        .await
+        .expect("create connection");
+    assert_eq!(created.connection_state(), Some(&ConnectionState::Authorizing));
+    let conn = created.connection_arn().expect("arn").to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = events.describe_connection().name("oauth").send().await.expect("describe");
+        if d.connection_state() == Some(&ConnectionState::Authorized) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{d:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token_request = requests(&got, 1).await;
+    let (head, body) = &token_request[0];
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.starts_with("post /token http/1.1"), "{head}");
+    let basic = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "my-client:my-secret");
+    assert!(lower.contains(&format!("authorization: basic {}", basic.to_ascii_lowercase())), "{head}");
+    assert_eq!(body, "grant_type=client_credentials");
+
+    let dest = events
+        .create_api_destination()
+        .name("partner")
+        .connection_arn(&conn)
+        .invocation_endpoint(format!("https://localhost:{port}/partner"))
+        .http_method(ApiDestinationHttpMethod::Post)
+        .send()
+        .await
+        .expect("destination");
+    assert_eq!(dest.api_destination_state(), Some(&ApiDestinationState::Active));
+    events
+        .put_rule()
+        .name("r")
+        .event_pattern(r#"{"source":["com.shop.orders"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule("r")
+        .targets(Target::builder().id("p").arn(dest.api_destination_arn().expect("arn")).build().expect("t"))
+        .send()
+        .await
+        .expect("put targets");
+    events.put_events().entries(order("OrderPlaced", "default")).send().await.expect("put events");
+    let sent = requests(&got, 1).await;
+    assert!(sent[0].0.to_ascii_lowercase().starts_with("post /partner http/1.1"), "{sent:?}");
+    assert!(sent[0].0.to_ascii_lowercase().contains("authorization: bearer tok-1"), "{sent:?}");
 }

@@ -5,8 +5,8 @@
 //! remembers its trail of (array, index) pairs so a rule's fields can be required to come from
 //! the same element of an array they share, as Ruler's array-consistent matching does.
 
+use crate::{FastMap, FastSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 use crate::json::{Token, Tokens};
 use crate::number;
@@ -15,8 +15,8 @@ use crate::number;
 /// subtree whose path is no prefix of a wanted path is skipped without building paths).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct PathIndex {
-    ids: HashMap<Box<str>, u32>,
-    prefixes: HashSet<Box<str>>,
+    ids: FastMap<Box<str>, u32>,
+    prefixes: FastSet<Box<str>>,
 }
 
 impl PathIndex {
@@ -103,7 +103,6 @@ struct Frame {
     object: bool,
     /// Length of `path` for this container's own path.
     base: usize,
-    skip: bool,
     array: u32,
     next_index: u32,
 }
@@ -120,13 +119,11 @@ pub(crate) fn flatten<'a>(src: &'a str, index: &PathIndex) -> Result<Flat<'a>, S
         match token {
             Token::Key(key) => {
                 let frame = frames.last().ok_or("a key outside an object")?;
-                if !frame.skip {
-                    path.truncate(frame.base);
-                    if frame.base > 0 {
-                        path.push('.');
-                    }
-                    path.push_str(&key);
+                path.truncate(frame.base);
+                if frame.base > 0 {
+                    path.push('.');
                 }
+                path.push_str(&key);
             }
             Token::EndObject => {
                 frames.pop();
@@ -136,7 +133,6 @@ pub(crate) fn flatten<'a>(src: &'a str, index: &PathIndex) -> Result<Flat<'a>, S
                 trail.pop();
             }
             value => {
-                let parent_skip = frames.last().is_some_and(|f| f.skip);
                 if let Some(frame) = frames.last_mut()
                     && !frame.object
                 {
@@ -148,25 +144,22 @@ pub(crate) fn flatten<'a>(src: &'a str, index: &PathIndex) -> Result<Flat<'a>, S
                     frame.next_index = frame.next_index.saturating_add(1);
                 }
                 match value {
+                    // A subtree no rule names is read past, not walked.
+                    Token::BeginObject if !index.wanted_below(&path) => tokens.skip_container()?,
+                    Token::BeginArray if index.id(&path).is_none() && !index.wanted_below(&path) => {
+                        tokens.skip_container()?
+                    }
                     Token::BeginObject => {
-                        let skip = parent_skip || !index.wanted_below(&path);
-                        frames.push(Frame { object: true, base: path.len(), skip, array: 0, next_index: 0 });
+                        frames.push(Frame { object: true, base: path.len(), array: 0, next_index: 0 });
                     }
                     Token::BeginArray => {
-                        let skip = parent_skip || (index.id(&path).is_none() && !index.wanted_below(&path));
-                        frames.push(Frame {
-                            object: false,
-                            base: path.len(),
-                            skip,
-                            array: arrays,
-                            next_index: 0,
-                        });
+                        frames.push(Frame { object: false, base: path.len(), array: arrays, next_index: 0 });
                         trail.push((arrays, 0));
                         arrays = arrays.saturating_add(1);
                     }
                     scalar => {
                         // A scalar document has no fields at all.
-                        if parent_skip || frames.is_empty() {
+                        if frames.is_empty() {
                             continue;
                         }
                         let Some(id) = index.id(&path) else { continue };
@@ -249,6 +242,29 @@ mod tests {
         assert_eq!(flat.trail(&c[2]), [(0, 1), (1, 1)]);
         assert!(consistent(flat.trail(&b[1]), flat.trail(&c[1])));
         assert!(!consistent(flat.trail(&b[0]), flat.trail(&c[1])));
+    }
+
+    #[test]
+    fn skipped_subtrees_are_still_checked() {
+        // Nothing under `skip` is wanted, so it is read past; it must fail as a full read does.
+        let idx = index(&["a"]);
+        for doc in [
+            r#"{"a":1,"skip":{"x":[1,2,]}}"#,
+            r#"{"a":1,"skip":[{"x" 1}]}"#,
+            r#"{"a":1,"skip":[01]}"#,
+            r#"{"a":1,"skip":{"x":"\q"}}"#,
+            r#"{"a":1,"skip":{"x":tru}}"#,
+            r#"{"a":1,"skip":[[[]]}"#,
+            r#"{"a":1,"skip":{"x":[1,{"y":null}],"z":"ok"}}"#,
+            r#"{"skip":{"x":[1,{"y":"\u00e9"}]},"a":[true]}"#,
+        ] {
+            let full = crate::json::parse(doc).map(drop);
+            let flat = flatten(doc, &idx).map(drop);
+            assert_eq!(flat, full, "{doc}");
+        }
+        let flat = flatten(r#"{"skip":{"a":5,"x":[{"a":6}]},"a":7}"#, &idx).expect("json");
+        let a: Vec<_> = flat.at(0).iter().map(|l| l.value.clone()).collect();
+        assert_eq!(a, [Scalar::Number("7", Some(7.0))]);
     }
 
     #[test]

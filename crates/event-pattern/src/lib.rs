@@ -34,5 +34,10 @@ pub use filter_policy::{
 pub use machine::Matcher;
 pub use pattern::{Dialect, Pattern};
 
+/// Maps keyed by what the rules name (field paths, literals) and probed for every leaf of every
+/// event: a fast hasher, since only rules, not events, put keys in them.
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+
 #[cfg(test)]
 mod tests;

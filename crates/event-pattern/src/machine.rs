@@ -13,7 +13,10 @@
 //! The exceptions to "one lookup": CIDR blocks and wildcards are scanned, but only those on the
 //! field being looked at; numeric ranges are an interval tree per field (`interval.rs`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::{FastMap, FastSet};
 
 use crate::PatternError;
 use crate::event::{self, PathIndex, Scalar};
@@ -35,12 +38,15 @@ pub struct Matcher<R> {
     paths: PathIndex,
     states: Vec<State>,
     /// (from, path, conditions) → to: how branches with a common start share states.
-    edges: HashMap<(StateId, u32, String), StateId>,
+    edges: FastMap<(StateId, u32, String), StateId>,
+    /// Rule number → position of its name in name order, and back, so matches come out sorted
+    /// without comparing names; made on the first match after a change.
+    ranks: OnceLock<(Vec<u32>, Vec<u32>)>,
 }
 
 #[derive(Debug, Default, Clone)]
 struct State {
-    next: HashMap<u32, ValueIndex>,
+    next: FastMap<u32, ValueIndex>,
     /// `exists: false` steps: taken when the event has no leaf at the path.
     absent: Vec<(u32, StateId)>,
     /// Rules (by number) matched once this state is reached.
@@ -60,7 +66,8 @@ impl<R: Ord + Clone> Matcher<R> {
             names: Vec::new(),
             paths: PathIndex::default(),
             states: vec![State::default()],
-            edges: HashMap::new(),
+            edges: FastMap::default(),
+            ranks: OnceLock::new(),
         }
     }
 
@@ -82,6 +89,7 @@ impl<R: Ord + Clone> Matcher<R> {
         }
         let number = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
         self.compile(number, &pattern);
+        self.ranks = OnceLock::new();
         self.names.push(id.clone());
         self.rules.insert(id, pattern);
     }
@@ -107,12 +115,39 @@ impl<R: Ord + Clone> Matcher<R> {
     /// The names of the rules `event` (JSON text) matches, sorted, each once.
     pub fn matches(&self, event: &str) -> Result<Vec<&R>, PatternError> {
         let flat = event::flatten(event, &self.paths).map_err(PatternError::InvalidEvent)?;
-        let mut rules = self.walk(&flat);
-        rules.sort_unstable();
-        rules.dedup();
-        let mut names: Vec<&R> = rules.into_iter().map(|n| &self.names[n as usize]).collect();
-        names.sort_unstable();
-        Ok(names)
+        let rules = self.walk(&flat);
+        let (ranks, by_rank) = self.ranks.get_or_init(|| self.rank_names());
+        // In name order, each once: a bitmap over ranks when many rules matched (as with
+        // anything-but), a sort otherwise.
+        let mut ordered: Vec<u32> = rules.iter().map(|&n| ranks[n as usize]).collect();
+        if ordered.len() > ranks.len() / 64 {
+            let mut bits = vec![0u64; ranks.len().div_ceil(64)];
+            for &r in &ordered {
+                bits[r as usize / 64] |= 1 << (r % 64);
+            }
+            ordered.clear();
+            for (word, &b) in bits.iter().enumerate() {
+                let mut b = b;
+                while b != 0 {
+                    ordered.push(word as u32 * 64 + b.trailing_zeros());
+                    b &= b - 1;
+                }
+            }
+        } else {
+            ordered.sort_unstable();
+            ordered.dedup();
+        }
+        Ok(ordered.into_iter().map(|r| &self.names[by_rank[r as usize] as usize]).collect())
+    }
+
+    fn rank_names(&self) -> (Vec<u32>, Vec<u32>) {
+        let mut by_rank: Vec<u32> = (0..self.names.len() as u32).collect();
+        by_rank.sort_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));
+        let mut ranks = vec![0u32; by_rank.len()];
+        for (rank, &n) in by_rank.iter().enumerate() {
+            ranks[n as usize] = rank as u32;
+        }
+        (ranks, by_rank)
     }
 
     /// [`Matcher::matches`] for an event already parsed by serde_json.
@@ -158,11 +193,19 @@ impl<R: Ord + Clone> Matcher<R> {
 
     fn walk(&self, flat: &event::Flat<'_>) -> Vec<u32> {
         let mut matched = Vec::new();
-        let mut seen: HashSet<(StateId, Vec<(u32, u32)>)> = HashSet::new();
+        // States reached with no array constraint (the common case) are remembered apart, so
+        // most checks hash one integer and clone nothing.
+        let mut seen_free: FastSet<StateId> = FastSet::default();
+        let mut seen: FastSet<(StateId, Vec<(u32, u32)>)> = FastSet::default();
         let mut work: Vec<(StateId, Vec<(u32, u32)>)> = vec![(0, Vec::new())];
         let mut targets = Vec::new();
         while let Some((at, constraint)) = work.pop() {
-            if seen.contains(&(at, constraint.clone())) {
+            let first_visit = if constraint.is_empty() {
+                seen_free.insert(at)
+            } else {
+                seen.insert((at, constraint.clone()))
+            };
+            if !first_visit {
                 continue;
             }
             let state = &self.states[at as usize];
@@ -200,7 +243,6 @@ impl<R: Ord + Clone> Matcher<R> {
                     }
                 }
             }
-            seen.insert((at, constraint));
         }
         matched
     }
@@ -219,19 +261,19 @@ fn conditions_key(conditions: &[Condition]) -> String {
 struct ValueIndex {
     /// `exists: true`: any leaf.
     any: Vec<StateId>,
-    strings: HashMap<Box<str>, Vec<StateId>>,
+    strings: FastMap<Box<str>, Vec<StateId>>,
     /// Exact string patterns that are IP addresses, by address.
-    addresses: HashMap<(bool, u128), Vec<StateId>>,
+    addresses: FastMap<(bool, u128), Vec<StateId>>,
     /// true, false, null.
     literals: [Vec<StateId>; 3],
-    number_texts: HashMap<Box<str>, Vec<StateId>>,
-    numbers: HashMap<u64, Vec<StateId>>,
+    number_texts: FastMap<Box<str>, Vec<StateId>>,
+    numbers: FastMap<u64, Vec<StateId>>,
     ranges: Intervals,
     prefixes: Trie,
     suffixes: Trie,
     prefixes_folded: Trie,
     suffixes_folded: Trie,
-    folded: HashMap<Box<str>, Vec<StateId>>,
+    folded: FastMap<Box<str>, Vec<StateId>>,
     wildcards: Vec<(Wildcard, StateId)>,
     blocks: Vec<(IpRange, StateId)>,
     anything_but: AnythingButIndex,
@@ -331,11 +373,11 @@ impl ValueIndex {
 struct AnythingButIndex {
     /// Entry → next state.
     targets: Vec<StateId>,
-    strings: HashMap<Box<str>, Vec<u32>>,
-    numbers: HashMap<u64, Vec<u32>>,
+    strings: FastMap<Box<str>, Vec<u32>>,
+    numbers: FastMap<u64, Vec<u32>>,
     prefixes: Trie,
     suffixes: Trie,
-    folded: HashMap<Box<str>, Vec<u32>>,
+    folded: FastMap<Box<str>, Vec<u32>>,
     wildcards: Vec<(Wildcard, u32)>,
 }
 

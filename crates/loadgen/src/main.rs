@@ -24,7 +24,7 @@ struct Cli {
 
     /// What to run: noop, health, sts-get-caller-identity, iam-get-role, iam-create-delete-role,
     /// lambda-invoke, lambda-invoke-cold, sns-publish, s3-put, s3-get, dynamodb-put,
-    /// dynamodb-get, dynamodb-query, sqs-send, sqs-receive, sqs-delete, events-put, apigw-lambda.
+    /// dynamodb-get, dynamodb-query, sqs-send, sqs-receive, sqs-delete, events-put, events-lambda, apigw-lambda.
     #[arg(long, default_value = "sts-get-caller-identity")]
     scenario: Scenario,
 

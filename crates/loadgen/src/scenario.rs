@@ -66,6 +66,11 @@ pub enum Scenario {
     /// EventBridge `PutEvents` of one event matched by one rule whose target is an SQS queue:
     /// each operation commits a durable delivery.
     EventsPut,
+    /// EventBridge `PutEvents` of [`EVENTS_PER_PUT`] events matched by one rule whose target is
+    /// the `lambda-invoke` function: each operation commits ten durable deliveries, which become
+    /// asynchronous invokes. The timed figure is the front door's; `bench/events_lambda.py`
+    /// counts the invocations to measure delivery end to end.
+    EventsLambda,
     /// An HTTP API (payload 2.0) `$default` route to the `lambda-invoke` function, called by
     /// its path-form URL, unsigned: API Gateway → Lambda, warm.
     ApigwLambda,
@@ -168,6 +173,9 @@ pub const DELETE_QUEUE: &str = "nimbus-loadgen-delete";
 pub const EVENTS_QUEUE: &str = "nimbus-loadgen-events";
 /// The rule `events-put` matches on the default bus.
 pub const EVENTS_RULE: &str = "nimbus-loadgen-rule";
+/// The rule `events-lambda` matches on the default bus, and the events each operation puts.
+pub const EVENTS_LAMBDA_RULE: &str = "nimbus-loadgen-lambda-rule";
+pub const EVENTS_PER_PUT: usize = 10;
 
 /// The HTTP API `apigw-lambda` creates; its id is read from the setup's answer.
 pub const HTTP_API: &str = "nimbus-loadgen-api";
@@ -266,7 +274,7 @@ fn zip_of(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::Noop,
         Scenario::Health,
         Scenario::StsGetCallerIdentity,
@@ -283,6 +291,7 @@ impl Scenario {
         Scenario::SqsReceive,
         Scenario::SqsDelete,
         Scenario::EventsPut,
+        Scenario::EventsLambda,
         Scenario::ApigwLambda,
         Scenario::LambdaInvokeCold,
     ];
@@ -305,6 +314,7 @@ impl Scenario {
             Scenario::SqsReceive => "sqs-receive",
             Scenario::SqsDelete => "sqs-delete",
             Scenario::EventsPut => "events-put",
+            Scenario::EventsLambda => "events-lambda",
             Scenario::ApigwLambda => "apigw-lambda",
             Scenario::LambdaInvokeCold => "lambda-invoke-cold",
         }
@@ -419,6 +429,32 @@ impl Scenario {
                 v.push(Setup::new(sqs_json("SendMessageBatch", &batch), &[StatusCode::OK]));
                 v
             }
+            Scenario::EventsLambda => vec![
+                Setup::new(
+                    create_function(INVOKE_FUNCTION, &options.function),
+                    &[StatusCode::CREATED, StatusCode::CONFLICT],
+                ),
+                Setup::new(
+                    events_json(
+                        "PutRule",
+                        &serde_json::json!({
+                            "Name": EVENTS_LAMBDA_RULE,
+                            "EventPattern": r#"{"source":["nimbus.loadgen.lambda"]}"#,
+                        }),
+                    ),
+                    &[StatusCode::OK],
+                ),
+                Setup::new(
+                    events_json(
+                        "PutTargets",
+                        &serde_json::json!({
+                            "Rule": EVENTS_LAMBDA_RULE,
+                            "Targets": [{"Id": "fn", "Arn": options.arn("lambda", &format!("function:{INVOKE_FUNCTION}"))}],
+                        }),
+                    ),
+                    &[StatusCode::OK],
+                ),
+            ],
             Scenario::EventsPut => vec![
                 create_queue(EVENTS_QUEUE, &[]),
                 Setup::new(
@@ -571,6 +607,18 @@ impl Scenario {
                     "Detail": format!(r#"{{"seq":{}}}"#, op.seq),
                 }]}),
             ),
+            Scenario::EventsLambda => {
+                let entries: Vec<serde_json::Value> = (0..EVENTS_PER_PUT)
+                    .map(|i| {
+                        serde_json::json!({
+                            "Source": "nimbus.loadgen.lambda",
+                            "DetailType": "tick",
+                            "Detail": format!(r#"{{"seq":{},"i":{i}}}"#, op.seq),
+                        })
+                    })
+                    .collect();
+                events_json("PutEvents", &serde_json::json!({ "Entries": entries }))
+            }
             Scenario::LambdaInvokeCold => Call::rest(
                 Method::POST,
                 &format!("/2015-03-31/functions/{}/invocations", cold_name(op)),
@@ -625,6 +673,7 @@ impl Scenario {
             | Scenario::SqsReceive
             | Scenario::SqsDelete
             | Scenario::EventsPut
+            | Scenario::EventsLambda
             | Scenario::ApigwLambda => None,
         }
     }

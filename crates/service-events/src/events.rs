@@ -228,7 +228,7 @@ pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64, via: &[St
             let event = (payload != text).then(|| text.to_owned());
             Delivery {
                 v: SCHEMA_VERSION,
-                id: uuid::Uuid::new_v4().simple().to_string(),
+                id: delivery_id(),
                 account: scope.account.as_str().to_owned(),
                 region: scope.region.as_str().to_owned(),
                 rule_arn: rule_arn.clone(),
@@ -297,4 +297,13 @@ mod tests {
         };
         assert_eq!(entry_size(&e), 14 + 2 + 1 + 2 + 3);
     }
+}
+
+/// A delivery's id: deliveries due in the same millisecond sort by it, so it starts with a
+/// sequence number and a FIFO target gets events in the order PutEvents accepted them; the
+/// random rest keeps ids unique across restarts, when the sequence starts again.
+pub(crate) fn delivery_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{n:016x}{}", uuid::Uuid::new_v4().simple())
 }

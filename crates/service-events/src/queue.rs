@@ -111,70 +111,64 @@ fn backoff(svc: &Inner, attempts: u32) -> i64 {
 }
 
 /// Delivers every due delivery; returns how long to sleep until the next one. In-process
-/// targets are called here, in key order; each API destination delivery runs in a task of its
-/// own (an endpoint has up to 5 seconds to answer), which commits its outcome itself: until then
-/// its key stays in the queue, skipped by scans, so a crash means another attempt and a
-/// finished one is never sent twice.
+/// targets are called here, in lanes that run side by side (each port call commits on its own,
+/// so lanes share the store's group commit); the queue's own bookkeeping for the whole scan is
+/// one commit. Deliveries that must keep their order (a FIFO queue's or topic's message group)
+/// share a lane. Each API destination delivery runs in a task of its own (an endpoint has up to
+/// 5 seconds to answer), which commits its outcome itself: until then its key stays in the
+/// queue, skipped by scans, so a crash means another attempt and a finished one is never sent
+/// twice.
 pub(crate) fn deliver_due(svc: &Arc<Inner>) -> Result<Duration, Error> {
     let now = svc.now_ms();
     let end = std::ops::Bound::Excluded(format!("{:016}/", now + 1).into_bytes());
     let due = svc.kv.scan(DELIVERIES, KeyRange::until(end), BATCH)?;
     let full = due.len() == BATCH;
     let mut progressed = false;
+    let mut batch = Batch::new();
+    let mut local: Vec<(Vec<u8>, Delivery)> = Vec::new();
     for (key, raw) in due {
         if lock(&svc.queue.in_flight).contains(&key) {
             continue;
         }
-        let mut batch = Batch::new().delete(DELIVERIES, key.clone());
-        match model::decode::<Delivery>(&raw) {
-            Err(e) => tracing::error!(error = %e, "dropping an unreadable delivery"),
-            Ok(mut d) => {
-                let age_ms = now - d.accepted_ms;
-                if age_ms > i64::from(d.max_age_seconds) * 1000 {
-                    let why = Failure::exhausted(
-                        "MaximumEventAgeInSeconds",
-                        "The event is older than the target's MaximumEventAgeInSeconds.",
-                    );
-                    batch = give_up(svc, &d, &why, batch);
-                } else if TargetKind::of(&d.target_arn) == Some(TargetKind::ApiDestination) {
-                    match to_api_destination(svc, key, d, now) {
-                        Dispatched::Sent => {
-                            progressed = true;
-                            continue;
-                        }
-                        Dispatched::Held => continue,
-                        Dispatched::Later(d, at) => {
-                            batch = batch.put(DELIVERIES, model::delivery_key(at, &d.id), model::encode(&d));
-                        }
-                        Dispatched::Gone(d, why) => batch = give_up(svc, &d, &why, batch),
-                    }
-                } else {
-                    match attempt(svc, &d, now) {
-                        Ok(more) => {
-                            for next in more {
-                                batch = batch.put(
-                                    DELIVERIES,
-                                    model::delivery_key(now, &next.id),
-                                    model::encode(&next),
-                                );
-                            }
-                        }
-                        Err(PortError::Unavailable(why)) if d.attempts < d.max_retries => {
-                            d.attempts += 1;
-                            tracing::debug!(%why, attempts = d.attempts, "delivery will be retried");
-                            let due = now + backoff(svc, d.attempts);
-                            batch = batch.put(DELIVERIES, model::delivery_key(due, &d.id), model::encode(&d));
-                        }
-                        Err(PortError::Unavailable(why)) => {
-                            let why = Failure::exhausted("MaximumRetryAttempts", &why);
-                            batch = give_up(svc, &d, &why, batch);
-                        }
-                        Err(e) => batch = give_up(svc, &d, &Failure::permanent(&e), batch),
-                    }
-                }
+        let d = match model::decode::<Delivery>(&raw) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "dropping an unreadable delivery");
+                batch = batch.delete(DELIVERIES, key);
+                progressed = true;
+                continue;
             }
+        };
+        if now - d.accepted_ms > i64::from(d.max_age_seconds) * 1000 {
+            let why = Failure::exhausted(
+                "MaximumEventAgeInSeconds",
+                "The event is older than the target's MaximumEventAgeInSeconds.",
+            );
+            batch = give_up(svc, &d, &why, batch.delete(DELIVERIES, key));
+        } else if TargetKind::of(&d.target_arn) == Some(TargetKind::ApiDestination) {
+            match to_api_destination(svc, key.clone(), d, now) {
+                Dispatched::Sent => {}
+                Dispatched::Held => continue,
+                Dispatched::Later(d, at) => {
+                    batch = batch.delete(DELIVERIES, key).put(
+                        DELIVERIES,
+                        model::delivery_key(at, &d.id),
+                        model::encode(&d),
+                    );
+                }
+                Dispatched::Gone(d, why) => batch = give_up(svc, &d, &why, batch.delete(DELIVERIES, key)),
+            }
+        } else {
+            local.push((key, d));
         }
         progressed = true;
+    }
+    for settled in settle_in_lanes(svc, local, now) {
+        for op in settled.into_ops() {
+            batch.push(op);
+        }
+    }
+    if !batch.is_empty() {
         svc.kv.commit(batch)?;
     }
     if full && progressed {
@@ -190,6 +184,77 @@ pub(crate) fn deliver_due(svc: &Arc<Inner>) -> Result<Duration, Error> {
         .and_then(|(k, _)| std::str::from_utf8(&k[..16.min(k.len())]).ok()?.parse::<i64>().ok())
         .map_or(MAX_SLEEP, |due| Duration::from_millis(u64::try_from(due - now).unwrap_or(0)));
     Ok(wait.clamp(Duration::from_millis(5), MAX_SLEEP))
+}
+
+/// How many lanes of in-process deliveries run at once.
+const LANES: usize = 8;
+
+/// Attempts `deliveries` in up to [`LANES`] threads; returns each lane's bookkeeping.
+fn settle_in_lanes(svc: &Arc<Inner>, deliveries: Vec<(Vec<u8>, Delivery)>, now: i64) -> Vec<Batch> {
+    let mut lanes: Vec<Vec<(Vec<u8>, Delivery)>> = Vec::new();
+    let mut ordered: HashMap<String, usize> = HashMap::new();
+    let spread = deliveries.len().min(LANES).max(1);
+    for (i, (key, d)) in deliveries.into_iter().enumerate() {
+        let lane = match order_key(&d) {
+            Some(k) => *ordered.entry(k).or_insert(i % spread),
+            None => i % spread,
+        };
+        if lanes.len() <= lane {
+            lanes.resize_with(lane + 1, Vec::new);
+        }
+        lanes[lane].push((key, d));
+    }
+    let run = |lane: Vec<(Vec<u8>, Delivery)>| {
+        lane.into_iter().fold(Batch::new(), |batch, (key, d)| settle(svc, key, d, now, batch))
+    };
+    if lanes.len() <= 1 {
+        return lanes.into_iter().map(run).collect();
+    }
+    // Port calls may spawn tasks or wake the runtime's timers: each lane runs inside it.
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    std::thread::scope(|scope| {
+        let running: Vec<_> = lanes
+            .into_iter()
+            .map(|lane| {
+                let runtime = runtime.clone();
+                scope.spawn(move || {
+                    let _inside = runtime.as_ref().map(tokio::runtime::Handle::enter);
+                    run(lane)
+                })
+            })
+            .collect();
+        running.into_iter().filter_map(|lane| lane.join().ok()).collect()
+    })
+}
+
+/// The lane key of a delivery whose order counts: a FIFO queue's or topic's message group.
+fn order_key(d: &Delivery) -> Option<String> {
+    let fifo = matches!(TargetKind::of(&d.target_arn), Some(TargetKind::Queue | TargetKind::Topic))
+        && d.target_arn.ends_with(".fifo");
+    fifo.then(|| format!("{}\u{1}{}", d.target_arn, d.group_id.as_deref().unwrap_or_default()))
+}
+
+/// One attempt at an in-process target, and what the queue must record about it.
+fn settle(svc: &Inner, key: Vec<u8>, mut d: Delivery, now: i64, batch: Batch) -> Batch {
+    let mut batch = batch.delete(DELIVERIES, key);
+    match attempt(svc, &d, now) {
+        Ok(more) => {
+            for next in more {
+                batch = batch.put(DELIVERIES, model::delivery_key(now, &next.id), model::encode(&next));
+            }
+            batch
+        }
+        Err(PortError::Unavailable(why)) if d.attempts < d.max_retries => {
+            d.attempts += 1;
+            tracing::debug!(%why, attempts = d.attempts, "delivery will be retried");
+            let due = now + backoff(svc, d.attempts);
+            batch.put(DELIVERIES, model::delivery_key(due, &d.id), model::encode(&d))
+        }
+        Err(PortError::Unavailable(why)) => {
+            give_up(svc, &d, &Failure::exhausted("MaximumRetryAttempts", &why), batch)
+        }
+        Err(e) => give_up(svc, &d, &Failure::permanent(&e), batch),
+    }
 }
 
 /// What became of a due API destination delivery.

@@ -475,6 +475,37 @@ fn queue_targets_get_the_event_and_fifo_queues_need_a_group() {
 }
 
 #[test]
+fn one_scan_delivers_side_by_side_yet_a_fifo_group_keeps_its_order() {
+    let env = Env::new();
+    env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));
+    env.ok("PutTargets", json!({"Rule": "r", "Targets": [
+        {"Id": "q", "Arn": QUEUE, "InputPath": "$.detail"},
+        {"Id": "f", "Arn": "arn:aws:sqs:us-east-1:000000000000:o.fifo", "InputPath": "$.detail", "SqsParameters": {"MessageGroupId": "g1"}}
+    ]}));
+    for batch in 0..4 {
+        let entries: Vec<Value> = (0..10)
+            .map(|i| json!({"Source": "a", "DetailType": "d", "Detail": format!("{{\"n\": {}}}", batch * 10 + i)}))
+            .collect();
+        env.ok("PutEvents", json!({ "Entries": entries }));
+    }
+    // 80 deliveries: two scans of 64, the second finishing the rest.
+    env.deliver();
+    env.deliver();
+    let sent = env.sent();
+    let numbers = |arn: &str| -> Vec<u64> {
+        sent.iter()
+            .filter(|s| s.0 == arn)
+            .map(|s| serde_json::from_str::<Value>(&s.1).expect("input")["n"].as_u64().expect("n"))
+            .collect()
+    };
+    assert_eq!(numbers("arn:aws:sqs:us-east-1:000000000000:o.fifo"), (0..40).collect::<Vec<u64>>());
+    let mut standard = numbers(QUEUE);
+    standard.sort_unstable();
+    assert_eq!(standard, (0..40).collect::<Vec<u64>>());
+    assert!(env.deliver().is_empty() && env.sent().is_empty(), "each delivered once");
+}
+
+#[test]
 fn failed_deliveries_go_to_the_dlq_with_eventbridges_attributes() {
     let env = Env::new();
     env.ok("PutRule", json!({"Name": "r", "EventPattern": "{\"source\":[\"a\"]}"}));

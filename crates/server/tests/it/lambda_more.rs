@@ -621,3 +621,104 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
         "the first bytes came only {lead:?} before the end"
     );
 }
+
+#[tokio::test]
+async fn streams_end_at_the_timeout_and_outlive_clients_that_leave() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = r#"
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.setContentType("text/plain");
+  responseStream.write("begun");
+  while (event.forever) {
+    await new Promise((r) => setTimeout(r, 100));
+    responseStream.write(".");
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  responseStream.write(Buffer.alloc(3 * 1024 * 1024, "x"));
+  responseStream.end();
+});
+"#;
+    lambda
+        .create_function()
+        .function_name("long-stream")
+        .runtime(Runtime::Nodejs20x)
+        .role(ROLE)
+        .handler("index.handler")
+        .timeout(1)
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("index.js", source)]))).build())
+        .send()
+        .await
+        .expect("create");
+    lambda
+        .put_function_concurrency()
+        .function_name("long-stream")
+        .reserved_concurrent_executions(1)
+        .send()
+        .await
+        .expect("reserve one");
+
+    // Timed out mid-stream: what was written stays, InvokeComplete says why it ended.
+    let s = invoke_streaming(&lambda, "long-stream", r#"{"forever": true}"#, false).await;
+    assert!(s.payload.starts_with(b"begun."), "{:?}", String::from_utf8_lossy(&s.payload));
+    assert_eq!(s.error_code.as_deref(), Some("Sandbox.Timedout"));
+    assert!(s.error_details.as_deref().is_some_and(|d| d.contains("Task timed out after 1.00 seconds")));
+
+    // A URL client that reads the first bytes and leaves: the function writes on into nothing,
+    // ends on its own, and its environment and its one concurrency slot come back.
+    let created = lambda
+        .create_function_url_config()
+        .function_name("long-stream")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .invoke_mode(aws_sdk_lambda::types::InvokeMode::ResponseStream)
+        .send()
+        .await
+        .expect("create a RESPONSE_STREAM url");
+    let url = created.function_url().to_owned();
+    let host = url.trim_start_matches("http://").split(':').next().expect("host").to_owned();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", server.port).parse().expect("addr");
+    let http = reqwest::Client::builder().resolve(&host, addr).build().expect("client");
+    let mut resp = http.get(format!("{url}leave")).send().await.expect("url request");
+    assert_eq!(resp.status().as_u16(), 200);
+    let first = resp.chunk().await.expect("chunk").expect("first bytes");
+    assert_eq!(&first[..], b"begun");
+    drop(resp);
+    drop(http);
+    let started = std::time::Instant::now();
+    let mut out = loop {
+        let sent =
+            lambda.invoke_with_response_stream().function_name("long-stream").log_type(LogType::Tail).send();
+        match sent.await {
+            Ok(out) => break out,
+            Err(e) => {
+                let e = e.into_service_error();
+                assert!(e.is_too_many_requests_exception(), "{e:?}");
+                assert!(started.elapsed() < std::time::Duration::from_secs(5), "the slot never came back");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let mut s = Streamed { payload: Vec::new(), chunks: 0, error_code: None, error_details: None, log: None };
+    while let Some(event) = out.event_stream.recv().await.expect("event") {
+        match event {
+            InvokeWithResponseStreamResponseEvent::PayloadChunk(c) => {
+                s.payload.extend_from_slice(c.payload().map(|b| b.as_ref()).unwrap_or_default());
+            }
+            InvokeWithResponseStreamResponseEvent::InvokeComplete(c) => {
+                s.error_code = c.error_code().map(str::to_owned);
+                s.error_details = c.error_details().map(str::to_owned);
+                s.log = c.log_result().map(|l| {
+                    let raw = base64::engine::general_purpose::STANDARD.decode(l).expect("base64 log");
+                    String::from_utf8_lossy(&raw).into_owned()
+                });
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    // A warm start: the environment the client left was not stuck until its timeout (which
+    // would have thrown it away).
+    let log = s.log.clone().expect("log tail");
+    assert!(log.contains("REPORT RequestId") && !log.contains("Init Duration"), "{log}");
+    assert_eq!(s.error_code, None, "{:?}", s.error_details);
+    assert_eq!(s.payload.len(), 5 + 3 * 1024 * 1024);
+}

@@ -11,7 +11,7 @@ use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Body;
 use protocol::{
-    AwsService, ErrorInfo, Protocol, RequestContext, SignatureCheck, StreamBody, StreamingService,
+    Answer, AwsService, ErrorInfo, Protocol, RequestContext, SignatureCheck, StreamBody, StreamingService,
     error_response, query,
 };
 use time::OffsetDateTime;
@@ -302,9 +302,16 @@ impl Gateway {
         let req = http::Request::from_parts(parts, body);
         // A service runs in its own task so that a bug which panics costs one request an
         // InternalFailure instead of the connection.
-        let task = tokio::spawn(async move { service.call(ctx, req).await }.in_current_span());
+        let task = tokio::spawn(async move { service.answer(ctx, req).await }.in_current_span());
         let mut resp = match task.await {
-            Ok(resp) => resp,
+            Ok(Answer::Whole(resp)) => resp,
+            Ok(Answer::Streamed(mut resp)) => {
+                // No Content-Length: the body is sent chunked as it is produced.
+                if !resp.headers().contains_key("x-amzn-requestid") {
+                    protocol::rest::set_request_id(resp.headers_mut(), protocol, request_id.as_str());
+                }
+                return resp;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "service task failed");
                 error_response(protocol, &fallback_ctx, &ErrorInfo::internal())

@@ -432,3 +432,71 @@ async fn claimed_hosts_go_to_their_data_plane_unsigned() {
     let a = send(&g, req("other.example.test")).await;
     assert_ne!(a.status, StatusCode::OK, "{}", a.body);
 }
+
+/// A buffered rest-json service that answers with a body it writes after answering: its first
+/// piece at once, the rest when the test says so.
+struct LateBodyFixture {
+    rest: std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<()>>>,
+}
+
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = protocol::BoxError;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, protocol::BoxError>>> {
+        self.get_mut().0.poll_recv(cx).map(|d| d.map(|d| Ok(hyper::body::Frame::data(d))))
+    }
+}
+
+impl AwsService for LateBodyFixture {
+    fn signing_name(&self) -> &'static str {
+        "lambda"
+    }
+    fn protocol(&self) -> Protocol {
+        Protocol::RestJson
+    }
+    fn call(&self, _ctx: RequestContext, _req: Request) -> BoxFuture<'_, Response> {
+        Box::pin(async { protocol::rest::json_response(StatusCode::OK, &serde_json::json!({}), "") })
+    }
+    fn answer(&self, _ctx: RequestContext, _req: Request) -> BoxFuture<'_, protocol::Answer> {
+        let rest = self.rest.lock().expect("lock").take();
+        Box::pin(async move {
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            tokio::spawn(async move {
+                let _ = tx.send(Bytes::from_static(b"first ")).await;
+                if let Some(rest) = rest {
+                    let _ = rest.await;
+                }
+                let _ = tx.send(Bytes::from_static(b"second")).await;
+            });
+            let body: protocol::StreamBody = Box::pin(ChannelBody(rx));
+            protocol::Answer::Streamed(http::Response::new(body))
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_buffered_service_can_answer_with_a_body_it_is_still_writing() {
+    let (release, rest) = tokio::sync::oneshot::channel();
+    let g = Gateway::builder()
+        .version("test")
+        .service(Arc::new(LateBodyFixture { rest: std::sync::Mutex::new(Some(rest)) }))
+        .build();
+    let req = http::Request::post("/2021-11-15/functions/f/response-streaming-invocations")
+        .body(Full::new(Bytes::from_static(b"{}")))
+        .expect("request");
+    // The reply comes while the body's second piece does not exist yet.
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(5), g.handle(req)).await.expect("reply");
+    assert!(resp.headers().contains_key("x-amzn-requestid"));
+    assert!(!resp.headers().contains_key(http::header::CONTENT_LENGTH), "sent chunked");
+    let mut body = resp.into_body();
+    let first = body.frame().await.expect("frame").expect("data").into_data().expect("data");
+    assert_eq!(&first[..], b"first ");
+    release.send(()).expect("release");
+    let rest = body.collect().await.expect("rest").to_bytes();
+    assert_eq!(&rest[..], b"second");
+}

@@ -18,7 +18,7 @@ pub mod xml;
 
 pub use context::{RequestContext, SignatureCheck};
 pub use error::{ErrorInfo, Fault, ProtocolError, ServiceError, error_response, validation_message};
-pub use service::{AwsService, BoxFuture, Request, Response};
+pub use service::{Answer, AwsService, BoxFuture, Request, Response};
 pub use streaming::{BoxError, StreamBody, StreamRequest, StreamResponse, StreamingService};
 
 /// The five AWS protocols. Each one fixes where the operation name travels, how input and output

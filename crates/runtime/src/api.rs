@@ -6,8 +6,11 @@
 //! [`Event`]s it is given; the environment decides what they mean. Routes:
 //! `GET /runtime/invocation/next` (long poll), `POST /runtime/invocation/{id}/response`,
 //! `POST /runtime/invocation/{id}/error`, `POST /runtime/init/error`. Error bodies are
-//! accepted whatever their content type; streamed responses
-//! (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, error trailers) are buffered.
+//! accepted whatever their content type. A streamed response
+//! (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked, error trailers) is forwarded
+//! chunk by chunk to the invoker when the invocation came with a [`Piece`] sink (a bounded
+//! channel: a slow reader slows the function's writes, a reader gone makes them go nowhere),
+//! and buffered whole otherwise.
 //!
 //! Loopback ports are open to every local process: when functions run under users of their
 //! own, a connection from any user but the function's is closed at once
@@ -30,10 +33,13 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::outcome::MAX_RESPONSE_BYTES;
+use crate::outcome::{MAX_RESPONSE_BYTES, MAX_STREAMED_RESPONSE_BYTES};
 
-/// A streamed response is buffered whole; Lambda allows 200 MB, we keep 20 MB in memory.
-const MAX_STREAMED_BYTES: usize = 20 * 1024 * 1024;
+/// A streamed response nobody reads as a stream (the Invoke API) is held in memory: 20 MB.
+const MAX_BUFFERED_STREAM_BYTES: usize = 20 * 1024 * 1024;
+/// Lambda streams the first 6 MB of a response uncapped, the rest at up to 2 MB/s.
+const UNCAPPED_STREAM_BYTES: usize = 6 * 1024 * 1024;
+const CAPPED_BYTES_PER_SEC: f64 = 2.0 * 1024.0 * 1024.0;
 /// Error documents are small; anything longer is cut.
 const MAX_ERROR_BYTES: usize = 1024 * 1024;
 /// How much of an oversized body we read (and drop) so the client's connection stays usable.
@@ -52,6 +58,15 @@ pub(crate) struct Event {
     pub trace_id: String,
     pub client_context: Option<String>,
     pub cognito_identity: Option<String>,
+    /// Where a streamed response goes as it is written; `None` buffers it.
+    pub sink: Option<mpsc::Sender<Piece>>,
+}
+
+/// A streamed response on its way to the invoker: its head once, then its bytes as written.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    Head { content_type: Option<String> },
+    Data(Bytes),
 }
 
 /// What the runtime told us.
@@ -78,9 +93,10 @@ pub(crate) enum RuntimeMsg {
         /// What the function streamed before it failed.
         streamed: Bytes,
     },
-    /// The response was larger than Lambda accepts; the runtime got a 413.
+    /// The response was larger than Lambda accepts (`limit` bytes); the runtime got a 413.
     TooLarge {
         request_id: String,
+        limit: usize,
     },
     Error {
         request_id: String,
@@ -101,6 +117,8 @@ struct Shared {
     events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
     /// The invocation delivered and not yet answered.
     current: Mutex<Option<String>>,
+    /// Where the current invocation's streamed response goes, if the invoker reads it as a stream.
+    sink: Mutex<Option<mpsc::Sender<Piece>>>,
     msgs: mpsc::UnboundedSender<RuntimeMsg>,
 }
 
@@ -130,6 +148,7 @@ impl ApiServer {
             local: addr,
             events: tokio::sync::Mutex::new(events_rx),
             current: Mutex::new(None),
+            sink: Mutex::new(None),
             msgs: msgs_tx,
         });
         let task = tokio::spawn(accept_loop(listener, shared));
@@ -225,6 +244,7 @@ async fn next(shared: &Shared) -> Resp {
         );
     };
     *shared.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(event.request_id.clone());
+    *shared.sink.lock().unwrap_or_else(|e| e.into_inner()) = event.sink;
     let _ =
         shared.msgs.send(RuntimeMsg::Delivered { request_id: event.request_id.clone(), at: Instant::now() });
     let mut resp = http::Response::new(Full::new(event.payload));
@@ -248,6 +268,7 @@ fn take_current(shared: &Shared, id: &str) -> bool {
     let mut cur = shared.current.lock().unwrap_or_else(|e| e.into_inner());
     if cur.as_deref() == Some(id) {
         *cur = None;
+        shared.sink.lock().unwrap_or_else(|e| e.into_inner()).take();
         true
     } else {
         false
@@ -279,17 +300,35 @@ async fn response(shared: &Shared, id: &str, req: Request<Incoming>) -> Resp {
         }
     };
     let content_type = header(req.headers(), "content-type");
-    let limit = if streamed { MAX_STREAMED_BYTES } else { MAX_RESPONSE_BYTES };
-    let (body, trailers) = read_body(req.into_body(), limit).await;
+    let sink = if streamed { shared.sink.lock().unwrap_or_else(|e| e.into_inner()).take() } else { None };
+    let (limit, body, trailers) = match sink {
+        Some(sink) => {
+            let limit = MAX_STREAMED_RESPONSE_BYTES;
+            match forward(req.into_body(), sink, content_type.clone(), limit).await {
+                Forwarded::Done(trailers) => (limit, Some(Bytes::new()), trailers),
+                Forwarded::TooLarge => (limit, None, None),
+                // The runtime is gone (killed at its deadline, crashed): the environment
+                // sees that on its own and ends the invocation.
+                Forwarded::Broken => {
+                    return error(StatusCode::BAD_REQUEST, "InvalidRequest", "incomplete body");
+                }
+            }
+        }
+        None => {
+            let limit = if streamed { MAX_BUFFERED_STREAM_BYTES } else { MAX_RESPONSE_BYTES };
+            let (body, trailers) = read_body(req.into_body(), limit).await;
+            (limit, body, trailers)
+        }
+    };
     if !take_current(shared, id) {
         return invalid_request_id();
     }
     let Some(body) = body else {
-        let _ = shared.msgs.send(RuntimeMsg::TooLarge { request_id: id.to_owned() });
+        let _ = shared.msgs.send(RuntimeMsg::TooLarge { request_id: id.to_owned(), limit });
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLarge",
-            &format!("Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+            &format!("Exceeded maximum allowed payload size ({limit} bytes)."),
         );
     };
     if let Some(error_type) = trailers.as_ref().and_then(|t| header(t, ERROR_TYPE)) {
@@ -326,6 +365,63 @@ async fn invocation_error(shared: &Shared, id: &str, req: Request<Incoming>) -> 
         body: body.unwrap_or_default(),
     });
     accepted()
+}
+
+enum Forwarded {
+    /// The whole body went (or, its reader gone, was dropped); the trailers, if any.
+    Done(Option<HeaderMap>),
+    TooLarge,
+    /// The connection broke before the body ended.
+    Broken,
+}
+
+/// Passes a streamed body on as it arrives, at Lambda's pace (uncapped, then capped), up to
+/// `limit` bytes. When the reader is gone the rest is read and dropped, so the function's
+/// writes never wait on a client that left.
+async fn forward(
+    mut body: Incoming,
+    sink: mpsc::Sender<Piece>,
+    content_type: Option<String>,
+    limit: usize,
+) -> Forwarded {
+    let mut sink = sink.send(Piece::Head { content_type }).await.is_ok().then_some(sink);
+    let mut size = 0usize;
+    let mut capped_since: Option<Instant> = None;
+    let mut trailers = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else { return Forwarded::Broken };
+        match frame.into_data() {
+            Ok(data) => {
+                size += data.len();
+                if size > limit {
+                    return Forwarded::TooLarge;
+                }
+                if let Some(wait) = pace(size, &mut capped_since) {
+                    tokio::time::sleep(wait).await;
+                }
+                if let Some(s) = &sink
+                    && s.send(Piece::Data(data)).await.is_err()
+                {
+                    sink = None;
+                }
+            }
+            Err(frame) => {
+                if let Ok(t) = frame.into_trailers() {
+                    trailers = Some(t);
+                }
+            }
+        }
+    }
+    Forwarded::Done(trailers)
+}
+
+/// How long to hold a chunk back so that, past the uncapped first bytes, the stream keeps
+/// under the capped rate; `capped_since` is when the stream went past them.
+fn pace(sent: usize, capped_since: &mut Option<Instant>) -> Option<std::time::Duration> {
+    let over = sent.checked_sub(UNCAPPED_STREAM_BYTES).filter(|o| *o > 0)?;
+    let since = *capped_since.get_or_insert_with(Instant::now);
+    let due = std::time::Duration::from_secs_f64(over as f64 / CAPPED_BYTES_PER_SEC);
+    due.checked_sub(since.elapsed())
 }
 
 /// Reads a body up to `limit` bytes. Over the limit the rest is read and dropped (up to a bound)
@@ -406,4 +502,22 @@ fn json(status: StatusCode, body: Bytes) -> Resp {
     *resp.status_mut() = status;
     resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_are_paced_only_past_the_uncapped_bytes() {
+        let mut since = None;
+        assert_eq!(pace(UNCAPPED_STREAM_BYTES, &mut since), None);
+        assert!(since.is_none());
+        // 2 MB past the uncapped part, all at once: about a second's wait at 2 MB/s.
+        let wait = pace(UNCAPPED_STREAM_BYTES + 2 * 1024 * 1024, &mut since).expect("a wait");
+        assert!(wait > std::time::Duration::from_millis(900) && wait <= std::time::Duration::from_secs(1));
+        // Once that much time has passed, no more wait for the same bytes.
+        since = since.map(|s| s - std::time::Duration::from_secs(1));
+        assert_eq!(pace(UNCAPPED_STREAM_BYTES + 2 * 1024 * 1024, &mut since), None);
+    }
 }

@@ -13,7 +13,7 @@ use rustix::process::{Pid, Signal, kill_process_group};
 use tokio::net::unix::pipe;
 use tokio::process::{Child, Command};
 
-use crate::api::{ApiServer, Event, RuntimeMsg};
+use crate::api::{ApiServer, Event, Piece, RuntimeMsg};
 use crate::config::RuntimeConfig;
 use crate::error::RuntimeError;
 use crate::fsutil::link_tree;
@@ -23,10 +23,11 @@ use crate::isolation::{
 };
 use crate::logs::{LogSink, LogWriter, iso_now, now_ms, stream_name};
 use crate::outcome::{
-    EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
-    ReportStatus, Response, billed,
+    EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, Report, ReportStatus, Response,
+    billed,
 };
 use crate::sandbox::{EnvSandbox, Sandbox};
+use tokio::sync::mpsc;
 
 /// How often the rlimit sandbox samples a running environment's memory.
 const SAMPLE_EVERY: Duration = Duration::from_millis(5);
@@ -99,7 +100,8 @@ pub(crate) struct Environment {
 enum Ended {
     Response(Response),
     Error(FunctionError),
-    TooLarge,
+    /// Over this many bytes.
+    TooLarge(usize),
     Timeout,
     Exited(Option<ExitStatus>),
 }
@@ -370,8 +372,14 @@ impl Environment {
         })
     }
 
-    /// Runs one invocation. Returns the outcome and whether the environment may be reused.
-    pub(crate) async fn invoke(&mut self, inv: Invocation, init_timeout: Duration) -> (InvokeOutcome, bool) {
+    /// Runs one invocation. Returns the outcome and whether the environment may be reused. A
+    /// streamed response goes to `sink` as it is written, when there is one.
+    pub(crate) async fn invoke(
+        &mut self,
+        inv: Invocation,
+        init_timeout: Duration,
+        sink: Option<mpsc::Sender<Piece>>,
+    ) -> (InvokeOutcome, bool) {
         let request_id = inv.request_id.clone();
         let config = self.config.clone();
         let mut cold = false;
@@ -403,6 +411,7 @@ impl Environment {
             trace_id: inv.trace_id.unwrap_or_else(new_trace_id),
             client_context: inv.client_context,
             cognito_identity: inv.cognito_identity,
+            sink,
         };
         let mut delivered = None;
         let ended = if self.api.events.send(event).await.is_err() {
@@ -456,11 +465,9 @@ impl Environment {
         let result = match ended {
             Ended::Response(r) => InvokeResult::Response(r),
             Ended::Error(e) => InvokeResult::Error(e),
-            Ended::TooLarge => InvokeResult::Error(FunctionError::platform(
+            Ended::TooLarge(limit) => InvokeResult::Error(FunctionError::platform(
                 "Function.ResponseSizeTooLarge",
-                &format!(
-                    "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
-                ),
+                &format!("Response payload size exceeded maximum allowed payload size ({limit} bytes)."),
             )),
             Ended::Timeout => {
                 reusable = false;
@@ -658,7 +665,7 @@ fn answer(msg: RuntimeMsg, request_id: &str, delivered: &mut Option<Instant>) ->
             let error = runtime_error(Some(error_type), body, ErrorOrigin::Function);
             Some(Ended::Error(FunctionError { streamed, ..error }))
         }
-        RuntimeMsg::TooLarge { request_id: id } if id == request_id => Some(Ended::TooLarge),
+        RuntimeMsg::TooLarge { request_id: id, limit } if id == request_id => Some(Ended::TooLarge(limit)),
         RuntimeMsg::Error { request_id: id, error_type, body } if id == request_id => {
             Some(Ended::Error(runtime_error(error_type, body, ErrorOrigin::Function)))
         }

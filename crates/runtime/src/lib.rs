@@ -4,7 +4,9 @@
 //! plus RSS sampling, whichever the host allows).
 //!
 //! The one entry point is [`RuntimeManager`]: [`RuntimeManager::invoke`] runs one invocation on a
-//! warm environment of that function version or starts a new one; [`RuntimeManager::prewarm`]
+//! warm environment of that function version or starts a new one
+//! ([`RuntimeManager::invoke_streaming`] the same, handing a streamed response over as it is
+//! written); [`RuntimeManager::prewarm`]
 //! keeps provisioned environments initialised; [`RuntimeManager::evict`] throws a version's
 //! environments away after its code or configuration changed. Idle environments are reaped
 //! after [`RuntimeConfig::idle_timeout`].
@@ -40,6 +42,7 @@ mod logs;
 mod manager;
 mod outcome;
 mod sandbox;
+mod stream;
 
 pub use config::{Interpreters, RuntimeConfig, SandboxMode};
 pub use error::RuntimeError;
@@ -50,7 +53,8 @@ pub use isolation::UID_BASE;
 pub use logs::{LogEvent, LogSink, MemorySink, NullSink};
 pub use manager::{PoolStatus, RuntimeManager};
 pub use outcome::{
-    EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES, Report,
-    ReportStatus, Response,
+    EnvironmentId, ErrorOrigin, FunctionError, InvokeOutcome, InvokeResult, MAX_RESPONSE_BYTES,
+    MAX_STREAMED_RESPONSE_BYTES, Report, ReportStatus, Response,
 };
 pub use sandbox::{ActiveSandbox, SandboxInfo};
+pub use stream::{ResponseStream, Streamed};

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
+use crate::api::Piece;
 use crate::config::RuntimeConfig;
 use crate::environment::{EnvContext, Environment, StartFailure};
 use crate::error::RuntimeError;
@@ -21,6 +22,7 @@ use crate::isolation::{self, Isolation};
 use crate::logs::{LogEvent, LogSink, now_ms};
 use crate::outcome::{EnvironmentId, FunctionError, InvokeOutcome, InvokeResult, Report, ReportStatus};
 use crate::sandbox::{Sandbox, SandboxInfo};
+use crate::stream::{STREAM_BUFFER, Streamed};
 
 const PYTHON_BOOTSTRAP: &str = include_str!("../bootstrap/bootstrap.py");
 const PYTHON_RUNTIME: &str = include_str!("../bootstrap/nimbus_runtime.py");
@@ -160,9 +162,30 @@ impl RuntimeManager {
         let (checkout, stale) = self.inner.checkout(config);
         destroy_all(stale);
         let inner = self.inner.clone();
-        tokio::spawn(async move { inner.run(checkout, invocation).await })
+        tokio::spawn(async move { inner.run(checkout, invocation, None).await })
             .await
             .map_err(|e| RuntimeError::Internal(format!("invocation task failed: {e}")))?
+    }
+
+    /// [`invoke`](Self::invoke), but a response the function streams (Node's
+    /// `awslambda.streamifyResponse`, `Lambda-Runtime-Function-Response-Mode: streaming`) is
+    /// handed over as it is written, up to Lambda's 200 MB, instead of once it ended. The
+    /// invocation runs in a task of its own: a caller that goes away frees the environment
+    /// once the function ends (or times out), as usual.
+    pub async fn invoke_streaming(
+        &self,
+        config: &FunctionConfig,
+        invocation: Invocation,
+    ) -> Result<Streamed, RuntimeError> {
+        if self.inner.shut_down.load(Ordering::Acquire) {
+            return Err(RuntimeError::ShutDown);
+        }
+        let (checkout, stale) = self.inner.checkout(config);
+        destroy_all(stale);
+        let inner = self.inner.clone();
+        let (sink, pieces) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        let task = tokio::spawn(async move { inner.run(checkout, invocation, Some(sink)).await });
+        crate::stream::started(pieces, task).await
     }
 
     /// Provisioned concurrency: keeps `n` initialised environments of this version (they are
@@ -366,6 +389,7 @@ impl Inner {
         self: Arc<Self>,
         checkout: Checkout,
         invocation: Invocation,
+        sink: Option<tokio::sync::mpsc::Sender<Piece>>,
     ) -> Result<InvokeOutcome, RuntimeError> {
         let Checkout { config, generation, env } = checkout;
         let mut env = match env {
@@ -382,7 +406,7 @@ impl Inner {
                 }
             },
         };
-        let (outcome, reusable) = env.invoke(invocation, self.ctx.config.init_timeout).await;
+        let (outcome, reusable) = env.invoke(invocation, self.ctx.config.init_timeout, sink).await;
         self.checkin(env, reusable);
         Ok(outcome)
     }

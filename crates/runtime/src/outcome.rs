@@ -12,6 +12,9 @@ use crate::logs::LogEvent;
 /// figure its error message names.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
+/// Largest streamed response: 200 MB (Lambda's limit since July 2025; it was 20 MB before).
+pub const MAX_STREAMED_RESPONSE_BYTES: usize = 200 * 1024 * 1024;
+
 /// The id of one execution environment: 32 lowercase hex digits, also the suffix of its log
 /// stream name.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,8 +109,10 @@ pub struct Response {
     /// The `Content-Type` the runtime sent, if any (streamed HTTP-integration responses use
     /// `application/vnd.awslambda.http-integration-response`).
     pub content_type: Option<String>,
-    /// The runtime used `Lambda-Runtime-Function-Response-Mode: streaming`; the stream was
-    /// buffered whole into `payload`.
+    /// The runtime used `Lambda-Runtime-Function-Response-Mode: streaming`. The stream is in
+    /// `payload` when it was buffered ([`RuntimeManager::invoke`](crate::RuntimeManager)); read
+    /// as a stream, it went out through the [`ResponseStream`](crate::ResponseStream) and
+    /// `payload` is empty.
     pub streamed: bool,
 }
 
@@ -133,8 +138,8 @@ pub struct FunctionError {
     /// `{"errorType":…,"errorMessage":…}`.
     pub payload: Bytes,
     pub origin: ErrorOrigin,
-    /// What a streaming function wrote before it failed (InvokeWithResponseStream delivers it
-    /// ahead of the error); empty otherwise.
+    /// What a streaming function wrote before it failed, when its stream was buffered
+    /// (InvokeWithResponseStream delivers it ahead of the error); empty otherwise.
     pub streamed: Bytes,
 }
 

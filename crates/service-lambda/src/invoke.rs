@@ -8,9 +8,10 @@ use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use protocol::{RequestContext, Response, rest::json_response};
-use runtime::{InvokeOutcome, RuntimeError};
+use runtime::{InvokeOutcome, ResponseStream, RuntimeError, Streamed};
 use types::Scope;
 
+use crate::concurrency::Permit;
 use crate::error::Error;
 use crate::model::{FunctionRecord, VersionConfig, function_key};
 use crate::names::{function_arn, function_not_found, qualified_arn};
@@ -125,12 +126,7 @@ pub async fn run(
     asynchronous: bool,
 ) -> Result<InvokeOutcome, Error> {
     let config = runtime_config(svc, scope, name, &resolved.config)?;
-    let outcome = svc.runtime.invoke(&config, invocation).await.map_err(|e| match e {
-        RuntimeError::NoInterpreter(rt) => {
-            Error::ServiceException(format!("no interpreter for {rt} on this host; configure one"))
-        }
-        other => Error::ServiceException(other.to_string()),
-    })?;
+    let outcome = svc.runtime.invoke(&config, invocation).await.map_err(platform_failure)?;
     svc.usage.record(
         &function_arn(scope, name),
         &resolved.config.version,
@@ -139,6 +135,84 @@ pub async fn run(
         asynchronous,
     );
     Ok(outcome)
+}
+
+fn platform_failure(e: RuntimeError) -> Error {
+    match e {
+        RuntimeError::NoInterpreter(rt) => {
+            Error::ServiceException(format!("no interpreter for {rt} on this host; configure one"))
+        }
+        other => Error::ServiceException(other.to_string()),
+    }
+}
+
+/// How a synchronous invocation that may stream began.
+pub enum Started {
+    /// It answered without streaming (or failed first); its cost is recorded.
+    Finished(Box<InvokeOutcome>),
+    Streaming(Streaming),
+}
+
+/// A function streaming its response. It holds the invocation's concurrency slot until
+/// [`finish`](Self::finish), which records the cost; dropping it frees the slot early, so
+/// whoever gives up on the client still drains and finishes it.
+pub struct Streaming {
+    pub stream: ResponseStream,
+    permit: Permit,
+    function_arn: String,
+    version: String,
+}
+
+impl Streaming {
+    pub async fn chunk(&mut self) -> Option<Bytes> {
+        self.stream.chunk().await
+    }
+
+    /// Waits for the function to end (what it still writes is dropped) and records its cost.
+    pub async fn finish(self, svc: &Inner) -> Result<InvokeOutcome, Error> {
+        let Streaming { stream, permit, function_arn, version } = self;
+        let outcome = stream.outcome().await.map_err(platform_failure);
+        drop(permit);
+        let outcome = outcome?;
+        svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
+        Ok(outcome)
+    }
+
+    /// Reads the rest of the stream into nothing and finishes, in the background.
+    pub fn abandon(mut self, svc: Arc<Inner>) {
+        tokio::spawn(async move {
+            while self.chunk().await.is_some() {}
+            let _ = self.finish(&svc).await;
+        });
+    }
+}
+
+/// [`run_throttled`] for callers that read a streamed response as it is written.
+pub async fn run_streaming(
+    svc: &Inner,
+    scope: &Scope,
+    name: &str,
+    resolved: &Resolved,
+    invocation: runtime::Invocation,
+) -> Result<Started, Error> {
+    let key = String::from_utf8_lossy(&function_key(scope, name)).into_owned();
+    let permit = svc.concurrency.acquire(&key).map_err(|reason| {
+        svc.usage.throttled(&function_arn(scope, name));
+        Error::TooManyRequestsException(reason)
+    })?;
+    let config = runtime_config(svc, scope, name, &resolved.config)?;
+    let function_arn = function_arn(scope, name);
+    let version = resolved.config.version.clone();
+    match svc.runtime.invoke_streaming(&config, invocation).await.map_err(platform_failure)? {
+        Streamed::Finished(outcome) => {
+            drop(permit);
+            svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
+            Ok(Started::Finished(outcome))
+        }
+        Streamed::Streaming(stream) => {
+            Ok(Started::Streaming(Streaming { stream, permit, function_arn, version }))
+        }
+    }
 }
 
 pub async fn invoke(

@@ -40,7 +40,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response};
+use protocol::{Answer, AwsService, BoxFuture, Protocol, Request, RequestContext, Response};
 use runtime::RuntimeManager;
 use storage::{Kv, Store};
 use types::{Clock, Scope};
@@ -215,11 +215,18 @@ impl LambdaService {
         self.inner.runtime.shutdown().await;
     }
 
-    async fn handle(&self, ctx: RequestContext, req: Request) -> Response {
+    /// Function URLs and InvokeWithResponseStream may answer while the function still writes.
+    async fn handle(&self, ctx: RequestContext, req: Request) -> Answer {
         if let Some(url_id) = url::url_id_of(&req) {
             return url::serve(&self.inner, &ctx, &url_id, req).await;
         }
         let result = match Operation::parse(&req) {
+            Ok(Operation::InvokeWithResponseStream(t, input)) => {
+                match stream::invoke_with_response_stream(&self.inner, &ctx, t, *input).await {
+                    Ok(answer) => return answer,
+                    Err(e) => Err(e),
+                }
+            }
             Ok(op) => self.inner.clone().act(&ctx, op).await,
             Err(Error::UnknownOperationException) if req.method() == http::Method::GET => {
                 match functions::code_download(&self.inner, &ctx, req.uri().path()) {
@@ -229,7 +236,7 @@ impl LambdaService {
             }
             Err(e) => Err(e),
         };
-        result.unwrap_or_else(|e| e.into_response(&ctx))
+        Answer::Whole(result.unwrap_or_else(|e| e.into_response(&ctx)))
     }
 }
 
@@ -243,6 +250,15 @@ impl AwsService for LambdaService {
     }
 
     fn call(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Response> {
+        Box::pin(async move {
+            match self.handle(ctx, req).await {
+                Answer::Whole(resp) => resp,
+                Answer::Streamed(resp) => stream::collect(resp).await,
+            }
+        })
+    }
+
+    fn answer(&self, ctx: RequestContext, req: Request) -> BoxFuture<'_, Answer> {
         Box::pin(self.handle(ctx, req))
     }
 }
@@ -319,7 +335,10 @@ impl Inner {
             }
             Operation::Invoke(t, input) => invoke::invoke(&self, ctx, t, *input).await,
             Operation::InvokeWithResponseStream(t, input) => {
-                stream::invoke_with_response_stream(&self, ctx, t, *input).await
+                match stream::invoke_with_response_stream(&self, ctx, t, *input).await? {
+                    Answer::Whole(resp) => Ok(resp),
+                    Answer::Streamed(resp) => Ok(stream::collect(resp).await),
+                }
             }
             Operation::InvokeAsync(t, payload) => invoke::invoke_async_legacy(&self, ctx, t, payload),
             Operation::NotImplemented(name) => Err(Error::NotImplemented(format!("Lambda {name}"))),

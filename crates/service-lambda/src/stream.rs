@@ -1,21 +1,25 @@
 //! InvokeWithResponseStream: the same synchronous invocation as Invoke, answered as an
 //! `application/vnd.amazon.eventstream` body — `PayloadChunk` events carrying the response
-//! bytes (for a streaming function that failed, what it wrote before failing), then one
-//! `InvokeComplete` with the error (if any) and the log tail. The runtime
-//! buffers a function's streamed response (`awslambda.streamifyResponse`) whole, so the chunks
-//! go out once the function has finished, as they would from a buffered function on Lambda.
+//! bytes, then one `InvokeComplete` with the error (if any) and the log tail. A function that
+//! streams (`awslambda.streamifyResponse`) has each chunk it writes sent as a `PayloadChunk`
+//! while it runs (the body is a [`ChannelBody`] fed by a task that outlives a client who
+//! leaves, so the invocation is always finished and accounted for); a buffered function's
+//! response goes out in pieces once it has finished, as on Lambda.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, StatusCode};
-use protocol::{RequestContext, Response, rest::json_response};
+use protocol::{Answer, BoxError, RequestContext, Response, StreamBody, StreamResponse, rest::json_response};
 use runtime::{InvokeOutcome, InvokeResult};
+use tokio::sync::mpsc;
 
 use crate::Inner;
 use crate::error::Error;
-use crate::invoke::{MAX_SYNC_PAYLOAD, check_payload, resolve, run_throttled};
+use crate::invoke::{MAX_SYNC_PAYLOAD, Started, check_payload, resolve, run_streaming};
 use crate::names::function_not_found;
 use crate::operation::{InvocationType, InvokeInput, Target};
 
@@ -60,32 +64,77 @@ fn event(event_type: &str, content_type: &str, payload: &[u8]) -> Vec<u8> {
     )
 }
 
-/// The event stream of a finished invocation.
-pub fn body_of(outcome: &InvokeOutcome, tail: bool) -> Vec<u8> {
+/// `PayloadChunk` events carrying `bytes`.
+fn payload_chunks(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
+    for piece in bytes.chunks(CHUNK) {
+        out.extend(event("PayloadChunk", "application/octet-stream", piece));
+    }
+    out
+}
+
+/// The `InvokeComplete` event: the error, if any, and the log tail.
+fn complete_event(outcome: &InvokeOutcome, tail: bool) -> Vec<u8> {
     let mut complete = serde_json::Map::new();
-    match &outcome.result {
-        InvokeResult::Response(r) => {
-            for piece in r.payload.chunks(CHUNK) {
-                out.extend(event("PayloadChunk", "application/octet-stream", piece));
-            }
-        }
-        InvokeResult::Error(e) => {
-            for piece in e.streamed.chunks(CHUNK) {
-                out.extend(event("PayloadChunk", "application/octet-stream", piece));
-            }
-            complete.insert("ErrorCode".into(), e.error_type.clone().into());
-            let details = e.message().unwrap_or_else(|| String::from_utf8_lossy(&e.payload).into_owned());
-            complete.insert("ErrorDetails".into(), details.into());
-        }
+    if let InvokeResult::Error(e) = &outcome.result {
+        complete.insert("ErrorCode".into(), e.error_type.clone().into());
+        let details = e.message().unwrap_or_else(|| String::from_utf8_lossy(&e.payload).into_owned());
+        complete.insert("ErrorDetails".into(), details.into());
     }
     if tail {
         let text = outcome.log_tail(LOG_TAIL_BYTES);
         complete.insert("LogResult".into(), base64::engine::general_purpose::STANDARD.encode(text).into());
     }
     let complete = serde_json::Value::Object(complete).to_string();
-    out.extend(event("InvokeComplete", "application/json", complete.as_bytes()));
+    event("InvokeComplete", "application/json", complete.as_bytes())
+}
+
+/// The event stream of a finished invocation.
+pub fn body_of(outcome: &InvokeOutcome, tail: bool) -> Vec<u8> {
+    let mut out = match &outcome.result {
+        InvokeResult::Response(r) => payload_chunks(&r.payload),
+        InvokeResult::Error(e) => payload_chunks(&e.streamed),
+    };
+    out.extend(complete_event(outcome, tail));
     out
+}
+
+/// A response body fed by a task as it produces it; an `Err` cuts the response short.
+pub(crate) struct ChannelBody(pub mpsc::Receiver<Result<Bytes, BoxError>>);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        self.get_mut().0.poll_recv(cx).map(|item| item.map(|r| r.map(http_body::Frame::data)))
+    }
+}
+
+/// How many pieces wait for a slow client before the function's writes wait too.
+pub(crate) const BODY_BUFFER: usize = 4;
+
+/// A streamed response whose body is what `tx`'s other end is sent.
+pub(crate) fn channel_response() -> (StreamResponse, mpsc::Sender<Result<Bytes, BoxError>>) {
+    let (tx, rx) = mpsc::channel(BODY_BUFFER);
+    let body: StreamBody = Box::pin(ChannelBody(rx));
+    (http::Response::new(body), tx)
+}
+
+/// A streamed answer read whole, for callers of [`protocol::AwsService::call`].
+pub(crate) async fn collect(resp: StreamResponse) -> Response {
+    let (parts, mut body) = resp.into_parts();
+    let mut out = BytesMut::new();
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let Ok(frame) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    Response::from_parts(parts, out.freeze())
 }
 
 pub async fn invoke_with_response_stream(
@@ -93,7 +142,7 @@ pub async fn invoke_with_response_stream(
     ctx: &RequestContext,
     t: Target,
     input: InvokeInput,
-) -> Result<Response, Error> {
+) -> Result<Answer, Error> {
     let scope = &ctx.scope;
     let f = svc
         .load(scope, &t.name)?
@@ -104,7 +153,7 @@ pub async fn invoke_with_response_stream(
         let mut resp =
             json_response(StatusCode::NO_CONTENT, &serde_json::Value::Null, ctx.request_id.as_str());
         *resp.body_mut() = Bytes::new();
-        return Ok(resp);
+        return Ok(Answer::Whole(resp));
     }
     let invocation = runtime::Invocation {
         request_id: ctx.request_id.as_str().to_owned(),
@@ -115,24 +164,59 @@ pub async fn invoke_with_response_stream(
         trace_id: input.trace_id,
         tail_logs: input.tail,
     };
-    let outcome = run_throttled(svc, scope, &f.name, &resolved, invocation).await?;
-    let mut resp = json_response(StatusCode::OK, &serde_json::Value::Null, ctx.request_id.as_str());
-    *resp.body_mut() = Bytes::from(body_of(&outcome, input.tail));
-    let content_type = match &outcome.result {
-        InvokeResult::Response(r) => r.content_type.clone(),
-        InvokeResult::Error(_) => None,
+    let tail = input.tail;
+    let version = resolved.config.version.clone();
+    let mut streaming = match run_streaming(svc, scope, &f.name, &resolved, invocation).await? {
+        Started::Finished(outcome) => {
+            let mut resp = json_response(StatusCode::OK, &serde_json::Value::Null, ctx.request_id.as_str());
+            *resp.body_mut() = Bytes::from(body_of(&outcome, tail));
+            let content_type = match &outcome.result {
+                InvokeResult::Response(r) => r.content_type.clone(),
+                InvokeResult::Error(_) => None,
+            };
+            set_headers(resp.headers_mut(), content_type.as_deref(), &version);
+            return Ok(Answer::Whole(resp));
+        }
+        Started::Streaming(s) => s,
     };
-    let headers = resp.headers_mut();
+    let (mut resp, tx) = channel_response();
+    set_headers(resp.headers_mut(), streaming.stream.content_type.as_deref(), &version);
+    let svc = svc.clone();
+    tokio::spawn(async move {
+        let mut client = Some(tx);
+        while let Some(chunk) = streaming.chunk().await {
+            if let Some(c) = &client
+                && c.send(Ok(Bytes::from(payload_chunks(&chunk)))).await.is_err()
+            {
+                // The client left: the function runs on, its writes dropped.
+                client = None;
+            }
+        }
+        let complete = match streaming.finish(&svc).await {
+            Ok(outcome) => complete_event(&outcome, tail),
+            Err(e) => {
+                let doc =
+                    serde_json::json!({ "ErrorCode": "ServiceException", "ErrorDetails": e.to_string() });
+                event("InvokeComplete", "application/json", doc.to_string().as_bytes())
+            }
+        };
+        if let Some(c) = client {
+            let _ = c.send(Ok(Bytes::from(complete))).await;
+        }
+    });
+    Ok(Answer::Streamed(resp))
+}
+
+fn set_headers(headers: &mut http::HeaderMap, content_type: Option<&str>, version: &str) {
     headers.insert(
         http::header::CONTENT_TYPE,
         content_type
-            .and_then(|c| HeaderValue::from_str(&c).ok())
+            .and_then(|c| HeaderValue::from_str(c).ok())
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    if let Ok(v) = HeaderValue::from_str(&resolved.config.version) {
+    if let Ok(v) = HeaderValue::from_str(version) {
         headers.insert("x-amz-executed-version", v);
     }
-    Ok(resp)
 }
 
 #[cfg(test)]

@@ -2,24 +2,26 @@
 //! the data plane at `http://{url-id}.lambda-url.{region}.localhost:{port}/…`, which turns an
 //! HTTP request into the payload-2.0 event, invokes the function synchronously and turns its
 //! result back into an HTTP response (a structured `{statusCode, headers, cookies, body,
-//! isBase64Encoded}` object, or any other JSON as a 200 `application/json` body).
+//! isBase64Encoded}` object, or any other JSON as a 200 `application/json` body). Behind a
+//! `RESPONSE_STREAM` URL a streaming function's response is sent as the function writes it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderName, HeaderValue, StatusCode};
-use protocol::{Request, RequestContext, Response};
+use protocol::{Answer, Request, RequestContext, Response};
 use serde_json::{Map, Value, json};
 use types::Scope;
 
 use crate::error::Error;
 use crate::functions::{Env, created, last_modified, no_content, ok};
-use crate::invoke::{MAX_SYNC_PAYLOAD, resolve, run_throttled};
+use crate::invoke::{MAX_SYNC_PAYLOAD, Started, Streaming, resolve, run_streaming, run_throttled};
 use crate::model::{FunctionRecord, UrlConfig};
 use crate::names::{function_arn, qualified_arn};
 use crate::operation::{Page, Target, UrlInput, missing};
+use crate::stream::channel_response;
 use crate::{Inner, lock};
 
 /// Where a URL id leads.
@@ -207,24 +209,26 @@ fn plain(status: StatusCode, message: &str, ctx: &RequestContext) -> Response {
 }
 
 /// The data plane: one HTTP request to a function URL.
-pub async fn serve(svc: &Arc<Inner>, ctx: &RequestContext, url_id: &str, req: Request) -> Response {
+pub async fn serve(svc: &Arc<Inner>, ctx: &RequestContext, url_id: &str, req: Request) -> Answer {
     let Some(target) = lock(&svc.urls).get(url_id).cloned() else {
-        return plain(StatusCode::NOT_FOUND, "Not Found", ctx);
+        return Answer::Whole(plain(StatusCode::NOT_FOUND, "Not Found", ctx));
     };
     let Ok(Some(f)) = svc.load(&target.scope, &target.function) else {
-        return plain(StatusCode::NOT_FOUND, "Not Found", ctx);
+        return Answer::Whole(plain(StatusCode::NOT_FOUND, "Not Found", ctx));
     };
     let Some(config) = f.urls.get(&target.qualifier).cloned() else {
-        return plain(StatusCode::NOT_FOUND, "Not Found", ctx);
+        return Answer::Whole(plain(StatusCode::NOT_FOUND, "Not Found", ctx));
     };
     // AWS_IAM: a signed request; under `--enforce-sigv4` the gateway verified the signature
     // against the configured keys, and a bad one is refused with its reason.
     if config.auth_type == "AWS_IAM" {
         match &ctx.signature {
             protocol::SignatureCheck::Accepted => {}
-            protocol::SignatureCheck::Unsigned => return plain(StatusCode::FORBIDDEN, "Forbidden", ctx),
+            protocol::SignatureCheck::Unsigned => {
+                return Answer::Whole(plain(StatusCode::FORBIDDEN, "Forbidden", ctx));
+            }
             protocol::SignatureCheck::Rejected { message, .. } => {
-                return plain(StatusCode::FORBIDDEN, message, ctx);
+                return Answer::Whole(plain(StatusCode::FORBIDDEN, message, ctx));
             }
         }
     }
@@ -233,47 +237,157 @@ pub async fn serve(svc: &Arc<Inner>, ctx: &RequestContext, url_id: &str, req: Re
         let mut resp = plain(StatusCode::OK, "", ctx);
         *resp.body_mut() = Bytes::new();
         cors_headers(&mut resp, config.cors.as_ref(), origin.as_deref(), true);
-        return resp;
+        return Answer::Whole(resp);
     }
     if req.body().len() > MAX_SYNC_PAYLOAD {
-        return plain(
+        return Answer::Whole(plain(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
             ctx,
-        );
+        ));
     }
     let event = event(&req, ctx, url_id, &target, svc.now_ms());
     let qualifier = (!target.qualifier.is_empty()).then_some(target.qualifier.as_str());
     let resolved = match resolve(&target.scope, &f, qualifier) {
         Ok(r) => r,
-        Err(_) => return plain(StatusCode::NOT_FOUND, "Not Found", ctx),
+        Err(_) => return Answer::Whole(plain(StatusCode::NOT_FOUND, "Not Found", ctx)),
     };
     let mut invocation = runtime::Invocation::new(ctx.request_id.as_str(), Bytes::from(event.to_string()));
     invocation.invoked_function_arn = Some(resolved.invoked_arn.clone());
+    if config.invoke_mode == "RESPONSE_STREAM" {
+        let cors = Cors { config: config.cors.clone(), origin };
+        return serve_streamed(svc, ctx, &target.scope, &f.name, &resolved, invocation, cors).await;
+    }
     let outcome = match run_throttled(svc, &target.scope, &f.name, &resolved, invocation).await {
         Ok(o) => o,
         Err(Error::TooManyRequestsException(_)) => {
-            return plain(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded.", ctx);
+            return Answer::Whole(plain(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded.", ctx));
         }
         Err(e) => {
             tracing::warn!(error = %e, "function URL invoke failed");
-            return plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx);
+            return Answer::Whole(plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx));
         }
     };
     if outcome.error().is_some() {
-        return plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx);
+        return Answer::Whole(plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx));
     }
-    let streamed = match &outcome.result {
-        runtime::InvokeResult::Response(r) if config.invoke_mode == "RESPONSE_STREAM" && r.streamed => {
-            Some(streamed_response(r, ctx))
-        }
-        _ => None,
-    };
-    let mut resp = streamed
-        .unwrap_or_else(|| response(outcome.payload(), ctx))
+    let mut resp = response(outcome.payload(), ctx)
         .unwrap_or_else(|| plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx));
     cors_headers(&mut resp, config.cors.as_ref(), origin.as_deref(), false);
-    resp
+    Answer::Whole(resp)
+}
+
+/// What CORS headers a response gets: the URL's config and the request's `Origin`.
+struct Cors {
+    config: Option<Value>,
+    origin: Option<String>,
+}
+
+/// A `RESPONSE_STREAM` URL: the response head once the function has written it (its
+/// prelude, for an HTTP-integration stream), then the body chunked as the function writes it.
+/// A function that fails before its head is complete is a 502, as in buffered mode; one that
+/// fails after cuts the body short (the client sees an incomplete chunked body).
+async fn serve_streamed(
+    svc: &Arc<Inner>,
+    ctx: &RequestContext,
+    scope: &Scope,
+    name: &str,
+    resolved: &crate::invoke::Resolved,
+    invocation: runtime::Invocation,
+    cors: Cors,
+) -> Answer {
+    let bad_gateway = || Answer::Whole(plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx));
+    let mut streaming = match run_streaming(svc, scope, name, resolved, invocation).await {
+        Ok(Started::Streaming(s)) => s,
+        Ok(Started::Finished(outcome)) => {
+            if outcome.error().is_some() {
+                return bad_gateway();
+            }
+            let Some(mut resp) = response(outcome.payload(), ctx) else { return bad_gateway() };
+            cors_headers(&mut resp, cors.config.as_ref(), cors.origin.as_deref(), false);
+            return Answer::Whole(resp);
+        }
+        Err(Error::TooManyRequestsException(_)) => {
+            return Answer::Whole(plain(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded.", ctx));
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "function URL invoke failed");
+            return bad_gateway();
+        }
+    };
+    let head = if streaming.stream.content_type.as_deref() == Some(HTTP_INTEGRATION) {
+        read_prelude(&mut streaming)
+            .await
+            .and_then(|(prelude, rest)| Some((prelude_head(&prelude, ctx)?, rest)))
+    } else {
+        let mut resp = ok(&Value::Null, ctx);
+        *resp.body_mut() = Bytes::new();
+        let content_type = streaming.stream.content_type.as_deref().unwrap_or("application/octet-stream");
+        HeaderValue::from_str(content_type).ok().map(|v| {
+            resp.headers_mut().insert(http::header::CONTENT_TYPE, v);
+            (resp, Bytes::new())
+        })
+    };
+    let Some((mut head, rest)) = head else {
+        streaming.abandon(svc.clone());
+        return bad_gateway();
+    };
+    cors_headers(&mut head, cors.config.as_ref(), cors.origin.as_deref(), false);
+    let (parts, _) = head.into_parts();
+    let (resp, tx) = channel_response();
+    let resp = http::Response::from_parts(parts, resp.into_body());
+    let svc = svc.clone();
+    tokio::spawn(async move {
+        let mut client = Some(tx);
+        let mut next = (!rest.is_empty()).then_some(rest);
+        loop {
+            let chunk = match next.take() {
+                Some(c) => c,
+                None => match streaming.chunk().await {
+                    Some(c) => c,
+                    None => break,
+                },
+            };
+            if let Some(c) = &client
+                && c.send(Ok(chunk)).await.is_err()
+            {
+                client = None;
+            }
+        }
+        let failed = !matches!(streaming.finish(&svc).await, Ok(o) if o.error().is_none());
+        if failed && let Some(c) = client {
+            let _ = c.send(Err("the function failed mid-stream".into())).await;
+        }
+    });
+    Answer::Streamed(resp)
+}
+
+const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+const SEPARATOR: [u8; 8] = [0; 8];
+/// A prelude is a small JSON document (status, headers, cookies); a stream that has not ended
+/// it by then is not a valid HTTP-integration response.
+const MAX_PRELUDE_BYTES: usize = 1024 * 1024;
+
+/// Reads an HTTP-integration stream up to the eight NUL bytes that end its prelude: the prelude
+/// and what came after it in the same chunk. `None` if the stream ended (or ran on too long)
+/// first.
+async fn read_prelude(streaming: &mut Streaming) -> Option<(Bytes, Bytes)> {
+    let mut seen = BytesMut::new();
+    loop {
+        let chunk = streaming.chunk().await?;
+        // The separator may straddle two chunks: look again from just before the new bytes.
+        let from = seen.len().saturating_sub(SEPARATOR.len() - 1);
+        seen.extend_from_slice(&chunk);
+        if let Some(at) = seen[from..].windows(SEPARATOR.len()).position(|w| w == SEPARATOR) {
+            let mut all = seen.freeze();
+            let rest = all.split_off(from + at + SEPARATOR.len());
+            all.truncate(from + at);
+            return Some((all, rest));
+        }
+        if seen.len() > MAX_PRELUDE_BYTES {
+            return None;
+        }
+    }
 }
 
 /// The payload-2.0 event Lambda sends for a function URL request.
@@ -417,28 +531,17 @@ fn response(payload: &Bytes, ctx: &RequestContext) -> Option<Response> {
     Some(resp)
 }
 
-/// The HTTP response of a streaming function behind a `RESPONSE_STREAM` URL. With
-/// `awslambda.HttpResponseStream.from` the stream starts with a JSON prelude (`statusCode`,
-/// `headers`, `cookies`) and eight NUL bytes; otherwise the whole stream is a 200 body of the
-/// stream's content type. The runtime buffered the stream, so it is sent in one piece.
-fn streamed_response(r: &runtime::Response, ctx: &RequestContext) -> Option<Response> {
-    const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
-    const SEPARATOR: [u8; 8] = [0; 8];
+/// The head of a streamed HTTP-integration response from its JSON prelude (`statusCode`,
+/// `headers`, `cookies`); `None` when the prelude is malformed (a 502).
+fn prelude_head(prelude: &[u8], ctx: &RequestContext) -> Option<Response> {
+    let prelude: Value = serde_json::from_slice(prelude).ok()?;
     let mut resp = ok(&Value::Null, ctx);
-    if r.content_type.as_deref() != Some(HTTP_INTEGRATION) {
-        *resp.body_mut() = r.payload.clone();
-        let content_type = r.content_type.as_deref().unwrap_or("application/octet-stream");
-        resp.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_str(content_type).ok()?);
-        return Some(resp);
-    }
-    let split = r.payload.windows(SEPARATOR.len()).position(|w| w == SEPARATOR)?;
-    let prelude: Value = serde_json::from_slice(&r.payload[..split]).ok()?;
+    *resp.body_mut() = Bytes::new();
     let status = match prelude.get("statusCode") {
         None | Some(Value::Null) => StatusCode::OK,
         Some(v) => StatusCode::from_u16(v.as_u64().and_then(|s| u16::try_from(s).ok())?).ok()?,
     };
     *resp.status_mut() = status;
-    *resp.body_mut() = r.payload.slice(split + SEPARATOR.len()..);
     let headers = resp.headers_mut();
     if let Some(Value::Object(h)) = prelude.get("headers") {
         for (k, v) in h {

@@ -10,3 +10,4 @@ mod provided;
 mod python;
 mod ric;
 mod rust_fn;
+mod streaming;

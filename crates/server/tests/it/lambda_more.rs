@@ -526,3 +526,199 @@ exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
     assert_eq!(header(&resp, "content-type").as_deref(), Some("text/csv"));
     assert_eq!(resp.text().await.expect("body"), "a,b\n1,2\n");
 }
+
+#[tokio::test]
+async fn streamed_responses_arrive_while_the_function_runs() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = r#"
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  let out = responseStream;
+  if (event.rawPath !== undefined) {
+    out = awslambda.HttpResponseStream.from(responseStream, {
+      statusCode: 200,
+      headers: { "content-type": "text/plain" },
+    });
+  } else {
+    responseStream.setContentType("text/plain");
+  }
+  out.write("first");
+  await new Promise((r) => setTimeout(r, 500));
+  out.write("second");
+  out.end();
+});
+"#;
+    lambda
+        .create_function()
+        .function_name("slow-stream")
+        .runtime(Runtime::Nodejs20x)
+        .role(ROLE)
+        .handler("index.handler")
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("index.js", source)]))).build())
+        .send()
+        .await
+        .expect("create");
+
+    // InvokeWithResponseStream: the first PayloadChunk comes half a second before the end.
+    let mut out = lambda
+        .invoke_with_response_stream()
+        .function_name("slow-stream")
+        .send()
+        .await
+        .expect("invoke with response stream");
+    let mut payload = Vec::new();
+    let mut first_at = None;
+    let mut completed_at = None;
+    while let Some(event) = out.event_stream.recv().await.expect("event") {
+        match event {
+            InvokeWithResponseStreamResponseEvent::PayloadChunk(c) => {
+                first_at.get_or_insert_with(std::time::Instant::now);
+                payload.extend_from_slice(c.payload().map(|b| b.as_ref()).unwrap_or_default());
+            }
+            InvokeWithResponseStreamResponseEvent::InvokeComplete(c) => {
+                assert_eq!(c.error_code(), None, "{:?}", c.error_details());
+                completed_at = Some(std::time::Instant::now());
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert_eq!(payload, b"firstsecond");
+    let (first_at, completed_at) = (first_at.expect("a chunk"), completed_at.expect("InvokeComplete"));
+    let lead = completed_at - first_at;
+    assert!(
+        lead >= std::time::Duration::from_millis(400),
+        "the first chunk came only {lead:?} before the end"
+    );
+
+    // The same function behind a RESPONSE_STREAM URL: the body is read as it comes.
+    let created = lambda
+        .create_function_url_config()
+        .function_name("slow-stream")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .invoke_mode(aws_sdk_lambda::types::InvokeMode::ResponseStream)
+        .send()
+        .await
+        .expect("create a RESPONSE_STREAM url");
+    let url = created.function_url().to_owned();
+    let host = url.trim_start_matches("http://").split(':').next().expect("host").to_owned();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", server.port).parse().expect("addr");
+    let http = reqwest::Client::builder().resolve(&host, addr).build().expect("client");
+    let mut resp = http.get(format!("{url}slow")).send().await.expect("url request");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("text/plain"));
+    let mut body = Vec::new();
+    let mut first_at = None;
+    while let Some(chunk) = resp.chunk().await.expect("body chunk") {
+        if !chunk.is_empty() {
+            first_at.get_or_insert_with(std::time::Instant::now);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let lead = first_at.expect("a chunk").elapsed();
+    assert_eq!(body, b"firstsecond");
+    assert!(
+        lead >= std::time::Duration::from_millis(400),
+        "the first bytes came only {lead:?} before the end"
+    );
+}
+
+#[tokio::test]
+async fn streams_end_at_the_timeout_and_outlive_clients_that_leave() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    let source = r#"
+exports.handler = awslambda.streamifyResponse(async (event, responseStream) => {
+  responseStream.setContentType("text/plain");
+  responseStream.write("begun");
+  while (event.forever) {
+    await new Promise((r) => setTimeout(r, 100));
+    responseStream.write(".");
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  responseStream.write(Buffer.alloc(3 * 1024 * 1024, "x"));
+  responseStream.end();
+});
+"#;
+    lambda
+        .create_function()
+        .function_name("long-stream")
+        .runtime(Runtime::Nodejs20x)
+        .role(ROLE)
+        .handler("index.handler")
+        .timeout(1)
+        .code(FunctionCode::builder().zip_file(Blob::new(zip(&[("index.js", source)]))).build())
+        .send()
+        .await
+        .expect("create");
+    lambda
+        .put_function_concurrency()
+        .function_name("long-stream")
+        .reserved_concurrent_executions(1)
+        .send()
+        .await
+        .expect("reserve one");
+
+    // Timed out mid-stream: what was written stays, InvokeComplete says why it ended.
+    let s = invoke_streaming(&lambda, "long-stream", r#"{"forever": true}"#, false).await;
+    assert!(s.payload.starts_with(b"begun."), "{:?}", String::from_utf8_lossy(&s.payload));
+    assert_eq!(s.error_code.as_deref(), Some("Sandbox.Timedout"));
+    assert!(s.error_details.as_deref().is_some_and(|d| d.contains("Task timed out after 1.00 seconds")));
+
+    // A URL client that reads the first bytes and leaves: the function writes on into nothing,
+    // ends on its own, and its environment and its one concurrency slot come back.
+    let created = lambda
+        .create_function_url_config()
+        .function_name("long-stream")
+        .auth_type(aws_sdk_lambda::types::FunctionUrlAuthType::None)
+        .invoke_mode(aws_sdk_lambda::types::InvokeMode::ResponseStream)
+        .send()
+        .await
+        .expect("create a RESPONSE_STREAM url");
+    let url = created.function_url().to_owned();
+    let host = url.trim_start_matches("http://").split(':').next().expect("host").to_owned();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", server.port).parse().expect("addr");
+    let http = reqwest::Client::builder().resolve(&host, addr).build().expect("client");
+    let mut resp = http.get(format!("{url}leave")).send().await.expect("url request");
+    assert_eq!(resp.status().as_u16(), 200);
+    let first = resp.chunk().await.expect("chunk").expect("first bytes");
+    assert_eq!(&first[..], b"begun");
+    drop(resp);
+    drop(http);
+    let started = std::time::Instant::now();
+    let mut out = loop {
+        let sent =
+            lambda.invoke_with_response_stream().function_name("long-stream").log_type(LogType::Tail).send();
+        match sent.await {
+            Ok(out) => break out,
+            Err(e) => {
+                let e = e.into_service_error();
+                assert!(e.is_too_many_requests_exception(), "{e:?}");
+                assert!(started.elapsed() < std::time::Duration::from_secs(5), "the slot never came back");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let mut s = Streamed { payload: Vec::new(), chunks: 0, error_code: None, error_details: None, log: None };
+    while let Some(event) = out.event_stream.recv().await.expect("event") {
+        match event {
+            InvokeWithResponseStreamResponseEvent::PayloadChunk(c) => {
+                s.payload.extend_from_slice(c.payload().map(|b| b.as_ref()).unwrap_or_default());
+            }
+            InvokeWithResponseStreamResponseEvent::InvokeComplete(c) => {
+                s.error_code = c.error_code().map(str::to_owned);
+                s.error_details = c.error_details().map(str::to_owned);
+                s.log = c.log_result().map(|l| {
+                    let raw = base64::engine::general_purpose::STANDARD.decode(l).expect("base64 log");
+                    String::from_utf8_lossy(&raw).into_owned()
+                });
+            }
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    // A warm start: the environment the client left was not stuck until its timeout (which
+    // would have thrown it away).
+    let log = s.log.clone().expect("log tail");
+    assert!(log.contains("REPORT RequestId") && !log.contains("Init Duration"), "{log}");
+    assert_eq!(s.error_code, None, "{:?}", s.error_details);
+    assert_eq!(s.payload.len(), 5 + 3 * 1024 * 1024);
+}

@@ -270,6 +270,15 @@ pub fn test_pattern(ctx: &RequestContext, pattern: &str, event: &str) -> Result<
     ok(ctx, &json!({ "Result": result }))
 }
 
+/// A delivery's id: deliveries due in the same millisecond sort by it, so it starts with a
+/// sequence number and a FIFO target gets events in the order PutEvents accepted them; the
+/// random rest keeps ids unique across restarts, when the sequence starts again.
+pub(crate) fn delivery_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{n:016x}{}", uuid::Uuid::new_v4().simple())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,13 +306,4 @@ mod tests {
         };
         assert_eq!(entry_size(&e), 14 + 2 + 1 + 2 + 3);
     }
-}
-
-/// A delivery's id: deliveries due in the same millisecond sort by it, so it starts with a
-/// sequence number and a FIFO target gets events in the order PutEvents accepted them; the
-/// random rest keeps ids unique across restarts, when the sequence starts again.
-pub(crate) fn delivery_id() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{n:016x}{}", uuid::Uuid::new_v4().simple())
 }

@@ -193,7 +193,7 @@ const LANES: usize = 8;
 fn settle_in_lanes(svc: &Arc<Inner>, deliveries: Vec<(Vec<u8>, Delivery)>, now: i64) -> Vec<Batch> {
     let mut lanes: Vec<Vec<(Vec<u8>, Delivery)>> = Vec::new();
     let mut ordered: HashMap<String, usize> = HashMap::new();
-    let spread = deliveries.len().min(LANES).max(1);
+    let spread = deliveries.len().clamp(1, LANES);
     for (i, (key, d)) in deliveries.into_iter().enumerate() {
         let lane = match order_key(&d) {
             Some(k) => *ordered.entry(k).or_insert(i % spread),

@@ -935,47 +935,8 @@ fn api_destinations_lifecycle_in_aws_words() {
 /// A local HTTPS endpoint answering each request with the next status of `statuses` (200 when
 /// they run out); what it got, head and body, goes to the returned list.
 async fn endpoint(statuses: Vec<u16>) -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = got.clone();
-    let acceptor = outbound::fixtures::tls_acceptor();
-    tokio::spawn(async move {
-        let mut statuses = statuses.into_iter();
-        while let Ok((socket, _)) = listener.accept().await {
-            let Ok(mut stream) = acceptor.accept(socket).await else { continue };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let (head, body) = loop {
-                let Ok(n) = stream.read(&mut chunk).await else { break (String::new(), String::new()) };
-                if n == 0 {
-                    break (String::new(), String::new());
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).into_owned();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break (head.to_owned(), body.to_owned());
-                    }
-                }
-            };
-            crate::lock(&sink).push((head, body));
-            let code = statuses.next().unwrap_or(200);
-            let answer = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = stream.write_all(answer.as_bytes()).await;
-            let _ = stream.shutdown().await;
-        }
-    });
-    (port, got)
+    let mut statuses = statuses.into_iter();
+    outbound::fixtures::recording_endpoint(move |_| (statuses.next().unwrap_or(200), String::new())).await
 }
 
 impl Env {

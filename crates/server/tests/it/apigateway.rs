@@ -194,7 +194,7 @@ async fn http_api_http_proxy_to_an_https_backend() {
     tokio::spawn(async move {
         while let Ok((socket, _)) = backend.accept().await {
             let Ok(mut tls) = acceptor.accept(socket).await else { continue };
-            let Some((head, body)) = crate::harness::read_http_request(&mut tls).await else { continue };
+            let Some((head, body)) = outbound::fixtures::read_request(&mut tls).await else { continue };
             let text = format!("{head}\n\n{body}");
             let answer = format!(
                 "HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\nx-backend: yes\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",

@@ -10,8 +10,9 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::apigateway::{json_of, send};
-use crate::harness::{Server, read_http_request};
+use crate::harness::Server;
 use crate::lambda::create_python;
+use outbound::fixtures::read_request as read_http_request;
 
 /// A backend that answers 201 with what it received: `{method, target, headers, body}`.
 async fn echo_backend() -> String {

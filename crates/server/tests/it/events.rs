@@ -17,7 +17,7 @@ use aws_sdk_eventbridge::types::{
 };
 use serde_json::{Value, json};
 
-use crate::harness::{Server, read_http_request, receive};
+use crate::harness::{Server, receive};
 use crate::lambda::{PY_RECORDER, create_python, lines_of, wait_for_lines};
 
 fn order(detail_type: &str, bus: &str) -> PutEventsRequestEntry {
@@ -494,34 +494,15 @@ async fn another_accounts_bus_needs_its_permission() {
 /// A local HTTPS endpoint: `/token` answers an OAuth token; any other path answers the next
 /// status of `statuses` (200 once they run out). Every request (head, body) is recorded.
 async fn https_endpoint(statuses: Vec<u16>) -> (u16, Arc<Mutex<Vec<(String, String)>>>) {
-    use tokio::io::AsyncWriteExt;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let got: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let sink = got.clone();
-    let acceptor = outbound::fixtures::tls_acceptor();
-    tokio::spawn(async move {
-        let mut statuses = statuses.into_iter();
-        while let Ok((socket, _)) = listener.accept().await {
-            let Ok(mut stream) = acceptor.accept(socket).await else { continue };
-            let Some((head, body)) = read_http_request(&mut stream).await else { continue };
-            let token = head.split_whitespace().nth(1).is_some_and(|p| p.starts_with("/token"));
-            sink.lock().expect("lock").push((head, body));
-            let answer = if token {
-                let doc = r#"{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}"#;
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{doc}",
-                    doc.len()
-                )
-            } else {
-                let code = statuses.next().unwrap_or(200);
-                format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-            };
-            let _ = stream.write_all(answer.as_bytes()).await;
-            let _ = stream.shutdown().await;
+    let mut statuses = statuses.into_iter();
+    outbound::fixtures::recording_endpoint(move |(head, _)| {
+        if head.split_whitespace().nth(1).is_some_and(|p| p.starts_with("/token")) {
+            (200, r#"{"access_token":"tok-1","token_type":"Bearer","expires_in":3600}"#.to_owned())
+        } else {
+            (statuses.next().unwrap_or(200), String::new())
         }
-    });
-    (port, got)
+    })
+    .await
 }
 
 /// Waits until the endpoint has recorded `n` requests (10 s at most) and takes them.

@@ -238,32 +238,3 @@ pub async fn receive(sqs: &aws_sdk_sqs::Client, url: &str, want: usize) -> Vec<a
     }
     got
 }
-
-/// Reads one HTTP/1.1 request from `socket`: its head (request line and headers) and its body
-/// (as long as `Content-Length` says). `None` if the peer closes before a whole request came.
-/// The tests' own small backends (SNS HTTP endpoints, API Gateway HTTP integrations) use it.
-pub async fn read_http_request<S: tokio::io::AsyncRead + Unpin>(socket: &mut S) -> Option<(String, String)> {
-    use tokio::io::AsyncReadExt;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = socket.read(&mut chunk).await.unwrap_or(0);
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned())
-                })
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0);
-            if body.len() >= len {
-                return Some((head.to_owned(), body.to_owned()));
-            }
-        }
-    }
-}

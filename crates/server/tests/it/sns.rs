@@ -11,8 +11,9 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
-use crate::harness::{Server, read_http_request};
+use crate::harness::Server;
 use crate::lambda::{PY_RECORDER, create_python, wait_for_lines};
+use outbound::fixtures::read_request as read_http_request;
 
 async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, fifo: bool) -> (String, String) {
     let mut req = sqs.create_queue().queue_name(name);

@@ -2,7 +2,9 @@
 //! location, tagging, and the configurations S3 stores and gives back (CORS, policy, lifecycle,
 //! notifications). A bucket is one record; configuration changes rewrite it.
 
+use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use s3s::dto::*;
 use storage::{Batch, CommitError, KeyRange};
@@ -29,7 +31,64 @@ pub fn owner(cx: &Cx) -> Owner {
 }
 
 pub fn load(e: &Engine, cx: &Cx, bucket: &str) -> Result<BucketRecord> {
-    model::get(e.kv.as_ref(), BUCKETS, &model::bucket_key(&cx.account, bucket))?.ok_or(Error::NoSuchBucket)
+    let key = model::bucket_key(&cx.account, bucket);
+    e.buckets.load(&key, || model::get(e.kv.as_ref(), BUCKETS, &key))?.ok_or(Error::NoSuchBucket)
+}
+
+/// The bucket records [`load`] has read, kept until a write to the bucket.
+///
+/// Every writer of `BUCKETS` (create, update, delete, all in this module) calls
+/// [`Cache::forget`] once its commit returned, so a request that starts after a bucket change
+/// was acknowledged sees it. The generation closes the one race left: a read that began before
+/// a write and finishes after its `forget` must not put the old record back.
+#[derive(Debug, Default)]
+pub struct Cache(Mutex<CacheState>);
+
+#[derive(Debug, Default)]
+struct CacheState {
+    generation: u64,
+    records: HashMap<Vec<u8>, BucketRecord>,
+}
+
+/// More buckets than this and the cache starts over (bounded memory; accounts rarely hold
+/// more than a few hundred).
+const CACHED_BUCKETS: usize = 4096;
+
+impl Cache {
+    fn state(&self) -> MutexGuard<'_, CacheState> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn load(
+        &self,
+        key: &[u8],
+        read: impl FnOnce() -> Result<Option<BucketRecord>>,
+    ) -> Result<Option<BucketRecord>> {
+        let generation = {
+            let state = self.state();
+            if let Some(record) = state.records.get(key) {
+                return Ok(Some(record.clone()));
+            }
+            state.generation
+        };
+        let record = read()?;
+        if let Some(r) = &record {
+            let mut state = self.state();
+            if state.generation == generation {
+                if state.records.len() >= CACHED_BUCKETS {
+                    state.records.clear();
+                }
+                state.records.insert(key.to_vec(), r.clone());
+            }
+        }
+        Ok(record)
+    }
+
+    fn forget(&self, key: &[u8]) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.records.remove(key);
+    }
 }
 
 /// Rewrites a bucket record with `change` applied, unless the bucket was deleted meanwhile.
@@ -44,7 +103,9 @@ pub(crate) fn update(e: &Engine, cx: &Cx, bucket: &str, change: impl Fn(&mut Buc
             key.clone(),
             model::encode(&record)?,
         );
-        match e.kv.commit(batch) {
+        let committed = e.kv.commit(batch);
+        e.buckets.forget(&key);
+        match committed {
             Ok(()) => return Ok(()),
             Err(CommitError::ConditionFailed { .. }) => continue,
             Err(CommitError::Storage(err)) => return Err(err.into()),
@@ -83,7 +144,9 @@ pub async fn create(e: &Engine, cx: &Cx, input: CreateBucketInput) -> Result<Cre
         configs,
     };
     let key = model::bucket_key(&cx.account, &name);
-    if !e.kv.insert_new(BUCKETS, &key, &model::encode(&record)?)? {
+    let inserted = e.kv.insert_new(BUCKETS, &key, &model::encode(&record)?);
+    e.buckets.forget(&key);
+    if !inserted? {
         // S3 answers a repeated create in us-east-1 with 200 (and leaves the bucket as it is).
         if region == "us-east-1" && load(e, cx, &name)?.region == "us-east-1" {
             return Ok(CreateBucketOutput { location: Some(format!("/{name}")) });
@@ -157,7 +220,9 @@ pub async fn delete(e: &Engine, cx: &Cx, input: DeleteBucketInput) -> Result<Del
         batch = batch.delete(PARTS, k);
     }
     // The bucket must still be empty when it goes: a PUT racing this delete checks the bucket.
-    e.kv.commit(batch).map_err(|e| Error::InternalError(e.to_string()))?;
+    let committed = e.kv.commit(batch);
+    e.buckets.forget(&model::bucket_key(&cx.account, &input.bucket));
+    committed.map_err(|e| Error::InternalError(e.to_string()))?;
     crate::body::forget(&e.blobs, pieces);
     Ok(DeleteBucketOutput {})
 }
@@ -379,4 +444,39 @@ pub async fn put_versioning(
         update(e, cx, &input.bucket, |b| b.versioning = Some(status.clone()))?;
     }
     Ok(PutBucketVersioningOutput {})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str) -> BucketRecord {
+        BucketRecord {
+            v: 1,
+            name: name.to_owned(),
+            region: "us-east-1".to_owned(),
+            created_ms: 0,
+            tags: None,
+            versioning: None,
+            configs: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_read_that_began_before_a_write_does_not_cache_the_old_record() {
+        let cache = Cache::default();
+        let read = cache.load(b"k", || {
+            // The bucket changes while this read is on its way back.
+            cache.forget(b"k");
+            Ok(Some(record("old")))
+        });
+        assert_eq!(read.expect("read").expect("present").name, "old");
+        let again = cache.load(b"k", || Ok(Some(record("new")))).expect("read").expect("present");
+        assert_eq!(again.name, "new");
+        // Now cached: the store is not asked again until the next forget.
+        let cached = cache.load(b"k", || panic!("read the store")).expect("read").expect("present");
+        assert_eq!(cached.name, "new");
+        cache.forget(b"k");
+        assert!(cache.load(b"k", || Ok(None)).expect("read").is_none());
+    }
 }

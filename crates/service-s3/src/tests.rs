@@ -269,6 +269,70 @@ async fn suspended_versioning_replaces_the_null_version() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_unversioned_overwrite_replaces_the_one_version_and_frees_its_blob() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    let account = Scope::default().account.as_str().to_owned();
+    call(&s3, "PUT", "/ubx", &[], b"").await;
+    // Bodies past the inline limit live in blobs; the overwritten one must be deleted.
+    static BIG: [u8; 5000] = [b'x'; 5000];
+    call(&s3, "PUT", "/ubx/k", &[], &BIG).await;
+    let first: model::ObjectRecord =
+        model::get(store.kv.as_ref(), OBJECTS, &model::object_key(&account, "ubx", "k"))
+            .expect("read")
+            .expect("present");
+    let first_blob = first.pieces[0].blob.clone();
+    assert!(!first_blob.is_empty());
+    call(&s3, "PUT", "/ubx/k", &[], b"small").await;
+    call(&s3, "PUT", "/ubx/k", &[], b"newest").await;
+    let versions = call(&s3, "GET", "/ubx?versions", &[], b"").await;
+    assert_eq!(between(&versions.body, "<VersionId>", "<"), ["null"], "{}", versions.body);
+    let rows = store
+        .kv
+        .scan_prefix(crate::versions::VERSIONS, &model::objects_prefix(&account, "ubx"), 10)
+        .expect("scan");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(call(&s3, "GET", "/ubx/k", &[], b"").await.body, "newest");
+    // Blobs are freed after the commit, off the request.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.blobs.len(&first_blob).expect("blob store").is_some() {
+        assert!(std::time::Instant::now() < deadline, "the replaced blob was never deleted");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bucket_changes_reach_the_next_write_at_once() {
+    // Object writes read their bucket through a cache; a configuration change must not leave
+    // the next PUT acting on the old record.
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/cbx", &[], b"").await;
+    let plain = call(&s3, "PUT", "/cbx/a", &[], b"1").await;
+    assert!(!plain.headers.contains_key("x-amz-version-id"));
+    call(&s3, "PUT", "/cbx?versioning", &[], ENABLE).await;
+    let versioned = call(&s3, "PUT", "/cbx/a", &[], b"2").await;
+    assert!(versioned.headers.contains_key("x-amz-version-id"));
+    call(&s3, "PUT", "/cbx?versioning", &[], SUSPEND).await;
+    call(&s3, "PUT", "/cbx/a", &[], b"3").await;
+    let versions = call(&s3, "GET", "/cbx?versions", &[], b"").await;
+    // The suspended PUT replaced the first (null) version and kept the versioned one.
+    assert_eq!(between(&versions.body, "<VersionId>", "<").len(), 2, "{}", versions.body);
+    assert_eq!(call(&s3, "GET", "/cbx/a?versionId=null", &[], b"").await.body, "3");
+    // A deleted bucket is gone for the next write, and a new one of the same name starts fresh.
+    let versions = call(&s3, "GET", "/cbx?versions", &[], b"").await;
+    for id in between(&versions.body, "<VersionId>", "<") {
+        call(&s3, "DELETE", &format!("/cbx/a?versionId={id}"), &[], b"").await;
+    }
+    assert_eq!(call(&s3, "DELETE", "/cbx", &[], b"").await.status, 204);
+    assert_eq!(call(&s3, "PUT", "/cbx/a", &[], b"4").await.status, 404);
+    call(&s3, "PUT", "/cbx", &[], b"").await;
+    let fresh = call(&s3, "PUT", "/cbx/a", &[], b"5").await;
+    assert_eq!(fresh.status, 200);
+    assert!(!fresh.headers.contains_key("x-amz-version-id"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn objects_from_before_versions_become_null_versions() {
     let store = Store::memory();
     let account = Scope::default().account.as_str().to_owned();

@@ -108,6 +108,10 @@ fn is(r: &ObjectRecord, id: &str) -> bool {
 
 type Found = (Vec<u8>, Vec<u8>, ObjectRecord);
 
+/// A version about to be replaced: its store key, the raw value its removal expects (none when
+/// another expectation already guards it), and its record.
+type Replaced = (Vec<u8>, Option<Vec<u8>>, ObjectRecord);
+
 /// Every version of `key`, newest first, with its store key and raw value.
 fn all_of(e: &Engine, object_key: &[u8]) -> Result<Vec<Found>> {
     e.kv.scan_prefix(VERSIONS, &key_prefix(object_key), storage::UNLIMITED)?
@@ -222,6 +226,31 @@ fn announce(
     e.notifier.add(batch, cx, bucket, &change, millis(e.now()))
 }
 
+/// The `null` version a new latest version of `key` replaces, if any (none when versioning is
+/// enabled), with the value its removal expects when it was read on its own. A bucket that was
+/// never versioned keeps exactly one version per key, the current object (both rows are written
+/// and removed together), so the current record names it: no scan of the key's versions, and
+/// the batch's expectation on the current object already guards it.
+fn replaced_null(
+    e: &Engine,
+    state: Versioning,
+    ok: &[u8],
+    current: Option<&[u8]>,
+) -> Result<Option<Replaced>> {
+    let scanned = |found: Option<Found>| found.map(|(k, raw, r)| (k, Some(raw), r));
+    match (state, current) {
+        (Versioning::Enabled, _) | (Versioning::Unversioned, None) => Ok(None),
+        (Versioning::Unversioned, Some(raw)) => {
+            let r: ObjectRecord = model::decode(raw)?;
+            match r.stamp {
+                Some(stamp) => Ok(Some((version_key_of(ok, stamp), None, r))),
+                None => Ok(scanned(find(e, ok, "null")?)),
+            }
+        }
+        (Versioning::Suspended, _) => Ok(scanned(find(e, ok, "null")?)),
+    }
+}
+
 /// Makes `record` the latest version of `key`: a new version when versioning is enabled,
 /// otherwise the new `null` version, replacing (and freeing) the previous one. `if_absent` is
 /// `If-None-Match: *`. Returns the record as stored.
@@ -262,10 +291,11 @@ pub fn put(
             .put(OBJECTS, ok.clone(), encoded.clone())
             .put(VERSIONS, version_key_of(&ok, stamp), encoded);
         let mut freed = Vec::new();
-        if state != Versioning::Enabled
-            && let Some((k, raw, old)) = find(e, &ok, "null")?
-        {
-            batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k);
+        if let Some((k, raw, old)) = replaced_null(e, state, &ok, current.as_deref())? {
+            if let Some(raw) = raw {
+                batch = batch.expect_value(VERSIONS, k.clone(), raw);
+            }
+            batch = batch.delete(VERSIONS, k);
             freed = old.pieces;
         }
         let announced =

@@ -293,7 +293,7 @@ async fn run(
         return Ok(result);
     }
     let payload = Bytes::from(event.to_string());
-    let resp = match tokio::time::timeout(AUTHORIZER_TIMEOUT, inner.invoker.invoke(function, payload)).await {
+    let resp = match tokio::time::timeout(AUTHORIZER_TIMEOUT, inner.invoker.invoke(function, payload, None)).await {
         Ok(Ok(resp)) => resp,
         Ok(Err(e)) => {
             tracing::debug!(function, error = %e, "authorizer invoke failed");

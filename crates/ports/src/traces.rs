@@ -10,11 +10,22 @@ pub trait TraceRecorder: Send + Sync {
     fn record(&self, span: Span);
 }
 
-/// A recorder that keeps nothing, for services that were not handed one.
+/// A recorder that keeps nothing (and a reader that has nothing), for whatever was not handed
+/// the store.
 pub struct NoTraces;
 
 impl TraceRecorder for NoTraces {
     fn record(&self, _span: Span) {}
+}
+
+impl TraceReader for NoTraces {
+    fn recent(&self, _scope: &Scope, _after: Option<u64>, _limit: usize) -> TracePage {
+        TracePage::default()
+    }
+
+    fn spans(&self, _scope: &Scope, _trace: TraceId) -> Option<Vec<Span>> {
+        None
+    }
 }
 
 /// One trace in a listing.

@@ -97,7 +97,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = scheduler(store.clone(), &lambda, &sqs, &sns, &events);
     // The console shows every tenant's resources and logs to whoever can reach the port, so it
     // is left out when requests must prove who they are.
-    let console = (!args.enforce_sigv4).then(|| console::Console::new(loopback.clone()));
+    let console =
+        (!args.enforce_sigv4).then(|| console::Console::new(loopback.clone()).with_traces(traces.clone()));
     let services = Services {
         console,
         cloudformation: cloudformation.clone(),

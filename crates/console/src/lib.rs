@@ -310,7 +310,10 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
         "traces" => {
             let after = match param("after").filter(|a| !a.is_empty()) {
                 None => None,
-                Some(a) => Some(a.parse::<u64>().map_err(|_| Error::BadRequest("after must be a page's next".to_owned()))?),
+                Some(a) => Some(
+                    a.parse::<u64>()
+                        .map_err(|_| Error::BadRequest("after must be a page's next".to_owned()))?,
+                ),
             };
             let limit = match param("limit") {
                 None => 50,
@@ -324,7 +327,8 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
         }
         _ => match api.strip_prefix("traces/") {
             Some(id) => {
-                let id = TraceId::parse(id).ok_or_else(|| Error::BadRequest(format!("'{id}' is not a trace id")))?;
+                let id = TraceId::parse(id)
+                    .ok_or_else(|| Error::BadRequest(format!("'{id}' is not a trace id")))?;
                 Ok(Operation::Trace { scope, id })
             }
             None => Err(Error::NotFound(path.to_owned())),

@@ -118,7 +118,12 @@ mod tests {
     #[test]
     fn waterfalls_offset_and_nest_the_spans() {
         // Span 1's caller (99) is outside Nimbus; 4 names a parent that never came.
-        let spans = [span(1, Some(99), 1_000, 500), span(2, Some(1), 1_100, 300), span(3, Some(2), 1_200, 50), span(4, Some(42), 1_300, 900)];
+        let spans = [
+            span(1, Some(99), 1_000, 500),
+            span(2, Some(1), 1_100, 300),
+            span(3, Some(2), 1_200, 50),
+            span(4, Some(42), 1_300, 900),
+        ];
         let w = waterfall(&spans);
         assert_eq!(w["id"], "1-65000000-000000000000000000000007");
         assert_eq!((w["startUs"].as_i64(), w["durationUs"].as_i64()), (Some(1_000), Some(1_200)));
@@ -126,8 +131,14 @@ mod tests {
         let depth: Vec<i64> = rows.iter().filter_map(|r| r["depth"].as_i64()).collect();
         assert_eq!(depth, [0, 1, 2, 0]);
         assert_eq!(rows[1]["offsetUs"], 100);
-        assert_eq!((rows[1]["requestId"].as_str(), rows[1]["coldStart"].as_bool()), (Some("r-1"), Some(true)));
-        assert_eq!((rows[2]["outcome"].as_str(), rows[2]["error"].as_str()), (Some("error"), Some("Unhandled")));
+        assert_eq!(
+            (rows[1]["requestId"].as_str(), rows[1]["coldStart"].as_bool()),
+            (Some("r-1"), Some(true))
+        );
+        assert_eq!(
+            (rows[2]["outcome"].as_str(), rows[2]["error"].as_str()),
+            (Some("error"), Some("Unhandled"))
+        );
         assert_eq!(rows[0]["parent"], "0000000000000063");
     }
 

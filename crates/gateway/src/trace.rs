@@ -14,8 +14,16 @@ use types::trace::{Outcome, Span, TraceHeader};
 pub type SpanSink = Arc<dyn Fn(Span) + Send + Sync>;
 
 /// Fields that name what a JSON request acts on, in the order they are looked for.
-const JSON_RESOURCE_FIELDS: &[&str] =
-    &["TableName", "QueueUrl", "TopicArn", "FunctionName", "EventBusName", "logGroupName", "Name", "StreamArn"];
+const JSON_RESOURCE_FIELDS: &[&str] = &[
+    "TableName",
+    "QueueUrl",
+    "TopicArn",
+    "FunctionName",
+    "EventBusName",
+    "logGroupName",
+    "Name",
+    "StreamArn",
+];
 /// The same for query-protocol requests.
 const QUERY_RESOURCE_FIELDS: &[&str] = &["QueueUrl", "TopicArn", "TargetArn", "StackName", "RoleName"];
 
@@ -51,7 +59,9 @@ fn describe(protocol: Protocol, parts: &Parts, body: &[u8]) -> (String, String) 
                 .find_map(|f| doc.get(f).or_else(|| entry.and_then(|e| e.get(f))).and_then(Value::as_str))
                 .map(str::to_owned)
                 // PutEvents without a bus name puts on the default bus.
-                .unwrap_or_else(|| if operation == "PutEvents" { "default".to_owned() } else { String::new() });
+                .unwrap_or_else(
+                    || if operation == "PutEvents" { "default".to_owned() } else { String::new() },
+                );
             (operation, resource)
         }
         Protocol::Query => {
@@ -106,7 +116,12 @@ impl Pending {
     }
 
     /// The request's span, if it is recorded.
-    pub(crate) fn span(self, service: &str, status: http::StatusCode, headers: &http::HeaderMap) -> Option<Span> {
+    pub(crate) fn span(
+        self,
+        service: &str,
+        status: http::StatusCode,
+        headers: &http::HeaderMap,
+    ) -> Option<Span> {
         let note = self.trace.recorded()?;
         let start_us = epoch_us(self.received_at);
         let outcome = if status.is_client_error() || status.is_server_error() {
@@ -126,7 +141,8 @@ impl Pending {
             operation: note.operation,
             resource: note.resource,
             start_us,
-            duration_us: u64::try_from(epoch_us(time::OffsetDateTime::now_utc()) - start_us).unwrap_or_default(),
+            duration_us: u64::try_from(epoch_us(time::OffsetDateTime::now_utc()) - start_us)
+                .unwrap_or_default(),
             outcome,
             execution: None,
         })
@@ -168,7 +184,10 @@ mod tests {
             ("Publish".to_owned(), "arn:aws:sns:us-east-1:1:t".to_owned())
         );
         let p = parts("PUT", "/bucket/a/b.png", &[]);
-        assert_eq!(describe(Protocol::RestXml, &p, b""), ("PutObject".to_owned(), "bucket/a/b.png".to_owned()));
+        assert_eq!(
+            describe(Protocol::RestXml, &p, b""),
+            ("PutObject".to_owned(), "bucket/a/b.png".to_owned())
+        );
         let p = parts("PUT", "/bucket/k?partNumber=1&uploadId=x", &[]);
         assert_eq!(s3_operation(&p), "UploadPart");
         let p = parts("GET", "/bucket?list-type=2", &[]);

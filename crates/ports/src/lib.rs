@@ -58,7 +58,12 @@ pub struct InvokeResponse {
 pub trait FunctionInvoker: Send + Sync {
     /// Queues an asynchronous invocation (`InvocationType: Event`) of `function_arn` (qualified
     /// or not). Returns once the event is durably accepted, as a 202 from Invoke would.
-    fn invoke_async(&self, function_arn: &str, payload: Bytes, trace: Option<TraceHeader>) -> Result<(), PortError>;
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        trace: Option<TraceHeader>,
+    ) -> Result<(), PortError>;
 
     /// Runs a synchronous invocation (`RequestResponse`) and returns its result.
     fn invoke(

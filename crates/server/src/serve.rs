@@ -336,7 +336,8 @@ fn wire(
     services: Services,
     loopback: Arc<crate::loopback::Loopback>,
 ) -> anyhow::Result<Gateway> {
-    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler, traces } = services;
+    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler, traces } =
+        services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
     let mode = sigv4_mode(args);

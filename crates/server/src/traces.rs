@@ -281,7 +281,10 @@ mod tests {
         let page = store.recent(&scope, None, 10);
         assert_eq!(page.traces.iter().map(|t| t.trace).collect::<Vec<_>>(), vec![b, a]);
         let sa = &page.traces[1];
-        assert_eq!((sa.root.id, sa.spans, sa.errors, sa.start_us, sa.duration_us), (SpanId::new(1), 3, 1, 100, 110));
+        assert_eq!(
+            (sa.root.id, sa.spans, sa.errors, sa.start_us, sa.duration_us),
+            (SpanId::new(1), 3, 1, 100, 110)
+        );
         let spans = store.spans(&scope, a).expect("kept");
         assert_eq!(spans.iter().map(|s| s.operation.as_str()).collect::<Vec<_>>(), ["op1", "op2", "op3"]);
         assert_eq!(store.spans(&other_scope(), a), None, "another tenant sees nothing");

@@ -30,7 +30,12 @@ impl FunctionInvoker for Recorder {
         Err(PortError::Invalid("not used".to_owned()))
     }
 
-    fn invoke(&self, arn: &str, payload: Bytes, _: Option<types::trace::TraceHeader>) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         let event = serde_json::from_slice(&payload).unwrap_or(Value::Null);
         crate::lock(&self.events).push((arn.to_owned(), event));
         let (reply, fail) = crate::lock(&self.replies)

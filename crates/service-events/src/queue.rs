@@ -340,9 +340,10 @@ fn settle_http(svc: &Inner, batch: Batch, mut d: Delivery, outcome: crate::apide
 fn attempt(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortError> {
     let trace = d.trace.as_deref().and_then(|t| TraceHeader::parse(t).ok());
     match TargetKind::of(&d.target_arn) {
-        Some(TargetKind::Function) => {
-            svc.invoker.invoke_async(&d.target_arn, Bytes::from(d.payload.clone()), trace).map(|()| Vec::new())
-        }
+        Some(TargetKind::Function) => svc
+            .invoker
+            .invoke_async(&d.target_arn, Bytes::from(d.payload.clone()), trace)
+            .map(|()| Vec::new()),
         Some(TargetKind::Queue) => {
             let sender =
                 svc.queues.get().ok_or_else(|| PortError::Unavailable("SQS is not wired".to_owned()))?;

@@ -33,7 +33,12 @@ struct Recorder {
 }
 
 impl FunctionInvoker for Recorder {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes, _: Option<types::trace::TraceHeader>) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> Result<(), PortError> {
         if let Some(e) = crate::lock(&self.fail).clone() {
             return Err(e);
         }
@@ -42,7 +47,12 @@ impl FunctionInvoker for Recorder {
         Ok(())
     }
 
-    fn invoke(&self, _: &str, _: Bytes, _: Option<types::trace::TraceHeader>) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        _: &str,
+        _: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         Box::pin(async { Err(PortError::Invalid("not used".to_owned())) })
     }
 }

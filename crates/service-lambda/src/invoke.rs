@@ -144,7 +144,8 @@ impl Traced {
 
     /// The span of the finished invocation, started at `start_us` (epoch microseconds).
     fn span(&self, scope: &Scope, arn: &str, start_us: i64, ended: Result<&InvokeOutcome, &Error>) -> Span {
-        let now_us = i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default();
+        let now_us =
+            i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default();
         let (outcome, execution) = match ended {
             Ok(o) => (
                 o.error().map_or(Outcome::Ok, |e| Outcome::Error(e.error_type.clone())),
@@ -227,7 +228,7 @@ pub struct Streaming {
     function_arn: String,
     version: String,
     /// What its span is recorded with once it ends: trace, scope, invoked ARN, start.
-    span: (Traced, Scope, String, i64),
+    span: Box<(Traced, Scope, String, i64)>,
 }
 
 impl Streaming {
@@ -240,7 +241,7 @@ impl Streaming {
         let Streaming { stream, permit, function_arn, version, span } = self;
         let outcome = stream.outcome().await.map_err(platform_failure);
         drop(permit);
-        let (traced, scope, arn, start_us) = span;
+        let (traced, scope, arn, start_us) = *span;
         svc.traces().record(traced.span(&scope, &arn, start_us, outcome.as_ref()));
         let outcome = outcome?;
         svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
@@ -295,7 +296,7 @@ pub async fn run_streaming(
             permit,
             function_arn,
             version,
-            span: (traced, scope.clone(), resolved.invoked_arn.clone(), start_us),
+            span: Box::new((traced, scope.clone(), resolved.invoked_arn.clone(), start_us)),
         })),
     }
 }

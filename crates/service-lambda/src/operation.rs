@@ -606,12 +606,7 @@ fn invoke_input(req: &Request) -> Result<InvokeInput, Error> {
             Some(text)
         }
     };
-    Ok(InvokeInput {
-        invocation_type,
-        tail,
-        client_context,
-        payload: req.body().clone(),
-    })
+    Ok(InvokeInput { invocation_type, tail, client_context, payload: req.body().clone() })
 }
 
 #[cfg(test)]

@@ -41,7 +41,12 @@ fn not_found(scope: &Scope, fref: &FunctionRef) -> PortError {
 }
 
 impl FunctionInvoker for LambdaService {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes, trace: Option<TraceHeader>) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        trace: Option<TraceHeader>,
+    ) -> Result<(), PortError> {
         let (scope, fref) = parse_arn(function_arn)?;
         let svc: &Inner = &self.inner;
         let f = svc.load(&scope, &fref.name).map_err(port_error)?.ok_or_else(|| not_found(&scope, &fref))?;

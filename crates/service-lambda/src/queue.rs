@@ -453,8 +453,11 @@ fn send_record(
         }
         Some("sns") => {
             let topics = svc.topic_publisher.get().ok_or_else(|| unwired("SNS"))?;
-            let message =
-                ::ports::TopicMessage { message: body.to_string(), trace, ..::ports::TopicMessage::default() };
+            let message = ::ports::TopicMessage {
+                message: body.to_string(),
+                trace,
+                ..::ports::TopicMessage::default()
+            };
             topics.publish(destination, message).map(|_| ())
         }
         _ => {

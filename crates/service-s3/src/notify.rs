@@ -214,7 +214,8 @@ impl Notifier {
                     .to_string()
             };
             let id = uuid::Uuid::new_v4().simple().to_string();
-            let d = Delivery { v: 1, id: id.clone(), target, arn, payload, attempts: 0, trace: trace.clone() };
+            let d =
+                Delivery { v: 1, id: id.clone(), target, arn, payload, attempts: 0, trace: trace.clone() };
             batch.push(storage::Op::Put {
                 table: DELIVERIES.into(),
                 key: delivery_key(now_ms, &id),

@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 
 use protocol::{RequestContext, Response};
-use types::trace::TraceHeader;
 use storage::Batch;
+use types::trace::TraceHeader;
 
 use crate::envelope::{self, Attr, Notification};
 use crate::error::{Error, invalid};

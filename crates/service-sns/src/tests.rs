@@ -71,13 +71,23 @@ struct Lambda {
 }
 
 impl FunctionInvoker for Lambda {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes, _: Option<types::trace::TraceHeader>) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> Result<(), PortError> {
         let value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
         lock(&self.calls).push((function_arn.to_owned(), value));
         Ok(())
     }
 
-    fn invoke(&self, _: &str, _: Bytes, _: Option<types::trace::TraceHeader>) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        _: &str,
+        _: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         Box::pin(async { Err(PortError::Invalid("not used".to_owned())) })
     }
 }

@@ -323,12 +323,10 @@ impl QueueSender for SqsService {
         let queue =
             self.inner.find_arn(queue_arn).ok_or_else(|| PortError::NotFound(queue_arn.to_owned()))?;
         let sent = messages::send_from_port(&self.inner, &queue, body, attributes, group_id, dedup_id, trace);
-        sent.map_err(|e| {
-            match e {
-                Error::QueueDoesNotExist => PortError::NotFound(queue_arn.to_owned()),
-                Error::InternalError(e) => PortError::Unavailable(e.to_string()),
-                other => PortError::Invalid(other.to_wire().message),
-            }
+        sent.map_err(|e| match e {
+            Error::QueueDoesNotExist => PortError::NotFound(queue_arn.to_owned()),
+            Error::InternalError(e) => PortError::Unavailable(e.to_string()),
+            other => PortError::Invalid(other.to_wire().message),
         })
     }
 }

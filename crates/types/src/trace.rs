@@ -257,13 +257,19 @@ mod tests {
 
     #[test]
     fn headers_are_read_leniently_but_roots_strictly() {
-        let h = TraceHeader::parse(" Sampled=? ; root=1-5759e988-bd862e3fe1be46a994272793;Self=1-x;Lineage=a:1")
-            .expect("parses");
+        let h =
+            TraceHeader::parse(" Sampled=? ; root=1-5759e988-bd862e3fe1be46a994272793;Self=1-x;Lineage=a:1")
+                .expect("parses");
         assert_eq!(h.sampled, Some(Sampling::Requested));
         assert_eq!(h.parent, None);
         assert_eq!(TraceHeader::parse("Parent=53995c3f42cd8ad8"), Err(TraceHeaderError::NoRoot));
         assert_eq!(TraceHeader::parse(""), Err(TraceHeaderError::NoRoot));
-        for bad in ["Root=2-5759e988-bd862e3fe1be46a994272793", "Root=1-5759e98-bd862e3fe1be46a994272793", "Root=1-5759e988-bd862e3fe1be46a99427279z", "Root=abc"] {
+        for bad in [
+            "Root=2-5759e988-bd862e3fe1be46a994272793",
+            "Root=1-5759e98-bd862e3fe1be46a994272793",
+            "Root=1-5759e988-bd862e3fe1be46a99427279z",
+            "Root=abc",
+        ] {
             assert_eq!(TraceHeader::parse(bad), Err(TraceHeaderError::Malformed("Root")), "{bad}");
         }
         assert_eq!(
@@ -281,7 +287,10 @@ mod tests {
         let c = h.child(SpanId::new(7));
         assert_eq!(c.root, h.root);
         assert_eq!(c.sampled, h.sampled);
-        assert_eq!(c.to_string(), "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=0000000000000007;Sampled=1");
+        assert_eq!(
+            c.to_string(),
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=0000000000000007;Sampled=1"
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_s3::primitives::ByteStream;
@@ -50,7 +52,11 @@ fn boto3_path() -> String {
         .args(["-c", "import boto3, os; print(os.path.dirname(os.path.dirname(boto3.__file__)))"])
         .output()
         .expect("run python3");
-    assert!(out.status.success(), "this test needs boto3 for python3: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "this test needs boto3 for python3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -76,7 +82,10 @@ async fn wait_for_trace(server: &Server, id: &str, done: impl Fn(&[Value]) -> bo
 }
 
 fn label(span: &Value) -> (String, String) {
-    (span["service"].as_str().unwrap_or_default().to_owned(), span["operation"].as_str().unwrap_or_default().to_owned())
+    (
+        span["service"].as_str().unwrap_or_default().to_owned(),
+        span["operation"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 fn resource_ends(span: &Value, suffix: &str) -> bool {
@@ -88,7 +97,8 @@ async fn one_upload_is_followed_through_every_hop() {
     let server = Server::ephemeral();
     let boto3 = boto3_path();
     let lambda = server.lambda("test", "us-east-1").await;
-    let on_upload = crate::lambda::create_python(&lambda, "on-upload", ON_UPLOAD, &[("BOTO3_PATH", &boto3)]).await;
+    let on_upload =
+        crate::lambda::create_python(&lambda, "on-upload", ON_UPLOAD, &[("BOTO3_PATH", &boto3)]).await;
     let on_processed = crate::lambda::create_python(&lambda, "on-processed", ON_PROCESSED, &[]).await;
 
     let dynamodb = server.dynamodb("test", "us-east-1").await;
@@ -96,16 +106,29 @@ async fn one_upload_is_followed_through_every_hop() {
         .create_table()
         .table_name("images")
         .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("key").attribute_type(ScalarAttributeType::S).build().expect("attr"),
+            AttributeDefinition::builder()
+                .attribute_name("key")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
         )
-        .key_schema(KeySchemaElement::builder().attribute_name("key").key_type(KeyType::Hash).build().expect("key"))
+        .key_schema(
+            KeySchemaElement::builder().attribute_name("key").key_type(KeyType::Hash).build().expect("key"),
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
         .expect("table");
     let events = server.events("test", "us-east-1").await;
-    events.put_rule().name("processed").event_pattern(r#"{"source":["test.trace"]}"#).send().await.expect("rule");
-    let target = Target::builder().id("fn").arn(on_processed.function_arn().expect("arn")).build().expect("target");
+    events
+        .put_rule()
+        .name("processed")
+        .event_pattern(r#"{"source":["test.trace"]}"#)
+        .send()
+        .await
+        .expect("rule");
+    let target =
+        Target::builder().id("fn").arn(on_processed.function_arn().expect("arn")).build().expect("target");
     events.put_targets().rule("processed").targets(target).send().await.expect("targets");
     let s3 = server.s3("test", "us-east-1").await;
     s3.create_bucket().bucket("uploads").send().await.expect("bucket");
@@ -116,7 +139,9 @@ async fn one_upload_is_followed_through_every_hop() {
         .expect("config");
     s3.put_bucket_notification_configuration()
         .bucket("uploads")
-        .notification_configuration(NotificationConfiguration::builder().lambda_function_configurations(notify).build())
+        .notification_configuration(
+            NotificationConfiguration::builder().lambda_function_configurations(notify).build(),
+        )
         .send()
         .await
         .expect("notification");
@@ -126,12 +151,19 @@ async fn one_upload_is_followed_through_every_hop() {
     assert_eq!(status, 200, "{before}");
     assert_eq!(before["traces"], serde_json::json!([]), "{before}");
 
-    s3.put_object().bucket("uploads").key("photo.png").body(ByteStream::from_static(b"png")).send().await.expect("put");
+    s3.put_object()
+        .bucket("uploads")
+        .key("photo.png")
+        .body(ByteStream::from_static(b"png"))
+        .send()
+        .await
+        .expect("put");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let id = loop {
         let (_, list) = get(&server, "/_nimbus/api/traces").await;
-        let found = list["traces"].as_array().into_iter().flatten().find(|t| t["root"]["operation"] == "PutObject");
+        let found =
+            list["traces"].as_array().into_iter().flatten().find(|t| t["root"]["operation"] == "PutObject");
         if let Some(t) = found {
             assert_eq!(t["root"]["service"], "s3", "{t}");
             assert_eq!(t["root"]["resource"], "uploads/photo.png", "{t}");
@@ -141,11 +173,18 @@ async fn one_upload_is_followed_through_every_hop() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let spans = wait_for_trace(&server, &id, |spans| {
-        spans.len() >= 5 && spans.iter().any(|s| resource_ends(s, ":on-processed") && s["requestId"].is_string())
+        spans.len() >= 5
+            && spans.iter().any(|s| resource_ends(s, ":on-processed") && s["requestId"].is_string())
     })
     .await;
     let labels: Vec<(String, String)> = spans.iter().map(label).collect();
-    let want = [("s3", "PutObject"), ("lambda", "Invoke"), ("dynamodb", "PutItem"), ("events", "PutEvents"), ("lambda", "Invoke")];
+    let want = [
+        ("s3", "PutObject"),
+        ("lambda", "Invoke"),
+        ("dynamodb", "PutItem"),
+        ("events", "PutEvents"),
+        ("lambda", "Invoke"),
+    ];
     assert_eq!(labels, want.map(|(a, b)| (a.to_owned(), b.to_owned())), "{spans:#?}");
     let (put, first, item, event, second) = (&spans[0], &spans[1], &spans[2], &spans[3], &spans[4]);
     assert!(resource_ends(first, ":on-upload") && resource_ends(second, ":on-processed"), "{spans:#?}");
@@ -170,7 +209,8 @@ async fn one_upload_is_followed_through_every_hop() {
         .send()
         .await
         .expect("get item");
-    let seen = item.item().and_then(|i| i.get("trace")).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+    let seen =
+        item.item().and_then(|i| i.get("trace")).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
     let expected = format!("Root={id};Parent={};Sampled=0", first["id"].as_str().unwrap_or_default());
     assert_eq!(seen, expected);
 }
@@ -196,7 +236,10 @@ async fn a_clients_trace_header_is_kept() {
         .expect("invoke");
     let spans = wait_for_trace(&server, root, |spans| spans.len() >= 2).await;
     let labels: Vec<(String, String)> = spans.iter().map(label).collect();
-    assert_eq!(labels, [("lambda".to_owned(), "Invoke".to_owned()), ("lambda".to_owned(), "Invoke".to_owned())]);
+    assert_eq!(
+        labels,
+        [("lambda".to_owned(), "Invoke".to_owned()), ("lambda".to_owned(), "Invoke".to_owned())]
+    );
     // The request, under the client's span, then the invocation it ran.
     assert_eq!(spans[0]["parent"], "53995c3f42cd8ad8");
     assert!(spans[0]["requestId"].is_null() && spans[1]["requestId"].is_string(), "{spans:#?}");
@@ -215,7 +258,8 @@ async fn a_clients_trace_header_is_kept() {
         .await
         .expect("invoke");
     let (_, list) = get(&server, "/_nimbus/api/traces").await;
-    let ids: Vec<&str> = list["traces"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str()).collect();
+    let ids: Vec<&str> =
+        list["traces"].as_array().into_iter().flatten().filter_map(|t| t["id"].as_str()).collect();
     assert_eq!(ids.len(), 2, "{list}");
     assert_eq!(ids[1], root, "newest first: {list}");
     let (status, _) = get(&server, &format!("/_nimbus/api/traces/{root}?account=111111111111")).await;

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use types::trace::TraceHeader;
 use ports::{FunctionInvoker, PortError, QueueReceiver, ReceivedMessage};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
+use types::trace::TraceHeader;
 
 use super::filter::Filter;
 use super::{MappingRecord, Stop, describe};

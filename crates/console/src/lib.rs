@@ -297,14 +297,7 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
                 .filter(|f| !f.is_empty() && f.len() <= 140)
                 .ok_or_else(|| Error::BadRequest("invocations needs ?function=NAME".to_owned()))?
                 .to_owned();
-            let limit = match param("limit") {
-                None => 100,
-                Some(l) => l
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")))?,
-            };
+            let limit = limit(param("limit"), 100, MAX_LIMIT)?;
             Ok(Operation::Invocations { scope, function, window: window()?, limit })
         }
         "traces" => {
@@ -315,14 +308,7 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
                         .map_err(|_| Error::BadRequest("after must be a page's next".to_owned()))?,
                 ),
             };
-            let limit = match param("limit") {
-                None => 50,
-                Some(l) => l
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=MAX_TRACES).contains(l))
-                    .ok_or_else(|| Error::BadRequest(format!("limit must be 1 to {MAX_TRACES}")))?,
-            };
+            let limit = limit(param("limit"), 50, MAX_TRACES)?;
             Ok(Operation::Traces { scope, after, limit })
         }
         _ => match api.strip_prefix("traces/") {
@@ -333,6 +319,18 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
             }
             None => Err(Error::NotFound(path.to_owned())),
         },
+    }
+}
+
+/// A `limit` parameter: `default` when absent, else 1 to `max`.
+fn limit(v: Option<&str>, default: usize, max: usize) -> Result<usize, Error> {
+    match v {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| Error::BadRequest(format!("limit must be 1 to {max}"))),
     }
 }
 

@@ -33,7 +33,7 @@ fn label(s: &Span) -> Value {
 /// One trace, its spans in the order they started (as the store returns them).
 pub fn waterfall(spans: &[Span]) -> Value {
     let start = spans.iter().map(|s| s.start_us).min().unwrap_or_default();
-    let end = spans.iter().map(end_us).max().unwrap_or(start);
+    let end = spans.iter().map(Span::end_us).max().unwrap_or(start);
     let depth = depths(spans);
     let rows: Vec<Value> = spans
         .iter()
@@ -65,10 +65,6 @@ pub fn waterfall(spans: &[Span]) -> Value {
         "durationUs": end - start,
         "spans": rows,
     })
-}
-
-fn end_us(s: &Span) -> i64 {
-    s.start_us.saturating_add(i64::try_from(s.duration_us).unwrap_or(i64::MAX))
 }
 
 /// How deep each span sits under the spans of this trace that are its ancestors; a span whose

@@ -8,7 +8,7 @@ use http::request::Parts;
 use protocol::{Protocol, RequestContext, TraceContext};
 use serde_json::Value;
 use types::Scope;
-use types::trace::{Outcome, Span, TraceHeader};
+use types::trace::{Outcome, Span, TraceHeader, epoch_us};
 
 /// Where recorded requests go (`server` wires it to the trace store).
 pub type SpanSink = Arc<dyn Fn(Span) + Send + Sync>;
@@ -147,10 +147,6 @@ impl Pending {
             execution: None,
         })
     }
-}
-
-fn epoch_us(t: time::OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -121,16 +121,12 @@ impl TraceReader for TraceStore {
     }
 }
 
-fn end_us(s: &Span) -> i64 {
-    s.start_us.saturating_add(i64::try_from(s.duration_us).unwrap_or(i64::MAX))
-}
-
 fn summary(trace: TraceId, spans: &[Span]) -> TraceSummary {
     // What started the trace: the earliest span, a span without a parent before one with.
     let root = spans.iter().min_by_key(|s| (s.start_us, s.parent.is_some())).cloned();
     let root = root.unwrap_or_else(|| spans[0].clone());
     let start_us = root.start_us;
-    let end = spans.iter().map(end_us).max().unwrap_or(start_us);
+    let end = spans.iter().map(Span::end_us).max().unwrap_or(start_us);
     TraceSummary {
         trace,
         spans: spans.len(),
@@ -187,7 +183,7 @@ impl<T> Hops<T> {
 }
 
 fn now_us() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default()
+    types::trace::epoch_us(time::OffsetDateTime::now_utc())
 }
 
 /// The account and region an ARN names (`arn:aws:sqs:{region}:{account}:…`).

@@ -10,7 +10,7 @@ use http::{HeaderValue, StatusCode};
 use protocol::{RequestContext, Response, rest::json_response};
 use runtime::{InvokeOutcome, ResponseStream, RuntimeError, Streamed};
 use types::Scope;
-use types::trace::{Execution, Outcome, Sampling, Span, SpanId, TraceHeader, TraceId};
+use types::trace::{Execution, Outcome, Sampling, Span, SpanId, TraceHeader, TraceId, epoch_us};
 
 use crate::concurrency::Permit;
 use crate::error::Error;
@@ -144,8 +144,7 @@ impl Traced {
 
     /// The span of the finished invocation, started at `start_us` (epoch microseconds).
     fn span(&self, scope: &Scope, arn: &str, start_us: i64, ended: Result<&InvokeOutcome, &Error>) -> Span {
-        let now_us =
-            i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default();
+        let now_us = now_us();
         let (outcome, execution) = match ended {
             Ok(o) => (
                 o.error().map_or(Outcome::Ok, |e| Outcome::Error(e.error_type.clone())),
@@ -170,7 +169,7 @@ impl Traced {
 }
 
 fn now_us() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000).unwrap_or_default()
+    epoch_us(time::OffsetDateTime::now_utc())
 }
 
 /// Runs one invocation under a concurrency permit the caller holds, and records its cost and

@@ -237,6 +237,18 @@ pub struct Span {
     pub execution: Option<Execution>,
 }
 
+impl Span {
+    /// Epoch microseconds when the hop ended.
+    pub fn end_us(&self) -> i64 {
+        self.start_us.saturating_add(i64::try_from(self.duration_us).unwrap_or(i64::MAX))
+    }
+}
+
+/// A moment as spans write it: epoch microseconds.
+pub fn epoch_us(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 // The console in a real headless Chromium: the graph is drawn from the seeded application
 // (seed.py), clicking a node shows its details, the Functions tab lists cold and warm
-// invocations, and the Cost tab shows the API's numbers. Screenshots of each tab at 1280×800
+// invocations, the Traces tab draws the upload's trace as a waterfall, and the Cost tab shows
+// the API's numbers. Screenshots of each tab at 1280×800
 // go to $SCREENSHOTS (default ./screenshots). Run through run.sh, which starts Nimbus and seeds it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -94,6 +95,25 @@ test("the functions tab lists invocations, cold and warm, with their logs", asyn
   await page.locator("#invocations details summary").first().click();
   assert.match(await page.locator("#invocations details pre").first().innerText(), /REPORT RequestId: /);
   await page.screenshot({ path: `${SHOTS}/functions.png` });
+});
+
+test("the traces tab follows the upload into its function, one row per hop, in time order", async () => {
+  const list = await api("traces");
+  const upload = list.traces.find((t) => t.root.operation === "PutObject");
+  assert.ok(upload, JSON.stringify(list));
+  await page.click('#tabs button[data-tab="traces"]');
+  await page.locator(`#trace-table tr[data-trace="${upload.id}"]`).click();
+  await page.waitForFunction(() => document.querySelectorAll("#waterfall .span-row").length >= 2);
+  const labels = await page.$$eval("#waterfall .span-label", (ls) => ls.map((l) => l.textContent));
+  assert.match(labels[0], /^s3 PutObject cat\.jpg/, labels.join("\n"));
+  assert.match(labels[1], /lambda Invoke resize-image/, labels.join("\n"));
+  // Bars sit on one time axis: a later hop never starts left of an earlier one, and labels
+  // have a row each, so they cannot overlap.
+  const lefts = await page.$$eval("#waterfall .span-bar", (bs) => bs.map((b) => b.getBoundingClientRect().left));
+  assert.ok(lefts.every((x, i) => i === 0 || x >= lefts[i - 1] - 0.5), lefts.join(", "));
+  const rows = await page.$$eval("#waterfall .span-row", (rs) => rs.map((r) => r.getBoundingClientRect()));
+  assert.ok(rows.every((r, i) => i === 0 || r.top >= rows[i - 1].bottom - 0.5));
+  await page.screenshot({ path: `${SHOTS}/traces.png` });
 });
 
 test("the cost tab shows what the API computed from the recorded GB-seconds", async () => {

@@ -1,4 +1,4 @@
-// The Nimbus console: three tabs over /_nimbus/api/*, polled while "Live" is on. No framework:
+// The Nimbus console: four tabs over /_nimbus/api/*, polled while "Live" is on. No framework:
 // the DOM is built with createElement/textContent so resource names are never parsed as HTML.
 "use strict";
 
@@ -6,7 +6,7 @@ const POLL_MS = 3000;
 const NODE_W = 190, NODE_H = 46, COL_GAP = 96, ROW_GAP = 16, PAD = 28, TOP = 34;
 const KINDS = ["api", "route", "schedule", "bucket", "topic", "queue", "bus", "rule", "table", "function", "external"];
 
-const state = { tab: "graph", graph: null, functions: null, selected: null, stack: null, fn: null, timer: null };
+const state = { tab: "graph", graph: null, functions: null, selected: null, stack: null, fn: null, trace: null, timer: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -236,6 +236,56 @@ async function refreshInvocations(name) {
     ...(rows.length ? rows : [el("p", { class: "empty" }, "No invocations in this window.")]));
 }
 
+// ---------------------------------------------------------------- traces
+
+function us(v) { return v < 1000 ? `${v} µs` : ms(v / 1000); }
+function hop(s) { return `${s.service} ${s.operation}`; }
+function shortName(resource) { return resource ? resource.split(/[:/]/).pop() : ""; }
+
+async function refreshTraces() {
+  const data = await api("traces", { limit: "50" });
+  const body = $("trace-table").tBodies[0];
+  body.replaceChildren(...data.traces.map((t) => el("tr", {
+    class: `clickable${state.trace === t.id ? " selected" : ""}`, "data-trace": t.id,
+    on: { click: () => { state.trace = t.id; refreshTraces(); } },
+  },
+  el("td", {}, when(t.startUs / 1000)), el("td", { class: "mono" }, t.id),
+  el("td", {}, `${hop(t.root)} ${shortName(t.root.resource)}`), el("td", { class: "num" }, t.spans),
+  el("td", { class: "num" }, t.errors), el("td", { class: "num" }, us(t.durationUs)))));
+  if (!data.traces.length) {
+    body.append(el("tr", {}, el("td", { colspan: 6, class: "empty" },
+      "No traces yet: an upload, message, event or invocation that sets off other work starts one, as does any request with an X-Amzn-Trace-Id header.")));
+  }
+  if (!state.trace && data.traces.length) state.trace = data.traces[0].id;
+  if (state.trace) await drawWaterfall(state.trace);
+  else $("waterfall").replaceChildren();
+}
+
+/// One row per hop: its label on the left (indented under its parent), its bar on a shared time
+/// axis on the right, placed by offset and sized by duration (at least a sliver, so instant hops
+/// stay visible).
+async function drawWaterfall(id) {
+  const t = await api(`traces/${encodeURIComponent(id)}`);
+  const total = Math.max(t.durationUs, 1);
+  const rows = t.spans.map((s) => {
+    const left = (100 * s.offsetUs) / total;
+    const width = Math.max((100 * s.durationUs) / total, 0.4);
+    const badges = [];
+    if (s.coldStart !== null) badges.push(el("span", { class: `badge ${s.coldStart ? "cold" : "warm"}` }, s.coldStart ? "cold" : "warm"));
+    if (s.outcome !== "ok") badges.push(el("span", { class: "badge error" }, s.error || "error"));
+    const title = `${hop(s)} ${s.resource}\n+${us(s.offsetUs)}, ${us(s.durationUs)}${s.requestId ? `\nrequest ${s.requestId}` : ""}`;
+    return el("div", { class: "span-row", "data-span": s.id, title },
+      el("div", { class: "span-label", style: `padding-left:${8 + 14 * s.depth}px` },
+        el("span", { class: `svc svc-${s.service}` }, s.service), ` ${s.operation} `, el("span", { class: "res" }, shortName(s.resource)), " ", ...badges),
+      el("div", { class: "span-track" },
+        el("div", { class: `span-bar${s.outcome === "ok" ? "" : " failed"}`, style: `left:${left}%;width:${Math.min(width, 100 - left)}%` }),
+        el("span", { class: "span-time", style: left > 70 ? `right:${100 - left}%` : `left:calc(${left + width}% + 6px)` }, us(s.durationUs))));
+  });
+  $("waterfall").replaceChildren(
+    el("h2", {}, `Trace ${t.id}: ${t.spans.length} hop${t.spans.length === 1 ? "" : "s"} in ${us(t.durationUs)}`),
+    el("div", { class: "waterfall" }, ...rows));
+}
+
 // ---------------------------------------------------------------- cost
 
 async function refreshCost() {
@@ -257,7 +307,7 @@ async function refreshCost() {
 
 // ---------------------------------------------------------------- shell
 
-const refreshers = { graph: refreshGraph, functions: refreshFunctions, cost: refreshCost };
+const refreshers = { graph: refreshGraph, functions: refreshFunctions, traces: refreshTraces, cost: refreshCost };
 
 async function refresh() {
   const tab = state.tab;
@@ -285,7 +335,7 @@ function schedule() {
 }
 
 for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => switchTab(b.dataset.tab));
-$("tenant").addEventListener("change", () => { state.selected = null; state.fn = null; state.stack = null; refresh(); schedule(); });
+$("tenant").addEventListener("change", () => { state.selected = null; state.fn = null; state.stack = null; state.trace = null; refresh(); schedule(); });
 $("tenant").addEventListener("submit", (e) => e.preventDefault());
 const initial = location.hash.slice(1);
 switchTab(refreshers[initial] ? initial : "graph");

@@ -11,15 +11,17 @@ pub mod cost;
 mod error;
 pub mod graph;
 pub mod invocations;
+pub mod traces;
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
-use ports::ServiceApi;
+use ports::{NoTraces, ServiceApi, TraceReader};
 use protocol::{AwsService, BoxFuture, Protocol, RequestContext};
 use serde_json::{Value, json};
+use types::trace::TraceId;
 use types::{AccountId, Region, Scope};
 
 pub use error::Error;
@@ -35,6 +37,8 @@ const APP_CSS: &str = include_str!("../assets/app.css");
 const LOG_READERS: usize = 4;
 /// Invocations listed per function at most.
 const MAX_LIMIT: usize = 1000;
+/// Traces listed per page at most.
+const MAX_TRACES: usize = 200;
 
 /// One console request, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +64,15 @@ enum Operation {
         scope: Scope,
         window: Window,
     },
+    Traces {
+        scope: Scope,
+        after: Option<u64>,
+        limit: usize,
+    },
+    Trace {
+        scope: Scope,
+        id: TraceId,
+    },
 }
 
 /// A time window in epoch milliseconds: `since` inclusive, `until` exclusive.
@@ -72,11 +85,18 @@ struct Window {
 /// The console, served by the gateway for `/_nimbus/...` (except its health endpoint).
 pub struct Console {
     api: Arc<dyn ServiceApi>,
+    traces: Arc<dyn TraceReader>,
 }
 
 impl Console {
     pub fn new(api: Arc<dyn ServiceApi>) -> Console {
-        Console { api }
+        Console { api, traces: Arc::new(NoTraces) }
+    }
+
+    /// Shows the traces Nimbus recorded (they are not behind any service's API).
+    pub fn with_traces(mut self, traces: Arc<dyn TraceReader>) -> Console {
+        self.traces = traces;
+        self
     }
 
     async fn act(&self, op: Operation) -> Result<http::Response<Bytes>, Error> {
@@ -106,6 +126,13 @@ impl Console {
                 json_ok(&json!({ "function": function, "total": total, "invocations": list }))
             }
             Operation::Cost { scope, window } => self.cost(&scope, window).await,
+            Operation::Traces { scope, after, limit } => {
+                json_ok(&traces::page(&self.traces.recent(&scope, after, limit)))
+            }
+            Operation::Trace { scope, id } => match self.traces.spans(&scope, id) {
+                Some(spans) => json_ok(&traces::waterfall(&spans)),
+                None => Err(Error::NotFound(format!("trace {id} (it may have been dropped to make room)"))),
+            },
         }
     }
 
@@ -270,17 +297,40 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
                 .filter(|f| !f.is_empty() && f.len() <= 140)
                 .ok_or_else(|| Error::BadRequest("invocations needs ?function=NAME".to_owned()))?
                 .to_owned();
-            let limit = match param("limit") {
-                None => 100,
-                Some(l) => l
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|l| (1..=MAX_LIMIT).contains(l))
-                    .ok_or_else(|| Error::BadRequest(format!("limit must be 1 to {MAX_LIMIT}")))?,
-            };
+            let limit = limit(param("limit"), 100, MAX_LIMIT)?;
             Ok(Operation::Invocations { scope, function, window: window()?, limit })
         }
-        _ => Err(Error::NotFound(path.to_owned())),
+        "traces" => {
+            let after = match param("after").filter(|a| !a.is_empty()) {
+                None => None,
+                Some(a) => Some(
+                    a.parse::<u64>()
+                        .map_err(|_| Error::BadRequest("after must be a page's next".to_owned()))?,
+                ),
+            };
+            let limit = limit(param("limit"), 50, MAX_TRACES)?;
+            Ok(Operation::Traces { scope, after, limit })
+        }
+        _ => match api.strip_prefix("traces/") {
+            Some(id) => {
+                let id = TraceId::parse(id)
+                    .ok_or_else(|| Error::BadRequest(format!("'{id}' is not a trace id")))?;
+                Ok(Operation::Trace { scope, id })
+            }
+            None => Err(Error::NotFound(path.to_owned())),
+        },
+    }
+}
+
+/// A `limit` parameter: `default` when absent, else 1 to `max`.
+fn limit(v: Option<&str>, default: usize, max: usize) -> Result<usize, Error> {
+    match v {
+        None => Ok(default),
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| Error::BadRequest(format!("limit must be 1 to {max}"))),
     }
 }
 

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use crate::auth::{self, Credentials, SigV4Mode};
 use crate::route::{self, Destination, Internal, ServiceSpec};
+use crate::trace::{self, SpanSink};
 
 /// Bodies of requests that still have to be routed by their form-encoded content.
 const ROUTING_BODY_LIMIT: usize = 1 << 20;
@@ -36,9 +37,16 @@ pub struct GatewayBuilder {
     sigv4: SigV4Mode,
     credentials: Credentials,
     version: &'static str,
+    traces: Option<SpanSink>,
 }
 
 impl GatewayBuilder {
+    /// Where the requests that belong to a trace are recorded (see [`protocol::TraceContext`]).
+    pub fn traces(mut self, sink: SpanSink) -> GatewayBuilder {
+        self.traces = Some(sink);
+        self
+    }
+
     /// Registers what answers `/_nimbus/...` besides the health endpoint (the web console). It
     /// is Nimbus's own page, not an AWS API: no signature is checked, and the tenant it shows
     /// is chosen by the page, not by a credential scope.
@@ -77,6 +85,7 @@ impl GatewayBuilder {
             sigv4: self.sigv4,
             credentials: self.credentials,
             version: self.version,
+            traces: self.traces,
         }
     }
 }
@@ -89,6 +98,7 @@ pub struct Gateway {
     sigv4: SigV4Mode,
     credentials: Credentials,
     version: &'static str,
+    traces: Option<SpanSink>,
 }
 
 /// What the gateway answers: buffered services' bodies are wrapped, streaming services' bodies
@@ -114,7 +124,10 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let credential = sigv4::credential_scope(&parts.headers, parts.uri.query());
         let (scope, access_key_id) = auth::scope_of(credential.as_ref());
-        let ctx = RequestContext::new(scope, access_key_id);
+        let mut ctx = RequestContext::new(scope, access_key_id);
+        trace::join(&mut ctx, &parts.headers);
+        // Kept to record the request once answered, should it turn out to belong to a trace.
+        let traced = self.traces.is_some().then(|| trace::Pending::of(&ctx));
 
         let head = route::route_head(
             &parts.method,
@@ -151,6 +164,11 @@ impl Gateway {
                 elapsed_us = started.elapsed().as_micros() as u64,
                 "done"
             );
+            if let (Some(sink), Some(pending)) = (&self.traces, traced)
+                && let Some(span) = pending.span(service_name, resp.status(), resp.headers())
+            {
+                sink(span);
+            }
             resp
         }
         .instrument(span)
@@ -190,6 +208,9 @@ impl Gateway {
     ) -> Reply {
         let request_id = ctx.request_id.clone();
         let fallback_ctx = ctx.clone();
+        let (parts, body) = req.into_parts();
+        trace::guess(&ctx, Protocol::RestXml, &parts, b"");
+        let req = http::Request::from_parts(parts, body);
         let task = tokio::spawn(async move { service.call(ctx, req).await }.in_current_span());
         let mut resp = match task.await {
             Ok(resp) => resp,
@@ -299,6 +320,7 @@ impl Gateway {
         };
         let request_id = ctx.request_id.clone();
         let fallback_ctx = ctx.clone();
+        trace::guess(&ctx, protocol, &parts, &body);
         let req = http::Request::from_parts(parts, body);
         // A service runs in its own task so that a bug which panics costs one request an
         // InternalFailure instead of the connection.

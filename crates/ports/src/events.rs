@@ -1,6 +1,8 @@
 //! Putting events on EventBridge buses from another service (Lambda destinations, S3 event
 //! notifications), as PutEvents would.
 
+use types::trace::TraceHeader;
+
 use crate::PortError;
 
 /// One event for a bus: PutEvents' entry, with the bus named by ARN.
@@ -13,6 +15,8 @@ pub struct BusEvent {
     /// A JSON object, as text.
     pub detail: String,
     pub resources: Vec<String>,
+    /// The trace of whatever put the event, for the deliveries it causes.
+    pub trace: Option<TraceHeader>,
 }
 
 /// Putting an event on a bus; implemented by `service-events`.

@@ -2,11 +2,14 @@
 //! never on each other; `server` hands each service the implementations it needs (Lambda
 //! implements [`FunctionInvoker`], SQS implements [`QueueSender`], and so on). A port speaks in ARNs and
 //! bytes, the way AWS services address each other, so the caller needs no types of the callee.
+//! Calls made on a request's behalf carry its trace header, as AWS passes `X-Amzn-Trace-Id`
+//! along, so the hop they cause joins the request's trace.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
+use types::trace::TraceHeader;
 
 mod api;
 pub use api::ServiceApi;
@@ -20,6 +23,8 @@ mod topics;
 pub use topics::{TopicMessage, TopicPublisher};
 mod objects;
 pub use objects::{ObjectReadError, ObjectReader, StoredObject};
+mod traces;
+pub use traces::{NoTraces, TracePage, TraceReader, TraceRecorder, TraceSummary};
 
 /// A boxed, sendable future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -53,10 +58,20 @@ pub struct InvokeResponse {
 pub trait FunctionInvoker: Send + Sync {
     /// Queues an asynchronous invocation (`InvocationType: Event`) of `function_arn` (qualified
     /// or not). Returns once the event is durably accepted, as a 202 from Invoke would.
-    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError>;
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        trace: Option<TraceHeader>,
+    ) -> Result<(), PortError>;
 
     /// Runs a synchronous invocation (`RequestResponse`) and returns its result.
-    fn invoke(&self, function_arn: &str, payload: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>>;
+    fn invoke(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        trace: Option<TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>>;
 }
 
 /// A message attribute as another service hands it to a queue: its data type (`String`,
@@ -73,13 +88,15 @@ pub struct QueueMessageAttribute {
 pub trait QueueSender: Send + Sync {
     /// Sends `body` to the queue named by `queue_arn`, as SendMessage would; returns the message
     /// id once the message is durably accepted. `group_id` is required by FIFO queues (which
-    /// then deduplicate by content) and ignored by standard ones.
+    /// then deduplicate by content) and ignored by standard ones. `trace` becomes the message's
+    /// `AWSTraceHeader`.
     fn send_message(
         &self,
         queue_arn: &str,
         body: &str,
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
+        trace: Option<TraceHeader>,
     ) -> Result<String, PortError>;
 
     /// [`QueueSender::send_message`] with an explicit deduplication id for FIFO queues (SNS
@@ -92,8 +109,9 @@ pub trait QueueSender: Send + Sync {
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
         dedup_id: Option<&str>,
+        trace: Option<TraceHeader>,
     ) -> Result<String, PortError> {
         let _ = dedup_id;
-        self.send_message(queue_arn, body, attributes, group_id)
+        self.send_message(queue_arn, body, attributes, group_id, trace)
     }
 }

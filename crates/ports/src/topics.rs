@@ -1,6 +1,8 @@
 //! Publishing to SNS topics from another service (S3 event notifications, EventBridge targets,
 //! Lambda destinations), by topic ARN, as Publish would.
 
+use types::trace::TraceHeader;
+
 use crate::{PortError, QueueMessageAttribute};
 
 /// One message for a topic: what Publish takes, minus `MessageStructure` (callers render one
@@ -15,6 +17,8 @@ pub struct TopicMessage {
     pub group_id: Option<String>,
     /// For FIFO topics without content-based deduplication.
     pub dedup_id: Option<String>,
+    /// The trace of whatever published it, for the deliveries it causes.
+    pub trace: Option<TraceHeader>,
 }
 
 /// Publishing to a topic; implemented by `service-sns`.

@@ -5,6 +5,7 @@ mod config;
 mod durable;
 mod loopback;
 mod serve;
+mod traces;
 
 use std::process::ExitCode;
 

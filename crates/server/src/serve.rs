@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gateway::{Credentials, Gateway, SigV4Mode};
+use ports::TraceRecorder as _;
 use storage::Store;
 use tokio::net::TcpListener;
 
 use crate::config::ServeArgs;
+use crate::traces::Hops;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -56,9 +58,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         _ => anyhow::Error::new(e).context(format!("cannot listen on {addr}")),
     })?;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
+    let traces = Arc::new(crate::traces::TraceStore::new(crate::traces::Limits::default()));
+    let recorder: Arc<dyn ports::TraceRecorder> = traces.clone();
+    // The hops that go through ports on a request's behalf are recorded around the call.
+    let hops = |inner| Arc::new(Hops::new(inner, recorder.clone()));
     let logs = service_logs::LogsService::new(store.clone(), clock.clone());
     let log_writer = logs.writer();
     let lambda = lambda(&args, store.clone(), log_writer.clone())?;
+    lambda.set_trace_recorder(recorder.clone());
     let events = events(store.clone(), &lambda)?;
     let sqs = service_sqs::SqsService::new(
         store.clone(),
@@ -66,16 +73,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         service_sqs::SqsConfig { endpoint_url: endpoint_url(&args) },
     )
     .map_err(|e| anyhow::anyhow!("starting SQS: {e}"))?;
-    lambda.set_queue_sender(Arc::new(sqs.clone()));
+    lambda.set_queue_sender(hops(sqs.clone()));
     lambda.set_queue_receiver(Arc::new(sqs.clone()));
-    events.set_queue_sender(Arc::new(sqs.clone()));
-    let sns = sns(&args, store.clone(), &sqs, &lambda)?;
-    events.set_topic_publisher(Arc::new(sns.clone()));
-    lambda.set_topic_publisher(Arc::new(sns.clone()));
-    lambda.set_event_publisher(Arc::new(events.clone()));
-    let s3 = s3_service(&args, store.clone(), &lambda, &sqs);
-    s3.set_topic_publisher(Arc::new(sns.clone()));
-    s3.set_event_publisher(Arc::new(events.clone()));
+    events.set_queue_sender(hops(sqs.clone()));
+    let sns = sns(&args, store.clone(), hops(sqs.clone()), &lambda)?;
+    let topics = |inner| Arc::new(Hops::new(inner, recorder.clone()));
+    events.set_topic_publisher(topics(sns.clone()));
+    lambda.set_topic_publisher(topics(sns.clone()));
+    let buses = |inner| Arc::new(Hops::new(inner, recorder.clone()));
+    lambda.set_event_publisher(buses(events.clone()));
+    let s3 = s3_service(&args, store.clone(), &lambda, hops(sqs.clone()));
+    s3.set_topic_publisher(topics(sns.clone()));
+    s3.set_event_publisher(buses(events.clone()));
     lambda.set_object_reader(Arc::new(s3.clone()));
     let loopback = Arc::new(crate::loopback::Loopback::new(
         sigv4_mode(&args),
@@ -88,7 +97,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = scheduler(store.clone(), &lambda, &sqs, &sns, &events);
     // The console shows every tenant's resources and logs to whoever can reach the port, so it
     // is left out when requests must prove who they are.
-    let console = (!args.enforce_sigv4).then(|| console::Console::new(loopback.clone()));
+    let console =
+        (!args.enforce_sigv4).then(|| console::Console::new(loopback.clone()).with_traces(traces.clone()));
     let services = Services {
         console,
         cloudformation: cloudformation.clone(),
@@ -99,6 +109,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sns: sns.clone(),
         s3: s3.clone(),
         scheduler: scheduler.clone(),
+        traces,
     };
     let gateway = Arc::new(wire(&args, store.clone(), services, loopback.clone())?);
     loopback.attach(Arc::downgrade(&gateway));
@@ -240,13 +251,13 @@ fn events(
 fn sns(
     args: &ServeArgs,
     store: Store,
-    sqs: &service_sqs::SqsService,
+    queues: Arc<dyn ports::QueueSender>,
     lambda: &service_lambda::LambdaService,
 ) -> anyhow::Result<service_sns::SnsService> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let config =
         service_sns::SnsConfig { endpoint_url: endpoint_url(args), ..service_sns::SnsConfig::default() };
-    service_sns::SnsService::new(store, clock, Arc::new(sqs.clone()), Arc::new(lambda.clone()), config)
+    service_sns::SnsService::new(store, clock, queues, Arc::new(lambda.clone()), config)
         .map_err(|e| anyhow::anyhow!("starting SNS: {e}"))
 }
 
@@ -290,7 +301,7 @@ fn s3_service(
     args: &ServeArgs,
     store: Store,
     lambda: &service_lambda::LambdaService,
-    sqs: &service_sqs::SqsService,
+    queues: Arc<dyn ports::QueueSender>,
 ) -> service_s3::S3Service {
     let config = service_s3::S3Config {
         enforce_sigv4: args.enforce_sigv4,
@@ -298,7 +309,7 @@ fn s3_service(
     };
     let s3 = service_s3::S3Service::new(store, Arc::new(types::SystemClock), config);
     s3.set_invoker(Arc::new(lambda.clone()));
-    s3.set_queue_sender(Arc::new(sqs.clone()));
+    s3.set_queue_sender(queues);
     s3
 }
 
@@ -313,6 +324,7 @@ struct Services {
     sns: service_sns::SnsService,
     s3: service_s3::S3Service,
     scheduler: service_scheduler::SchedulerService,
+    traces: Arc<crate::traces::TraceStore>,
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
@@ -324,7 +336,8 @@ fn wire(
     services: Services,
     loopback: Arc<crate::loopback::Loopback>,
 ) -> anyhow::Result<Gateway> {
-    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler } = services;
+    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler, traces } =
+        services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
     let mode = sigv4_mode(args);
@@ -337,6 +350,7 @@ fn wire(
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     sweep_ttl(dynamodb.clone());
     let builder = Gateway::builder()
+        .traces(Arc::new(move |span| traces.record(span)))
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))

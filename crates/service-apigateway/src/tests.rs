@@ -26,11 +26,16 @@ struct Recorder {
 }
 
 impl FunctionInvoker for Recorder {
-    fn invoke_async(&self, _: &str, _: Bytes) -> Result<(), PortError> {
+    fn invoke_async(&self, _: &str, _: Bytes, _: Option<types::trace::TraceHeader>) -> Result<(), PortError> {
         Err(PortError::Invalid("not used".to_owned()))
     }
 
-    fn invoke(&self, arn: &str, payload: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         let event = serde_json::from_slice(&payload).unwrap_or(Value::Null);
         crate::lock(&self.events).push((arn.to_owned(), event));
         let (reply, fail) = crate::lock(&self.replies)

@@ -76,11 +76,15 @@ pub fn put_events(svc: &Inner, ctx: &RequestContext, entries: Vec<EventEntry>) -
     let mut batch = Batch::new();
     let mut results = Vec::with_capacity(entries.len());
     let mut failed = 0;
+    let trace = ctx.trace.downstream().to_string();
     for entry in entries {
         match accept(svc, &ctx.scope, entry, now) {
             Ok(accepted) => {
                 results.push(json!({ "EventId": accepted.id }));
-                batch = accepted.stage(batch, now);
+                if !accepted.deliveries.is_empty() {
+                    ctx.trace.note("PutEvents", accepted.bus.clone());
+                }
+                batch = accepted.stage(batch, now, Some(&trace));
             }
             Err((code, message)) => {
                 failed += 1;
@@ -124,19 +128,23 @@ fn accept(svc: &Inner, scope: &Scope, e: EventEntry, now: i64) -> Result<Accepte
     );
     let deliveries = route(svc, scope, &bus, &text, now, &[], None).map_err(|_| internal())?;
     let archived = svc.archive_event(scope, &bus, &text, time_ms, &id);
-    Ok(Accepted { id, deliveries, archived: archived.into_iter().map(|k| (k, text.clone())).collect() })
+    let archived = archived.into_iter().map(|k| (k, text.clone())).collect();
+    Ok(Accepted { id, bus, deliveries, archived })
 }
 
 /// What an accepted entry commits: its deliveries and its archive entries.
 struct Accepted {
     id: String,
+    bus: String,
     deliveries: Vec<Delivery>,
     archived: Vec<(Vec<u8>, String)>,
 }
 
 impl Accepted {
-    fn stage(self, mut batch: Batch, now: i64) -> Batch {
-        for d in self.deliveries {
+    /// Adds the entry's records to `batch`; its deliveries carry `trace` to their targets.
+    fn stage(self, mut batch: Batch, now: i64, trace: Option<&str>) -> Batch {
+        for mut d in self.deliveries {
+            d.trace = trace.map(str::to_owned);
             batch = batch.put(DELIVERIES, model::delivery_key(now, &d.id), model::encode(&d));
         }
         for (key, text) in self.archived {
@@ -172,7 +180,8 @@ pub fn put_from_port(svc: &Inner, event: ports::BusEvent) -> Result<String, port
         _ => PortError::Invalid(message),
     })?;
     let id = accepted.id.clone();
-    let batch = accepted.stage(Batch::new(), now);
+    let trace = event.trace.map(|t| t.to_string());
+    let batch = accepted.stage(Batch::new(), now, trace.as_deref());
     if !batch.is_empty() {
         svc.kv.commit(batch).map_err(|e| PortError::Unavailable(e.to_string()))?;
         svc.queue.wake();
@@ -250,6 +259,7 @@ pub fn fan_out(scope: &Scope, rule: &RuleRecord, text: &str, now: i64, via: &[St
                 },
                 http: t.http_parameters.clone(),
                 slot_ms: None,
+                trace: None,
             }
         })
         .collect()

@@ -221,6 +221,9 @@ pub struct Delivery {
     /// it comes due it goes out without asking the limiter again.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub slot_ms: Option<i64>,
+    /// The trace of whatever put the event (`Root=…;Parent=…`), handed to the target.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub trace: Option<String>,
 }
 
 /// What kind of resource a target ARN names; `None` for those Nimbus does not deliver to.

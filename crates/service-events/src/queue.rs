@@ -27,6 +27,7 @@ use bytes::Bytes;
 use ports::{PortError, QueueMessageAttribute, TopicMessage};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
+use types::trace::TraceHeader;
 use types::{AccountId, Region, Scope};
 
 use crate::error::Error;
@@ -337,14 +338,17 @@ fn settle_http(svc: &Inner, batch: Batch, mut d: Delivery, outcome: crate::apide
 
 /// One attempt; returns the deliveries it causes in turn (a bus target routes the event on).
 fn attempt(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortError> {
+    let trace = d.trace.as_deref().and_then(|t| TraceHeader::parse(t).ok());
     match TargetKind::of(&d.target_arn) {
-        Some(TargetKind::Function) => {
-            svc.invoker.invoke_async(&d.target_arn, Bytes::from(d.payload.clone())).map(|()| Vec::new())
-        }
+        Some(TargetKind::Function) => svc
+            .invoker
+            .invoke_async(&d.target_arn, Bytes::from(d.payload.clone()), trace)
+            .map(|()| Vec::new()),
         Some(TargetKind::Queue) => {
             let sender =
                 svc.queues.get().ok_or_else(|| PortError::Unavailable("SQS is not wired".to_owned()))?;
-            sender.send_message(&d.target_arn, &d.payload, &[], d.group_id.as_deref()).map(|_| Vec::new())
+            let sent = sender.send_message(&d.target_arn, &d.payload, &[], d.group_id.as_deref(), trace);
+            sent.map(|_| Vec::new())
         }
         Some(TargetKind::Topic) => {
             let topics =
@@ -352,6 +356,7 @@ fn attempt(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortErr
             let message = TopicMessage {
                 message: d.payload.clone(),
                 group_id: d.group_id.clone(),
+                trace,
                 ..TopicMessage::default()
             };
             topics.publish(&d.target_arn, message).map(|_| Vec::new())
@@ -384,8 +389,12 @@ fn to_bus(svc: &Inner, d: &Delivery, now: i64) -> Result<Vec<Delivery>, PortErro
             d.account, d.target_arn
         )));
     }
-    crate::events::route(svc, &scope, &bus, &d.payload, now, &d.via, None)
-        .map_err(|_| PortError::Invalid("The event is not a JSON object.".to_owned()))
+    let mut next = crate::events::route(svc, &scope, &bus, &d.payload, now, &d.via, None)
+        .map_err(|_| PortError::Invalid("The event is not a JSON object.".to_owned()))?;
+    for n in &mut next {
+        n.trace.clone_from(&d.trace);
+    }
+    Ok(next)
 }
 
 /// Why a delivery ended without reaching its target, as a DLQ message's attributes say it.
@@ -435,7 +444,7 @@ fn give_up(svc: &Inner, d: &Delivery, why: &Failure, batch: Batch) -> Batch {
     ));
     let event = d.event.as_deref().unwrap_or(&d.payload);
     let sent = match svc.queues.get() {
-        Some(sender) => sender.send_message(dlq, event, &attributes, None).map(|_| ()),
+        Some(sender) => sender.send_message(dlq, event, &attributes, None, None).map(|_| ()),
         None => Err(PortError::Unavailable("SQS is not wired".to_owned())),
     };
     if let Err(e) = sent {

@@ -33,7 +33,12 @@ struct Recorder {
 }
 
 impl FunctionInvoker for Recorder {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> Result<(), PortError> {
         if let Some(e) = crate::lock(&self.fail).clone() {
             return Err(e);
         }
@@ -42,7 +47,12 @@ impl FunctionInvoker for Recorder {
         Ok(())
     }
 
-    fn invoke(&self, _: &str, _: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        _: &str,
+        _: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         Box::pin(async { Err(PortError::Invalid("not used".to_owned())) })
     }
 }
@@ -61,6 +71,7 @@ impl QueueSender for Queues {
         body: &str,
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
+        _trace: Option<types::trace::TraceHeader>,
     ) -> Result<String, PortError> {
         if queue_arn.rsplit(':').next().is_some_and(|n| n.starts_with("missing")) {
             return Err(PortError::NotFound(queue_arn.to_owned()));

@@ -10,6 +10,7 @@ use http::{HeaderValue, StatusCode};
 use protocol::{RequestContext, Response, rest::json_response};
 use runtime::{InvokeOutcome, ResponseStream, RuntimeError, Streamed};
 use types::Scope;
+use types::trace::{Execution, Outcome, Sampling, Span, SpanId, TraceHeader, TraceId, epoch_us};
 
 use crate::concurrency::Permit;
 use crate::error::Error;
@@ -116,17 +117,81 @@ pub fn runtime_config(
     Ok(c)
 }
 
-/// Runs one invocation under a concurrency permit the caller holds, and records its cost.
+/// An invocation's place in its trace: its own span, under its caller's (the request, message
+/// or event that caused it), and the header the function sees as `_X_AMZN_TRACE_ID` — whose
+/// `Parent` is the invocation's span, so the SDK calls the function makes (which copy that
+/// header into `X-Amzn-Trace-Id`) land under it.
+#[derive(Clone, Copy, Debug)]
+pub struct Traced {
+    pub span: SpanId,
+    pub caller: Option<SpanId>,
+    pub header: TraceHeader,
+}
+
+impl Traced {
+    /// The trace of an invocation `caller` caused, or a new one (as Lambda starts one for a
+    /// call that carries none).
+    pub fn begin(caller: Option<TraceHeader>, now_ms: i64) -> Traced {
+        let span = SpanId::random();
+        let caller = caller.unwrap_or_else(|| {
+            let epoch = u32::try_from(now_ms / 1000).unwrap_or_default();
+            TraceHeader { root: TraceId::random(epoch), parent: None, sampled: None }
+        });
+        // Lambda always tells the function a sampling decision; it records nothing to X-Ray.
+        let sampled = Some(caller.sampled.unwrap_or(Sampling::NotSampled));
+        Traced { span, caller: caller.parent, header: TraceHeader { sampled, ..caller.child(span) } }
+    }
+
+    /// The span of the finished invocation, started at `start_us` (epoch microseconds).
+    fn span(&self, scope: &Scope, arn: &str, start_us: i64, ended: Result<&InvokeOutcome, &Error>) -> Span {
+        let now_us = now_us();
+        let (outcome, execution) = match ended {
+            Ok(o) => (
+                o.error().map_or(Outcome::Ok, |e| Outcome::Error(e.error_type.clone())),
+                Some(Execution { request_id: o.request_id.clone(), cold_start: o.cold_start }),
+            ),
+            Err(e) => (Outcome::Error(protocol::ServiceError::to_wire(e).code.to_string()), None),
+        };
+        Span {
+            trace: self.header.root,
+            id: self.span,
+            parent: self.caller,
+            scope: scope.clone(),
+            service: "lambda".to_owned(),
+            operation: "Invoke".to_owned(),
+            resource: arn.to_owned(),
+            start_us,
+            duration_us: u64::try_from(now_us - start_us).unwrap_or_default(),
+            outcome,
+            execution,
+        }
+    }
+}
+
+fn now_us() -> i64 {
+    epoch_us(time::OffsetDateTime::now_utc())
+}
+
+/// Runs one invocation under a concurrency permit the caller holds, and records its cost and
+/// its span.
 pub async fn run(
     svc: &Inner,
     scope: &Scope,
     name: &str,
     resolved: &Resolved,
-    invocation: runtime::Invocation,
+    mut invocation: runtime::Invocation,
     asynchronous: bool,
+    traced: Traced,
 ) -> Result<InvokeOutcome, Error> {
-    let config = runtime_config(svc, scope, name, &resolved.config)?;
-    let outcome = svc.runtime.invoke(&config, invocation).await.map_err(platform_failure)?;
+    let start_us = now_us();
+    invocation.trace_id = Some(traced.header.to_string());
+    let ran = async {
+        let config = runtime_config(svc, scope, name, &resolved.config)?;
+        svc.runtime.invoke(&config, invocation).await.map_err(platform_failure)
+    }
+    .await;
+    svc.traces().record(traced.span(scope, &resolved.invoked_arn, start_us, ran.as_ref()));
+    let outcome = ran?;
     svc.usage.record(
         &function_arn(scope, name),
         &resolved.config.version,
@@ -161,6 +226,8 @@ pub struct Streaming {
     permit: Permit,
     function_arn: String,
     version: String,
+    /// What its span is recorded with once it ends: trace, scope, invoked ARN, start.
+    span: Box<(Traced, Scope, String, i64)>,
 }
 
 impl Streaming {
@@ -170,9 +237,11 @@ impl Streaming {
 
     /// Waits for the function to end (what it still writes is dropped) and records its cost.
     pub async fn finish(self, svc: &Inner) -> Result<InvokeOutcome, Error> {
-        let Streaming { stream, permit, function_arn, version } = self;
+        let Streaming { stream, permit, function_arn, version, span } = self;
         let outcome = stream.outcome().await.map_err(platform_failure);
         drop(permit);
+        let (traced, scope, arn, start_us) = *span;
+        svc.traces().record(traced.span(&scope, &arn, start_us, outcome.as_ref()));
         let outcome = outcome?;
         svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
         Ok(outcome)
@@ -193,25 +262,41 @@ pub async fn run_streaming(
     scope: &Scope,
     name: &str,
     resolved: &Resolved,
-    invocation: runtime::Invocation,
+    mut invocation: runtime::Invocation,
+    traced: Traced,
 ) -> Result<Started, Error> {
     let key = String::from_utf8_lossy(&function_key(scope, name)).into_owned();
     let permit = svc.concurrency.acquire(&key).map_err(|reason| {
         svc.usage.throttled(&function_arn(scope, name));
         Error::TooManyRequestsException(reason)
     })?;
+    let start_us = now_us();
+    invocation.trace_id = Some(traced.header.to_string());
     let config = runtime_config(svc, scope, name, &resolved.config)?;
     let function_arn = function_arn(scope, name);
     let version = resolved.config.version.clone();
-    match svc.runtime.invoke_streaming(&config, invocation).await.map_err(platform_failure)? {
+    let started = svc.runtime.invoke_streaming(&config, invocation).await.map_err(platform_failure);
+    let started = match started {
+        Ok(s) => s,
+        Err(e) => {
+            svc.traces().record(traced.span(scope, &resolved.invoked_arn, start_us, Err(&e)));
+            return Err(e);
+        }
+    };
+    match started {
         Streamed::Finished(outcome) => {
             drop(permit);
+            svc.traces().record(traced.span(scope, &resolved.invoked_arn, start_us, Ok(&outcome)));
             svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
             Ok(Started::Finished(outcome))
         }
-        Streamed::Streaming(stream) => {
-            Ok(Started::Streaming(Streaming { stream, permit, function_arn, version }))
-        }
+        Streamed::Streaming(stream) => Ok(Started::Streaming(Streaming {
+            stream,
+            permit,
+            function_arn,
+            version,
+            span: Box::new((traced, scope.clone(), resolved.invoked_arn.clone(), start_us)),
+        })),
     }
 }
 
@@ -237,7 +322,9 @@ pub async fn invoke(
         InvocationType::Event => {
             let payload = check_payload(input.payload, MAX_ASYNC_PAYLOAD)?;
             let qualifier = t.qualifier.as_deref().unwrap_or("$LATEST");
-            queue::accept(svc, scope, ctx.request_id.as_str(), &f.name, qualifier, &payload)?;
+            let trace = Some(ctx.trace.downstream());
+            queue::accept(svc, scope, ctx.request_id.as_str(), &f.name, qualifier, &payload, trace)?;
+            ctx.trace.note("Invoke", resolved.invoked_arn.clone());
             let mut resp =
                 json_response(StatusCode::ACCEPTED, &serde_json::Value::Null, ctx.request_id.as_str());
             *resp.body_mut() = Bytes::new();
@@ -251,10 +338,12 @@ pub async fn invoke(
                 invoked_function_arn: Some(resolved.invoked_arn.clone()),
                 client_context: input.client_context,
                 cognito_identity: None,
-                trace_id: input.trace_id,
+                trace_id: None,
                 tail_logs: input.tail,
             };
-            let outcome = run_throttled(svc, scope, &f.name, &resolved, invocation).await?;
+            ctx.trace.note("Invoke", resolved.invoked_arn.clone());
+            let traced = Traced::begin(Some(ctx.trace.downstream()), svc.now_ms());
+            let outcome = run_throttled(svc, scope, &f.name, &resolved, invocation, traced).await?;
             Ok(respond(ctx, &resolved.config.version, &outcome, input.tail))
         }
     }
@@ -267,13 +356,14 @@ pub async fn run_throttled(
     name: &str,
     resolved: &Resolved,
     invocation: runtime::Invocation,
+    traced: Traced,
 ) -> Result<InvokeOutcome, Error> {
     let key = String::from_utf8_lossy(&function_key(scope, name)).into_owned();
     let _permit = svc.concurrency.acquire(&key).map_err(|reason| {
         svc.usage.throttled(&function_arn(scope, name));
         Error::TooManyRequestsException(reason)
     })?;
-    run(svc, scope, name, resolved, invocation, false).await
+    run(svc, scope, name, resolved, invocation, false, traced).await
 }
 
 /// The deprecated `InvokeAsync`: queues an event and answers `{"Status": 202}`.
@@ -286,7 +376,9 @@ pub fn invoke_async_legacy(
     let scope = &ctx.scope;
     let f = svc.load(scope, &t.name)?.ok_or_else(|| function_not_found(scope, &t.name, None))?;
     let payload = check_payload(payload, MAX_ASYNC_PAYLOAD)?;
-    queue::accept(svc, scope, ctx.request_id.as_str(), &f.name, "$LATEST", &payload)?;
+    let trace = Some(ctx.trace.downstream());
+    queue::accept(svc, scope, ctx.request_id.as_str(), &f.name, "$LATEST", &payload, trace)?;
+    ctx.trace.note("InvokeAsync", function_arn(scope, &f.name));
     Ok(json_response(StatusCode::ACCEPTED, &serde_json::json!({ "Status": 202 }), ctx.request_id.as_str()))
 }
 

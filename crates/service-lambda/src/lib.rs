@@ -115,6 +115,8 @@ pub(crate) struct Inner {
     stream_reader: std::sync::OnceLock<Arc<dyn ::ports::StreamReader>>,
     /// S3, for code and layer contents given as `S3Bucket`/`S3Key`.
     object_reader: std::sync::OnceLock<Arc<dyn ::ports::ObjectReader>>,
+    /// Where each invocation's span goes.
+    traces: std::sync::OnceLock<Arc<dyn ::ports::TraceRecorder>>,
     /// The running event source mapping pollers.
     pollers: esm::Pollers,
     /// Function URL ids → the function they invoke, for the data plane.
@@ -157,6 +159,7 @@ impl LambdaService {
             queue_receiver: std::sync::OnceLock::new(),
             stream_reader: std::sync::OnceLock::new(),
             object_reader: std::sync::OnceLock::new(),
+            traces: std::sync::OnceLock::new(),
             pollers: esm::Pollers::default(),
         };
         inner.load_indexes()?;
@@ -191,6 +194,11 @@ impl LambdaService {
     /// Lets functions and layers take their code from S3 objects.
     pub fn set_object_reader(&self, reader: Arc<dyn ::ports::ObjectReader>) {
         let _ = self.inner.object_reader.set(reader);
+    }
+
+    /// Records a span for every invocation (with its trace, cold or warm, request id).
+    pub fn set_trace_recorder(&self, recorder: Arc<dyn ::ports::TraceRecorder>) {
+        let _ = self.inner.traces.set(recorder);
     }
 
     /// Starts the worker that delivers asynchronous invocations (including those accepted
@@ -408,6 +416,10 @@ impl Inner {
                 }
             }
         }
+    }
+
+    pub(crate) fn traces(&self) -> &dyn ::ports::TraceRecorder {
+        self.traces.get().map_or(&::ports::NoTraces, |t| t.as_ref())
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

@@ -180,6 +180,9 @@ pub struct AsyncEvent {
     pub received_ms: i64,
     /// Attempts that ran the function (throttles do not count).
     pub attempts: u32,
+    /// The caller's trace header (`Root=…;Parent=…`), so every attempt joins its trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// Encodes a record as stored.

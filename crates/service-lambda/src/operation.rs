@@ -334,7 +334,6 @@ pub struct InvokeInput {
     /// Decoded from base64.
     pub client_context: Option<String>,
     pub payload: Bytes,
-    pub trace_id: Option<String>,
 }
 
 /// `X-Amz-Client-Context` is limited to 3,583 bytes of base64.
@@ -607,13 +606,7 @@ fn invoke_input(req: &Request) -> Result<InvokeInput, Error> {
             Some(text)
         }
     };
-    Ok(InvokeInput {
-        invocation_type,
-        tail,
-        client_context,
-        payload: req.body().clone(),
-        trace_id: header(req, "x-amzn-trace-id").map(str::to_owned),
-    })
+    Ok(InvokeInput { invocation_type, tail, client_context, payload: req.body().clone() })
 }
 
 #[cfg(test)]

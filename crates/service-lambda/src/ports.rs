@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use ports::{BoxFuture, FunctionInvoker, InvokeResponse, PortError};
+use types::trace::TraceHeader;
 use types::{AccountId, Region, Scope};
 
 use crate::error::Error;
-use crate::invoke::{MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, check_payload, resolve, run_throttled};
+use crate::invoke::{MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Traced, check_payload, resolve, run_throttled};
 use crate::names::FunctionRef;
 use crate::{Inner, LambdaService, queue};
 
@@ -40,7 +41,12 @@ fn not_found(scope: &Scope, fref: &FunctionRef) -> PortError {
 }
 
 impl FunctionInvoker for LambdaService {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        trace: Option<TraceHeader>,
+    ) -> Result<(), PortError> {
         let (scope, fref) = parse_arn(function_arn)?;
         let svc: &Inner = &self.inner;
         let f = svc.load(&scope, &fref.name).map_err(port_error)?.ok_or_else(|| not_found(&scope, &fref))?;
@@ -48,10 +54,15 @@ impl FunctionInvoker for LambdaService {
         let payload = check_payload(payload, MAX_ASYNC_PAYLOAD).map_err(port_error)?;
         let request_id = uuid::Uuid::new_v4().to_string();
         let qualifier = fref.qualifier.as_deref().unwrap_or("$LATEST");
-        queue::accept(svc, &scope, &request_id, &f.name, qualifier, &payload).map_err(port_error)
+        queue::accept(svc, &scope, &request_id, &f.name, qualifier, &payload, trace).map_err(port_error)
     }
 
-    fn invoke(&self, function_arn: &str, payload: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        trace: Option<TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         let inner: Arc<Inner> = self.inner.clone();
         let arn = function_arn.to_owned();
         Box::pin(async move {
@@ -64,8 +75,10 @@ impl FunctionInvoker for LambdaService {
             let payload = check_payload(payload, MAX_SYNC_PAYLOAD).map_err(port_error)?;
             let mut invocation = runtime::Invocation::new(uuid::Uuid::new_v4().to_string(), payload);
             invocation.invoked_function_arn = Some(resolved.invoked_arn.clone());
-            let outcome =
-                run_throttled(&inner, &scope, &f.name, &resolved, invocation).await.map_err(port_error)?;
+            let traced = Traced::begin(trace, inner.now_ms());
+            let outcome = run_throttled(&inner, &scope, &f.name, &resolved, invocation, traced)
+                .await
+                .map_err(port_error)?;
             Ok(InvokeResponse {
                 payload: outcome.payload().clone(),
                 function_error: outcome.error().map(|_| "Unhandled".to_owned()),

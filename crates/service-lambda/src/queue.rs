@@ -18,10 +18,11 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
+use types::trace::TraceHeader;
 use types::{AccountId, Region, Scope};
 
 use crate::error::{Error, ThrottleReason};
-use crate::invoke::{Resolved, resolve, run};
+use crate::invoke::{Resolved, Traced, resolve, run};
 use crate::model::{
     ASYNC_QUEUE, AsyncEvent, EventInvokeConfig, SCHEMA_VERSION, decode, encode, function_key,
 };
@@ -67,6 +68,7 @@ pub fn accept(
     function: &str,
     qualifier: &str,
     payload: &Bytes,
+    trace: Option<TraceHeader>,
 ) -> Result<(), Error> {
     let now = svc.now_ms();
     let event = AsyncEvent {
@@ -80,6 +82,7 @@ pub fn accept(
         payload: String::from_utf8_lossy(payload).into_owned(),
         received_ms: now,
         attempts: 0,
+        trace: trace.map(|t| t.to_string()),
     };
     svc.kv.put(ASYNC_QUEUE, &queue_key(now, &event.id), &encode(&event))?;
     svc.queue.wake.notify_one();
@@ -166,6 +169,9 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
     };
     let scope = Scope { account, region };
     let now = svc.now_ms();
+    // What destinations and dead-letter queues carry on: the invocation's trace once it ran,
+    // the caller's until then.
+    let mut trace = event.trace.as_deref().and_then(|t| TraceHeader::parse(t).ok());
     let Some(f) = svc.load(&scope, &event.function_name)? else {
         tracing::warn!(function = %event.function_name, "async event for a deleted function dropped");
         svc.kv.delete(ASYNC_QUEUE, key)?;
@@ -228,7 +234,9 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
                     trace_id: None,
                     tail_logs: false,
                 };
-                let outcome = run(svc, &scope, &f.name, &resolved, invocation, true).await?;
+                let traced = Traced::begin(trace, now);
+                trace = Some(traced.header);
+                let outcome = run(svc, &scope, &f.name, &resolved, invocation, true, traced).await?;
                 event.attempts += 1;
                 match outcome.error() {
                     None => Settle::Done(
@@ -277,7 +285,7 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
     let mut batch = Batch::new().delete(ASYNC_QUEUE, key.to_vec());
     if let Settle::Done(_, Some(failure)) = &settle
         && let Some(dlq) = &resolved.config.dead_letter_target
-        && let Err(e) = dead_letter(svc, dlq, &event, failure)
+        && let Err(e) = dead_letter(svc, dlq, &event, failure, trace)
     {
         tracing::warn!(%dlq, error = %e, "dead-letter queue refused the event; dropped");
     }
@@ -291,12 +299,12 @@ async fn deliver(svc: &Arc<Inner>, key: &[u8], mut event: AsyncEvent) -> Result<
             // Sent before the event is removed: a crash in between repeats the record (at least
             // once). A target that refuses it (deleted, storage failing) loses the record, with a
             // warning; retrying would re-run the function, which already ran.
-            if let Err(e) = send_record(svc, &destination, &body) {
+            if let Err(e) = send_record(svc, &destination, &body, trace) {
                 tracing::warn!(%destination, error = %e, "destination refused the record; dropped");
             }
         }
         Settle::Done(Some((destination, body)), _) => {
-            match destination_event(svc, &destination, &event, &body) {
+            match destination_event(svc, &destination, &event, &body, trace) {
                 Some(dest) => {
                     batch = batch.put(ASYNC_QUEUE, queue_key(svc.now_ms(), &dest.id), encode(&dest));
                 }
@@ -387,6 +395,7 @@ fn dead_letter(
     target: &str,
     event: &AsyncEvent,
     failure: &Failure,
+    trace: Option<TraceHeader>,
 ) -> Result<(), ::ports::PortError> {
     let text =
         |v: String| ::ports::QueueMessageAttribute { data_type: "String".to_owned(), value: Bytes::from(v) };
@@ -416,30 +425,39 @@ fn dead_letter(
             let message = ::ports::TopicMessage {
                 message: event.payload.clone(),
                 attributes,
+                trace,
                 ..::ports::TopicMessage::default()
             };
             topics.publish(target, message).map(|_| ())
         }
         _ => {
             let sender = svc.queue_sender.get().ok_or_else(|| unwired("SQS"))?;
-            sender.send_message(target, &event.payload, &attributes, None).map(|_| ())
+            sender.send_message(target, &event.payload, &attributes, None, trace).map(|_| ())
         }
     }
 }
 
 /// Sends an invocation record to an SQS queue, an SNS topic or an EventBridge bus. On a bus it
 /// is the detail of a `lambda` event whose detail-type says how the invocation ended.
-fn send_record(svc: &Inner, destination: &str, body: &Value) -> Result<(), ::ports::PortError> {
+fn send_record(
+    svc: &Inner,
+    destination: &str,
+    body: &Value,
+    trace: Option<TraceHeader>,
+) -> Result<(), ::ports::PortError> {
     let unwired = |what: &str| ::ports::PortError::Unavailable(format!("{what} is not wired"));
     match destination.split(':').nth(2) {
         Some("sqs") => {
             let sender = svc.queue_sender.get().ok_or_else(|| unwired("SQS"))?;
-            sender.send_message(destination, &body.to_string(), &[], None).map(|_| ())
+            sender.send_message(destination, &body.to_string(), &[], None, trace).map(|_| ())
         }
         Some("sns") => {
             let topics = svc.topic_publisher.get().ok_or_else(|| unwired("SNS"))?;
-            let message =
-                ::ports::TopicMessage { message: body.to_string(), ..::ports::TopicMessage::default() };
+            let message = ::ports::TopicMessage {
+                message: body.to_string(),
+                trace,
+                ..::ports::TopicMessage::default()
+            };
             topics.publish(destination, message).map(|_| ())
         }
         _ => {
@@ -454,6 +472,7 @@ fn send_record(svc: &Inner, destination: &str, body: &Value) -> Result<(), ::por
                     detail_type: format!("Lambda Function Invocation Result - {outcome}"),
                     detail: body.to_string(),
                     resources: vec![destination.to_owned(), function_arn],
+                    trace,
                 })
                 .map(|_| ())
         }
@@ -461,7 +480,13 @@ fn send_record(svc: &Inner, destination: &str, body: &Value) -> Result<(), ::por
 }
 
 /// A destination that is a Lambda function gets the record as a new asynchronous event.
-fn destination_event(svc: &Inner, arn: &str, source: &AsyncEvent, body: &Value) -> Option<AsyncEvent> {
+fn destination_event(
+    svc: &Inner,
+    arn: &str,
+    source: &AsyncEvent,
+    body: &Value,
+    trace: Option<TraceHeader>,
+) -> Option<AsyncEvent> {
     let parts: Vec<&str> = arn.split(':').collect();
     if parts.len() < 7 || parts[2] != "lambda" || parts[5] != "function" {
         return None;
@@ -477,6 +502,7 @@ fn destination_event(svc: &Inner, arn: &str, source: &AsyncEvent, body: &Value) 
         payload: body.to_string(),
         received_ms: svc.now_ms(),
         attempts: 0,
+        trace: trace.map(|t| t.to_string()),
     })
     .filter(|_| !source.id.is_empty())
 }

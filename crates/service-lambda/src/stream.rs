@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::Inner;
 use crate::error::Error;
-use crate::invoke::{MAX_SYNC_PAYLOAD, Started, check_payload, resolve, run_streaming};
+use crate::invoke::{MAX_SYNC_PAYLOAD, Started, Traced, check_payload, resolve, run_streaming};
 use crate::names::function_not_found;
 use crate::operation::{InvocationType, InvokeInput, Target};
 
@@ -161,12 +161,14 @@ pub async fn invoke_with_response_stream(
         invoked_function_arn: Some(resolved.invoked_arn.clone()),
         client_context: input.client_context,
         cognito_identity: None,
-        trace_id: input.trace_id,
+        trace_id: None,
         tail_logs: input.tail,
     };
+    ctx.trace.note("InvokeWithResponseStream", resolved.invoked_arn.clone());
+    let traced = Traced::begin(Some(ctx.trace.downstream()), svc.now_ms());
     let tail = input.tail;
     let version = resolved.config.version.clone();
-    let mut streaming = match run_streaming(svc, scope, &f.name, &resolved, invocation).await? {
+    let mut streaming = match run_streaming(svc, scope, &f.name, &resolved, invocation, traced).await? {
         Started::Finished(outcome) => {
             let mut resp = json_response(StatusCode::OK, &serde_json::Value::Null, ctx.request_id.as_str());
             *resp.body_mut() = Bytes::from(body_of(&outcome, tail));

@@ -17,7 +17,7 @@ use types::Scope;
 
 use crate::error::Error;
 use crate::functions::{Env, created, last_modified, no_content, ok};
-use crate::invoke::{MAX_SYNC_PAYLOAD, Started, Streaming, resolve, run_streaming, run_throttled};
+use crate::invoke::{MAX_SYNC_PAYLOAD, Started, Streaming, Traced, resolve, run_streaming, run_throttled};
 use crate::model::{FunctionRecord, UrlConfig};
 use crate::names::{function_arn, qualified_arn};
 use crate::operation::{Page, Target, UrlInput, missing};
@@ -258,7 +258,9 @@ pub async fn serve(svc: &Arc<Inner>, ctx: &RequestContext, url_id: &str, req: Re
         let cors = Cors { config: config.cors.clone(), origin };
         return serve_streamed(svc, ctx, &target.scope, &f.name, &resolved, invocation, cors).await;
     }
-    let outcome = match run_throttled(svc, &target.scope, &f.name, &resolved, invocation).await {
+    ctx.trace.note("Invoke", resolved.invoked_arn.clone());
+    let traced = Traced::begin(Some(ctx.trace.downstream()), svc.now_ms());
+    let outcome = match run_throttled(svc, &target.scope, &f.name, &resolved, invocation, traced).await {
         Ok(o) => o,
         Err(Error::TooManyRequestsException(_)) => {
             return Answer::Whole(plain(StatusCode::TOO_MANY_REQUESTS, "Rate Exceeded.", ctx));
@@ -297,7 +299,9 @@ async fn serve_streamed(
     cors: Cors,
 ) -> Answer {
     let bad_gateway = || Answer::Whole(plain(StatusCode::BAD_GATEWAY, "Internal Server Error", ctx));
-    let mut streaming = match run_streaming(svc, scope, name, resolved, invocation).await {
+    ctx.trace.note("Invoke", resolved.invoked_arn.clone());
+    let traced = Traced::begin(Some(ctx.trace.downstream()), svc.now_ms());
+    let mut streaming = match run_streaming(svc, scope, name, resolved, invocation, traced).await {
         Ok(Started::Streaming(s)) => s,
         Ok(Started::Finished(outcome)) => {
             if outcome.error().is_some() {

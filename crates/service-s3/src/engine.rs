@@ -96,6 +96,8 @@ pub struct Cx {
     pub request_id: String,
     /// The access key id the request was signed with (`anonymous` when unsigned).
     pub principal: String,
+    /// The request's trace; `None` for work S3 does by itself (lifecycle expirations).
+    pub trace: Option<protocol::TraceContext>,
 }
 
 impl Cx {
@@ -113,6 +115,7 @@ impl Cx {
             } else {
                 ctx.access_key_id.clone()
             },
+            trace: Some(ctx.trace.clone()),
         })
     }
 

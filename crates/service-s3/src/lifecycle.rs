@@ -123,6 +123,7 @@ pub async fn sweep(e: &Engine, timing: Timing) -> Result<()> {
             region: bucket.region.clone(),
             request_id: uuid::Uuid::new_v4().simple().to_string().to_uppercase()[..16].to_owned(),
             principal: "s3.amazonaws.com".to_owned(),
+            trace: None,
         };
         for rule in config.rules.iter().filter(|r| r.status.as_str() == "Enabled") {
             apply(e, &cx, &bucket, rule, timing).await?;

@@ -21,6 +21,7 @@ use serde_json::json;
 use storage::{Batch, KeyRange, Kv};
 use tokio::sync::Notify;
 use types::Clock;
+use types::trace::TraceHeader;
 
 use crate::engine::Cx;
 use crate::error::Result;
@@ -52,6 +53,10 @@ pub struct Delivery {
     pub arn: String,
     pub payload: String,
     pub attempts: u32,
+    /// The trace of the request that changed the object (`Root=…;Parent=…`), passed to the
+    /// target as AWS passes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 fn delivery_key(due_ms: i64, id: &str) -> Vec<u8> {
@@ -197,6 +202,10 @@ impl Notifier {
             return Ok(false);
         }
         let sequencer = self.sequencer(now_ms);
+        let trace = cx.trace.as_ref().map(|t| {
+            t.note(operation(change.event), format!("{}/{}", bucket.name, change.key));
+            t.downstream().to_string()
+        });
         for (target, arn, configuration_id) in targets {
             let payload = if target == Target::Bus {
                 bus_event(cx, bucket, change, &sequencer).to_string()
@@ -205,7 +214,8 @@ impl Notifier {
                     .to_string()
             };
             let id = uuid::Uuid::new_v4().simple().to_string();
-            let d = Delivery { v: 1, id: id.clone(), target, arn, payload, attempts: 0 };
+            let d =
+                Delivery { v: 1, id: id.clone(), target, arn, payload, attempts: 0, trace: trace.clone() };
             batch.push(storage::Op::Put {
                 table: DELIVERIES.into(),
                 key: delivery_key(now_ms, &id),
@@ -243,6 +253,7 @@ impl Notifier {
                 arn: c.queue_arn.clone(),
                 payload,
                 attempts: 0,
+                trace: None,
             };
             batch.push(storage::Op::Put {
                 table: DELIVERIES.into(),
@@ -268,13 +279,14 @@ impl Notifier {
     }
 
     fn attempt(&self, d: &Delivery) -> Result<(), PortError> {
+        let trace = d.trace.as_deref().and_then(|t| TraceHeader::parse(t).ok());
         match d.target {
             Target::Lambda => match self.invoker.get() {
-                Some(i) => i.invoke_async(&d.arn, Bytes::from(d.payload.clone())),
+                Some(i) => i.invoke_async(&d.arn, Bytes::from(d.payload.clone()), trace),
                 None => Err(PortError::Unavailable("Lambda is not wired".into())),
             },
             Target::Queue => match self.queues.get() {
-                Some(q) => q.send_message(&d.arn, &d.payload, &[], None).map(|_| ()),
+                Some(q) => q.send_message(&d.arn, &d.payload, &[], None, trace).map(|_| ()),
                 None => Err(PortError::Unavailable("SQS is not wired".into())),
             },
             Target::Topic => match self.topics.get() {
@@ -282,6 +294,7 @@ impl Notifier {
                     let message = TopicMessage {
                         message: d.payload.clone(),
                         subject: Some("Amazon S3 Notification".to_owned()),
+                        trace,
                         ..TopicMessage::default()
                     };
                     t.publish(&d.arn, message).map(|_| ())
@@ -300,6 +313,7 @@ impl Notifier {
                         detail_type: text(&doc["detail-type"]),
                         detail: doc["detail"].to_string(),
                         resources,
+                        trace,
                     })
                     .map(|_| ())
                 }
@@ -342,6 +356,17 @@ impl Notifier {
             .and_then(|(k, _)| std::str::from_utf8(&k[..16.min(k.len())]).ok()?.parse::<i64>().ok())
             .map_or(MAX_SLEEP, |due| Duration::from_millis(u64::try_from(due - now).unwrap_or(0)));
         Ok(wait.clamp(Duration::from_millis(5), MAX_SLEEP))
+    }
+}
+
+/// The S3 operation behind an event type, for the request's span.
+fn operation(event: &str) -> &'static str {
+    match event {
+        "ObjectCreated:Copy" => "CopyObject",
+        "ObjectCreated:CompleteMultipartUpload" => "CompleteMultipartUpload",
+        "ObjectCreated:Post" => "PostObject",
+        e if e.starts_with("ObjectRemoved:") => "DeleteObject",
+        _ => "PutObject",
     }
 }
 

@@ -46,6 +46,7 @@ impl ObjectReader for S3Service {
             region: bucket_record.region.clone(),
             request_id: String::new(),
             principal: "lambda.amazonaws.com".to_owned(),
+            trace: None,
         };
         let mut last_failure = String::new();
         for _ in 0..ATTEMPTS {

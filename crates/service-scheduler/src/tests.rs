@@ -37,7 +37,12 @@ struct Functions {
 }
 
 impl FunctionInvoker for Functions {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> Result<(), PortError> {
         if *lock(&self.busy) {
             return Err(PortError::Unavailable("Rate Exceeded.".to_owned()));
         }
@@ -48,7 +53,12 @@ impl FunctionInvoker for Functions {
         Ok(())
     }
 
-    fn invoke(&self, _: &str, _: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        _: &str,
+        _: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         Box::pin(async { Err(PortError::Invalid("not used".to_owned())) })
     }
 }
@@ -66,6 +76,7 @@ impl QueueSender for Queues {
         body: &str,
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
+        _trace: Option<types::trace::TraceHeader>,
     ) -> Result<String, PortError> {
         let attributes =
             attributes.iter().map(|(k, v)| format!("{k}={}", String::from_utf8_lossy(&v.value))).collect();

@@ -207,13 +207,13 @@ fn attempt(svc: &Inner, d: &Delivery) -> Result<(), PortError> {
     let group_id = d.target.sqs_parameters.as_ref().and_then(|p| p.message_group_id.as_deref());
     match TargetKind::of(arn) {
         Some(TargetKind::Function) => {
-            svc.invoker.get().ok_or_else(|| unwired("Lambda"))?.invoke_async(arn, Bytes::from(body))
+            svc.invoker.get().ok_or_else(|| unwired("Lambda"))?.invoke_async(arn, Bytes::from(body), None)
         }
         Some(TargetKind::Queue) => svc
             .queues
             .get()
             .ok_or_else(|| unwired("SQS"))?
-            .send_message(arn, &body, &[], group_id)
+            .send_message(arn, &body, &[], group_id, None)
             .map(|_| ()),
         Some(TargetKind::Topic) => {
             let message = TopicMessage {
@@ -231,6 +231,7 @@ fn attempt(svc: &Inner, d: &Delivery) -> Result<(), PortError> {
                 detail_type: params.detail_type,
                 detail: body,
                 resources: vec![d.schedule_arn.clone()],
+                trace: None,
             };
             svc.buses.get().ok_or_else(|| unwired("EventBridge"))?.put_event(event).map(|_| ())
         }
@@ -281,7 +282,7 @@ fn give_up(svc: &Inner, d: &Delivery, why: &Failure) {
     attributes.push(("SCHEDULE_ARN".to_owned(), text(&d.schedule_arn)));
     attributes.push(("TARGET_ARN".to_owned(), text(&d.target.arn)));
     let sent = match svc.queues.get() {
-        Some(sender) => sender.send_message(dlq, &payload(d), &attributes, None).map(|_| ()),
+        Some(sender) => sender.send_message(dlq, &payload(d), &attributes, None, None).map(|_| ()),
         None => Err(unwired("SQS")),
     };
     if let Err(e) = sent {

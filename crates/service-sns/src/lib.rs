@@ -219,7 +219,8 @@ impl TopicPublisher for SnsService {
             group_id: message.group_id,
             dedup_id: message.dedup_id,
         };
-        publish::publish_to(&self.inner, topic_arn, &msg).map(|(id, _)| id).map_err(|e| match e {
+        let published = publish::publish_to(&self.inner, topic_arn, &msg, message.trace, &|| {});
+        published.map(|(id, _)| id).map_err(|e| match e {
             Error::NotFound(m) => PortError::NotFound(format!("{topic_arn}: {m}")),
             Error::Internal(e) => PortError::Unavailable(e.to_string()),
             other => PortError::Invalid(other.to_string()),

@@ -117,6 +117,9 @@ pub struct Delivery {
     pub attempts: u32,
     pub max_attempts: u32,
     pub accepted_ms: i64,
+    /// The publisher's trace (`Root=…;Parent=…`), handed to SQS and Lambda targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use protocol::{RequestContext, Response};
 use storage::Batch;
+use types::trace::TraceHeader;
 
 use crate::envelope::{self, Attr, Notification};
 use crate::error::{Error, invalid};
@@ -28,6 +29,20 @@ struct Pending {
     deliveries: Vec<Delivery>,
     /// (dedup key, window end in ms).
     dedup: Vec<(Vec<u8>, i64)>,
+}
+
+impl Pending {
+    /// Stamps the deliveries with the publisher's trace; `delivering` hears that there are some.
+    fn carry(&mut self, trace: Option<TraceHeader>, delivering: &dyn Fn()) {
+        if self.deliveries.is_empty() {
+            return;
+        }
+        delivering();
+        let trace = trace.map(|t| t.to_string());
+        for d in &mut self.deliveries {
+            d.trace.clone_from(&trace);
+        }
+    }
 }
 
 /// A validated message, ready to fan out.
@@ -61,18 +76,23 @@ pub fn publish(
     topic_arn: &str,
     msg: &PublishMessage,
 ) -> Result<Response, Error> {
-    let (id, seq) = publish_to(inner, topic_arn, msg)?;
+    let (id, seq) = publish_to(inner, topic_arn, msg, Some(ctx.trace.downstream()), &|| {
+        ctx.trace.note("Publish", topic_arn);
+    })?;
     Ok(respond(ctx, "Publish", |w| {
         w.leaf("MessageId", &id);
         w.opt_leaf("SequenceNumber", seq.as_deref());
     }))
 }
 
-/// Publishes one message; returns its id and, on FIFO topics, its sequence number.
+/// Publishes one message; returns its id and, on FIFO topics, its sequence number. Its
+/// deliveries carry `trace`; `delivering` is called when there are any.
 pub fn publish_to(
     inner: &Inner,
     topic_arn: &str,
     msg: &PublishMessage,
+    trace: Option<TraceHeader>,
+    delivering: &dyn Fn(),
 ) -> Result<(String, Option<String>), Error> {
     check_message(msg)?;
     let topic = inner.topic(topic_arn)?;
@@ -81,6 +101,7 @@ pub fn publish_to(
     let result = (prepared.message_id.clone(), prepared.sequence_number.clone());
     let mut pending = Pending::default();
     fan_out(inner, &topic, &prepared, now, &mut pending)?;
+    pending.carry(trace, delivering);
     commit(inner, pending, now)?;
     Ok(result)
 }
@@ -130,6 +151,7 @@ pub fn publish_batch(
             }
         }
     }
+    pending.carry(Some(ctx.trace.downstream()), &|| ctx.trace.note("PublishBatch", topic_arn));
     commit(inner, pending, now)?;
     Ok(respond(ctx, "PublishBatch", |w| {
         w.open("Successful");
@@ -374,6 +396,7 @@ fn fan_out(
             attempts: 0,
             max_attempts,
             accepted_ms: now,
+            trace: None,
         });
     }
     Ok(())
@@ -496,6 +519,7 @@ pub fn confirmation(
         attempts: 0,
         max_attempts: inner.config.http_attempts,
         accepted_ms: now,
+        trace: None,
     }
 }
 

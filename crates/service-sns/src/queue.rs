@@ -23,6 +23,7 @@ use bytes::Bytes;
 use ports::{PortError, QueueMessageAttribute};
 use storage::{Batch, KeyRange};
 use tokio::sync::Notify;
+use types::trace::TraceHeader;
 
 use crate::error::Error;
 use crate::model::{self, DELIVERIES, Delivery, Target};
@@ -165,7 +166,7 @@ fn settle(svc: &Inner, batch: Batch, key: Vec<u8>, mut d: Delivery, result: Resu
 fn dead_letter(svc: &Inner, d: &Delivery, e: &PortError) {
     match &d.dead_letter {
         Some((queue, body)) => {
-            if let Err(dlq) = svc.queues.send_message(queue, body, &[], None) {
+            if let Err(dlq) = svc.queues.send_message(queue, body, &[], None, None) {
                 tracing::warn!(error = %dlq, subscription = %d.subscription_arn, "sns dead-letter queue refused the message; dropped");
             }
         }
@@ -177,6 +178,7 @@ fn dead_letter(svc: &Inner, d: &Delivery, e: &PortError) {
 
 /// One attempt at the endpoint.
 async fn attempt(svc: &Inner, d: &Delivery) -> Result<(), PortError> {
+    let trace = d.trace.as_deref().and_then(|t| TraceHeader::parse(t).ok());
     match &d.target {
         Target::Sqs { queue_arn, attributes, group_id, dedup_id } => {
             let attributes: Vec<(String, QueueMessageAttribute)> = attributes
@@ -199,11 +201,12 @@ async fn attempt(svc: &Inner, d: &Delivery) -> Result<(), PortError> {
                     &attributes,
                     group_id.as_deref(),
                     dedup_id.as_deref(),
+                    trace,
                 )
                 .map(|_| ())
         }
         Target::Lambda { function_arn } => {
-            svc.invoker.invoke_async(function_arn, Bytes::from(d.body.clone()))
+            svc.invoker.invoke_async(function_arn, Bytes::from(d.body.clone()), trace)
         }
         Target::Http { url, message_type, message_id, topic_arn, raw } => {
             let mut headers = vec![

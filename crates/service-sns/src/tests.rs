@@ -33,8 +33,9 @@ impl QueueSender for Queues {
         body: &str,
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
+        trace: Option<types::trace::TraceHeader>,
     ) -> Result<String, PortError> {
-        self.send_message_deduplicated(queue_arn, body, attributes, group_id, None)
+        self.send_message_deduplicated(queue_arn, body, attributes, group_id, None, trace)
     }
 
     fn send_message_deduplicated(
@@ -44,6 +45,7 @@ impl QueueSender for Queues {
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
         dedup_id: Option<&str>,
+        _trace: Option<types::trace::TraceHeader>,
     ) -> Result<String, PortError> {
         if lock(&self.missing).iter().any(|q| q == queue_arn) {
             return Err(PortError::NotFound(queue_arn.to_owned()));
@@ -69,13 +71,23 @@ struct Lambda {
 }
 
 impl FunctionInvoker for Lambda {
-    fn invoke_async(&self, function_arn: &str, payload: Bytes) -> Result<(), PortError> {
+    fn invoke_async(
+        &self,
+        function_arn: &str,
+        payload: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> Result<(), PortError> {
         let value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
         lock(&self.calls).push((function_arn.to_owned(), value));
         Ok(())
     }
 
-    fn invoke(&self, _: &str, _: Bytes) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
+    fn invoke(
+        &self,
+        _: &str,
+        _: Bytes,
+        _: Option<types::trace::TraceHeader>,
+    ) -> BoxFuture<'_, Result<InvokeResponse, PortError>> {
         Box::pin(async { Err(PortError::Invalid("not used".to_owned())) })
     }
 }

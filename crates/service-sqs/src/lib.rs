@@ -31,6 +31,7 @@ use ports::{PortError, QueueMessageAttribute, QueueSender};
 use protocol::{AwsService, BoxFuture, Protocol, Request, RequestContext, Response, ServiceError};
 use storage::{Kv, Store};
 use tokio::sync::Notify;
+use types::trace::TraceHeader;
 use types::{AccountId, Clock, Region, Scope};
 
 pub use error::Error;
@@ -200,8 +201,13 @@ impl Inner {
             Operation::TagQueue(q, tags) => queues::tag(self, &self.queue(scope, &q)?, tags),
             Operation::UntagQueue(q, keys) => queues::untag(self, &self.queue(scope, &q)?, &keys),
             Operation::ListQueueTags(q) => queues::list_tags(&self.queue(scope, &q)?),
-            Operation::SendMessage(q, entry) => messages::send_one(self, &self.queue(scope, &q)?, *entry),
-            Operation::SendMessageBatch(q, entries) => {
+            Operation::SendMessage(q, mut entry) => {
+                entry.trace = incoming_trace(call.ctx);
+                messages::send_one(self, &self.queue(scope, &q)?, *entry)
+            }
+            Operation::SendMessageBatch(q, mut entries) => {
+                let trace = incoming_trace(call.ctx);
+                entries.iter_mut().for_each(|e| e.trace.clone_from(&trace));
                 messages::send_batch(self, &self.queue(scope, &q)?, entries)
             }
             Operation::ReceiveMessage(q, input) => {
@@ -278,6 +284,12 @@ impl Inner {
     }
 }
 
+/// What a sent message keeps of its request's trace: only a trace the sender asked for (an
+/// `X-Amzn-Trace-Id` header), with the send as the parent of whatever consumes the message.
+fn incoming_trace(ctx: &RequestContext) -> Option<String> {
+    ctx.trace.incoming.then(|| ctx.trace.downstream().to_string())
+}
+
 /// The scope of a queue key `{account}/{region}/{name}`.
 fn scope_of(key: &[u8]) -> Option<Scope> {
     let text = std::str::from_utf8(key).ok()?;
@@ -294,8 +306,9 @@ impl QueueSender for SqsService {
         body: &str,
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
+        trace: Option<TraceHeader>,
     ) -> Result<String, PortError> {
-        self.send_message_deduplicated(queue_arn, body, attributes, group_id, None)
+        self.send_message_deduplicated(queue_arn, body, attributes, group_id, None, trace)
     }
 
     fn send_message_deduplicated(
@@ -305,15 +318,15 @@ impl QueueSender for SqsService {
         attributes: &[(String, QueueMessageAttribute)],
         group_id: Option<&str>,
         dedup_id: Option<&str>,
+        trace: Option<TraceHeader>,
     ) -> Result<String, PortError> {
         let queue =
             self.inner.find_arn(queue_arn).ok_or_else(|| PortError::NotFound(queue_arn.to_owned()))?;
-        messages::send_from_port(&self.inner, &queue, body, attributes, group_id, dedup_id).map_err(|e| {
-            match e {
-                Error::QueueDoesNotExist => PortError::NotFound(queue_arn.to_owned()),
-                Error::InternalError(e) => PortError::Unavailable(e.to_string()),
-                other => PortError::Invalid(other.to_wire().message),
-            }
+        let sent = messages::send_from_port(&self.inner, &queue, body, attributes, group_id, dedup_id, trace);
+        sent.map_err(|e| match e {
+            Error::QueueDoesNotExist => PortError::NotFound(queue_arn.to_owned()),
+            Error::InternalError(e) => PortError::Unavailable(e.to_string()),
+            other => PortError::Invalid(other.to_wire().message),
         })
     }
 }

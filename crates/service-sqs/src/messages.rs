@@ -17,6 +17,7 @@ use base64::Engine;
 use ports::QueueMessageAttribute;
 use serde_json::{Map, Value, json};
 use storage::{Batch, KeyRange, UNLIMITED};
+use types::trace::TraceHeader;
 
 use crate::digest::{md5_hex, md5_of_attributes, sha256_hex};
 use crate::error::Error;
@@ -262,7 +263,11 @@ fn prepare(
         body,
         md5_body: md5_body.clone(),
         md5_attributes: md5_attributes.clone(),
-        trace_header: entry.system_attributes.get("AWSTraceHeader").and_then(|v| v.string_value.clone()),
+        trace_header: entry
+            .system_attributes
+            .get("AWSTraceHeader")
+            .and_then(|v| v.string_value.clone())
+            .or(entry.trace),
         md5_system: md5_system.clone(),
         attributes: entry.attributes,
         sender_id: queue.scope.account.to_string(),
@@ -399,6 +404,7 @@ pub fn send_from_port(
     attributes: &[(String, QueueMessageAttribute)],
     group_id: Option<&str>,
     dedup_id: Option<&str>,
+    trace: Option<TraceHeader>,
 ) -> Result<String, Error> {
     let attributes = attributes
         .iter()
@@ -420,6 +426,7 @@ pub fn send_from_port(
             .record
             .fifo()
             .then(|| dedup_id.map_or_else(|| sha256_hex(body.as_bytes()), str::to_owned)),
+        trace: trace.map(|t| t.to_string()),
         ..SendEntry::default()
     };
     let (_, result) = send(inner, queue, vec![entry])?.into_iter().next().ok_or(Error::QueueDoesNotExist)?;

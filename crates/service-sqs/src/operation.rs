@@ -34,6 +34,9 @@ pub struct SendEntry {
     pub system_attributes: BTreeMap<String, AttributeValue>,
     pub dedup_id: Option<String>,
     pub group_id: Option<String>,
+    /// The trace the sender's request carried (`X-Amzn-Trace-Id`), kept as the message's
+    /// `AWSTraceHeader` unless the entry sets that system attribute itself, as SQS does.
+    pub trace: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -265,6 +268,7 @@ fn send_entry(input: &Input, batch: bool) -> Result<SendEntry, Error> {
         system_attributes: input.attribute_map("MessageSystemAttributes")?,
         dedup_id: input.string("MessageDeduplicationId")?,
         group_id: input.string("MessageGroupId")?,
+        trace: None,
     })
 }
 

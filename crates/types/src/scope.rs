@@ -104,6 +104,13 @@ impl RequestId {
         RequestId(uuid::Uuid::new_v4().to_string())
     }
 
+    /// A new id and the random bits behind it, so a request's other ids (its trace and span)
+    /// can be cut from them instead of drawing fresh randomness on every request.
+    pub fn with_bits() -> (RequestId, u128) {
+        let uuid = uuid::Uuid::new_v4();
+        (RequestId(uuid.to_string()), uuid.as_u128())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -27,3 +27,4 @@ mod sigv4;
 mod sns;
 mod sqs;
 mod sts;
+mod traces;

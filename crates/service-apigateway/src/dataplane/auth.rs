@@ -293,17 +293,18 @@ async fn run(
         return Ok(result);
     }
     let payload = Bytes::from(event.to_string());
-    let resp = match tokio::time::timeout(AUTHORIZER_TIMEOUT, inner.invoker.invoke(function, payload)).await {
-        Ok(Ok(resp)) => resp,
-        Ok(Err(e)) => {
-            tracing::debug!(function, error = %e, "authorizer invoke failed");
-            return Err(Refusal::Configuration);
-        }
-        Err(_) => {
-            tracing::debug!(function, "authorizer timed out");
-            return Err(Refusal::Configuration);
-        }
-    };
+    let resp =
+        match tokio::time::timeout(AUTHORIZER_TIMEOUT, inner.invoker.invoke(function, payload, None)).await {
+            Ok(Ok(resp)) => resp,
+            Ok(Err(e)) => {
+                tracing::debug!(function, error = %e, "authorizer invoke failed");
+                return Err(Refusal::Configuration);
+            }
+            Err(_) => {
+                tracing::debug!(function, "authorizer timed out");
+                return Err(Refusal::Configuration);
+            }
+        };
     if resp.function_error.is_some() {
         let error: Value = serde_json::from_slice(&resp.payload).unwrap_or_default();
         if error.get("errorMessage").and_then(Value::as_str) == Some("Unauthorized") {

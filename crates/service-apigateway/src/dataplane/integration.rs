@@ -136,7 +136,7 @@ async fn run(inner: &Inner, call: &Call<'_>) -> Result<Response, Fail> {
                     .iter()
                     .any(|(k, v)| k.eq_ignore_ascii_case("x-amz-invocation-type") && v == "Event") =>
             {
-                inner.invoker.invoke_async(function_arn, Bytes::from(payload)).map_err(|e| {
+                inner.invoker.invoke_async(function_arn, Bytes::from(payload), None).map_err(|e| {
                     tracing::debug!(function_arn, error = %e, "asynchronous integration invoke failed");
                     Fail::Internal
                 })?;
@@ -481,7 +481,7 @@ async fn lambda(
     payload: Vec<u8>,
     timeout: Duration,
 ) -> Result<Backend, Fail> {
-    let call = inner.invoker.invoke(function_arn, Bytes::from(payload));
+    let call = inner.invoker.invoke(function_arn, Bytes::from(payload), None);
     match tokio::time::timeout(timeout, call).await {
         Err(_) => Err(Fail::Timeout),
         Ok(Err(e)) => {
@@ -555,7 +555,7 @@ fn sqs_send(
     let Some(body) = param("MessageBody") else {
         return Ok(sqs_error("MissingParameter", "The request must contain the parameter MessageBody."));
     };
-    let sent = queues.send_message(queue_arn, body, &[], param("MessageGroupId"));
+    let sent = queues.send_message(queue_arn, body, &[], param("MessageGroupId"), None);
     let id = match sent {
         Ok(id) => id,
         Err(ports::PortError::NotFound(_)) => {

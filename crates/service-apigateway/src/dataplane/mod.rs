@@ -392,13 +392,17 @@ fn request_info(inner: &Inner, ctx: &RequestContext, target: &Target, req: &Requ
 /// no such function, throttled, timed out), which API Gateway turns into its 5xx response.
 async fn invoke(
     inner: &Inner,
+    ctx: &RequestContext,
     function_arn: &str,
     event: &serde_json::Value,
     timeout_ms: i64,
 ) -> Option<Bytes> {
     let payload = Bytes::from(event.to_string());
     let timeout = Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(30_000));
-    match tokio::time::timeout(timeout, inner.invoker.invoke(function_arn, payload)).await {
+    // The request is the root of what the function does, as API Gateway starts a trace.
+    ctx.trace.note("Invoke", function_arn);
+    let call = inner.invoker.invoke(function_arn, payload, Some(ctx.trace.downstream()));
+    match tokio::time::timeout(timeout, call).await {
         Ok(Ok(resp)) if resp.function_error.is_none() => Some(resp.payload),
         Ok(Ok(resp)) => {
             tracing::debug!(function_arn, error = ?resp.function_error, "integration function failed");
@@ -534,7 +538,7 @@ async fn http_api(
             if let Some((v1_context, v2_context)) = &authorized {
                 event = with_authorizer(event, if v1 { v1_context.clone() } else { v2_context.clone() });
             }
-            let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
+            let Some(payload) = invoke(inner, ctx, function_arn, &event, integration.timeout_in_millis).await
             else {
                 return http_internal_error();
             };
@@ -722,7 +726,7 @@ async fn rest_api_call(
             if let Some(result) = &authorized {
                 event = with_authorizer(event, result.v1_context());
             }
-            let Some(payload) = invoke(inner, function_arn, &event, integration.timeout_in_millis).await
+            let Some(payload) = invoke(inner, ctx, function_arn, &event, integration.timeout_in_millis).await
             else {
                 return rest_internal_error();
             };

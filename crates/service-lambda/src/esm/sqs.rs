@@ -13,6 +13,7 @@ use base64::Engine;
 use ports::{FunctionInvoker, PortError, QueueReceiver, ReceivedMessage};
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
+use types::trace::TraceHeader;
 
 use super::filter::Filter;
 use super::{MappingRecord, Stop, describe};
@@ -169,7 +170,13 @@ pub async fn poll(inner: Arc<Inner>, m: Arc<MappingRecord>, stop: Arc<Stop>) {
         }
         let records: Vec<Value> = passing.iter().map(|(_, r)| r.clone()).collect();
         let payload = json!({ "Records": records }).to_string();
-        match invoker.invoke(&m.function_arn, payload.into()).await {
+        // A batch joins the trace of its first message that carries one: the invocation is
+        // one span, and it has one parent.
+        let trace = passing.iter().find_map(|(msg, _)| {
+            let header = msg.attributes.iter().find(|(k, _)| k == "AWSTraceHeader")?;
+            TraceHeader::parse(&header.1).ok()
+        });
+        match invoker.invoke(&m.function_arn, payload.into(), trace).await {
             Ok(resp) if resp.function_error.is_none() => {
                 backoff = Duration::from_secs(1);
                 let ids: HashSet<&str> = passing.iter().map(|(msg, _)| msg.message_id.as_str()).collect();

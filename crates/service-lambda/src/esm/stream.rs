@@ -56,7 +56,7 @@ fn first_failure(payload: &[u8], items: &[Item]) -> Option<Option<usize>> {
 async fn invoke(invoker: &LambdaService, m: &MappingRecord, items: &[Item]) -> Outcome {
     let records: Vec<&Value> = items.iter().map(|i| &i.json).collect();
     let payload = json!({ "Records": records }).to_string();
-    match invoker.invoke(&m.function_arn, payload.into()).await {
+    match invoker.invoke(&m.function_arn, payload.into(), None).await {
         Ok(resp) if resp.function_error.is_none() => {
             if !m.reports_item_failures() {
                 return Outcome::Done;
@@ -112,7 +112,7 @@ fn give_up(inner: &Inner, m: &MappingRecord, items: &[Item], condition: &str, at
     let Some(destination) = &m.on_failure else { return };
     let body = failure_record(inner, m, items, condition, attempts).to_string();
     let sent = match inner.queue_sender.get() {
-        Some(sender) => sender.send_message(destination, &body, &[], None),
+        Some(sender) => sender.send_message(destination, &body, &[], None, None),
         None => Err(PortError::Unavailable("SQS is not wired".to_owned())),
     };
     if let Err(e) = sent {

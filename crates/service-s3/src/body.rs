@@ -366,8 +366,8 @@ pub async fn copy(
 
 /// Deletes blobs no record points at any more. Failures only leak space, so they are logged.
 pub fn forget(blobs: &Arc<dyn BlobStore>, mut pieces: Vec<Piece>) {
-    // Inline bytes went with their record.
-    pieces.retain(|p| p.inline.is_none());
+    // Inline bytes went with their record (a version's copy may have dropped them already).
+    pieces.retain(|p| p.inline.is_none() && !p.blob.is_empty());
     if pieces.is_empty() {
         return;
     }

@@ -153,6 +153,10 @@ pub struct ObjectRecord {
     /// A canned ACL other than `private`, as PutObjectAcl stored it.
     #[serde(default)]
     pub acl: Option<String>,
+    /// Set on the `s3.versions` copy of a key's current object: its inline bytes are kept only
+    /// in the `s3.objects` copy (see `versions`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bytes_in_current: bool,
 }
 
 /// A multipart upload in progress: what CreateMultipartUpload was told, applied at Complete.

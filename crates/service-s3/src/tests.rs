@@ -301,6 +301,65 @@ async fn an_unversioned_overwrite_replaces_the_one_version_and_frees_its_blob() 
     }
 }
 
+/// The `s3.versions` records of `key`, newest first.
+fn version_records(store: &Store, bucket: &str, key: &str) -> Vec<model::ObjectRecord> {
+    let account = Scope::default().account.as_str().to_owned();
+    let mut prefix = model::object_key(&account, bucket, key);
+    prefix.push(0);
+    let rows = store.kv.scan_prefix(crate::versions::VERSIONS, &prefix, 100).expect("scan");
+    rows.iter().map(|(_, v)| model::decode(v).expect("record")).collect()
+}
+
+fn has_bytes(r: &model::ObjectRecord) -> bool {
+    r.pieces.iter().all(|p| p.inline.is_some())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn small_versions_keep_their_bytes_once_and_whole_when_no_longer_latest() {
+    let store = Store::memory();
+    let s3 = service(&store);
+    call(&s3, "PUT", "/svb", &[], b"").await;
+    call(&s3, "PUT", "/svb?versioning", &[], ENABLE).await;
+    let id = |a: &Answer| a.headers["x-amz-version-id"].to_str().expect("ascii").to_owned();
+    let v1 = id(&call(&s3, "PUT", "/svb/k", &[], b"first").await);
+    // The latest version's bytes are written once, in s3.objects.
+    let latest = &version_records(&store, "svb", "k")[0];
+    assert!(latest.bytes_in_current && !has_bytes(latest));
+    let v2 = id(&call(&s3, "PUT", "/svb/k", &[], b"second").await);
+    let records = version_records(&store, "svb", "k");
+    assert!(!records[1].bytes_in_current && has_bytes(&records[1]), "v1 whole once it is not the latest");
+    let get = |v: String| {
+        let s3 = &s3;
+        async move { call(s3, "GET", &format!("/svb/k?versionId={v}"), &[], b"").await.body }
+    };
+    assert_eq!(get(v1.clone()).await, "first");
+    assert_eq!(get(v2.clone()).await, "second");
+    // Tagging the latest version keeps its bytes.
+    let tagging = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>";
+    assert_eq!(call(&s3, "PUT", "/svb/k?tagging", &[], tagging).await.status, 200);
+    assert_eq!(get(v2.clone()).await, "second");
+    assert_eq!(call(&s3, "GET", "/svb/k", &[], b"").await.body, "second");
+    // A delete marker on top: v2 is kept whole and readable by id.
+    let marker = id(&call(&s3, "DELETE", "/svb/k", &[], b"").await);
+    assert!(has_bytes(&version_records(&store, "svb", "k")[1]));
+    assert_eq!(get(v2.clone()).await, "second");
+    // Removing the marker makes v2 the latest again; removing v2 makes v1 the latest.
+    call(&s3, "DELETE", &format!("/svb/k?versionId={marker}"), &[], b"").await;
+    assert_eq!(call(&s3, "GET", "/svb/k", &[], b"").await.body, "second");
+    call(&s3, "DELETE", &format!("/svb/k?versionId={v2}"), &[], b"").await;
+    assert_eq!(call(&s3, "GET", "/svb/k", &[], b"").await.body, "first");
+    assert_eq!(get(v1.clone()).await, "first");
+    // Suspended: the null version replaces nothing versioned, and v1 stays whole under it.
+    call(&s3, "PUT", "/svb?versioning", &[], SUSPEND).await;
+    call(&s3, "PUT", "/svb/k", &[], b"null").await;
+    assert_eq!(get("null".to_owned()).await, "null");
+    assert_eq!(get(v1.clone()).await, "first");
+    let copied =
+        call(&s3, "PUT", "/svb/copy", &[("x-amz-copy-source", &format!("/svb/k?versionId={v1}"))], b"").await;
+    assert_eq!(copied.status, 200, "{}", copied.body);
+    assert_eq!(call(&s3, "GET", "/svb/copy", &[], b"").await.body, "first");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn bucket_changes_reach_the_next_write_at_once() {
     // Object writes read their bucket through a cache; a configuration change must not leave

@@ -4,6 +4,12 @@
 //! keeps a copy of a key's latest version when that version is an object, so GET and the plain
 //! listings read one record as before; both tables change in the same batch.
 //!
+//! The two copies of the latest version differ in one way: a small object's bytes, inline in
+//! its record, are kept only in `s3.objects` (the `s3.versions` copy says `bytes_in_current`),
+//! so a PUT writes them once. When the version stops being the latest and stays (a newer
+//! version or a delete marker goes on top), its full record moves into `s3.versions` in the
+//! same batch; a read by version id that finds the flag takes the bytes from `s3.objects`.
+//!
 //! A bucket that never had versioning holds one `null` version per key. Writers of one key hold
 //! its lock stripe from the read to the commit, so versions are stamped in commit order; the
 //! preconditions stay, for the bucket (and an upload) that may vanish meanwhile.
@@ -156,7 +162,7 @@ pub fn read(e: &Engine, cx: &Cx, bucket: &str, key: &str, id: Option<&str>) -> R
         }
         Some(id) => {
             check_id(id)?;
-            match find(e, &ok, id)? {
+            match find(e, &ok, id)?.map(|f| whole(e, &ok, f)).transpose()? {
                 Some((_, _, r)) if r.delete_marker => Err(Error::MethodNotAllowed(wire_id(&r))),
                 Some((_, _, r)) => Ok(r),
                 None => {
@@ -170,6 +176,54 @@ pub fn read(e: &Engine, cx: &Cx, bucket: &str, key: &str, id: Option<&str>) -> R
 
 fn condition(current: &Option<Vec<u8>>) -> Condition {
     current.clone().map_or(Condition::Absent, Condition::Value)
+}
+
+/// The `s3.versions` copy of the latest version's record: without the inline bytes, which the
+/// `s3.objects` copy holds.
+fn version_copy(record: &ObjectRecord) -> Result<Vec<u8>> {
+    if !record.pieces.iter().any(|p| p.inline.is_some()) {
+        return model::encode(record);
+    }
+    let mut copy = record.clone();
+    for p in &mut copy.pieces {
+        p.inline = None;
+    }
+    copy.bytes_in_current = true;
+    model::encode(&copy)
+}
+
+/// Adds to `batch` what keeps the current version `raw` (of `s3.objects`) whole in
+/// `s3.versions` once something else becomes the latest; `replaced` is the version key the
+/// batch already removes, if any (the current one may be it).
+fn keep_whole(batch: Batch, ok: &[u8], raw: &[u8], replaced: Option<&[u8]>) -> Result<Batch> {
+    let r: ObjectRecord = model::decode(raw)?;
+    let Some(stamp) = r.stamp else { return Ok(batch) };
+    let k = version_key_of(ok, stamp);
+    if replaced == Some(k.as_slice()) || !r.pieces.iter().any(|p| p.inline.is_some()) {
+        return Ok(batch);
+    }
+    Ok(batch.put(VERSIONS, k, raw.to_vec()))
+}
+
+/// A version's full record: the `s3.objects` copy when the `s3.versions` one left its bytes
+/// there. A concurrent write may have moved them back meanwhile; the version is read again then.
+fn whole(e: &Engine, ok: &[u8], found: Found) -> Result<Found> {
+    let mut found = found;
+    for _ in 0..3 {
+        if !found.2.bytes_in_current {
+            return Ok(found);
+        }
+        if let Some(raw) = e.kv.get(OBJECTS, ok)? {
+            let current: ObjectRecord = model::decode(&raw)?;
+            if current.stamp == found.2.stamp {
+                return Ok((found.0, raw, current));
+            }
+        }
+        let Some(raw) = e.kv.get(VERSIONS, &found.0)? else { return Err(Error::NoSuchVersion) };
+        let r = model::decode(&raw)?;
+        found = (found.0, raw, r);
+    }
+    Err(Error::InternalError("a version's bytes moved three times while it was read".into()))
 }
 
 /// What a caller commits along with a new version (a multipart upload's removal), and the error
@@ -285,18 +339,24 @@ pub fn put(
                 batch.push(op);
             }
         }
-        let encoded = model::encode(&record)?;
         batch = batch
             .expect(OBJECTS, ok.clone(), condition(&current))
-            .put(OBJECTS, ok.clone(), encoded.clone())
-            .put(VERSIONS, version_key_of(&ok, stamp), encoded);
+            .put(OBJECTS, ok.clone(), model::encode(&record)?)
+            .put(VERSIONS, version_key_of(&ok, stamp), version_copy(&record)?);
         let mut freed = Vec::new();
+        let mut replaced = None;
         if let Some((k, raw, old)) = replaced_null(e, state, &ok, current.as_deref())? {
             if let Some(raw) = raw {
                 batch = batch.expect_value(VERSIONS, k.clone(), raw);
             }
-            batch = batch.delete(VERSIONS, k);
+            batch = batch.delete(VERSIONS, k.clone());
             freed = old.pieces;
+            replaced = Some(k);
+        }
+        if let Some(raw) = &current
+            && state != Versioning::Unversioned
+        {
+            batch = keep_whole(batch, &ok, raw, replaced.as_deref())?;
         }
         let announced =
             announce(e, cx, &mut batch, bucket, event, key, &record, state != Versioning::Unversioned)?;
@@ -359,11 +419,16 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
         if current.is_some() {
             batch = batch.delete(OBJECTS, ok.clone());
         }
+        let mut replaced = None;
         if state == Versioning::Suspended
             && let Some((k, raw, old)) = find(e, &ok, "null")?
         {
-            batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k);
+            batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k.clone());
             freed = old.pieces;
+            replaced = Some(k);
+        }
+        if let Some(raw) = &current {
+            batch = keep_whole(batch, &ok, raw, replaced.as_deref())?;
         }
         batch = batch.put(VERSIONS, version_key_of(&ok, stamp), model::encode(&marker)?);
         let out = Deleted { version_id: Some(wire_id(&marker)), delete_marker: true };
@@ -433,21 +498,28 @@ pub fn update(
         let stamp = target.stamp.ok_or_else(|| Error::InternalError("a version without a stamp".into()))?;
         let k = version_key_of(&ok, stamp);
         let raw = e.kv.get(VERSIONS, &k)?.ok_or(Error::NoSuchVersion)?;
-        let mut record: ObjectRecord = model::decode(&raw)?;
-        change(&mut record);
-        let encoded = model::encode(&record)?;
         let mut batch = Batch::new()
             .expect_present(BUCKETS, model::bucket_key(&cx.account, bucket))
-            .expect_value(VERSIONS, k.clone(), raw)
-            .put(VERSIONS, k, encoded.clone());
+            .expect_value(VERSIONS, k.clone(), raw.clone());
         let current = e.kv.get(OBJECTS, &ok)?;
-        if let Some(cur) = &current {
-            let cur: ObjectRecord = model::decode(cur)?;
-            if cur.stamp == Some(stamp) {
-                batch =
-                    batch.expect(OBJECTS, ok.clone(), condition(&current)).put(OBJECTS, ok.clone(), encoded);
-            }
-        }
+        let latest = match &current {
+            Some(cur) => Some(model::decode::<ObjectRecord>(cur)?).filter(|c| c.stamp == Some(stamp)),
+            None => None,
+        };
+        // The latest version is changed from its `s3.objects` copy, the one with all its bytes.
+        let record = if let Some(mut record) = latest {
+            change(&mut record);
+            batch = batch
+                .expect(OBJECTS, ok.clone(), condition(&current))
+                .put(OBJECTS, ok.clone(), model::encode(&record)?)
+                .put(VERSIONS, k, version_copy(&record)?);
+            record
+        } else {
+            let mut record: ObjectRecord = model::decode(&raw)?;
+            change(&mut record);
+            batch = batch.put(VERSIONS, k, model::encode(&record)?);
+            record
+        };
         if commit(e, batch, 0, || Error::NoSuchBucket, false)? {
             return Ok(record);
         }

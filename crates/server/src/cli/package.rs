@@ -347,10 +347,12 @@ fn built_binary(messages: &str, manifest: &Path, binary: Option<&str>) -> anyhow
             std::fs::canonicalize(p).map_or(p == manifest, |p| p == manifest)
         });
         let is_bin = m["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"));
-        if m["reason"] == "compiler-artifact" && ours && is_bin {
-            if let (Some(name), Some(exe)) = (m["target"]["name"].as_str(), m["executable"].as_str()) {
-                found.push((name.to_owned(), PathBuf::from(exe)));
-            }
+        if m["reason"] == "compiler-artifact"
+            && ours
+            && is_bin
+            && let (Some(name), Some(exe)) = (m["target"]["name"].as_str(), m["executable"].as_str())
+        {
+            found.push((name.to_owned(), PathBuf::from(exe)));
         }
     }
     let names = || found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
@@ -724,18 +726,19 @@ Resources:
         script.into_os_string()
     }
 
-    fn crate_dir(work: &Path) -> PathBuf {
-        let dir = work.join("fn");
+    /// A work folder with a crate folder `fn` in it, and a fake cargo building `bins` for it.
+    fn cargo_fixture(bins: &[&str], fail: bool) -> (tempfile::TempDir, PathBuf, OsString) {
+        let work = tempfile::tempdir().expect("tempdir");
+        let dir = work.path().join("fn");
         std::fs::create_dir_all(dir.join("src")).expect("mkdir");
         std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"f\"\n").expect("write");
-        dir
+        let cargo = fake_cargo(work.path(), &dir.join("Cargo.toml"), bins, fail);
+        (work, dir, cargo)
     }
 
     #[test]
     fn a_cargo_build_packages_its_binary_alone_as_an_executable_bootstrap() {
-        let work = tempfile::tempdir().expect("tempdir");
-        let dir = crate_dir(work.path());
-        let cargo = fake_cargo(work.path(), &dir.join("Cargo.toml"), &["resize"], false);
+        let (work, dir, cargo) = cargo_fixture(&["resize"], false);
         let zip = cargo_package(&dir, None, &cargo).expect("package");
         assert_eq!(names(&zip), vec!["bootstrap"]);
         assert_eq!(read(&zip, "bootstrap"), "resize\n");
@@ -755,9 +758,7 @@ Resources:
 
     #[test]
     fn the_binary_is_the_named_one_or_the_only_one() {
-        let work = tempfile::tempdir().expect("tempdir");
-        let dir = crate_dir(work.path());
-        let cargo = fake_cargo(work.path(), &dir.join("Cargo.toml"), &["resize", "admin"], false);
+        let (work, dir, cargo) = cargo_fixture(&["resize", "admin"], false);
         let zip = cargo_package(&dir, Some("admin"), &cargo).expect("package");
         assert_eq!(read(&zip, "bootstrap"), "admin\n");
         let log = std::fs::read_to_string(work.path().join("cargo.log")).expect("cargo ran");
@@ -775,9 +776,7 @@ Resources:
 
     #[test]
     fn cargo_failures_are_errors_that_say_what_to_do() {
-        let work = tempfile::tempdir().expect("tempdir");
-        let dir = crate_dir(work.path());
-        let failing = fake_cargo(work.path(), &dir.join("Cargo.toml"), &["resize"], true);
+        let (work, dir, failing) = cargo_fixture(&["resize"], true);
         let err = cargo_package(&dir, None, &failing).expect_err("compile error");
         assert!(format!("{err:#}").contains("cargo build --release failed for"), "{err:#}");
 

@@ -163,3 +163,28 @@ fn only_gateway_knows_the_http_server() {
         }
     }
 }
+
+/// The example applications' functions are users' code (a workspace member only to share the
+/// lockfile and the compiled SDKs): they reach Nimbus as AWS, through the SDKs, never through
+/// its crates.
+#[test]
+fn example_functions_depend_on_no_nimbus_crate() {
+    let root = workspace_root();
+    let text = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
+    let workspace: toml::Table = text.parse().expect("the workspace manifest");
+    let ours: Vec<String> = manifests().into_values().map(|m| m.package).collect();
+    let members = workspace["workspace"]["members"].as_array().expect("members");
+    let examples: Vec<&str> =
+        members.iter().filter_map(|m| m.as_str()).filter(|m| m.starts_with("examples/")).collect();
+    assert!(!examples.is_empty(), "the image pipeline's Rust function is a member: {members:?}");
+    for member in examples {
+        let path = root.join(member).join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let doc: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        for section in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            for dep in doc.get(section).and_then(|t| t.as_table()).into_iter().flat_map(|t| t.keys()) {
+                assert!(!ours.contains(dep), "{member} depends on Nimbus's {dep}: examples use the AWS SDKs");
+            }
+        }
+    }
+}

@@ -58,6 +58,13 @@ impl Client {
         Ok(Client { http, endpoint, host, region: target.region.clone(), access_key_id, secret_access_key })
     }
 
+    /// The account the server puts this client's requests in: a 12-digit access key id is
+    /// one, anything else is `000000000000`.
+    pub fn account(&self) -> String {
+        let key = &self.access_key_id;
+        if key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()) { key.clone() } else { "0".repeat(12) }
+    }
+
     /// Sends one signed request; returns status and body, whatever the status.
     pub async fn send(
         &self,

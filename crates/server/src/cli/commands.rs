@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::client::{Client, Target, p};
+use super::package::Deployment;
 
 /// Capabilities a local deploy acknowledges: the user is deploying their own template to their
 /// own machine, as `sam deploy --capabilities` would be told.
@@ -112,6 +113,18 @@ async fn stack_status(client: &Client, name: &str) -> anyhow::Result<Option<Stri
     }
 }
 
+/// The parameter values a stack has now; `None` when one is a masked NoEcho value, which the
+/// client cannot know.
+async fn stack_parameters(client: &Client, name: &str) -> anyhow::Result<Option<BTreeMap<String, String>>> {
+    let xml =
+        client.cloudformation("DescribeStacks", &[p("StackName", name)]).await?.map_err(|e| fail(&e))?;
+    let values = xml_texts(&xml, "ParameterValue");
+    if values.iter().any(|v| v == "****") {
+        return Ok(None);
+    }
+    Ok(Some(xml_texts(&xml, "ParameterKey").into_iter().zip(values).collect()))
+}
+
 pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
     let client = Client::new(&args.target)?;
     let text = std::fs::read_to_string(&args.template)
@@ -124,7 +137,6 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
             .map(|n| n.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect())
             .context("give the stack a name with --stack-name")?,
     };
-    let body = super::package::package(&client, &args.template, &text, &args.target.region).await?;
     let overrides: BTreeMap<String, String> = args
         .parameter_overrides
         .iter()
@@ -135,6 +147,16 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<ExitCode> {
         })
         .collect::<anyhow::Result<_>>()?;
     let existing = stack_status(&client, &stack).await?;
+    let parameters = match existing {
+        Some(_) => stack_parameters(&client, &stack).await?.map(|mut kept| {
+            kept.extend(overrides.clone());
+            kept
+        }),
+        None => Some(overrides.clone()),
+    };
+    let account = client.account();
+    let deployment = Deployment { stack: &stack, account: &account, region: &args.target.region, parameters };
+    let body = super::package::package(&client, &args.template, &text, &deployment).await?;
     let mut params = vec![
         p("StackName", &stack),
         p("TemplateBody", &body),

@@ -1,16 +1,22 @@
 //! Packaging for `nimbus deploy`, as `sam package` does it: local `CodeUri`/`ContentUri`/`Code`
 //! folders and files are zipped (deterministically, so unchanged code keeps its key and its
 //! function is left alone by the update), uploaded once per content hash to an artifacts
-//! bucket, and the template is rewritten to point at them. A Python function's folder with a
-//! `requirements.txt` first gets its dependencies installed beside its code, as `sam build` does.
+//! bucket, and the template is rewritten to point at them. Functions are built first, as
+//! `sam build` does: a Python function's folder with a `requirements.txt` gets its dependencies
+//! installed beside its code, and a function with `Metadata: {BuildMethod: rust-cargolambda}`
+//! is its folder's Cargo package built with `cargo build --release`, its binary packaged alone
+//! as `bootstrap`. A function whose `Condition` is false for this deploy is not built (it will
+//! not be created): its folder is zipped as it is.
 //!
-//! Running pip here does not break the rule that only `runtime` spawns processes: that rule is
-//! about the server; this is the client's build step, on the user's machine, before any request.
+//! Running pip and cargo here does not break the rule that only `runtime` spawns processes: that
+//! rule is about the server; this is the client's build step, on the user's machine, before any
+//! request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
@@ -51,64 +57,56 @@ fn local_path(v: &Value, base: &Path) -> Option<PathBuf> {
     Some(base.join(s))
 }
 
+/// How a function's folder becomes its package.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Build {
+    /// Zipped as it is.
+    Zip,
+    /// `requirements.txt` installed beside the code, for this Python version (`3.12`).
+    Pip(String),
+    /// The Cargo package in the folder built in release mode; the binary named by
+    /// `Metadata.BuildProperties.Binary`, else the package's only one.
+    Cargo { binary: Option<String> },
+}
+
+/// One local code location of the template: where it sits, the path it names, how it is built.
+struct Location<'a> {
+    at: Vec<String>,
+    path: PathBuf,
+    slot: &'a Slot,
+    build: Build,
+}
+
+/// What is known of the stack being deployed, to tell which resources its conditions leave out.
+pub struct Deployment<'a> {
+    pub stack: &'a str,
+    pub account: &'a str,
+    pub region: &'a str,
+    /// The parameter values the stack will have (the engine fills in defaults); `None` when
+    /// the client cannot know them (a NoEcho value kept from the stack), so that everything is
+    /// built.
+    pub parameters: Option<BTreeMap<String, String>>,
+}
+
 /// Packages a template: returns the body to deploy (the original text if nothing was local).
 pub async fn package(
     client: &Client,
     template_path: &Path,
     text: &str,
-    region: &str,
+    deployment: &Deployment<'_>,
 ) -> anyhow::Result<String> {
     let mut doc = cfn_template::parse_document(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", template_path.display(), e.message()))?;
     let base = template_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let region = deployment.region;
     let bucket = format!("nimbus-artifacts-{region}");
     let mut changed = false;
     let mut bucket_ready = false;
-    // Globals.Function.CodeUri applies to every function without its own.
-    let mut uploads: Vec<(Vec<String>, PathBuf, &Slot, Option<String>)> = Vec::new();
-    let global_runtime = doc.pointer("/Globals/Function/Runtime").and_then(Value::as_str).map(str::to_owned);
-    if let Some(p) = doc.pointer("/Globals/Function/CodeUri").and_then(|v| local_path(v, &base)) {
-        uploads.push((
-            vec!["Globals".into(), "Function".into(), "CodeUri".into()],
-            p,
-            &Slot::SamUri,
-            global_runtime.as_deref().and_then(python_version),
-        ));
-    }
-    if let Some(resources) = doc.get("Resources").and_then(Value::as_object) {
-        for (id, r) in resources {
-            let ty = r.get("Type").and_then(Value::as_str).unwrap_or_default();
-            for (t, prop, slot) in SLOTS {
-                if *t != ty {
-                    continue;
-                }
-                let props = r.get("Properties");
-                if let Some(p) = props.and_then(|p| p.get(*prop)).and_then(|v| local_path(v, &base)) {
-                    // Only functions get their requirements installed; SAM's Globals give
-                    // serverless functions a default runtime.
-                    let runtime = props.and_then(|p| p.get("Runtime")).and_then(Value::as_str).or(match ty {
-                        "AWS::Serverless::Function" => global_runtime.as_deref(),
-                        _ => None,
-                    });
-                    let python = match ty {
-                        "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
-                            runtime.and_then(python_version)
-                        }
-                        _ => None,
-                    };
-                    uploads.push((
-                        vec!["Resources".into(), id.clone(), "Properties".into(), (*prop).into()],
-                        p,
-                        slot,
-                        python,
-                    ));
-                }
-            }
-        }
-    }
+    let skipped = left_out(&doc, deployment);
+    let uploads = locations(&doc, &base, &skipped);
     // Functions sharing a folder and a runtime share one package: built and uploaded once.
-    let mut built: HashMap<(PathBuf, Option<String>), String> = HashMap::new();
-    for (at, path, slot, python) in uploads {
+    let mut built: HashMap<(PathBuf, Build), String> = HashMap::new();
+    for Location { at, path, slot, build } in uploads {
         let new_value = match slot {
             Slot::InlineBody(_) => {
                 let text =
@@ -121,11 +119,11 @@ pub async fn package(
                     ensure_bucket(client, &bucket, region).await?;
                     bucket_ready = true;
                 }
-                let memo = (path.clone(), python.clone());
+                let memo = (path.clone(), build.clone());
                 let key = match built.get(&memo) {
                     Some(key) => key.clone(),
                     None => {
-                        let zip = package_path(&path, python.as_deref())?;
+                        let zip = package_path(&path, &build)?;
                         let key = format!("{}.zip", hex::encode(Sha256::digest(&zip)));
                         upload(client, &bucket, &key, zip).await?;
                         built.insert(memo, key.clone());
@@ -160,6 +158,82 @@ pub async fn package(
         return Ok(text.to_owned());
     }
     serde_json::to_string_pretty(&doc).context("writing the packaged template")
+}
+
+/// Every local code location of the template, with how each is built. `Globals.Function.CodeUri`
+/// applies to every function without its own.
+fn locations<'a>(doc: &Value, base: &Path, skipped: &BTreeSet<String>) -> Vec<Location<'a>> {
+    let mut out = Vec::new();
+    let global_runtime = doc.pointer("/Globals/Function/Runtime").and_then(Value::as_str);
+    if let Some(path) = doc.pointer("/Globals/Function/CodeUri").and_then(|v| local_path(v, base)) {
+        let build = global_runtime.and_then(python_version).map_or(Build::Zip, Build::Pip);
+        let at = vec!["Globals".into(), "Function".into(), "CodeUri".into()];
+        out.push(Location { at, path, slot: &Slot::SamUri, build });
+    }
+    let Some(resources) = doc.get("Resources").and_then(Value::as_object) else { return out };
+    for (id, r) in resources {
+        let ty = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        for (t, prop, slot) in SLOTS {
+            if *t != ty {
+                continue;
+            }
+            let props = r.get("Properties");
+            let Some(path) = props.and_then(|p| p.get(*prop)).and_then(|v| local_path(v, base)) else {
+                continue;
+            };
+            let is_function = matches!(ty, "AWS::Serverless::Function" | "AWS::Lambda::Function");
+            let build = if !is_function || skipped.contains(id) {
+                Build::Zip
+            } else if r.pointer("/Metadata/BuildMethod").and_then(Value::as_str) == Some(CARGO_LAMBDA) {
+                let binary = r.pointer("/Metadata/BuildProperties/Binary").and_then(Value::as_str);
+                Build::Cargo { binary: binary.map(str::to_owned) }
+            } else {
+                // SAM's Globals give serverless functions a default runtime.
+                let runtime = props.and_then(|p| p.get("Runtime")).and_then(Value::as_str).or(match ty {
+                    "AWS::Serverless::Function" => global_runtime,
+                    _ => None,
+                });
+                runtime.and_then(python_version).map_or(Build::Zip, Build::Pip)
+            };
+            let at = vec!["Resources".into(), id.clone(), "Properties".into(), (*prop).into()];
+            out.push(Location { at, path, slot, build });
+        }
+    }
+    out
+}
+
+/// SAM's build method for Rust functions (Cargo Lambda's name; Nimbus runs `cargo` itself).
+const CARGO_LAMBDA: &str = "rust-cargolambda";
+
+/// The resources whose `Condition` is false with this deploy's parameter values. Anything the
+/// client cannot evaluate (a template the engine will refuse anyway, unknown values) leaves
+/// nothing out: building too much is slow, building too little deploys broken code.
+fn left_out(doc: &Value, deployment: &Deployment<'_>) -> BTreeSet<String> {
+    let evaluate = || -> Option<BTreeSet<String>> {
+        let template = cfn_template::Template::from_value(doc).ok()?;
+        if template.conditions.is_empty() {
+            return Some(BTreeSet::new());
+        }
+        let supplied: BTreeMap<String, String> = deployment
+            .parameters
+            .as_ref()?
+            .iter()
+            .filter(|(k, _)| template.parameters.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let parameters = cfn_template::Parameters::resolve(&template.parameters, &supplied).ok()?;
+        let pseudo = cfn_template::Pseudo::new(deployment.account, deployment.region, deployment.stack, "");
+        let conditions = cfn_template::evaluate_conditions(&template, &parameters, &pseudo).ok()?;
+        Some(
+            template
+                .resources
+                .into_iter()
+                .filter(|(_, r)| r.condition.as_ref().is_some_and(|c| conditions.get(c) == Some(&false)))
+                .map(|(id, _)| id)
+                .collect(),
+        )
+    };
+    evaluate().unwrap_or_default()
 }
 
 async fn ensure_bucket(client: &Client, bucket: &str, region: &str) -> anyhow::Result<()> {
@@ -200,22 +274,110 @@ fn python_version(runtime: &str) -> Option<String> {
 
 /// What a function's package holds: its folder zipped, with the folder's `requirements.txt`
 /// installed at the root first when the function runs Python (the folder's own files win over
-/// an installed file of the same name).
-pub fn package_path(path: &Path, python: Option<&str>) -> anyhow::Result<Vec<u8>> {
-    let requirements = path.join("requirements.txt");
-    let Some(version) = python.filter(|_| path.is_dir() && requirements.is_file()) else {
-        return zip_path(path);
-    };
-    let pip = Pip {
-        python: std::env::var_os("NIMBUS_PIP_PYTHON").unwrap_or_else(|| "python3".into()),
-        cache: cache_dir()?.join("pip"),
-    };
-    package_with(path, &requirements, version, &pip)
+/// an installed file of the same name); or, for a Cargo build, the binary alone.
+fn package_path(path: &Path, build: &Build) -> anyhow::Result<Vec<u8>> {
+    match build {
+        Build::Zip => zip_path(path),
+        Build::Pip(version) => {
+            let requirements = path.join("requirements.txt");
+            if !(path.is_dir() && requirements.is_file()) {
+                return zip_path(path);
+            }
+            let pip = Pip {
+                python: std::env::var_os("NIMBUS_PIP_PYTHON").unwrap_or_else(|| "python3".into()),
+                cache: cache_dir()?.join("pip"),
+            };
+            package_with(path, &requirements, version, &pip)
+        }
+        Build::Cargo { binary } => {
+            // `CARGO` is set when `nimbus` itself runs under cargo: the same toolchain then.
+            let cargo = std::env::var_os("CARGO").filter(|c| !c.is_empty()).unwrap_or_else(|| "cargo".into());
+            cargo_package(path, binary.as_deref(), &cargo)
+        }
+    }
+}
+
+/// Builds the Cargo package in `dir` with `cargo build --release` and zips its binary as
+/// `bootstrap` (what `provided.al2023` runs), executable, alone at the root. No
+/// cross-compilation: Nimbus runs functions on this machine. Cargo finds its own target
+/// directory (`CARGO_TARGET_DIR`, the workspace's `target/`, its config), so the binary's path is
+/// read from its JSON messages rather than guessed; its progress and errors go to stderr.
+fn cargo_package(dir: &Path, binary: Option<&str>, cargo: &std::ffi::OsStr) -> anyhow::Result<Vec<u8>> {
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        bail!(
+            "{}: BuildMethod {CARGO_LAMBDA} builds the Cargo package in CodeUri, and there is no Cargo.toml there",
+            dir.display()
+        );
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "Building {} (cargo build --release)…", dir.display());
+    drop(stderr);
+    let mut command = Command::new(cargo);
+    command.args(["build", "--release", "--message-format=json-render-diagnostics", "--manifest-path"]);
+    command.arg(&manifest);
+    if let Some(name) = binary {
+        command.args(["--bin", name]);
+    }
+    let out = command.stdin(Stdio::null()).stderr(Stdio::inherit()).output().with_context(|| {
+        format!(
+            "running {} to build {} (is Rust installed? set CARGO to another cargo)",
+            cargo.to_string_lossy(),
+            dir.display()
+        )
+    })?;
+    if !out.status.success() {
+        bail!("cargo build --release failed for {} (its errors are above)", manifest.display());
+    }
+    let path = built_binary(&String::from_utf8_lossy(&out.stdout), &manifest, binary)?;
+    let data =
+        std::fs::read(&path).with_context(|| format!("reading the built binary {}", path.display()))?;
+    zip_entries(vec![("bootstrap".to_owned(), data, 0o755)])
+}
+
+/// The executable cargo reported building for the package of `manifest`: the one named, else
+/// its only binary.
+fn built_binary(messages: &str, manifest: &Path, binary: Option<&str>) -> anyhow::Result<PathBuf> {
+    let manifest = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_owned());
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    for line in messages.lines() {
+        let Ok(m) = serde_json::from_str::<Value>(line) else { continue };
+        let ours = m["manifest_path"].as_str().is_some_and(|p| {
+            let p = Path::new(p);
+            std::fs::canonicalize(p).map_or(p == manifest, |p| p == manifest)
+        });
+        let is_bin = m["target"]["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "bin"));
+        if m["reason"] == "compiler-artifact"
+            && ours
+            && is_bin
+            && let (Some(name), Some(exe)) = (m["target"]["name"].as_str(), m["executable"].as_str())
+        {
+            found.push((name.to_owned(), PathBuf::from(exe)));
+        }
+    }
+    let names = || found.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ");
+    match binary {
+        Some(name) => match found.iter().find(|(n, _)| n == name) {
+            Some((_, exe)) => Ok(exe.clone()),
+            None => bail!("cargo built no binary {name} for {} (built: [{}])", manifest.display(), names()),
+        },
+        None => match found.as_slice() {
+            [(_, exe)] => Ok(exe.clone()),
+            [] => {
+                bail!("cargo built no binary for {}: the package needs a [[bin]] target", manifest.display())
+            }
+            _ => bail!(
+                "{} has several binaries ({}): name one in the function's Metadata.BuildProperties.Binary",
+                manifest.display(),
+                names()
+            ),
+        },
+    }
 }
 
 /// How requirements get installed: which interpreter runs pip, and where installs are cached.
 struct Pip {
-    python: std::ffi::OsString,
+    python: OsString,
     cache: PathBuf,
 }
 
@@ -459,6 +621,173 @@ mod tests {
         assert_eq!(runs(work.path()), 3);
         let cached = std::fs::read_dir(&pip.cache).expect("cache").count();
         assert_eq!(cached, 3, "one folder per install, no staging left behind");
+    }
+
+    const APP: &str = r#"
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Flavour: {Type: String, AllowedValues: [python, rust], Default: python}
+Conditions:
+  UseRust: !Equals [!Ref Flavour, rust]
+  UsePython: !Not [!Condition UseRust]
+Globals:
+  Function: {Runtime: python3.12, CodeUri: py/}
+Resources:
+  Py:
+    Type: AWS::Serverless::Function
+    Condition: UsePython
+    Properties: {Handler: app.handler}
+  Rs:
+    Type: AWS::Serverless::Function
+    Condition: UseRust
+    Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: resize}}
+    Properties: {CodeUri: rs/, Runtime: provided.al2023, Handler: bootstrap}
+  Node:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: js/, Runtime: nodejs20.x, Handler: app.handler}
+  Layer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer/}
+"#;
+
+    fn builds(parameters: Option<&[(&str, &str)]>) -> Vec<(String, Build)> {
+        let doc = cfn_template::parse_document(APP).expect("template");
+        let deployment = Deployment {
+            stack: "app",
+            account: "000000000000",
+            region: "us-east-1",
+            parameters: parameters
+                .map(|p| p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+        };
+        let skipped = left_out(&doc, &deployment);
+        locations(&doc, Path::new("/app"), &skipped)
+            .into_iter()
+            .map(|l| (format!("{} {}", l.at.join("."), l.path.display()), l.build))
+            .collect()
+    }
+
+    #[test]
+    fn each_function_is_built_its_way_unless_its_condition_leaves_it_out() {
+        let py = || ("Globals.Function.CodeUri /app/py/".to_owned(), Build::Pip("3.12".into()));
+        let node = || ("Resources.Node.Properties.CodeUri /app/js/".to_owned(), Build::Zip);
+        let layer = || ("Resources.Layer.Properties.ContentUri /app/layer/".to_owned(), Build::Zip);
+        let rs = |build| ("Resources.Rs.Properties.CodeUri /app/rs/".to_owned(), build);
+        let cargo = || Build::Cargo { binary: Some("resize".into()) };
+        // The default leaves the Rust function out: its folder is zipped, not built.
+        assert_eq!(builds(Some(&[])), vec![py(), layer(), node(), rs(Build::Zip)]);
+        assert_eq!(builds(Some(&[("Flavour", "rust")])), vec![py(), layer(), node(), rs(cargo())]);
+        // Values the client cannot know, or cannot make sense of: everything is built.
+        assert_eq!(builds(None), vec![py(), layer(), node(), rs(cargo())]);
+        assert_eq!(builds(Some(&[("Flavour", "go")])), vec![py(), layer(), node(), rs(cargo())]);
+        // Values of parameters the template does not declare are the engine's to refuse.
+        assert_eq!(
+            builds(Some(&[("Flavour", "rust"), ("Other", "x")])),
+            vec![py(), layer(), node(), rs(cargo())]
+        );
+    }
+
+    /// A stand-in for cargo: logs its arguments, then answers as `cargo build
+    /// --message-format=json` would for a package with the given binaries, each built as a file
+    /// holding its name; `fail` makes it fail as a compile error does.
+    fn fake_cargo(dir: &Path, manifest: &Path, bins: &[&str], fail: bool) -> OsString {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("fake-cargo");
+        let mut body = format!("#!/bin/sh\necho \"$@\" >> {}\n", dir.join("cargo.log").display());
+        if fail {
+            body.push_str("echo 'error[E0425]: cannot find value `x` in this scope' >&2\nexit 101\n");
+        }
+        let artifact = |name: &str, kind: &str, manifest: &Path, exe: &str| {
+            format!(
+                r#"{{"reason":"compiler-artifact","manifest_path":"{}","target":{{"kind":["{kind}"],"name":"{name}"}},"executable":{exe}}}"#,
+                manifest.display()
+            )
+        };
+        // A dependency's binary and a build script: neither is the function.
+        let dep = dir.join("dep/Cargo.toml");
+        let lines = [
+            r#"{"reason":"build-script-executed","package_id":"x"}"#.to_owned(),
+            artifact("tool", "bin", &dep, &format!("\"{}/tool\"", dir.display())),
+            artifact("build-script-build", "custom-build", manifest, "null"),
+        ];
+        for line in lines {
+            body.push_str(&format!("echo '{line}'\n"));
+        }
+        for bin in bins {
+            let exe = dir.join(bin);
+            body.push_str(&format!("echo {bin} > {}\n", exe.display()));
+            body.push_str(&format!(
+                "echo '{}'\n",
+                artifact(bin, "bin", manifest, &format!("\"{}\"", exe.display()))
+            ));
+        }
+        body.push_str("echo '{\"reason\":\"build-finished\",\"success\":true}'\n");
+        std::fs::write(&script, body).expect("write script");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        script.into_os_string()
+    }
+
+    /// A work folder with a crate folder `fn` in it, and a fake cargo building `bins` for it.
+    fn cargo_fixture(bins: &[&str], fail: bool) -> (tempfile::TempDir, PathBuf, OsString) {
+        let work = tempfile::tempdir().expect("tempdir");
+        let dir = work.path().join("fn");
+        std::fs::create_dir_all(dir.join("src")).expect("mkdir");
+        std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"f\"\n").expect("write");
+        let cargo = fake_cargo(work.path(), &dir.join("Cargo.toml"), bins, fail);
+        (work, dir, cargo)
+    }
+
+    #[test]
+    fn a_cargo_build_packages_its_binary_alone_as_an_executable_bootstrap() {
+        let (work, dir, cargo) = cargo_fixture(&["resize"], false);
+        let zip = cargo_package(&dir, None, &cargo).expect("package");
+        assert_eq!(names(&zip), vec!["bootstrap"]);
+        assert_eq!(read(&zip, "bootstrap"), "resize\n");
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip.clone())).expect("a zip");
+        assert_eq!(archive.by_name("bootstrap").expect("entry").unix_mode().map(|m| m & 0o777), Some(0o755));
+        let log = std::fs::read_to_string(work.path().join("cargo.log")).expect("cargo ran");
+        let manifest = dir.join("Cargo.toml");
+        assert_eq!(
+            log.trim(),
+            format!(
+                "build --release --message-format=json-render-diagnostics --manifest-path {}",
+                manifest.display()
+            )
+        );
+        assert_eq!(cargo_package(&dir, None, &cargo).expect("package"), zip, "same binary, same package");
+    }
+
+    #[test]
+    fn the_binary_is_the_named_one_or_the_only_one() {
+        let (work, dir, cargo) = cargo_fixture(&["resize", "admin"], false);
+        let zip = cargo_package(&dir, Some("admin"), &cargo).expect("package");
+        assert_eq!(read(&zip, "bootstrap"), "admin\n");
+        let log = std::fs::read_to_string(work.path().join("cargo.log")).expect("cargo ran");
+        assert!(log.trim_end().ends_with("--bin admin"), "{log}");
+
+        let err = cargo_package(&dir, None, &cargo).expect_err("which one?");
+        assert!(format!("{err:#}").contains("several binaries (resize, admin)"), "{err:#}");
+        assert!(format!("{err:#}").contains("Metadata.BuildProperties.Binary"), "{err:#}");
+        let err = cargo_package(&dir, Some("tool"), &cargo).expect_err("a dependency's binary");
+        assert!(format!("{err:#}").contains("cargo built no binary tool"), "{err:#}");
+        let none = fake_cargo(work.path(), &dir.join("Cargo.toml"), &[], false);
+        let err = cargo_package(&dir, None, &none).expect_err("a library");
+        assert!(format!("{err:#}").contains("needs a [[bin]] target"), "{err:#}");
+    }
+
+    #[test]
+    fn cargo_failures_are_errors_that_say_what_to_do() {
+        let (work, dir, failing) = cargo_fixture(&["resize"], true);
+        let err = cargo_package(&dir, None, &failing).expect_err("compile error");
+        assert!(format!("{err:#}").contains("cargo build --release failed for"), "{err:#}");
+
+        let missing = work.path().join("no-such-cargo").into_os_string();
+        let err = cargo_package(&dir, None, &missing).expect_err("no cargo");
+        assert!(format!("{err:#}").contains("is Rust installed?"), "{err:#}");
+
+        let empty = work.path().join("empty");
+        std::fs::create_dir(&empty).expect("mkdir");
+        let err = cargo_package(&empty, None, &failing).expect_err("no Cargo.toml");
+        assert!(format!("{err:#}").contains("there is no Cargo.toml there"), "{err:#}");
     }
 
     #[test]

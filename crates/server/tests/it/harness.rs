@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,8 @@ use aws_credential_types::Credentials;
 /// A running `nimbus serve` child process on its own port.
 pub struct Server {
     child: Option<Child>,
+    /// The `nimbus` binary run: the test build's, unless a test asks for another.
+    binary: PathBuf,
     pub port: u16,
     args: Vec<String>,
     /// Extra environment for the process (`start_with_env`).
@@ -24,6 +26,10 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
+fn test_build() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_nimbus"))
+}
+
 impl Server {
     /// A server keeping state under `data_dir`.
     pub fn start(data_dir: &Path) -> Server {
@@ -35,13 +41,23 @@ impl Server {
         Server::start_with(None, &["--ephemeral"])
     }
 
+    /// A server with `--ephemeral`, from another `nimbus` binary (a release build, to measure).
+    pub fn ephemeral_from(binary: &Path) -> Server {
+        let args = vec!["--ephemeral".to_owned()];
+        let mut server =
+            Server { child: None, binary: binary.to_owned(), port: free_port(), args, env: Vec::new() };
+        server.spawn();
+        server
+    }
+
     pub fn start_with(data_dir: Option<&Path>, extra: &[&str]) -> Server {
         let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
         if let Some(dir) = data_dir {
             args.push("--data-dir".into());
             args.push(dir.display().to_string());
         }
-        let mut server = Server { child: None, port: free_port(), args, env: Vec::new() };
+        let mut server =
+            Server { child: None, binary: test_build(), port: free_port(), args, env: Vec::new() };
         server.spawn();
         server
     }
@@ -54,13 +70,13 @@ impl Server {
             args.push(dir.display().to_string());
         }
         let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        let mut server = Server { child: None, port: free_port(), args, env };
+        let mut server = Server { child: None, binary: test_build(), port: free_port(), args, env };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nimbus"))
+        let mut child = Command::new(&self.binary)
             .arg("serve")
             .arg("--port")
             .arg(self.port.to_string())

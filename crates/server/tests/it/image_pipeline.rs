@@ -2,6 +2,9 @@
 //! reader of its README would: real JPEG, PNG, WebP and GIF uploads become renditions of the
 //! right size, metadata items, audit entries (through the EventBridge rule's InputTransformer)
 //! and API answers; a corrupt file, a non-image and an oversize upload end failed or rejected.
+//! The same checks run against each resize function (`ResizeRuntime`): the Python one and the
+//! Rust one, which the deploy builds with `cargo build --release` (into the test run's own
+//! target directory, so its dependencies compile once per target directory).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Cursor;
@@ -141,26 +144,80 @@ async fn json(resp: reqwest::Response) -> (u16, Value) {
     (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("JSON body, got {body:?}")))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() {
-    if !pypi_reachable() {
-        eprintln!("SKIPPED: pypi.org is unreachable, and `nimbus deploy` needs it to pip install Pillow");
-        return;
-    }
-    let server = Server::ephemeral();
-    let (ok, stdout) = nimbus(
-        &server,
-        &["deploy", "--stack-name", "pipeline", "--parameter-overrides", "MaxImageBytes=3000000"],
-    );
-    assert!(ok && stdout.contains("Stack pipeline: CREATE_COMPLETE"), "{stdout}");
+/// The template's `ResizeRuntime` values: which resize function takes the uploads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Resize {
+    Python,
+    Rust,
+}
 
+impl Resize {
+    fn parameter(self) -> &'static str {
+        match self {
+            Resize::Python => "ResizeRuntime=python",
+            Resize::Rust => "ResizeRuntime=rust",
+        }
+    }
+
+    /// The logical id of the function that is deployed, and of the one that is not.
+    fn functions(self) -> (&'static str, &'static str) {
+        match self {
+            Resize::Python => ("ResizeFunction", "ResizeRustFunction"),
+            Resize::Rust => ("ResizeRustFunction", "ResizeFunction"),
+        }
+    }
+}
+
+/// Deploys the example as `stack`; returns its outputs.
+async fn deploy(server: &Server, stack: &str, resize: Resize, extra: &[&str]) -> BTreeMap<String, String> {
+    let mut args = vec!["deploy", "--stack-name", stack, "--parameter-overrides", resize.parameter()];
+    args.extend_from_slice(extra);
+    let (ok, stdout) = nimbus(server, &args);
+    assert!(ok && stdout.contains(&format!("Stack {stack}: CREATE_COMPLETE")), "{stdout}");
     let cfn = server.cloudformation().await;
-    let described = cfn.describe_stacks().stack_name("pipeline").send().await.expect("describe");
+    let described = cfn.describe_stacks().stack_name(stack).send().await.expect("describe");
     let out: BTreeMap<String, String> = described.stacks()[0]
         .outputs()
         .iter()
         .map(|o| (o.output_key().unwrap_or_default().into(), o.output_value().unwrap_or_default().into()))
         .collect();
+    // Only the chosen resize function exists, and it is the queue's one subscriber.
+    let resources = cfn.describe_stack_resources().stack_name(stack).send().await.expect("resources");
+    let logical: BTreeSet<&str> =
+        resources.stack_resources().iter().filter_map(|r| r.logical_resource_id()).collect();
+    let (chosen, other) = resize.functions();
+    assert!(logical.contains(chosen) && !logical.contains(other), "{logical:?}");
+    let lambda = server.lambda("test", "us-east-1").await;
+    let function =
+        lambda.get_function().function_name(&out["ResizeFunction"]).send().await.expect("function");
+    let runtime = function.configuration().and_then(|c| c.runtime()).map(|r| r.as_str().to_owned());
+    let expected = if resize == Resize::Rust { "provided.al2023" } else { "python3.12" };
+    assert_eq!(runtime.as_deref(), Some(expected));
+    let mappings = lambda.list_event_source_mappings().send().await.expect("mappings");
+    let subscribers: Vec<&str> =
+        mappings.event_source_mappings().iter().filter_map(|m| m.function_arn()).collect();
+    assert_eq!(subscribers.len(), 1, "{subscribers:?}");
+    assert!(subscribers[0].ends_with(&format!(":function:{}", out["ResizeFunction"])), "{subscribers:?}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_resize_function_resizes_records_audits_and_serves_uploads() {
+    acceptance(Resize::Python).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rust_resize_function_resizes_records_audits_and_serves_uploads() {
+    acceptance(Resize::Rust).await;
+}
+
+async fn acceptance(resize: Resize) {
+    if !pypi_reachable() {
+        eprintln!("SKIPPED: pypi.org is unreachable, and `nimbus deploy` needs it to pip install Pillow");
+        return;
+    }
+    let server = Server::ephemeral();
+    let out = deploy(&server, "pipeline", resize, &["MaxImageBytes=3000000"]).await;
     assert_eq!(out["UploadBucket"], "pipeline-uploads-000000000000");
 
     let jpeg =
@@ -353,12 +410,19 @@ async fn the_image_pipeline_example_resizes_records_audits_and_serves_uploads() 
     assert_eq!(status, 400, "{refused}");
 }
 
-/// Every REPORT line of a function so far: (duration ms, init duration ms if it was a cold start).
-async fn reports(logs: &aws_sdk_cloudwatchlogs::Client, function: &str) -> Vec<(f64, Option<f64>)> {
+/// One REPORT line: duration, init duration (on a cold start) and max memory used.
+struct Report {
+    duration_ms: f64,
+    init_ms: Option<f64>,
+    memory_mb: f64,
+}
+
+/// Every REPORT line of a function so far.
+async fn reports(logs: &aws_sdk_cloudwatchlogs::Client, function: &str) -> Vec<Report> {
     let field = |line: &str, name: &str| {
         line.split('\t')
             .find_map(|f| f.trim().strip_prefix(name))
-            .and_then(|v| v.trim_end_matches(" ms").parse().ok())
+            .and_then(|v| v.trim_end_matches(" ms").trim_end_matches(" MB").parse().ok())
     };
     let mut out = Vec::new();
     let mut token = None;
@@ -373,8 +437,12 @@ async fn reports(logs: &aws_sdk_cloudwatchlogs::Client, function: &str) -> Vec<(
             .expect("filter log events");
         for e in page.events() {
             let line = e.message().unwrap_or_default();
-            if let Some(d) = field(line, "Duration: ") {
-                out.push((d, field(line, "Init Duration: ")));
+            if let Some(duration_ms) = field(line, "Duration: ") {
+                out.push(Report {
+                    duration_ms,
+                    init_ms: field(line, "Init Duration: "),
+                    memory_mb: field(line, "Max Memory Used: ").unwrap_or_default(),
+                });
             }
         }
         token = page.next_token().map(str::to_owned);
@@ -392,33 +460,43 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The benchmarks take the machine: one at a time, even when both are selected.
+static ONE_BENCHMARK_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The benchmark with the Python resize function (Pillow). See [`benchmark`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: a minute or two"]
+async fn benchmark_a_thousand_uploads_python() {
+    benchmark(Resize::Python).await;
+}
+
+/// The benchmark with the Rust resize function (the image crate). See [`benchmark`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: a minute or two"]
+async fn benchmark_a_thousand_uploads_rust() {
+    benchmark(Resize::Rust).await;
+}
+
 /// The benchmark: 1,000 uploads (`NIMBUS_BENCH_IMAGES` to change), reported as images/s
 /// from the first upload to the last metadata item, and the resize function's cold/warm split.
-/// `cargo test -p server --test it -- image_pipeline::benchmark --ignored --nocapture`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a benchmark: about a minute or two"]
-async fn benchmark_a_thousand_uploads() {
+/// The server is the test build's `nimbus` unless `NIMBUS_BIN` names another (a release build,
+/// for figures worth writing down):
+/// `NIMBUS_BIN=$CARGO_TARGET_DIR/release/nimbus cargo test -p server --test it --
+/// image_pipeline::benchmark --ignored --nocapture`
+async fn benchmark(resize: Resize) {
     if !pypi_reachable() {
         eprintln!("SKIPPED: pypi.org is unreachable, and `nimbus deploy` needs it to pip install Pillow");
         return;
     }
+    let _machine = ONE_BENCHMARK_AT_A_TIME.lock().await;
     let n: usize = std::env::var("NIMBUS_BENCH_IMAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let server = Server::ephemeral();
-    let (ok, stdout) = nimbus(&server, &["deploy", "--stack-name", "bench"]);
-    assert!(ok, "{stdout}");
-    let bucket = "bench-uploads-000000000000";
-    let cfn = server.cloudformation().await;
-    let resources = cfn.describe_stack_resources().stack_name("bench").send().await.expect("resources");
-    let physical = |logical: &str| {
-        resources
-            .stack_resources()
-            .iter()
-            .find(|r| r.logical_resource_id() == Some(logical))
-            .and_then(|r| r.physical_resource_id())
-            .expect("resource")
-            .to_owned()
+    let server = match std::env::var_os("NIMBUS_BIN") {
+        Some(bin) => Server::ephemeral_from(Path::new(&bin)),
+        None => Server::ephemeral(),
     };
-    let (table, function) = (physical("ImagesTable"), physical("ResizeFunction"));
+    let out = deploy(&server, "bench", resize, &[]).await;
+    let bucket = &out["UploadBucket"];
+    let (table, function) = (&out["ImagesTable"], &out["ResizeFunction"]);
 
     // Phone-photo-like inputs would make this a Pillow benchmark; these are small camera-sized
     // images (1280×960 JPEG, 1024×768 PNG/WebP, 640×480 GIF) so the pipeline's own cost shows.
@@ -457,7 +535,7 @@ async fn benchmark_a_thousand_uploads() {
         loop {
             let page = ddb
                 .scan()
-                .table_name(&table)
+                .table_name(table)
                 .select(aws_sdk_dynamodb::types::Select::Count)
                 .set_exclusive_start_key(start)
                 .send()
@@ -478,7 +556,7 @@ async fn benchmark_a_thousand_uploads() {
     let elapsed = started.elapsed();
     let failed = ddb
         .scan()
-        .table_name(&table)
+        .table_name(table)
         .filter_expression("#s <> :ok")
         .expression_attribute_names("#s", "status")
         .expression_attribute_values(":ok", AttributeValue::S("processed".into()))
@@ -487,28 +565,31 @@ async fn benchmark_a_thousand_uploads() {
         .expect("scan");
     assert_eq!(failed.count(), 0, "{:?}", failed.items());
 
-    // REPORT lines reach the log group a moment after the item is written.
+    // REPORT lines reach the log group a moment after the item is written: read until their
+    // number stops growing.
     let logs = server.logs("test", "us-east-1").await;
     let mut r = Vec::new();
     for _ in 0..50 {
-        r = reports(&logs, &function).await;
-        if r.len() >= n {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = reports(&logs, function).await;
+        if !now.is_empty() && now.len() == r.len() {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        r = now;
     }
-    let cold: Vec<&(f64, Option<f64>)> = r.iter().filter(|(_, init)| init.is_some()).collect();
-    let warm: Vec<f64> = r.iter().filter(|(_, init)| init.is_none()).map(|(d, _)| *d).collect();
+    let cold: Vec<&Report> = r.iter().filter(|x| x.init_ms.is_some()).collect();
+    let warm: Vec<&Report> = r.iter().filter(|x| x.init_ms.is_none()).collect();
     eprintln!(
-        "BENCH image-pipeline: {n} images in {:.1} s (uploads {:.1} s): {:.1} images/s; resize invokes: {} ({} cold: init median {:.0} ms, duration median {:.0} ms; {} warm: duration median {:.0} ms)",
+        "BENCH image-pipeline ({resize:?}): {n} images in {:.1} s (uploads {:.1} s): {:.1} images/s; resize invokes: {} ({} cold: init median {:.0} ms, duration median {:.0} ms; {} warm: duration median {:.0} ms); max memory used median {:.0} MB",
         elapsed.as_secs_f64(),
         uploaded.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64(),
         r.len(),
         cold.len(),
-        median(cold.iter().filter_map(|(_, i)| *i).collect()),
-        median(cold.iter().map(|(d, _)| *d).collect()),
+        median(cold.iter().filter_map(|x| x.init_ms).collect()),
+        median(cold.iter().map(|x| x.duration_ms).collect()),
         warm.len(),
-        median(warm.clone()),
+        median(warm.iter().map(|x| x.duration_ms).collect()),
+        median(r.iter().map(|x| x.memory_mb).collect()),
     );
 }

@@ -405,8 +405,13 @@ fn apply_integration(integration: &mut Integration, input: IntegrationInput) -> 
     if input.description.is_some() {
         integration.description = input.description;
     }
+    crate::dataplane::check_mappings(input.request_parameters.as_ref(), input.response_parameters.as_ref())
+        .map_err(Error::bad)?;
     if input.request_parameters.is_some() {
         integration.request_parameters = input.request_parameters;
+    }
+    if input.response_parameters.is_some() {
+        integration.response_parameters = input.response_parameters;
     }
     match integration.integration_type.as_str() {
         "AWS_PROXY" => {

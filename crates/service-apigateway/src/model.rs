@@ -210,6 +210,9 @@ pub struct Integration {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_parameters: Option<BTreeMap<String, String>>,
+    /// Response parameter mappings by the backend's status code.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub response_parameters: Option<BTreeMap<String, BTreeMap<String, String>>>,
     /// True for the integration quick create made; AWS reports it and refuses some edits.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub api_gateway_managed: bool,

@@ -57,6 +57,7 @@ pub struct IntegrationInput {
     pub timeout_in_millis: Option<i64>,
     pub description: Option<String>,
     pub request_parameters: Option<BTreeMap<String, String>>,
+    pub response_parameters: Option<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
 /// CreateStage / UpdateStage input (HTTP APIs).

@@ -251,6 +251,106 @@ async fn http_api_http_proxy_to_an_https_backend() {
 }
 
 #[tokio::test]
+async fn http_api_parameter_mappings_change_the_request_and_the_answer() {
+    let server =
+        Server::start_with_env(None, &["--ephemeral"], &[("SSL_CERT_FILE", outbound::fixtures::CA_FILE)]);
+    let apigw = server.apigatewayv2().await;
+    let (port, got) = outbound::fixtures::recording_endpoint(|r| {
+        if r.0.contains("/missing") {
+            (404, r#"{"error":"gone"}"#.into())
+        } else {
+            (200, r#"{"count":3}"#.into())
+        }
+    })
+    .await;
+    let api = apigw.create_api().name("mapped").protocol_type(ProtocolType::Http).send().await.expect("api");
+    let api_id = api.api_id().expect("api id");
+    let map = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    // A reserved header cannot be mapped.
+    let refused = apigw
+        .create_integration()
+        .api_id(api_id)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_method("GET")
+        .integration_uri(format!("https://localhost:{port}/"))
+        .set_request_parameters(Some(map(&[("overwrite:header.Authorization", "x")])))
+        .send()
+        .await
+        .expect_err("a reserved header");
+    let refused = refused.into_service_error();
+    assert!(refused.is_bad_request_exception(), "{refused:?}");
+    assert!(refused.to_string().contains("Invalid mapping expression specified"), "{refused}");
+
+    let integration = apigw
+        .create_integration()
+        .api_id(api_id)
+        .integration_type(IntegrationType::HttpProxy)
+        .integration_method("GET")
+        .integration_uri(format!("https://localhost:{port}/base"))
+        .payload_format_version("1.0")
+        .set_request_parameters(Some(map(&[
+            ("append:header.x-tenant", "$request.header.x-user"),
+            ("remove:header.x-drop", "''"),
+            ("overwrite:header.x-request", "req-${context.requestId}"),
+            ("overwrite:querystring.page", "$request.querystring.p"),
+            ("append:querystring.env", "$stageVariables.env"),
+            ("overwrite:path", "/v2/items/$request.path.id"),
+        ])))
+        .set_response_parameters(Some(
+            [
+                ("200".to_owned(), map(&[("append:header.x-count", "$response.body.count")])),
+                ("404".to_owned(), map(&[("overwrite:statuscode", "204")])),
+            ]
+            .into_iter()
+            .collect(),
+        ))
+        .send()
+        .await
+        .expect("create integration");
+    let integration_id = integration.integration_id().expect("id");
+    let stored =
+        apigw.get_integration().api_id(api_id).integration_id(integration_id).send().await.expect("get");
+    assert_eq!(stored.response_parameters().expect("response maps")["404"]["overwrite:statuscode"], "204");
+    let target = format!("integrations/{integration_id}");
+    apigw
+        .create_route()
+        .api_id(api_id)
+        .route_key("GET /items/{id}")
+        .target(target)
+        .send()
+        .await
+        .expect("route");
+    apigw
+        .create_stage()
+        .api_id(api_id)
+        .stage_name("$default")
+        .auto_deploy(true)
+        .stage_variables("env", "dev")
+        .send()
+        .await
+        .expect("stage");
+
+    let url = server.execute_api(api_id, "/items/7?p=2");
+    let (status, headers, body) = get(&url, &[("x-user", "ana"), ("x-drop", "1")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-count"], "3");
+    let (head, _) = got.lock().expect("recorded").last().cloned().expect("a request reached the backend");
+    let request_line = head.lines().next().unwrap_or_default();
+    assert!(request_line.starts_with("GET /v2/items/7?"), "{head}");
+    for param in ["p=2", "page=2", "env=dev"] {
+        assert!(request_line.contains(param), "{param} in {request_line}");
+    }
+    let lower = head.to_ascii_lowercase();
+    assert!(lower.contains("x-tenant: ana") && lower.contains("x-request: req-"), "{head}");
+    assert!(!lower.contains("x-drop"), "{head}");
+
+    let (status, _, _) = get(&server.execute_api(api_id, "/items/missing"), &[]).await;
+    assert_eq!(status, 204, "the backend's 404 mapped to 204");
+}
+
+#[tokio::test]
 async fn rest_api_stages_with_variables_send_the_v1_event() {
     let server = Server::ephemeral();
     let lambda = server.lambda("test", "us-east-1").await;

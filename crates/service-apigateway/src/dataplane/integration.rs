@@ -18,6 +18,7 @@ use vtl::Template;
 use vtl::apigw::{self, ContextVars, Overrides, Params};
 
 use super::event::RequestInfo;
+use super::mapping;
 use super::{lambda_arn_of_uri, message, with_stage_variables};
 use crate::Inner;
 use crate::model::{Method, RestIntegration};
@@ -797,22 +798,150 @@ async fn http_proxy(call: &Call<'_>, base: &apigw::Request) -> Result<Response, 
 
 /// An HTTP API `HTTP_PROXY` integration: the request to the integration URL (its `{name}`
 /// path variables filled from the route's, `{proxy}` with a greedy one's whole path, the
-/// query string appended), the backend's answer back as it came. A backend that cannot be
-/// reached answers `500`, one that outlasts the integration's timeout `503`, in HTTP APIs'
-/// words.
-pub(super) async fn http_api_proxy(
-    info: &RequestInfo,
-    uri: &str,
-    method: Option<&str>,
-    params: &BTreeMap<String, String>,
-    timeout_ms: i64,
-) -> Response {
-    let url = with_raw_query(with_path_params(uri, &[], params), &info.raw_query);
-    match pass_through(info, &url, method, Vec::new(), timeout_ms).await {
-        Ok(resp) => resp,
+/// query string appended), changed by the integration's request parameter mappings; the
+/// backend's answer back as it came, changed by the response mappings for its status. A
+/// backend that cannot be reached answers `500`, one that outlasts the integration's timeout
+/// `503`, in HTTP APIs' words.
+pub(super) async fn http_api_proxy(call: HttpApiCall<'_>) -> Response {
+    let HttpApiCall { info, uri, method, params, vars, integration } = call;
+    let lookup = |name: &str| request_value(info, params, vars, name);
+    let url = with_path_params(uri, &[], params);
+    let (url, headers) = match &integration.request_parameters {
+        Some(map) if !map.is_empty() => {
+            let mut out = mapping::Outgoing {
+                headers: forwarded_headers(info),
+                query: form_urlencoded::parse(info.raw_query.as_bytes()).into_owned().collect(),
+                path: None,
+            };
+            mapping::apply_request(map, &mut out, &lookup);
+            let mut url = match &out.path {
+                Some(path) => with_path(&url, path),
+                None => url,
+            };
+            if !out.query.is_empty() {
+                let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(&out.query).finish();
+                url = with_raw_query(url, &query);
+            }
+            (url, out.headers)
+        }
+        _ => (with_raw_query(url, &info.raw_query), forwarded_headers(info)),
+    };
+    let timeout = Duration::from_millis(
+        u64::try_from(integration.timeout_in_millis.clamp(50, 29_000)).unwrap_or(29_000),
+    );
+    let verb = match method {
+        Some("ANY") | None => info.method.as_str(),
+        Some(m) => m,
+    };
+    match send(verb, &url, &headers, Bytes::from(info.body.clone()), timeout).await {
+        Ok(mut backend) => {
+            if let Some(maps) = &integration.response_parameters {
+                let (status, answer_headers, body) = (backend.status, backend.headers.clone(), &backend.body);
+                let answer =
+                    |name: &str| response_value(&answer_headers, body, name).or_else(|| lookup(name));
+                backend.status = mapping::apply_response(maps, status, &mut backend.headers, &answer);
+            }
+            respond(backend.status, &backend.headers, backend.body)
+        }
         Err(Fail::Timeout) => message(StatusCode::SERVICE_UNAVAILABLE, None, "Service Unavailable"),
         Err(_) => message(StatusCode::INTERNAL_SERVER_ERROR, None, "Internal Server Error"),
     }
+}
+
+/// What an HTTP API `HTTP_PROXY` call needs: the request, the resolved integration URI and
+/// method, the route's path parameters, the stage's variables and the integration (its maps).
+pub(super) struct HttpApiCall<'a> {
+    pub info: &'a RequestInfo,
+    pub uri: &'a str,
+    pub method: Option<&'a str>,
+    pub params: &'a BTreeMap<String, String>,
+    pub vars: &'a BTreeMap<String, String>,
+    pub integration: &'a crate::model::Integration,
+}
+
+/// A request mapping value: `request.header.X` (values joined with commas), `request.querystring.X`,
+/// `request.body[.path]` (JSONPath into the first 100 KB), `request.path[.X]`, `context.X`,
+/// `stageVariables.X`.
+fn request_value(
+    info: &RequestInfo,
+    params: &BTreeMap<String, String>,
+    vars: &BTreeMap<String, String>,
+    name: &str,
+) -> Option<String> {
+    if let Some(h) = name.strip_prefix("request.header.") {
+        let values: Vec<&str> =
+            info.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(h)).map(|(_, v)| v.as_str()).collect();
+        return (!values.is_empty()).then(|| values.join(","));
+    }
+    if let Some(q) = name.strip_prefix("request.querystring.") {
+        let values: Vec<String> = form_urlencoded::parse(info.raw_query.as_bytes())
+            .filter(|(k, _)| k == q)
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        return (!values.is_empty()).then(|| values.join(","));
+    }
+    if name == "request.body" {
+        return Some(String::from_utf8_lossy(&info.body).into_owned());
+    }
+    if let Some(path) = name.strip_prefix("request.body.") {
+        let body = &info.body[..info.body.len().min(100 << 10)];
+        return json_select(body, path);
+    }
+    if name == "request.path" {
+        return Some(info.path.clone());
+    }
+    if let Some(p) = name.strip_prefix("request.path.") {
+        return params.get(p).cloned();
+    }
+    if let Some(v) = name.strip_prefix("stageVariables.") {
+        return vars.get(v).cloned();
+    }
+    let value = match name.strip_prefix("context.")? {
+        "requestId" | "extendedRequestId" => info.request_id.clone(),
+        "apiId" => info.api_id.clone(),
+        "accountId" => info.account.clone(),
+        "stage" => info.stage.clone(),
+        "httpMethod" => info.method.clone(),
+        "path" => info.full_path.clone(),
+        "domainName" => info.domain_name.clone(),
+        "identity.sourceIp" => info.source_ip.clone(),
+        "requestTimeEpoch" => info.time_epoch_ms.to_string(),
+        _ => return None,
+    };
+    Some(value)
+}
+
+/// A response mapping value: `response.header.X`, `response.body[.path]`.
+fn response_value(headers: &[(String, String)], body: &[u8], name: &str) -> Option<String> {
+    if let Some(h) = name.strip_prefix("response.header.") {
+        let values: Vec<&str> =
+            headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(h)).map(|(_, v)| v.as_str()).collect();
+        return (!values.is_empty()).then(|| values.join(","));
+    }
+    if name == "response.body" {
+        return Some(String::from_utf8_lossy(body).into_owned());
+    }
+    json_select(body, name.strip_prefix("response.body.")?)
+}
+
+/// `path` (a JSONPath without its leading `$.`) in a JSON body: strings as they are, anything
+/// else as JSON text.
+fn json_select(body: &[u8], path: &str) -> Option<String> {
+    let doc = vtl::Value::parse_json(std::str::from_utf8(body).ok()?).ok()?;
+    let path = vtl::jsonpath::JsonPath::parse(&format!("$.{path}")).ok()?;
+    match path.select(&doc)? {
+        vtl::Value::String(s) => Some(s),
+        other => Some(other.to_json_text()),
+    }
+}
+
+/// `url` with its path (after the authority, before the query) replaced by `path`.
+fn with_path(url: &str, path: &str) -> String {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let path_at = url[start..].find('/').map_or(url.len(), |i| start + i);
+    let query_at = url[path_at..].find('?').map_or(url.len(), |i| path_at + i);
+    let slash = if path.starts_with('/') { "" } else { "/" };
+    format!("{}{slash}{path}{}", &url[..path_at], &url[query_at..])
 }
 
 fn with_raw_query(mut url: String, raw_query: &str) -> String {
@@ -821,6 +950,19 @@ fn with_raw_query(mut url: String, raw_query: &str) -> String {
         url.push_str(raw_query);
     }
     url
+}
+
+/// The request's headers as a backend gets them: hop-by-hop ones left out.
+fn forwarded_headers(info: &RequestInfo) -> Vec<(String, String)> {
+    info.headers
+        .iter()
+        .filter(|(k, _)| {
+            !["host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"]
+                .iter()
+                .any(|h| k.eq_ignore_ascii_case(h))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The request's headers (hop-by-hop ones left out, `extra` set over them), its body, and its
@@ -832,16 +974,7 @@ async fn pass_through(
     extra: Vec<(String, String)>,
     timeout_ms: i64,
 ) -> Result<Response, Fail> {
-    let mut headers: Vec<(String, String)> = info
-        .headers
-        .iter()
-        .filter(|(k, _)| {
-            !["host", "content-length", "connection", "transfer-encoding", "keep-alive", "upgrade"]
-                .iter()
-                .any(|h| k.eq_ignore_ascii_case(h))
-        })
-        .cloned()
-        .collect();
+    let mut headers = forwarded_headers(info);
     for (k, v) in extra {
         upsert(&mut headers, &k, v, true);
     }

@@ -19,6 +19,7 @@ mod integration;
 mod jwks;
 mod jwt;
 mod limits;
+mod mapping;
 mod policy;
 mod response;
 mod router;
@@ -40,6 +41,7 @@ pub(crate) use event::clf_time;
 use event::{RequestInfo, V1Target};
 pub(crate) use gateway_response::{error_of, render as render_context};
 pub(crate) use limits::Limits;
+pub(crate) use mapping::check as check_mappings;
 use response::ProxyResponse;
 
 /// Where a data-plane request goes: the API and the path after it (stage included).
@@ -553,8 +555,15 @@ async fn http_api(
         }
         ("HTTP_PROXY", _) => {
             let method = integration.integration_method.as_deref();
-            let timeout = integration.timeout_in_millis;
-            integration::http_api_proxy(&info, &uri, method, &params, timeout).await
+            let call = integration::HttpApiCall {
+                info: &info,
+                uri: &uri,
+                method,
+                params: &params,
+                vars,
+                integration,
+            };
+            integration::http_api_proxy(call).await
         }
         (kind, _) => {
             tracing::warn!(kind, uri, "HTTP API integration not supported by the Nimbus data plane");

@@ -202,11 +202,27 @@ pub async fn create_integration(cx: &Cx<'_>, props: &Value) -> Outcome<Created> 
     let mut body = camel(props);
     if let Some(m) = body.as_object_mut() {
         m.remove("apiId");
+        if let Some(by_status) = m.get_mut("responseParameters").and_then(Value::as_object_mut) {
+            for map in by_status.values_mut() {
+                *map = response_map(map);
+            }
+        }
     }
     let out =
         call(cx, Method::POST, &format!("/v2/apis/{api}/integrations"), Some(body)).await.map_err(err)?;
     let id = id_of(&out, "integrationId");
     Ok(Created::new(id.clone()).with("IntegrationId", id))
+}
+
+/// CloudFormation writes one status's response mappings as `{"ResponseParameters":
+/// [{"Destination": key, "Source": value}]}`; the API takes `{key: value}`.
+fn response_map(cfn: &Value) -> Value {
+    let pairs = cfn.get("responseParameters").and_then(Value::as_array).into_iter().flatten();
+    Value::Object(
+        pairs
+            .filter_map(|p| Some((p.get("destination")?.as_str()?.to_owned(), p.get("source")?.clone())))
+            .collect(),
+    )
 }
 
 pub async fn create_route(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
@@ -341,4 +357,21 @@ pub async fn delete_api_mapping(cx: &Cx<'_>, id: &str, props: &Value) -> Result<
     let domain = text(props, "DomainName").unwrap_or_default();
     let path = format!("/v2/domainnames/{}/apimappings/{id}", super::percent_encode(&domain));
     call(cx, Method::DELETE, &path, None).await.map(drop)
+}
+
+#[cfg(test)]
+mod response_map_tests {
+    use super::*;
+
+    #[test]
+    fn cloudformation_response_parameters_become_the_apis_map() {
+        let cfn = serde_json::json!({"ResponseParameters": [
+            {"Destination": "overwrite:statuscode", "Source": "204"},
+            {"Destination": "append:header.x-a", "Source": "$response.header.x-b"}
+        ]});
+        assert_eq!(
+            response_map(&camel(&cfn)),
+            serde_json::json!({"overwrite:statuscode": "204", "append:header.x-a": "$response.header.x-b"})
+        );
+    }
 }

@@ -221,7 +221,7 @@ fn rest_user(api: &RestApi, id: &str) -> Option<String> {
     })
 }
 
-fn merge_http(a: &mut HttpAuthorizer, input: HttpAuthorizerInput) {
+pub(crate) fn merge_http(a: &mut HttpAuthorizer, input: HttpAuthorizerInput) {
     if let Some(name) = input.name {
         a.name = name;
     }
@@ -255,7 +255,7 @@ fn merge_http(a: &mut HttpAuthorizer, input: HttpAuthorizerInput) {
 }
 
 /// What CreateAuthorizer and UpdateAuthorizer refuse on an HTTP API.
-fn check_http(a: &HttpAuthorizer) -> Result<(), Error> {
+pub(crate) fn check_http(a: &HttpAuthorizer) -> Result<(), Error> {
     if a.name.is_empty() {
         return Err(Error::bad("Name is required"));
     }

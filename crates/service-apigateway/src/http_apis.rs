@@ -19,6 +19,15 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
     let created = StatusCode::CREATED;
     match op {
         Operation::CreateApi(input) => create_api(inner, ctx, *input),
+        Operation::ImportApi(document) => import_api(inner, ctx, &document),
+        Operation::ReimportApi(id, document) => {
+            let doc = crate::openapi::parse(document.as_bytes())?;
+            let api = inner.update_http(ctx, &id, |api| {
+                crate::http_openapi::apply(api, &doc)?;
+                Ok(api.clone())
+            })?;
+            ok(ctx, created, &api_view(&api))
+        }
         Operation::GetApi(id) => ok(ctx, StatusCode::OK, &api_view(&*inner.http_api(ctx, &id)?)),
         Operation::GetApis => {
             let mut apis = inner.list(ctx, |a| if let Api::Http(h) = a { Some(h.clone()) } else { None });
@@ -211,12 +220,38 @@ fn create_api(inner: &Inner, ctx: &RequestContext, input: ApiInput) -> Result<Re
         other => return Err(Error::bad(format!("Invalid protocol type: {other}"))),
     }
     let now = inner.now_ms();
-    let mut api = HttpApi {
+    let mut api = new_api(ctx, name, now);
+    let quick = input.target.clone();
+    let route_key = input.route_key.clone();
+    update_api(&mut api, input)?;
+    if let Some(target) = quick {
+        quick_create(&mut api, &target, route_key.as_deref().unwrap_or("$default"), now)?;
+    } else if route_key.is_some() {
+        return Err(Error::bad("RouteKey can only be specified together with Target"));
+    }
+    let _writes = crate::lock(&inner.writes);
+    let api = inner.save_http(api)?;
+    ok(ctx, StatusCode::CREATED, &api_view(&api))
+}
+
+/// ImportApi: a new HTTP API as an OpenAPI document describes it.
+fn import_api(inner: &Inner, ctx: &RequestContext, document: &str) -> Result<Response, Error> {
+    let doc = crate::openapi::parse(document.as_bytes())?;
+    let mut api = new_api(ctx, String::new(), inner.now_ms());
+    crate::http_openapi::apply(&mut api, &doc)?;
+    let _writes = crate::lock(&inner.writes);
+    let api = inner.save_http(api)?;
+    ok(ctx, StatusCode::CREATED, &api_view(&api))
+}
+
+/// An HTTP API with nothing in it yet.
+pub(crate) fn new_api(ctx: &RequestContext, name: String, now: i64) -> HttpApi {
+    HttpApi {
         v: model::SCHEMA_VERSION,
         owner: Owner::of(&ctx.scope),
         api_id: model::new_id(),
         name,
-        protocol_type: protocol,
+        protocol_type: "HTTP".to_owned(),
         route_selection_expression: "$request.method $request.path".to_owned(),
         api_key_selection_expression: "$request.header.x-api-key".to_owned(),
         description: None,
@@ -230,18 +265,7 @@ fn create_api(inner: &Inner, ctx: &RequestContext, input: ApiInput) -> Result<Re
         stages: BTreeMap::new(),
         deployments: BTreeMap::new(),
         authorizers: BTreeMap::new(),
-    };
-    let quick = input.target.clone();
-    let route_key = input.route_key.clone();
-    update_api(&mut api, input)?;
-    if let Some(target) = quick {
-        quick_create(&mut api, &target, route_key.as_deref().unwrap_or("$default"), now)?;
-    } else if route_key.is_some() {
-        return Err(Error::bad("RouteKey can only be specified together with Target"));
     }
-    let _writes = crate::lock(&inner.writes);
-    let api = inner.save_http(api)?;
-    ok(ctx, StatusCode::CREATED, &api_view(&api))
 }
 
 /// Quick create: one integration for the target, one route to it and an auto-deployed
@@ -324,7 +348,7 @@ pub(crate) fn check_route_key(key: &str) -> Result<(), Error> {
     }
 }
 
-fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<(), Error> {
+pub(crate) fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<(), Error> {
     check_route_key(&route.route_key)?;
     if api.routes.values().any(|r| r.route_key == route.route_key && r.route_id != route.route_id) {
         return Err(Error::ConflictException(format!(
@@ -380,7 +404,7 @@ fn apply_route(api: &HttpApi, route: &mut Route, input: RouteInput) -> Result<()
     }
 }
 
-fn apply_integration(integration: &mut Integration, input: IntegrationInput) -> Result<(), Error> {
+pub(crate) fn apply_integration(integration: &mut Integration, input: IntegrationInput) -> Result<(), Error> {
     if let Some(t) = input.integration_type {
         integration.integration_type = t;
     }

@@ -22,6 +22,7 @@ mod dataplane;
 mod domains;
 mod error;
 mod http_apis;
+mod http_openapi;
 mod model;
 mod models;
 mod openapi;
@@ -192,6 +193,8 @@ impl Inner {
         use Operation as O;
         match op {
             O::CreateApi(_)
+            | O::ImportApi(_)
+            | O::ReimportApi(..)
             | O::GetApi(_)
             | O::GetApis
             | O::UpdateApi(..)

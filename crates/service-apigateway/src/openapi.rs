@@ -13,7 +13,7 @@ use crate::operation::{MethodAddr, MethodInput, RestApiInput, RestIntegrationInp
 use crate::rest_apis::{create_resource, integration_of, put_method};
 
 /// OpenAPI operation keys and the methods they stand for.
-const OPERATIONS: &[(&str, &str)] = &[
+pub(crate) const OPERATIONS: &[(&str, &str)] = &[
     ("get", "GET"),
     ("post", "POST"),
     ("put", "PUT"),

@@ -45,6 +45,18 @@ pub struct RouteInput {
     pub authorization_scopes: Option<Vec<String>>,
 }
 
+/// ImportApi / ReimportApi input: the document travels as a string member.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct ImportInput {
+    pub body: Option<String>,
+}
+
+impl ImportInput {
+    fn document(self) -> Result<String, Error> {
+        self.body.filter(|b| !b.trim().is_empty()).ok_or_else(|| Error::bad("Body is required"))
+    }
+}
+
 /// CreateIntegration / UpdateIntegration input (HTTP APIs).
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -354,6 +366,10 @@ pub struct MethodAddr {
 pub enum Operation {
     // HTTP APIs (v2).
     CreateApi(Box<ApiInput>),
+    /// ImportApi: the OpenAPI document (the request's `body` member).
+    ImportApi(String),
+    /// ReimportApi: the API and the OpenAPI document.
+    ReimportApi(String, String),
     GetApi(String),
     GetApis,
     UpdateApi(String, Box<ApiInput>),
@@ -527,6 +543,8 @@ impl Operation {
         let addr = || MethodAddr { api: api(), resource: label("resource_id"), method: label("http_method") };
         let op = match name {
             "CreateApi" => Operation::CreateApi(Box::new(json(body)?)),
+            "ImportApi" => Operation::ImportApi(json::<ImportInput>(body)?.document()?),
+            "ReimportApi" => Operation::ReimportApi(api(), json::<ImportInput>(body)?.document()?),
             "GetApi" => Operation::GetApi(api()),
             "GetApis" => Operation::GetApis,
             "UpdateApi" => Operation::UpdateApi(api(), Box::new(json(body)?)),

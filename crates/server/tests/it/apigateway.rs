@@ -351,6 +351,53 @@ async fn http_api_parameter_mappings_change_the_request_and_the_answer() {
 }
 
 #[tokio::test]
+async fn http_apis_import_and_reimport_openapi_documents() {
+    let server =
+        Server::start_with_env(None, &["--ephemeral"], &[("SSL_CERT_FILE", outbound::fixtures::CA_FILE)]);
+    let apigw = server.apigatewayv2().await;
+    let (port, got) = outbound::fixtures::recording_endpoint(|_| (200, "{}".into())).await;
+    let doc = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "imported", "version": "1.0"},
+        "paths": {
+            "/things/{id}": {"get": {"x-amazon-apigateway-integration": {
+                "type": "http_proxy", "httpMethod": "GET", "uri": format!("https://localhost:{port}/things/{{id}}"),
+                "payloadFormatVersion": "1.0",
+                "requestParameters": {"overwrite:header.x-imported": "yes"}
+            }}}
+        }
+    });
+    let api = apigw.import_api().body(doc.to_string()).send().await.expect("import");
+    let api_id = api.api_id().expect("api id");
+    assert_eq!((api.name(), api.version()), (Some("imported"), Some("1.0")));
+    let routes = apigw.get_routes().api_id(api_id).send().await.expect("routes");
+    let keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+    assert_eq!(keys, ["GET /things/{id}"]);
+    apigw.create_stage().api_id(api_id).stage_name("$default").auto_deploy(true).send().await.expect("stage");
+    let (status, _, body) = get(&server.execute_api(api_id, "/things/42"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let (head, _) = got.lock().expect("recorded").last().cloned().expect("the backend was called");
+    assert!(head.starts_with("GET /things/42 "), "{head}");
+    assert!(head.to_ascii_lowercase().contains("x-imported: yes"), "{head}");
+
+    // A reimport replaces the routes; the stage stays.
+    let mut doc = doc;
+    doc["info"]["title"] = json!("reimported");
+    doc["paths"] = json!({"/other": {"post": {"x-amazon-apigateway-integration": {
+        "type": "http_proxy", "httpMethod": "POST", "uri": format!("https://localhost:{port}/other")
+    }}}});
+    let again = apigw.reimport_api().api_id(api_id).body(doc.to_string()).send().await.expect("reimport");
+    assert_eq!(again.name(), Some("reimported"));
+    let routes = apigw.get_routes().api_id(api_id).send().await.expect("routes");
+    let keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+    assert_eq!(keys, ["POST /other"]);
+    assert_eq!(get(&server.execute_api(api_id, "/things/42"), &[]).await.0, 404);
+
+    let refused = apigw.import_api().body("{\"info\": {}}").send().await.expect_err("not OpenAPI");
+    assert!(refused.into_service_error().is_bad_request_exception());
+}
+
+#[tokio::test]
 async fn rest_api_stages_with_variables_send_the_v1_event() {
     let server = Server::ephemeral();
     let lambda = server.lambda("test", "us-east-1").await;

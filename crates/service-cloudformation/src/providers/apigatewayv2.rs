@@ -1,7 +1,6 @@
 //! AWS::ApiGatewayV2::* (HTTP APIs), through API Gateway's `/v2` rest-json API. An API with a
-//! `Body` (SAM's HttpApi) is created from its OpenAPI document here: one integration and one
-//! route per operation carrying `x-amazon-apigateway-integration`, CORS from
-//! `x-amazon-apigateway-cors`.
+//! `Body` (SAM's HttpApi) is imported from its OpenAPI document (ImportApi, and ReimportApi on
+//! update), with the template's own properties over the document's.
 
 use http::Method;
 use serde_json::{Map, Value, json};
@@ -24,15 +23,9 @@ fn id_of(out: &Value, key: &str) -> String {
 
 pub async fn create_api(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
     let doc = super::apigateway::body(cx, props).await?;
-    let title = doc.as_ref().and_then(|d| d.get("info")).and_then(|i| text(i, "title"));
-    let name = text(props, "Name").or(title).unwrap_or_else(|| cx.name(128));
     let mut req = Map::new();
-    req.insert("name".into(), json!(name));
-    req.insert(
-        "protocolType".into(),
-        json!(text(props, "ProtocolType").unwrap_or_else(|| "HTTP".to_owned())),
-    );
     for (cfn, api) in [
+        ("Name", "name"),
         ("Description", "description"),
         ("RouteSelectionExpression", "routeSelectionExpression"),
         ("Target", "target"),
@@ -47,150 +40,75 @@ pub async fn create_api(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
     }
     if let Some(c) = props.get("CorsConfiguration") {
         req.insert("corsConfiguration".into(), camel(c));
-    } else if let Some(c) = doc.as_ref().and_then(|d| d.get("x-amazon-apigateway-cors")) {
-        req.insert("corsConfiguration".into(), c.clone());
     }
     let tags = props.get("Tags").filter(|t| t.is_object()).cloned().unwrap_or_else(|| tag_map(props));
-    if tags.as_object().is_some_and(|m| !m.is_empty()) {
-        req.insert("tags".into(), tags);
-    }
-    let out = call(cx, Method::POST, "/v2/apis", Some(Value::Object(req))).await.map_err(err)?;
+    let tags = tags.as_object().filter(|m| !m.is_empty()).cloned();
+    let out = match &doc {
+        // API Gateway builds the API from the document (ImportApi); the template's own
+        // properties then override the document's.
+        Some(doc) => {
+            // A generated document may leave the title out; ImportApi needs one.
+            let mut doc = doc.clone();
+            if doc.pointer("/info/title").is_none() {
+                let title = text(props, "Name").unwrap_or_else(|| cx.name(128));
+                match doc.get_mut("info").and_then(Value::as_object_mut) {
+                    Some(info) => {
+                        info.insert("title".into(), json!(title));
+                    }
+                    None => doc["info"] = json!({"title": title}),
+                }
+            }
+            let out = call(cx, Method::PUT, "/v2/apis", Some(json!({"body": doc.to_string()})))
+                .await
+                .map_err(err)?;
+            let id = id_of(&out, "apiId");
+            for key in ["target", "routeKey"] {
+                req.remove(key);
+            }
+            if !req.is_empty() {
+                call(cx, Method::PATCH, &format!("/v2/apis/{id}"), Some(Value::Object(req)))
+                    .await
+                    .map_err(err)?;
+            }
+            if let Some(tags) = tags {
+                let arn = format!("arn:aws:apigateway:{}::/apis/{id}", cx.region());
+                let path = format!("/v2/tags/{}", urlencoding(&arn));
+                call(cx, Method::POST, &path, Some(json!({"tags": tags}))).await.map_err(err)?;
+            }
+            out
+        }
+        None => {
+            req.entry("name").or_insert_with(|| json!(cx.name(128)));
+            req.insert(
+                "protocolType".into(),
+                json!(text(props, "ProtocolType").unwrap_or_else(|| "HTTP".to_owned())),
+            );
+            if let Some(tags) = tags {
+                req.insert("tags".into(), Value::Object(tags));
+            }
+            call(cx, Method::POST, "/v2/apis", Some(Value::Object(req))).await.map_err(err)?
+        }
+    };
     let id = id_of(&out, "apiId");
     let endpoint = out.get("apiEndpoint").cloned().unwrap_or(Value::Null);
-    if let Some(doc) = doc {
-        import_routes(cx, &id, &doc).await?;
-    }
     Ok(Created::new(id.clone()).with("ApiId", id).with("ApiEndpoint", endpoint))
 }
 
-/// An authorizer of the document, created once: its id and route authorization type.
-struct Authorizer {
-    id: String,
-    kind: &'static str,
-}
-
-/// The authorizers of `components.securitySchemes` carrying `x-amazon-apigateway-authorizer`.
-async fn import_authorizers(
-    cx: &Cx<'_>,
-    api: &str,
-    doc: &Value,
-) -> Outcome<std::collections::BTreeMap<String, Authorizer>> {
-    let mut out = std::collections::BTreeMap::new();
-    let schemes = doc.get("components").and_then(|c| c.get("securitySchemes")).and_then(Value::as_object);
-    for (name, scheme) in schemes.into_iter().flatten() {
-        let Some(a) = scheme.get("x-amazon-apigateway-authorizer") else {
-            return Err(format!("Security scheme {name} has no x-amazon-apigateway-authorizer"));
-        };
-        let jwt = text(a, "type").is_some_and(|t| t.eq_ignore_ascii_case("jwt"));
-        let mut body = Map::new();
-        body.insert("name".into(), json!(name));
-        body.insert("authorizerType".into(), json!(if jwt { "JWT" } else { "REQUEST" }));
-        let identity = match a.get("identitySource") {
-            Some(Value::String(s)) => json!(s.split(',').map(str::trim).collect::<Vec<_>>()),
-            Some(v) => v.clone(),
-            None if jwt => json!(["$request.header.Authorization"]),
-            None => json!([]),
-        };
-        body.insert("identitySource".into(), identity);
-        for key in [
-            "jwtConfiguration",
-            "authorizerUri",
-            "authorizerPayloadFormatVersion",
-            "enableSimpleResponses",
-            "authorizerResultTtlInSeconds",
-            "authorizerCredentialsArn",
-        ] {
-            if let Some(v) = a.get(key) {
-                body.insert(key.into(), v.clone());
-            }
-        }
-        let out_id =
-            call(cx, Method::POST, &format!("/v2/apis/{api}/authorizers"), Some(Value::Object(body)))
-                .await
-                .map_err(err)?;
-        out.insert(
-            name.clone(),
-            Authorizer { id: id_of(&out_id, "authorizerId"), kind: if jwt { "JWT" } else { "CUSTOM" } },
-        );
-    }
-    Ok(out)
-}
-
-/// Integrations and routes from an OpenAPI document's operations, with the authorizers their
-/// `security` requirements name (an operation's own, else the document's).
-async fn import_routes(cx: &Cx<'_>, api: &str, doc: &Value) -> Outcome<()> {
-    let authorizers = import_authorizers(cx, api, doc).await?;
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return Ok(()) };
-    for (path, item) in paths {
-        let Some(ops) = item.as_object() else { continue };
-        for (verb, op) in ops {
-            let Some(integration) = op.get("x-amazon-apigateway-integration") else { continue };
-            let method = if verb == "x-amazon-apigateway-any-method" {
-                "ANY".to_owned()
-            } else {
-                verb.to_ascii_uppercase()
-            };
-            let route_key =
-                if path == "$default" { "$default".to_owned() } else { format!("{method} {path}") };
-            let kind =
-                text(integration, "type").unwrap_or_else(|| "aws_proxy".to_owned()).to_ascii_uppercase();
-            let mut i = Map::new();
-            i.insert("integrationType".into(), json!(kind));
-            for (from, to) in [
-                ("uri", "integrationUri"),
-                ("httpMethod", "integrationMethod"),
-                ("payloadFormatVersion", "payloadFormatVersion"),
-                ("timeoutInMillis", "timeoutInMillis"),
-                ("connectionType", "connectionType"),
-                ("credentials", "credentialsArn"),
-            ] {
-                if let Some(v) = integration.get(from) {
-                    i.insert(to.into(), v.clone());
-                }
-            }
-            i.entry("payloadFormatVersion").or_insert(json!("2.0"));
-            let out = call(cx, Method::POST, &format!("/v2/apis/{api}/integrations"), Some(Value::Object(i)))
-                .await
-                .map_err(err)?;
-            let integration_id = id_of(&out, "integrationId");
-            let mut route =
-                json!({"routeKey": route_key, "target": format!("integrations/{integration_id}")});
-            let requirement = op
-                .get("security")
-                .or_else(|| doc.get("security"))
-                .and_then(Value::as_array)
-                .and_then(|r| r.first())
-                .and_then(Value::as_object)
-                .and_then(|m| m.iter().next());
-            if let Some((scheme, scopes)) = requirement {
-                let a = authorizers.get(scheme).ok_or_else(|| {
-                    format!("Security requirement {scheme} names no security scheme of the document")
-                })?;
-                route["authorizationType"] = json!(a.kind);
-                route["authorizerId"] = json!(a.id);
-                if a.kind == "JWT" && scopes.as_array().is_some_and(|s| !s.is_empty()) {
-                    route["authorizationScopes"] = scopes.clone();
-                }
-            }
-            call(cx, Method::POST, &format!("/v2/apis/{api}/routes"), Some(route)).await.map_err(err)?;
-        }
-    }
-    Ok(())
+/// `/` and `:` escaped, for an ARN in a path segment.
+fn urlencoding(arn: &str) -> String {
+    arn.replace('%', "%25").replace('/', "%2F").replace(':', "%3A")
 }
 
 pub async fn update_api(cx: &Cx<'_>, id: &str, props: &Value) -> Outcome<()> {
     let Some(doc) = super::apigateway::body(cx, props).await? else { return Ok(()) };
-    // The document replaces the API's routes and integrations.
-    for (kind, key) in
-        [("routes", "routeId"), ("integrations", "integrationId"), ("authorizers", "authorizerId")]
-    {
-        let out = call(cx, Method::GET, &format!("/v2/apis/{id}/{kind}"), None).await.map_err(err)?;
-        for item in out.get("items").and_then(Value::as_array).into_iter().flatten() {
-            let child = id_of(item, key);
-            call(cx, Method::DELETE, &format!("/v2/apis/{id}/{kind}/{child}"), None).await.map_err(err)?;
-        }
+    // The document replaces the API's routes, integrations and authorizers (ReimportApi).
+    call(cx, Method::PUT, &format!("/v2/apis/{id}"), Some(json!({"body": doc.to_string()})))
+        .await
+        .map_err(err)?;
+    if let Some(name) = props.get("Name") {
+        call(cx, Method::PATCH, &format!("/v2/apis/{id}"), Some(json!({"name": name}))).await.map_err(err)?;
     }
-    import_routes(cx, id, &doc).await
+    Ok(())
 }
 
 pub async fn delete_api(cx: &Cx<'_>, id: &str) -> Result<(), ApiError> {

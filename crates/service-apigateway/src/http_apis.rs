@@ -28,6 +28,27 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
             })?;
             ok(ctx, created, &api_view(&api))
         }
+        Operation::ExportApi { api, specification, yaml, extensions, stage } => {
+            if specification != "OAS30" {
+                return Err(Error::bad(format!("Invalid specification: {specification}")));
+            }
+            let api = inner.http_api(ctx, &api)?;
+            let doc = crate::http_openapi::export(&api, stage.as_deref(), extensions)?;
+            let (body, content_type) = if yaml {
+                (crate::openapi::to_yaml(&doc), "application/yaml")
+            } else {
+                (serde_json::to_string_pretty(&doc).unwrap_or_default(), "application/json")
+            };
+            let mut resp = http::Response::new(bytes::Bytes::from(body));
+            resp.headers_mut()
+                .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+            protocol::rest::set_request_id(
+                resp.headers_mut(),
+                protocol::Protocol::RestJson,
+                ctx.request_id.as_str(),
+            );
+            Ok(resp)
+        }
         Operation::GetApi(id) => ok(ctx, StatusCode::OK, &api_view(&*inner.http_api(ctx, &id)?)),
         Operation::GetApis => {
             let mut apis = inner.list(ctx, |a| if let Api::Http(h) = a { Some(h.clone()) } else { None });

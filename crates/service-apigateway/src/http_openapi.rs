@@ -4,7 +4,8 @@
 //! `x-amazon-apigateway-integration` one integration and the route to it (`$default` for the
 //! `$default` path, `ANY` for `x-amazon-apigateway-any-method`), authorized as the operation's
 //! `security` (or the document's) asks. A reimport replaces the routes, integrations and
-//! authorizers; stages and deployments stay.
+//! authorizers; stages and deployments stay. ExportApi writes the same shape back (OpenAPI
+//! 3.0.1), so an exported document imports into the same routes.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ use crate::error::Error;
 use crate::model::{self, HttpApi, HttpAuthorizer, Integration, Route};
 use crate::openapi::OPERATIONS;
 use crate::operation::{HttpAuthorizerInput, IntegrationInput, RouteInput};
+use serde_json::{Map, json};
 
 fn invalid(why: &str) -> Error {
     Error::bad(format!("Invalid OpenAPI input: {why}"))
@@ -172,6 +174,152 @@ fn authorizers(api: &mut HttpApi, doc: &Value) -> Result<BTreeMap<String, (Strin
     Ok(out)
 }
 
+/// The API (or what `stage` has deployed) as an OpenAPI 3.0.1 document; `extensions` adds the
+/// `x-amazon-apigateway-*` members that make it importable.
+pub(crate) fn export(api: &HttpApi, stage: Option<&str>, extensions: bool) -> Result<Value, Error> {
+    let (routes, integrations, authorizers) = match stage {
+        None => (&api.routes, &api.integrations, &api.authorizers),
+        Some(name) => {
+            let stage = api.stages.get(name).ok_or_else(|| {
+                Error::NotFoundException(format!("Unable to find stage {name} in API {}", api.api_id))
+            })?;
+            match stage.deployment_id.as_ref().and_then(|d| api.deployments.get(d)) {
+                Some(d) if !stage.auto_deploy => (&d.routes, &d.integrations, &d.authorizers),
+                _ => (&api.routes, &api.integrations, &api.authorizers),
+            }
+        }
+    };
+    let mut paths = Map::new();
+    let mut by_key: Vec<&Route> = routes.values().collect();
+    by_key.sort_by(|a, b| a.route_key.cmp(&b.route_key));
+    for route in by_key {
+        let (method, path) = match route.route_key.split_once(' ') {
+            Some((m, p)) => (m, p),
+            None => ("ANY", route.route_key.as_str()),
+        };
+        let key = OPERATIONS
+            .iter()
+            .find(|(_, m)| *m == method)
+            .map_or("x-amazon-apigateway-any-method", |(k, _)| k);
+        let mut op = Map::new();
+        if let Some(name) = &route.operation_name {
+            op.insert("operationId".into(), json!(name));
+        }
+        op.insert(
+            "responses".into(),
+            json!({"default": {"description": format!("Default response for {}", route.route_key)}}),
+        );
+        if let Some(authorizer) = route.authorizer_id.as_ref().and_then(|id| authorizers.get(id)) {
+            let scopes = route.authorization_scopes.clone().unwrap_or_default();
+            op.insert("security".into(), json!([{ authorizer.name.clone(): scopes }]));
+        }
+        let integration = route
+            .target
+            .as_deref()
+            .and_then(|t| t.strip_prefix("integrations/"))
+            .and_then(|id| integrations.get(id));
+        if let (true, Some(i)) = (extensions, integration) {
+            op.insert("x-amazon-apigateway-integration".into(), integration_extension(i));
+        }
+        let item = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        item[key] = Value::Object(op);
+        let names: Vec<&str> =
+            path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
+        if !names.is_empty() && item.get("parameters").is_none() {
+            let params: Vec<Value> = names
+                .iter()
+                .map(|n| {
+                    let name = n.trim_end_matches('+');
+                    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+                })
+                .collect();
+            item["parameters"] = json!(params);
+        }
+    }
+    let mut doc = json!({
+        "openapi": "3.0.1",
+        "info": {"title": api.name, "version": api.version.clone().unwrap_or_else(|| model::iso(api.created_ms))},
+        "servers": [{
+            "url": format!("https://{}.execute-api.{}.amazonaws.com/{{basePath}}", api.api_id, api.owner.region),
+            "variables": {"basePath": {"default": stage.unwrap_or_default()}}
+        }],
+        "paths": paths,
+    });
+    if let Some(d) = &api.description {
+        doc["info"]["description"] = json!(d);
+    }
+    let schemes: Map<String, Value> =
+        authorizers.values().map(|a| (a.name.clone(), scheme(a, extensions))).collect();
+    if !schemes.is_empty() {
+        doc["components"] = json!({"securitySchemes": schemes});
+    }
+    if extensions {
+        if let Some(cors) = &api.cors_configuration {
+            doc["x-amazon-apigateway-cors"] = serde_json::to_value(cors).unwrap_or_default();
+        }
+        doc["x-amazon-apigateway-importexport-version"] = json!("1.0");
+    }
+    Ok(doc)
+}
+
+fn integration_extension(i: &Integration) -> Value {
+    let mut x = json!({
+        "type": i.integration_type.to_ascii_lowercase(),
+        "connectionType": i.connection_type,
+        "timeoutInMillis": i.timeout_in_millis,
+    });
+    for (key, value) in [
+        ("uri", &i.integration_uri),
+        ("httpMethod", &i.integration_method),
+        ("payloadFormatVersion", &i.payload_format_version),
+        ("description", &i.description),
+    ] {
+        if let Some(v) = value {
+            x[key] = json!(v);
+        }
+    }
+    if let Some(m) = &i.request_parameters {
+        x["requestParameters"] = json!(m);
+    }
+    if let Some(m) = &i.response_parameters {
+        x["responseParameters"] = json!(m);
+    }
+    x
+}
+
+fn scheme(a: &HttpAuthorizer, extensions: bool) -> Value {
+    let jwt = a.authorizer_type == "JWT";
+    let mut s = if jwt {
+        json!({"type": "oauth2", "flows": {}})
+    } else {
+        json!({"type": "apiKey", "name": a.identity_source.first().cloned().unwrap_or_default(), "in": "header"})
+    };
+    if extensions {
+        let mut x =
+            json!({"type": a.authorizer_type.to_ascii_lowercase(), "identitySource": a.identity_source});
+        if let Some(c) = &a.jwt_configuration {
+            x["jwtConfiguration"] = serde_json::to_value(c).unwrap_or_default();
+        }
+        for (key, value) in [
+            ("authorizerUri", &a.authorizer_uri),
+            ("authorizerPayloadFormatVersion", &a.authorizer_payload_format_version),
+            ("authorizerCredentialsArn", &a.authorizer_credentials_arn),
+        ] {
+            if let Some(v) = value {
+                x[key] = json!(v);
+            }
+        }
+        if !jwt {
+            x["authorizerResultTtlInSeconds"] = json!(a.authorizer_result_ttl_in_seconds);
+            if let Some(simple) = a.enable_simple_responses {
+                x["enableSimpleResponses"] = json!(simple);
+            }
+        }
+        s["x-amazon-apigateway-authorizer"] = x;
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -243,6 +391,35 @@ mod tests {
         let keys: Vec<&str> = api.routes.values().map(|r| r.route_key.as_str()).collect();
         assert_eq!(keys, ["GET /only"]);
         assert_eq!(api.integrations.len(), 1);
+    }
+
+    #[test]
+    fn an_exported_document_imports_into_the_same_api() {
+        let mut api = empty_api();
+        apply(&mut api, &example()).expect("imports");
+        let doc = export(&api, None, true).expect("exports");
+        assert_eq!(doc["openapi"], "3.0.1");
+        assert!(doc["paths"]["/pets/{id}"]["get"]["x-amazon-apigateway-integration"].is_object());
+        assert_eq!(doc["paths"]["/pets/{id}"]["parameters"][0]["name"], "id");
+        let mut again = empty_api();
+        apply(&mut again, &doc).expect("the export imports");
+        // What an import makes, without its generated ids.
+        let shape = |a: &HttpApi| {
+            let mut parts: Vec<String> = a
+                .routes
+                .values()
+                .map(|r| format!("{} {} {:?}", r.route_key, r.authorization_type, r.authorization_scopes))
+                .chain(a.integrations.values().map(|i| {
+                    format!("{} {:?} {:?}", i.integration_type, i.integration_uri, i.request_parameters)
+                }))
+                .collect();
+            parts.sort();
+            (a.name.clone(), parts, a.authorizers.len(), a.cors_configuration.clone())
+        };
+        assert_eq!(shape(&again), shape(&api));
+        // Without extensions, nothing says how to integrate.
+        let plain = export(&api, None, false).expect("exports");
+        assert!(plain["paths"]["/pets/{id}"]["get"].get("x-amazon-apigateway-integration").is_none());
     }
 
     #[test]

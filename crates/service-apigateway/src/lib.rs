@@ -195,6 +195,7 @@ impl Inner {
             O::CreateApi(_)
             | O::ImportApi(_)
             | O::ReimportApi(..)
+            | O::ExportApi { .. }
             | O::GetApi(_)
             | O::GetApis
             | O::UpdateApi(..)

@@ -40,6 +40,28 @@ pub(crate) fn parse(body: &[u8]) -> Result<Value, Error> {
     }
 }
 
+/// A document as YAML (ExportApi's `outputType=YAML`).
+pub(crate) fn to_yaml(doc: &Value) -> String {
+    fn convert(v: &Value) -> yaml_rust2::Yaml {
+        use yaml_rust2::Yaml;
+        match v {
+            Value::Null => Yaml::Null,
+            Value::Bool(b) => Yaml::Boolean(*b),
+            Value::Number(n) => n.as_i64().map_or_else(|| Yaml::Real(n.to_string()), Yaml::Integer),
+            Value::String(s) => Yaml::String(s.clone()),
+            Value::Array(items) => Yaml::Array(items.iter().map(convert).collect()),
+            Value::Object(m) => {
+                Yaml::Hash(m.iter().map(|(k, v)| (Yaml::String(k.clone()), convert(v))).collect())
+            }
+        }
+    }
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = yaml_rust2::YamlEmitter::new(&mut out).dump(&convert(doc));
+    out.push('\n');
+    out
+}
+
 /// CreateRestApi's input as the document's `info` and extensions give it.
 pub(crate) fn api_input(doc: &Value) -> Result<RestApiInput, Error> {
     if doc.get("openapi").is_none() && doc.get("swagger").is_none() {
@@ -251,6 +273,12 @@ mod tests {
         apply(&mut api, &doc).expect("applies again");
         assert_eq!(api.resources.len(), 4);
         assert!(api_input(&json!({"info": {"title": "x"}})).is_err());
+    }
+
+    #[test]
+    fn documents_written_as_yaml_read_back_the_same() {
+        let doc = json!({"openapi": "3.0.1", "info": {"title": "t: x", "version": 1}, "paths": {"/a": {"get": {}}}, "n": 1.5, "b": [true, null]});
+        assert_eq!(parse(to_yaml(&doc).as_bytes()).expect("parses"), doc);
     }
 
     #[test]

@@ -370,6 +370,14 @@ pub enum Operation {
     ImportApi(String),
     /// ReimportApi: the API and the OpenAPI document.
     ReimportApi(String, String),
+    /// ExportApi: the API, the specification, JSON or YAML, extensions, the stage.
+    ExportApi {
+        api: String,
+        specification: String,
+        yaml: bool,
+        extensions: bool,
+        stage: Option<String>,
+    },
     GetApi(String),
     GetApis,
     UpdateApi(String, Box<ApiInput>),
@@ -545,6 +553,18 @@ impl Operation {
             "CreateApi" => Operation::CreateApi(Box::new(json(body)?)),
             "ImportApi" => Operation::ImportApi(json::<ImportInput>(body)?.document()?),
             "ReimportApi" => Operation::ReimportApi(api(), json::<ImportInput>(body)?.document()?),
+            "ExportApi" => Operation::ExportApi {
+                api: api(),
+                specification: label("specification"),
+                yaml: match param(query, "outputType").as_deref() {
+                    Some("YAML") => true,
+                    Some("JSON") => false,
+                    _ => return Err(Error::bad("OutputType must be JSON or YAML")),
+                },
+                extensions: param(query, "includeExtensions")
+                    .is_none_or(|v| !v.eq_ignore_ascii_case("false")),
+                stage: param(query, "stageName"),
+            },
             "GetApi" => Operation::GetApi(api()),
             "GetApis" => Operation::GetApis,
             "UpdateApi" => Operation::UpdateApi(api(), Box::new(json(body)?)),

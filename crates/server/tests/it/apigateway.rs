@@ -395,6 +395,24 @@ async fn http_apis_import_and_reimport_openapi_documents() {
 
     let refused = apigw.import_api().body("{\"info\": {}}").send().await.expect_err("not OpenAPI");
     assert!(refused.into_service_error().is_bad_request_exception());
+
+    // What ExportApi writes imports into the same routes, as JSON and as YAML.
+    for output in ["JSON", "YAML"] {
+        let exported = apigw
+            .export_api()
+            .api_id(api_id)
+            .specification("OAS30")
+            .output_type(output)
+            .send()
+            .await
+            .expect("export");
+        let text = String::from_utf8(exported.body().expect("a document").as_ref().to_vec()).expect("utf-8");
+        assert!(text.contains("x-amazon-apigateway-integration"), "{text}");
+        let copy = apigw.import_api().body(text).send().await.expect("the export imports");
+        let routes = apigw.get_routes().api_id(copy.api_id().expect("id")).send().await.expect("routes");
+        let keys: Vec<&str> = routes.items().iter().filter_map(|r| r.route_key()).collect();
+        assert_eq!((output, keys), (output, vec!["POST /other"]));
+    }
 }
 
 #[tokio::test]

@@ -2,6 +2,9 @@
 //! format with the `$context` variables substituted (unknown or empty ones as `-`, as API
 //! Gateway writes them) — to its CloudWatch Logs group, shipped in batches in the background
 //! through `ports::ServiceApi` (`CreateLogStream`, `PutLogEvents`), never on the request's path.
+//! Execution logs: a REST stage whose method settings log at `INFO` or `ERROR` writes what each
+//! request did to `API-Gateway-Execution-Logs_{apiId}/{stage}` (made when missing, as API Gateway
+//! does), through the same shipper.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -13,7 +16,7 @@ use tokio::sync::mpsc;
 use types::{AccountId, Region, Scope};
 
 use crate::error::Error;
-use crate::model::AccessLogSettings;
+use crate::model::{AccessLogSettings, RestApi};
 use crate::{Api, Inner};
 
 /// The most lines one `PutLogEvents` carries, and how long lines wait to be batched.
@@ -168,9 +171,121 @@ impl Pending {
                 stream: format!("{}_{}", self.api_id, self.stage.trim_start_matches('$')),
                 message: line,
                 epoch_ms: self.epoch_ms,
+                make_group: false,
             },
         );
     }
+}
+
+/// A REST API request on a stage that may write execution logs: what its lines need from the
+/// request before it is consumed.
+pub(crate) struct Execution {
+    api_id: String,
+    scope: Scope,
+    stage: String,
+    request_id: String,
+    method: String,
+    query: String,
+    headers: Vec<(String, String)>,
+    epoch_ms: i64,
+}
+
+impl Execution {
+    /// `Some` when the REST stage the request addresses logs executions for some method.
+    pub fn start(
+        inner: &Inner,
+        ctx: &RequestContext,
+        api: &RestApi,
+        target: &crate::dataplane::Target,
+        req: &Request,
+    ) -> Option<Execution> {
+        let first = target.path.trim_start_matches('/').split('/').next().unwrap_or_default();
+        let stage = api.stages.get(first)?;
+        if stage.method_settings.values().all(|m| m.logging_level == "OFF") {
+            return None;
+        }
+        let region = Region::parse(&api.owner.region)?;
+        let account = AccountId::parse(&api.owner.account)?;
+        Some(Execution {
+            api_id: api.id.clone(),
+            scope: Scope { account, region },
+            stage: stage.stage_name.clone(),
+            request_id: ctx.request_id.as_str().to_owned(),
+            method: req.method().as_str().to_owned(),
+            query: req.uri().query().unwrap_or_default().to_owned(),
+            headers: req
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect(),
+            epoch_ms: inner.now_ms(),
+        })
+    }
+
+    /// Writes the request's lines at the level its method's setting (else the stage's `*/*`)
+    /// asks: `INFO` every request's course, `ERROR` only failed ones; `dataTraceEnabled` adds
+    /// the request's query string and headers and the response body.
+    pub fn finish(self, inner: &Inner, api: &RestApi, route: &Route, resp: &Response) {
+        let Some(stage) = api.stages.get(&self.stage) else { return };
+        let key = crate::dataplane::method_setting_key(&route.resource_path, &self.method);
+        let Some(setting) = stage.method_settings.get(&key).or_else(|| stage.method_settings.get("*/*"))
+        else {
+            return;
+        };
+        let status = resp.status().as_u16();
+        let failed = status >= 400;
+        let info = setting.logging_level == "INFO";
+        let wanted = info || (setting.logging_level == "ERROR" && failed);
+        if !wanted {
+            return;
+        }
+        let mut lines = Vec::new();
+        if info {
+            lines.push(format!("Extended Request Id: {}", self.request_id));
+            lines.push(format!("Starting execution for request: {}", self.request_id));
+            lines.push(format!("HTTP Method: {}, Resource Path: {}", self.method, route.resource_path));
+            if setting.data_trace_enabled {
+                let query: BTreeMap<String, String> =
+                    form_urlencoded::parse(self.query.as_bytes()).into_owned().collect();
+                lines.push(format!("Method request query string: {}", brace(&query)));
+                let headers: BTreeMap<String, String> = self.headers.iter().cloned().collect();
+                lines.push(format!("Method request headers: {}", brace(&headers)));
+            }
+        }
+        if let Some((kind, message)) = crate::dataplane::error_of(resp).filter(|_| failed) {
+            lines.push(format!("Execution failed: {kind}: {message}"));
+        }
+        if info && setting.data_trace_enabled {
+            lines.push(format!(
+                "Method response body after transformations: {}",
+                String::from_utf8_lossy(&resp.body()[..resp.body().len().min(1 << 10)])
+            ));
+        }
+        if info && !failed {
+            lines.push("Successfully completed execution".to_owned());
+        }
+        lines.push(format!("Method completed with status: {status}"));
+        let group = format!("API-Gateway-Execution-Logs_{}/{}", self.api_id, self.stage);
+        for line in lines {
+            inner.access_logs.send(
+                inner,
+                Line {
+                    scope: self.scope.clone(),
+                    group: group.clone(),
+                    stream: format!("{}-nimbus", self.stage),
+                    message: format!("({}) {line}", self.request_id),
+                    epoch_ms: self.epoch_ms,
+                    make_group: true,
+                },
+            );
+        }
+    }
+}
+
+/// A map as API Gateway prints one in execution logs: `{a=1, b=2}`.
+fn brace(map: &BTreeMap<String, String>) -> String {
+    let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", parts.join(", "))
 }
 
 struct Line {
@@ -179,6 +294,8 @@ struct Line {
     stream: String,
     message: String,
     epoch_ms: i64,
+    /// Execution logs' group is API Gateway's to make; an access log group is the user's.
+    make_group: bool,
 }
 
 /// The background task that ships lines, started with the first one.
@@ -235,9 +352,10 @@ async fn ship(api: Arc<dyn ports::ServiceApi>, mut rx: mpsc::UnboundedReceiver<L
                 serde_json::json!({"logGroupName": group, "logStreamName": stream, "logEvents": events});
             // A stream made earlier may have gone with its group (deleted and created again
             // since): then it is made anew and the lines sent once more.
+            let make_group = lines[0].make_group;
             for attempt in 0..2 {
                 if !streams.contains(&known) {
-                    if !create_stream(api.as_ref(), &scope, &group, &stream).await {
+                    if !create_stream(api.as_ref(), &scope, &group, &stream, make_group).await {
                         break;
                     }
                     streams.insert(known.clone());
@@ -258,10 +376,22 @@ async fn ship(api: Arc<dyn ports::ServiceApi>, mut rx: mpsc::UnboundedReceiver<L
     }
 }
 
-/// Makes the stream (or finds it made); false when the group cannot take lines.
-async fn create_stream(api: &dyn ports::ServiceApi, scope: &Scope, group: &str, stream: &str) -> bool {
+/// Makes the stream (or finds it made), and its group first when `make_group` and it is missing;
+/// false when the group cannot take lines.
+async fn create_stream(
+    api: &dyn ports::ServiceApi,
+    scope: &Scope,
+    group: &str,
+    stream: &str,
+    make_group: bool,
+) -> bool {
     let body = serde_json::json!({"logGroupName": group, "logStreamName": stream});
-    let answer = api.call(scope, "logs", logs_request("CreateLogStream", &body)).await;
+    let mut answer = api.call(scope, "logs", logs_request("CreateLogStream", &body)).await;
+    if make_group && String::from_utf8_lossy(answer.body()).contains("ResourceNotFoundException") {
+        let group_body = serde_json::json!({"logGroupName": group});
+        api.call(scope, "logs", logs_request("CreateLogGroup", &group_body)).await;
+        answer = api.call(scope, "logs", logs_request("CreateLogStream", &body)).await;
+    }
     let exists = String::from_utf8_lossy(answer.body()).contains("ResourceAlreadyExistsException");
     if !answer.status().is_success() && !exists {
         tracing::warn!(group, status = %answer.status(), "access log group unusable; lines dropped");

@@ -676,22 +676,7 @@ async fn stages_write_access_logs_to_cloudwatch_logs() {
     logs.create_log_group().log_group_name("http-access").send().await.expect("group");
     let arn = |group: &str| format!("arn:aws:logs:us-east-1:000000000000:log-group:{group}");
 
-    let api = rest_api(&server, "logged").await;
-    let pets = api.resource(&api.root, "pets").await;
-    api.method(&pets, "GET", &[]).await;
-    api.client
-        .put_integration()
-        .rest_api_id(&api.api_id)
-        .resource_id(&pets)
-        .http_method("GET")
-        .r#type(IntegrationType::Mock)
-        .request_templates("application/json", r#"{"statusCode": 200}"#)
-        .send()
-        .await
-        .expect("mock");
-    api.method_response(&pets, "GET", "200", &[]).await;
-    api.integration_response(&pets, "GET", "200", None, Some(r#"{"pets": []}"#), &[]).await;
-    api.client.create_deployment().rest_api_id(&api.api_id).stage_name("dev").send().await.expect("deploy");
+    let api = mock_pets(&server, "logged").await;
     let patch = |path: &str, value: Option<&str>| {
         PatchOperation::builder()
             .op(if value.is_some() { Op::Replace } else { Op::Remove })
@@ -790,6 +775,98 @@ async fn stages_write_access_logs_to_cloudwatch_logs() {
     assert_eq!(status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     assert_eq!(wait_lines(&logs, "http-access", 1).await.len(), 1, "no line once the settings are gone");
+}
+
+#[tokio::test]
+async fn rest_stages_write_execution_logs_at_their_level() {
+    use aws_sdk_apigateway::types::{Op, PatchOperation};
+
+    let server = Server::ephemeral();
+    let logs = server.logs("test", "us-east-1").await;
+    let api = mock_pets(&server, "executed").await;
+    let set =
+        |path: &str, value: &str| PatchOperation::builder().op(Op::Replace).path(path).value(value).build();
+    let update = |ops: Vec<PatchOperation>| {
+        api.client
+            .update_stage()
+            .rest_api_id(&api.api_id)
+            .stage_name("dev")
+            .set_patch_operations(Some(ops))
+            .send()
+    };
+    update(vec![set("/*/*/logging/loglevel", "INFO"), set("/*/*/logging/dataTrace", "true")])
+        .await
+        .expect("logging on");
+    let group = format!("API-Gateway-Execution-Logs_{}/dev", api.api_id);
+    // API Gateway makes the group: it appears with the first lines.
+    let lines_of = |want: usize| {
+        let (logs, group) = (logs.clone(), group.clone());
+        async move {
+            let mut lines: Vec<String> = Vec::new();
+            for _ in 0..50 {
+                if let Ok(out) = logs.filter_log_events().log_group_name(&group).send().await {
+                    lines = out.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect();
+                    if lines.len() >= want {
+                        break;
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            lines
+        }
+    };
+    let url = server.execute_api(&api.api_id, "/dev/pets?color=red");
+    let (status, headers, _) = send(reqwest::Method::GET, &url, &[("x-test", "yes")], "").await;
+    assert_eq!(status, 200);
+    let id = headers.get("x-amzn-requestid").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let lines = lines_of(7).await;
+    let expected = [
+        format!("({id}) Starting execution for request: {id}"),
+        format!("({id}) HTTP Method: GET, Resource Path: /pets"),
+        format!("({id}) Method request query string: {{color=red}}"),
+        format!("({id}) Method completed with status: 200"),
+    ];
+    for line in &expected {
+        assert!(lines.contains(line), "{line} in {lines:#?}");
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("Method request headers: {") && l.contains("x-test=yes")),
+        "{lines:#?}"
+    );
+
+    // At ERROR, only failed requests write.
+    update(vec![set("/*/*/logging/loglevel", "ERROR")]).await.expect("errors only");
+    let before = lines.len();
+    send(reqwest::Method::GET, &url, &[], "").await;
+    let (status, _, _) =
+        send(reqwest::Method::GET, &server.execute_api(&api.api_id, "/dev/nothing"), &[], "").await;
+    assert_eq!(status, 403);
+    let lines = lines_of(before + 2).await;
+    let added = &lines[before..];
+    assert_eq!(added.len(), 2, "{added:#?}");
+    assert!(added[0].contains("Execution failed: MISSING_AUTHENTICATION_TOKEN"), "{added:#?}");
+    assert!(added[1].ends_with("Method completed with status: 403"), "{added:#?}");
+}
+
+/// A REST API whose `GET /pets` is a MOCK answering `{"pets": []}`, deployed to `dev`.
+async fn mock_pets(server: &Server, name: &str) -> Rest {
+    let api = rest_api(server, name).await;
+    let pets = api.resource(&api.root, "pets").await;
+    api.method(&pets, "GET", &[]).await;
+    api.client
+        .put_integration()
+        .rest_api_id(&api.api_id)
+        .resource_id(&pets)
+        .http_method("GET")
+        .r#type(IntegrationType::Mock)
+        .request_templates("application/json", r#"{"statusCode": 200}"#)
+        .send()
+        .await
+        .expect("mock");
+    api.method_response(&pets, "GET", "200", &[]).await;
+    api.integration_response(&pets, "GET", "200", None, Some(r#"{"pets": []}"#), &[]).await;
+    api.client.create_deployment().rest_api_id(&api.api_id).stage_name("dev").send().await.expect("deploy");
+    api
 }
 
 /// The messages of a log group, oldest first, once there are at least `want`.

@@ -105,6 +105,10 @@ fn with_stage_variables(uri: &str, vars: &BTreeMap<String, String>) -> String {
 pub(crate) async fn handle(inner: &Inner, ctx: &RequestContext, target: Target, req: Request) -> Response {
     let api = inner.api(&target.api_id);
     let logging = api.as_ref().and_then(|api| access_log::Pending::start(inner, ctx, api, &target, &req));
+    let execution = match &api {
+        Some(Api::Rest(rest)) => access_log::Execution::start(inner, ctx, rest, &target, &req),
+        _ => None,
+    };
     let mut route = access_log::Route::default();
     let resp = match &api {
         Some(Api::Http(api)) => http_api(inner, ctx, api, target, req, &mut route).await,
@@ -117,6 +121,9 @@ pub(crate) async fn handle(inner: &Inner, ctx: &RequestContext, target: Target, 
     };
     if let Some(pending) = logging {
         pending.finish(inner, &route, &resp);
+    }
+    if let (Some(execution), Some(Api::Rest(rest))) = (execution, &api) {
+        execution.finish(inner, rest, &route, &resp);
     }
     resp
 }
@@ -264,7 +271,7 @@ fn with_authorizer(mut event: serde_json::Value, authorizer: serde_json::Value) 
 }
 
 /// The method setting key of a REST method: `~1users~1{id}/GET`.
-fn method_setting_key(resource_path: &str, method: &str) -> String {
+pub(crate) fn method_setting_key(resource_path: &str, method: &str) -> String {
     format!("{}/{method}", resource_path.replace('~', "~0").replace('/', "~1"))
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
-use ports::{NoTraces, ServiceApi, TraceReader};
+use ports::{NoTraces, NoUsage, ServiceApi, TraceReader, UsageReader};
 use protocol::{AwsService, BoxFuture, Protocol, RequestContext};
 use serde_json::{Value, json};
 use types::trace::TraceId;
@@ -86,11 +86,18 @@ struct Window {
 pub struct Console {
     api: Arc<dyn ServiceApi>,
     traces: Arc<dyn TraceReader>,
+    usage: Arc<dyn UsageReader>,
 }
 
 impl Console {
     pub fn new(api: Arc<dyn ServiceApi>) -> Console {
-        Console { api, traces: Arc::new(NoTraces) }
+        Console { api, traces: Arc::new(NoTraces), usage: Arc::new(NoUsage) }
+    }
+
+    /// Prices what the usage meter counted (requests, request units, events, stored bytes).
+    pub fn with_usage(mut self, usage: Arc<dyn UsageReader>) -> Console {
+        self.usage = usage;
+        self
     }
 
     /// Shows the traces Nimbus recorded (they are not behind any service's API).

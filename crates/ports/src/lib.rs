@@ -25,6 +25,8 @@ mod objects;
 pub use objects::{ObjectReadError, ObjectReader, StoredObject};
 mod traces;
 pub use traces::{NoTraces, TracePage, TraceReader, TraceRecorder, TraceSummary};
+mod usage;
+pub use usage::{NoUsage, ResourceKind, ResourceUsage, Unit, UsageMeter, UsageReader};
 
 /// A boxed, sendable future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

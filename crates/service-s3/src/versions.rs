@@ -291,21 +291,29 @@ pub fn put(
             .put(OBJECTS, ok.clone(), encoded.clone())
             .put(VERSIONS, version_key_of(&ok, stamp), encoded);
         let mut freed = Vec::new();
+        let mut replaced_size = 0;
         if let Some((k, raw, old)) = replaced_null(e, state, &ok, current.as_deref())? {
             if let Some(raw) = raw {
                 batch = batch.expect_value(VERSIONS, k.clone(), raw);
             }
             batch = batch.delete(VERSIONS, k);
             freed = old.pieces;
+            replaced_size = old.size;
         }
         let announced =
             announce(e, cx, &mut batch, bucket, event, key, &record, state != Versioning::Unversioned)?;
         let failed: fn() -> Error = extra.as_ref().map_or(|| Error::NoSuchBucket, |x| x.failed);
         if commit(e, batch, extra_conditions, failed, announced)? {
             body::forget(&e.blobs, freed);
+            e.meter.stored(cx, &bucket.name, signed(record.size) - signed(replaced_size));
             return Ok(record);
         }
     }
+}
+
+/// A size as a change in stored bytes (no object comes near `i64::MAX`).
+fn signed(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
 }
 
 /// What a DELETE did: the version it created or removed, and whether that is a delete marker.
@@ -335,13 +343,16 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
             let Some(raw) = current else { return Ok(Deleted::default()) };
             let old: ObjectRecord = model::decode(&raw)?;
             batch = batch.expect_value(OBJECTS, ok.clone(), raw).delete(OBJECTS, ok.clone());
+            let mut removed = 0;
             for (k, _, r) in all_of(e, &ok)? {
                 batch = batch.delete(VERSIONS, k);
+                removed += signed(r.size);
                 freed.extend(r.pieces);
             }
             let announced = announce(e, cx, &mut batch, bucket, Some(delete), key, &old, false)?;
             if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
                 body::forget(&e.blobs, freed);
+                e.meter.stored(cx, &bucket.name, -removed);
                 return Ok(Deleted::default());
             }
             continue;
@@ -359,17 +370,20 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
         if current.is_some() {
             batch = batch.delete(OBJECTS, ok.clone());
         }
+        let mut removed = 0;
         if state == Versioning::Suspended
             && let Some((k, raw, old)) = find(e, &ok, "null")?
         {
             batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k);
             freed = old.pieces;
+            removed = signed(old.size);
         }
         batch = batch.put(VERSIONS, version_key_of(&ok, stamp), model::encode(&marker)?);
         let out = Deleted { version_id: Some(wire_id(&marker)), delete_marker: true };
         let announced = announce(e, cx, &mut batch, bucket, Some(marker_created), key, &marker, true)?;
         if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
             body::forget(&e.blobs, freed);
+            e.meter.stored(cx, &bucket.name, -removed);
             return Ok(out);
         }
     }
@@ -411,6 +425,7 @@ pub fn delete_version(
         let announced = announce(e, cx, &mut batch, bucket, Some(event), key, gone, true)?;
         if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
             body::forget(&e.blobs, gone.pieces.clone());
+            e.meter.stored(cx, &bucket.name, -signed(gone.size));
             return Ok(Deleted { version_id: Some(id.to_owned()), delete_marker: gone.delete_marker });
         }
     }

@@ -224,7 +224,8 @@ impl Console {
                 cost::function_cost(&prices, name, arch, &reports)
             })
             .collect();
-        json_ok(&cost::report(prices, window.since, window.until, functions))
+        let usage = self.usage.usage(scope, window.since, window.until);
+        json_ok(&cost::report(prices, window.since, window.until, functions, &usage))
     }
 }
 

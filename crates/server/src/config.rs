@@ -28,7 +28,7 @@ pub enum Command {
     Invoke(crate::cli::InvokeArgs),
     /// Print a function's logs; `-f` follows them.
     Logs(crate::cli::LogsArgs),
-    /// What the recorded Lambda traffic would cost on AWS, per function.
+    /// What the recorded traffic would cost on AWS: Lambda per function, the rest per resource.
     Cost(crate::cli::CostArgs),
 }
 

@@ -7,6 +7,7 @@
 //! Start at [`Console`], then `graph.rs` and `invocations.rs`.
 
 pub mod api;
+pub mod coldstarts;
 pub mod cost;
 mod error;
 pub mod graph;
@@ -58,7 +59,12 @@ enum Operation {
         scope: Scope,
         function: String,
         window: Window,
+        after: Option<invocations::Cursor>,
         limit: usize,
+    },
+    ColdStarts {
+        scope: Scope,
+        window: Window,
     },
     Cost {
         scope: Scope,
@@ -124,14 +130,22 @@ impl Console {
                 json_ok(&graph)
             }
             Operation::Functions { scope, window } => self.functions(&scope, window).await,
-            Operation::Invocations { scope, function, window, limit } => {
+            Operation::Invocations { scope, function, window, after, limit } => {
                 let reader = Reader::new(self.api.as_ref(), &scope);
                 let lines = invocations::read(reader, &function, window.since, window.until).await?;
-                let mut list = invocations::invocations(&lines);
+                let list = invocations::invocations(&lines);
                 let total = list.len();
-                list.truncate(limit);
-                json_ok(&json!({ "function": function, "total": total, "invocations": list }))
+                let (mut list, next) = invocations::page(list, after.as_ref(), limit);
+                // Only the page's invocations are looked up in the trace store.
+                for i in &mut list {
+                    if let Some(invoked) = self.traces.invocation(&scope, &i.request_id) {
+                        i.trace_id = Some(invoked.span.trace.to_string());
+                        i.trigger = Some(invocations::Trigger::of(&invoked));
+                    }
+                }
+                json_ok(&json!({ "function": function, "total": total, "invocations": list, "next": next }))
             }
+            Operation::ColdStarts { scope, window } => self.cold_starts(&scope, window).await,
             Operation::Cost { scope, window } => self.cost(&scope, window).await,
             Operation::Traces { scope, after, limit } => {
                 json_ok(&traces::page(&self.traces.recent(&scope, after, limit)))
@@ -212,6 +226,32 @@ impl Console {
             })
             .collect();
         json_ok(&json!({ "since": window.since, "until": window.until, "functions": functions }))
+    }
+
+    async fn cold_starts(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
+        let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
+        let all = self.with_invocations(scope, window).await?;
+        let now = now_ms();
+        let functions: Vec<coldstarts::ColdStarts> = all
+            .iter()
+            .map(|(name, arch, raw, list)| {
+                // "All recorded" spans from the first invocation seen.
+                let start = if window.since > 0 {
+                    window.since
+                } else {
+                    list.iter().map(|i| i.started_ms).min().unwrap_or(now)
+                };
+                let window_ms = window.until.unwrap_or(now).min(now) - start;
+                let memory = raw["MemorySize"].as_u64().and_then(|m| u32::try_from(m).ok()).unwrap_or(128);
+                coldstarts::analyse(&prices, name, arch, memory, list, window_ms)
+            })
+            .collect();
+        json_ok(&json!({
+            "since": window.since,
+            "until": window.until,
+            "prices": prices.lambda,
+            "functions": functions,
+        }))
     }
 
     async fn cost(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
@@ -300,13 +340,21 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
         "graph" => Ok(Operation::Graph(scope)),
         "functions" => Ok(Operation::Functions { scope, window: window()? }),
         "cost" => Ok(Operation::Cost { scope, window: window()? }),
+        "coldstarts" => Ok(Operation::ColdStarts { scope, window: window()? }),
         "invocations" => {
             let function = param("function")
                 .filter(|f| !f.is_empty() && f.len() <= 140)
                 .ok_or_else(|| Error::BadRequest("invocations needs ?function=NAME".to_owned()))?
                 .to_owned();
             let limit = limit(param("limit"), 100, MAX_LIMIT)?;
-            Ok(Operation::Invocations { scope, function, window: window()?, limit })
+            let after = match param("after").filter(|a| !a.is_empty()) {
+                None => None,
+                Some(a) => Some(
+                    invocations::Cursor::parse(a)
+                        .ok_or_else(|| Error::BadRequest("after must be a page's next".to_owned()))?,
+                ),
+            };
+            Ok(Operation::Invocations { scope, function, window: window()?, after, limit })
         }
         "traces" => {
             let after = match param("after").filter(|a| !a.is_empty()) {
@@ -355,6 +403,12 @@ fn scope(account: Option<&str>, region: Option<&str>) -> Result<Scope, Error> {
         }
     };
     Ok(Scope { account, region })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn millis(v: Option<&str>, name: &str) -> Result<Option<i64>, Error> {

@@ -26,6 +26,19 @@ impl TraceReader for NoTraces {
     fn spans(&self, _scope: &Scope, _trace: TraceId) -> Option<Vec<Span>> {
         None
     }
+
+    fn invocation(&self, _scope: &Scope, _request_id: &str) -> Option<Invoked> {
+        None
+    }
+}
+
+/// A Lambda invocation as its trace tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invoked {
+    /// The invocation's own span.
+    pub span: Span,
+    /// The span that caused it (an upload, a PutEvents, an Invoke call), when it was recorded.
+    pub caller: Option<Span>,
 }
 
 /// One trace in a listing.
@@ -58,4 +71,7 @@ pub trait TraceReader: Send + Sync {
     /// The spans of one trace in the order they started; `None` when no span of it is in
     /// `scope` (or it is no longer kept).
     fn spans(&self, scope: &Scope, trace: TraceId) -> Option<Vec<Span>>;
+
+    /// The invocation Lambda ran as `request_id` in `scope`, while its trace is kept.
+    fn invocation(&self, scope: &Scope, request_id: &str) -> Option<Invoked>;
 }

@@ -12,6 +12,7 @@ pub mod cost;
 mod error;
 pub mod graph;
 pub mod invocations;
+pub mod live;
 pub mod traces;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
 use ports::{NoTraces, NoUsage, ServiceApi, TraceReader, UsageReader};
-use protocol::{AwsService, BoxFuture, Protocol, RequestContext};
+use protocol::{Answer, AwsService, BoxFuture, Protocol, RequestContext};
 use serde_json::{Value, json};
 use types::trace::TraceId;
 use types::{AccountId, Region, Scope};
@@ -79,6 +80,8 @@ enum Operation {
         scope: Scope,
         id: TraceId,
     },
+    /// The live event stream (see `live.rs`).
+    Events(Scope),
 }
 
 /// A time window in epoch milliseconds: `since` inclusive, `until` exclusive.
@@ -93,11 +96,17 @@ pub struct Console {
     api: Arc<dyn ServiceApi>,
     traces: Arc<dyn TraceReader>,
     usage: Arc<dyn UsageReader>,
+    closer: live::Closer,
 }
 
 impl Console {
     pub fn new(api: Arc<dyn ServiceApi>) -> Console {
-        Console { api, traces: Arc::new(NoTraces), usage: Arc::new(NoUsage) }
+        Console { api, traces: Arc::new(NoTraces), usage: Arc::new(NoUsage), closer: live::Closer::default() }
+    }
+
+    /// What ends the open event streams (at shutdown, before requests are drained).
+    pub fn closer(&self) -> live::Closer {
+        self.closer.clone()
     }
 
     /// Prices what the usage meter counted (requests, request units, events, stored bytes).
@@ -154,6 +163,9 @@ impl Console {
                 Some(spans) => json_ok(&traces::waterfall(&spans)),
                 None => Err(Error::NotFound(format!("trace {id} (it may have been dropped to make room)"))),
             },
+            Operation::Events(_) => {
+                Err(Error::BadRequest("the event stream is only served to streaming clients".to_owned()))
+            }
         }
     }
 
@@ -278,6 +290,15 @@ impl AwsService for Console {
         Protocol::RestJson
     }
 
+    fn answer(&self, ctx: RequestContext, req: protocol::Request) -> BoxFuture<'_, Answer> {
+        Box::pin(async move {
+            match parse(req.method(), req.uri()) {
+                Ok(Operation::Events(scope)) => Answer::Streamed(live::stream(self, scope)),
+                _ => Answer::Whole(self.call(ctx, req).await),
+            }
+        })
+    }
+
     fn call(&self, ctx: RequestContext, req: protocol::Request) -> BoxFuture<'_, protocol::Response> {
         Box::pin(async move {
             let result = match parse(req.method(), req.uri()) {
@@ -341,6 +362,7 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
         "functions" => Ok(Operation::Functions { scope, window: window()? }),
         "cost" => Ok(Operation::Cost { scope, window: window()? }),
         "coldstarts" => Ok(Operation::ColdStarts { scope, window: window()? }),
+        "events" => Ok(Operation::Events(scope)),
         "invocations" => {
             let function = param("function")
                 .filter(|f| !f.is_empty() && f.len() <= 140)

@@ -409,9 +409,11 @@ impl Gateway {
         };
         let req = http::Request::from_parts(parts, collected.to_bytes());
         let fallback_ctx = ctx.clone();
-        let task = tokio::spawn(async move { console.call(ctx, req).await }.in_current_span());
+        let task = tokio::spawn(async move { console.answer(ctx, req).await }.in_current_span());
         match task.await {
-            Ok(resp) => buffered(resp),
+            Ok(Answer::Whole(resp)) => buffered(resp),
+            // The console's live updates: sent as they come, without a Content-Length.
+            Ok(Answer::Streamed(resp)) => resp,
             Err(e) => {
                 tracing::error!(error = %e, "console task failed");
                 buffered(error_response(Protocol::RestJson, &fallback_ctx, &ErrorInfo::internal()))

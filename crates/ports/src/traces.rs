@@ -30,6 +30,10 @@ impl TraceReader for NoTraces {
     fn invocation(&self, _scope: &Scope, _request_id: &str) -> Option<Invoked> {
         None
     }
+
+    fn invocations_after(&self, _scope: &Scope, after: u64) -> (Vec<Span>, u64) {
+        (Vec::new(), after)
+    }
 }
 
 /// A Lambda invocation as its trace tells it.
@@ -74,4 +78,9 @@ pub trait TraceReader: Send + Sync {
 
     /// The invocation Lambda ran as `request_id` in `scope`, while its trace is kept.
     fn invocation(&self, scope: &Scope, request_id: &str) -> Option<Invoked>;
+
+    /// The invocations of `scope` recorded after the cursor `after` (0: from the oldest still
+    /// listed), oldest first, and the cursor to continue from. Meant for following along: only
+    /// the latest few hundred are listed.
+    fn invocations_after(&self, scope: &Scope, after: u64) -> (Vec<Span>, u64);
 }

@@ -108,6 +108,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         console::Console::new(loopback.clone()).with_traces(traces.clone()).with_usage(usage.clone())
     });
     roll_usage(usage.clone());
+    let closer = console.as_ref().map(console::Console::closer);
     let services = Services {
         console,
         cloudformation: cloudformation.clone(),
@@ -138,7 +139,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sigv4 = if args.enforce_sigv4 { "enforced" } else { "accepted" },
         "nimbus {VERSION} listening"
     );
-    let shutdown = shutdown_signal();
+    let signal = shutdown_signal();
+    // Open console event streams end first, so they do not hold up the drain.
+    let shutdown = async move {
+        signal.await;
+        if let Some(closer) = closer {
+            closer.close();
+        }
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "Ready.").context("writing to stdout")?;

@@ -45,7 +45,13 @@ struct Kept {
     spans: usize,
     /// The trace of each invocation kept, by its request id.
     invocations: HashMap<String, TraceId>,
+    /// The latest invocations with their arrival numbers (from 1), for those following along.
+    latest: VecDeque<(u64, Span)>,
+    invocations_seen: u64,
 }
+
+/// Invocations listed for followers (the console's live updates poll about once a second).
+const LATEST_INVOCATIONS: usize = 512;
 
 struct Trace {
     seq: u64,
@@ -81,6 +87,15 @@ impl TraceRecorder for TraceStore {
         kept.spans += 1;
         if let Some(request_id) = invocation {
             kept.invocations.insert(request_id, id);
+            kept.invocations_seen += 1;
+            if kept.latest.len() == LATEST_INVOCATIONS {
+                kept.latest.pop_front();
+            }
+            if let Some(t) = kept.traces.get(&id)
+                && let Some(span) = t.spans.last()
+            {
+                kept.latest.push_back((kept.invocations_seen, span.clone()));
+            }
         }
         while kept.traces.len() > self.limits.traces || kept.spans > self.limits.spans {
             let Some((_, oldest)) = kept.order.pop_front() else { break };
@@ -137,6 +152,17 @@ impl TraceReader for TraceStore {
         })?;
         let caller = span.parent.and_then(|p| trace.spans.iter().find(|s| s.id == p)).cloned();
         Some(Invoked { span: span.clone(), caller })
+    }
+
+    fn invocations_after(&self, scope: &Scope, after: u64) -> (Vec<Span>, u64) {
+        let kept = self.kept();
+        let spans = kept
+            .latest
+            .iter()
+            .filter(|(seq, s)| *seq > after && &s.scope == scope)
+            .map(|(_, s)| s.clone())
+            .collect();
+        (spans, kept.invocations_seen.max(after))
     }
 }
 
@@ -356,6 +382,11 @@ mod tests {
         assert_eq!(found.caller.map(|c| c.operation), Some("op1".to_owned()));
         assert!(store.invocation(&other_scope(), "r-1").is_none(), "another tenant's");
         assert!(store.invocation(&scope, "r-2").is_none());
+        let (latest, cursor) = store.invocations_after(&scope, 0);
+        assert_eq!((latest.len(), cursor), (1, 1));
+        assert_eq!(latest[0].execution.as_ref().map(|e| e.request_id.as_str()), Some("r-1"));
+        assert_eq!(store.invocations_after(&scope, cursor), (Vec::new(), 1), "nothing new");
+        assert!(store.invocations_after(&other_scope(), 0).0.is_empty());
         store.record(span(TraceId::new(1, 2), 1, None, 0, &scope));
         assert!(store.invocation(&scope, "r-1").is_none(), "gone with its trace");
         assert!(store.kept().invocations.is_empty());

@@ -81,6 +81,7 @@ pub trait TraceReader: Send + Sync {
 
     /// The invocations of `scope` recorded after the cursor `after` (0: from the oldest still
     /// listed), oldest first, and the cursor to continue from. Meant for following along: only
-    /// the latest few hundred are listed.
+    /// the latest few hundred are listed. A cursor from the future (`u64::MAX`) lists nothing
+    /// and returns the present one.
     fn invocations_after(&self, scope: &Scope, after: u64) -> (Vec<Span>, u64);
 }

@@ -162,7 +162,7 @@ impl TraceReader for TraceStore {
             .filter(|(seq, s)| *seq > after && &s.scope == scope)
             .map(|(_, s)| s.clone())
             .collect();
-        (spans, kept.invocations_seen.max(after))
+        (spans, kept.invocations_seen)
     }
 }
 

@@ -135,8 +135,9 @@ impl Console {
                 Ok(resp)
             }
             Operation::Graph(scope) => {
-                let graph = graph::collect(Reader::new(self.api.as_ref(), &scope)).await.graph();
-                json_ok(&graph)
+                let mut inventory = graph::collect(Reader::new(self.api.as_ref(), &scope)).await;
+                traces::observed_writes(self.traces.as_ref(), &scope, &mut inventory);
+                json_ok(&inventory.graph())
             }
             Operation::Functions { scope, window } => self.functions(&scope, window).await,
             Operation::Invocations { scope, function, window, after, limit } => {

@@ -5,7 +5,7 @@
 "use strict";
 
 const POLL_MS = 3000;
-const NODE_W = 190, NODE_H = 46, COL_GAP = 96, ROW_GAP = 16, PAD = 28, TOP = 34;
+const NODE_W = 184, NODE_H = 46, COL_GAP = 72, ROW_GAP = 16, PAD = 28, TOP = 34;
 const KINDS = ["api", "route", "schedule", "bucket", "topic", "queue", "bus", "rule", "table", "function", "external"];
 
 const state = {
@@ -50,6 +50,16 @@ function ms(v) { return v === null || v === undefined ? "–" : `${Number(v).toF
 function when(t) { return t ? new Date(t).toLocaleTimeString() : "–"; }
 function usd(v) { return `$${Number(v).toFixed(10).replace(/0+$/, "").replace(/\.$/, ".00")}`; }
 function fit(text, max) { return text.length > max ? `${text.slice(0, max - 1)}…` : text; }
+
+/// Shortens an SVG label until its rendered width fits `width`: character counts alone let wide
+/// names (digits, capitals) spill out of their box.
+function clip(textEl, width) {
+  let text = textEl.textContent;
+  while (text.length > 4 && textEl.getComputedTextLength() > width) {
+    text = text.slice(0, -2);
+    textEl.textContent = `${text}…`;
+  }
+}
 
 // ---------------------------------------------------------------- graph
 
@@ -152,6 +162,7 @@ function drawGraph() {
     el("text", { x: 14, y: 19 }, fit(n.name, 25)),
     el("text", { x: 14, y: 35, class: "sub" }, fit(sub, 30)));
     svg.append(group);
+    for (const t of group.querySelectorAll("text")) clip(t, NODE_W - 22);
   }
   drawLegend(nodes);
   if (state.selected) showDetails(g.nodes.find((n) => n.id === state.selected));
@@ -182,12 +193,14 @@ function select(id) {
   state.selected = state.selected === id ? null : id;
   drawGraph();
   if (!state.selected) $("details").replaceChildren(el("p", { class: "hint" }, "Click a resource to see its details."));
+  $("details").hidden = !state.selected && !state.stack;
 }
 
 function showDetails(n) {
   if (!n) return;
   const g = state.graph;
   const box = $("details");
+  box.hidden = false;
   const rows = [];
   for (const [k, v] of Object.entries(n.details || {})) {
     if (v === null || v === undefined || typeof v === "object") continue;
@@ -337,7 +350,12 @@ async function refreshColdStarts() {
 
 // ---------------------------------------------------------------- cost
 
-function qty(v) { return Number.isInteger(v) ? String(v) : v.toPrecision(4); }
+/// Whole counts as they are; fractions (half read units, GB-months of a few bytes) in plain
+/// decimals, as the dollar figures are, never in exponent notation.
+function qty(v) {
+  if (Number.isInteger(v)) return String(v);
+  return v >= 0.001 ? String(Number(v.toPrecision(4))) : v.toFixed(14).replace(/0+$/, "");
+}
 
 async function refreshCost() {
   const c = await api("cost");
@@ -350,7 +368,7 @@ async function refreshCost() {
     el("td", { class: "num" }, f.billed_ms), el("td", { class: "num" }, f.gb_seconds.toFixed(6)),
     el("td", { class: "num" }, usd(f.request_cost)), el("td", { class: "num" }, usd(f.duration_cost)), el("td", { class: "num" }, usd(f.total)))));
   const lines = c.resources.flatMap((r) => r.lines.map((l, i) => el("tr", { "data-resource": r.name, "data-item": l.item },
-    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name, 40) : ""), el("td", {}, l.item),
+    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name || "(ListBuckets)", 40) : ""), el("td", {}, l.item),
     el("td", { class: "num" }, qty(l.quantity)), el("td", { class: "num" }, usd(l.unit_price)), el("td", { class: "num" }, usd(l.cost)))));
   $("resource-table").tBodies[0].replaceChildren(...(lines.length ? lines
     : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No S3, DynamoDB, EventBridge or API Gateway usage metered in this window."))]));

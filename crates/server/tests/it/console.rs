@@ -338,28 +338,11 @@ fn priced(resource: &Value, item: &str, quantity: f64, unit_price: f64) {
 /// priced at the list prices in `prices/us-east-1.json`.
 #[tokio::test]
 async fn the_services_usage_is_metered_and_priced() {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
+    use aws_sdk_dynamodb::types::AttributeValue;
 
     let server = Server::ephemeral();
     let ddb = server.dynamodb("test", "us-east-1").await;
-    ddb.create_table()
-        .table_name("images")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attr"),
-        )
-        .key_schema(
-            KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("table");
+    crate::harness::create_id_table(&ddb, "images").await;
     // Three small items (a write unit each) and one of 1,500 bytes (two).
     for (id, size) in [("a", 10), ("b", 10), ("c", 10), ("big", 1_500)] {
         ddb.put_item()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The console in a real headless Chromium. Starts `nimbus serve --ephemeral` on a free port,
-# deploys and drives a small application (seed.py, boto3), then runs console.test.mjs
+# deploys and drives a small application (seed.py, boto3) and the image pipeline
+# (examples/image-pipeline with `nimbus deploy`, which needs PyPI for Pillow; pipeline.py
+# uploads its samples), then runs console.test.mjs
 # (node:test + playwright-core against Debian's /usr/bin/chromium). Screenshots of each tab at
 # 1280x800 land in tests/console/screenshots/ (or $SCREENSHOTS).
 #
@@ -31,4 +33,7 @@ done
 grep -q '^Ready\.$' "$work/stdout" || { echo "nimbus did not start" >&2; exit 1; }
 
 python3 "$here/seed.py" "http://127.0.0.1:$port"
+(cd "$root/examples/image-pipeline" &&
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test "$bin" deploy --stack-name images --endpoint "http://127.0.0.1:$port")
+python3 "$here/pipeline.py" "http://127.0.0.1:$port" "$root/examples/image-pipeline/samples"
 cd "$here" && NIMBUS_URL="http://127.0.0.1:$port" node --test console.test.mjs

@@ -1,12 +1,18 @@
-// The Nimbus console: four tabs over /_nimbus/api/*, polled while "Live" is on. No framework:
-// the DOM is built with createElement/textContent so resource names are never parsed as HTML.
+// The Nimbus console: five tabs over /_nimbus/api/*. While "Live" is on, the server's event
+// stream (api/events) says what changed and only the view it concerns is refreshed; polling is
+// the fallback when the stream cannot be opened. No framework: the DOM is built with
+// createElement/textContent so resource names are never parsed as HTML.
 "use strict";
 
 const POLL_MS = 3000;
-const NODE_W = 190, NODE_H = 46, COL_GAP = 96, ROW_GAP = 16, PAD = 28, TOP = 34;
+const NODE_W = 184, NODE_H = 46, COL_GAP = 72, ROW_GAP = 16, PAD = 28, TOP = 34;
 const KINDS = ["api", "route", "schedule", "bucket", "topic", "queue", "bus", "rule", "table", "function", "external"];
 
-const state = { tab: "graph", graph: null, functions: null, selected: null, stack: null, fn: null, trace: null, timer: null };
+const state = {
+  tab: "graph", graph: null, functions: null, selected: null, stack: null, fn: null, trace: null, timer: null,
+  // The invocation pages visited back from the newest: cursors, "" for the first page.
+  pages: [""], cold: null, source: null, pending: null,
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +50,16 @@ function ms(v) { return v === null || v === undefined ? "–" : `${Number(v).toF
 function when(t) { return t ? new Date(t).toLocaleTimeString() : "–"; }
 function usd(v) { return `$${Number(v).toFixed(10).replace(/0+$/, "").replace(/\.$/, ".00")}`; }
 function fit(text, max) { return text.length > max ? `${text.slice(0, max - 1)}…` : text; }
+
+/// Shortens an SVG label until its rendered width fits `width`: character counts alone let wide
+/// names (digits, capitals) spill out of their box.
+function clip(textEl, width) {
+  let text = textEl.textContent;
+  while (text.length > 4 && textEl.getComputedTextLength() > width) {
+    text = text.slice(0, -2);
+    textEl.textContent = `${text}…`;
+  }
+}
 
 // ---------------------------------------------------------------- graph
 
@@ -146,6 +162,7 @@ function drawGraph() {
     el("text", { x: 14, y: 19 }, fit(n.name, 25)),
     el("text", { x: 14, y: 35, class: "sub" }, fit(sub, 30)));
     svg.append(group);
+    for (const t of group.querySelectorAll("text")) clip(t, NODE_W - 22);
   }
   drawLegend(nodes);
   if (state.selected) showDetails(g.nodes.find((n) => n.id === state.selected));
@@ -176,12 +193,14 @@ function select(id) {
   state.selected = state.selected === id ? null : id;
   drawGraph();
   if (!state.selected) $("details").replaceChildren(el("p", { class: "hint" }, "Click a resource to see its details."));
+  $("details").hidden = !state.selected && !state.stack;
 }
 
 function showDetails(n) {
   if (!n) return;
   const g = state.graph;
   const box = $("details");
+  box.hidden = false;
   const rows = [];
   for (const [k, v] of Object.entries(n.details || {})) {
     if (v === null || v === undefined || typeof v === "object") continue;
@@ -197,7 +216,7 @@ function showDetails(n) {
     el("div", { class: "kind" }, n.kind), el("h2", {}, n.name),
     el("dl", {}, rows),
     t ? el("p", {}, `${t.invocations} invocations, ${t.coldStarts} cold (avg init ${ms(t.avgInitDurationMs)}), avg ${ms(t.avgDurationMs)}. `,
-      el("a", { href: "#", on: { click: (ev) => { ev.preventDefault(); state.fn = n.name; switchTab("functions"); } } }, "Invocations →")) : null,
+      el("a", { href: "#", on: { click: (ev) => { ev.preventDefault(); state.fn = n.name; state.pages = [""]; switchTab("functions"); } } }, "Invocations →")) : null,
     ins.length ? el("div", {}, el("b", {}, "In"), el("ul", {}, ins)) : null,
     outs.length ? el("div", {}, el("b", {}, "Out"), el("ul", {}, outs)) : null,
     ...nested.map(([k, v]) => el("div", {}, el("b", {}, k), el("pre", {}, JSON.stringify(v, null, 2)))),
@@ -213,7 +232,7 @@ async function refreshFunctions() {
   const body = $("function-table").tBodies[0];
   body.replaceChildren(...data.functions.map((f) => el("tr", {
     class: `clickable${state.fn === f.name ? " selected" : ""}`, "data-function": f.name,
-    on: { click: () => { state.fn = f.name; refreshFunctions(); } },
+    on: { click: () => { state.fn = f.name; state.pages = [""]; refreshFunctions(); } },
   },
   el("td", {}, f.name), el("td", {}, f.runtime || ""), el("td", { class: "num" }, `${f.memorySize} MB`),
   el("td", { class: "num" }, f.invocations), el("td", { class: "num" }, f.coldStarts), el("td", { class: "num" }, f.errors),
@@ -224,16 +243,25 @@ async function refreshFunctions() {
 }
 
 async function refreshInvocations(name) {
-  const data = await api("invocations", { function: name, limit: "50" });
+  const after = state.pages[state.pages.length - 1];
+  const data = await api("invocations", after ? { function: name, limit: "25", after } : { function: name, limit: "25" });
   const open = new Set([...document.querySelectorAll("#invocations details[open]")].map((d) => d.dataset.id));
   const rows = data.invocations.map((i) => el("details", { "data-id": i.request_id, open: open.has(i.request_id) ? "" : null },
     el("summary", {},
       el("span", { class: `badge ${i.cold ? "cold" : "warm"}` }, i.cold ? `cold · init ${ms(i.init_duration_ms)}` : "warm"), " ",
       el("span", { class: `badge ${i.outcome}` }, i.outcome), " ",
-      `${when(i.started_ms)}  ${i.request_id}  ${ms(i.duration_ms)} (billed ${i.billed_duration_ms} ms)  ${i.max_memory_used_mb}/${i.memory_size_mb} MB`),
+      el("span", { class: "badge trigger", title: i.trigger ? `${i.trigger.service} ${i.trigger.operation} ${i.trigger.resource}` : "trace no longer kept" },
+        i.trigger ? i.trigger.kind : "?"), " ",
+      `${when(i.started_ms)}  ${i.request_id}  ${ms(i.duration_ms)} (billed ${i.billed_duration_ms} ms)  ${i.max_memory_used_mb}/${i.memory_size_mb} MB  `,
+      i.trace_id ? el("a", { href: "#traces", class: "trace-link", on: { click: (ev) => { ev.preventDefault(); state.trace = i.trace_id; switchTab("traces"); } } }, "trace →") : null),
     el("pre", { class: "logs" }, i.logs.map((l) => l.message).join("\n"))));
+  const page = state.pages.length;
+  const pager = el("div", { class: "pager" },
+    el("button", { disabled: page === 1 ? "" : null, on: { click: () => { state.pages.pop(); refreshInvocations(name); } } }, "← Newer"),
+    el("span", {}, `page ${page}`),
+    el("button", { disabled: data.next ? null : "", on: { click: () => { state.pages.push(data.next); refreshInvocations(name); } } }, "Older →"));
   $("invocations").replaceChildren(el("h2", {}, `${name}: ${data.total} invocation${data.total === 1 ? "" : "s"}`),
-    ...(rows.length ? rows : [el("p", { class: "empty" }, "No invocations in this window.")]));
+    ...(rows.length ? rows : [el("p", { class: "empty" }, "No invocations in this window.")]), pager);
 }
 
 // ---------------------------------------------------------------- traces
@@ -286,28 +314,75 @@ async function drawWaterfall(id) {
     el("div", { class: "waterfall" }, ...rows));
 }
 
+// ---------------------------------------------------------------- cold starts
+
+function pct(v) { return `${(100 * v).toFixed(v > 0 && v < 0.1 ? 1 : 0)}%`; }
+
+async function refreshColdStarts() {
+  const data = await api("coldstarts");
+  const fns = data.functions;
+  if (!state.cold || !fns.some((f) => f.function === state.cold)) state.cold = (fns.find((f) => f.coldStarts) || fns[0] || {}).function || null;
+  $("cold-table").tBodies[0].replaceChildren(...fns.map((f) => el("tr", {
+    class: `clickable${state.cold === f.function ? " selected" : ""}`, "data-function": f.function,
+    on: { click: () => { state.cold = f.function; refreshColdStarts(); } },
+  },
+  el("td", {}, f.function), el("td", {}, `${f.memorySizeMb} MB`), el("td", { class: "num" }, f.invocations),
+  el("td", { class: "num" }, f.coldStarts), el("td", { class: "num" }, f.invocations ? pct(f.coldShare) : "–"),
+  el("td", { class: "num" }, ms(f.initP50Ms)), el("td", { class: "num" }, ms(f.initP95Ms)), el("td", { class: "num" }, ms(f.initMaxMs)),
+  el("td", { class: "num" }, f.peakConcurrency))));
+  if (!fns.length) $("cold-table").tBodies[0].append(el("tr", {}, el("td", { colspan: 9, class: "empty" }, "No functions in this account and region.")));
+  const f = fns.find((x) => x.function === state.cold);
+  if (!f) { $("provisioned").replaceChildren(); return; }
+  const hours = f.windowMs / 3600000;
+  const rows = f.provisioned.map((p) => el("tr", { "data-environments": p.environments },
+    el("td", { class: "num" }, p.environments), el("td", { class: "num" }, p.coldStartsAvoided), el("td", { class: "num" }, p.coldStartsLeft),
+    el("td", { class: "num" }, p.served), el("td", { class: "num" }, usd(p.provisioningCost)), el("td", { class: "num" }, usd(p.durationSaving)),
+    el("td", { class: "num" }, usd(p.extraCost))));
+  $("provisioned").replaceChildren(
+    el("h2", {}, `${f.function}: what provisioned concurrency would have changed`),
+    el("p", { class: "hint" }, `Over the last ${hours < 1 ? `${Math.round(hours * 60)} minutes` : `${hours.toFixed(1)} hours`} of traffic, ` +
+      `${f.invocations} invocations reached ${f.peakConcurrency} at once. N provisioned environments serve the first N concurrent invocations: ` +
+      "the cold starts among those would have been warm, and their duration billed at the provisioned rate."),
+    rows.length ? el("table", { id: "provisioned-table", class: "grid" },
+      el("thead", {}, el("tr", {}, ...["Environments", "Cold starts avoided", "Cold starts left", "Invocations served", "Provisioning $", "Duration saved $", "Extra cost $"].map((h) => el("th", { class: "num" }, h)))),
+      el("tbody", {}, rows)) : el("p", { class: "empty" }, "No invocations in this window."));
+}
+
 // ---------------------------------------------------------------- cost
+
+/// Whole counts as they are; fractions (half read units, GB-months of a few bytes) in plain
+/// decimals, as the dollar figures are, never in exponent notation.
+function qty(v) {
+  if (Number.isInteger(v)) return String(v);
+  return v >= 0.001 ? String(Number(v.toPrecision(4))) : v.toFixed(14).replace(/0+$/, "");
+}
 
 async function refreshCost() {
   const c = await api("cost");
   $("cost-summary").replaceChildren(
     el("div", {}, el("b", { id: "cost-total" }, usd(c.total)), el("span", {}, "total for the window")),
-    el("div", {}, el("b", {}, c.requests), el("span", {}, "requests")),
-    el("div", {}, el("b", {}, c.gb_seconds.toFixed(4)), el("span", {}, "GB-seconds")));
+    el("div", {}, el("b", { id: "cost-lambda" }, usd(c.lambda_total)), el("span", {}, `Lambda · ${c.requests} requests · ${c.gb_seconds.toFixed(4)} GB-s`)),
+    el("div", {}, el("b", { id: "cost-resources" }, usd(c.resources_total)), el("span", {}, `${c.resources.length} other resources`)));
   $("cost-table").tBodies[0].replaceChildren(...c.functions.map((f) => el("tr", { "data-function": f.function },
     el("td", {}, f.function), el("td", {}, f.architecture), el("td", { class: "num" }, f.requests), el("td", { class: "num" }, f.cold_starts),
     el("td", { class: "num" }, f.billed_ms), el("td", { class: "num" }, f.gb_seconds.toFixed(6)),
     el("td", { class: "num" }, usd(f.request_cost)), el("td", { class: "num" }, usd(f.duration_cost)), el("td", { class: "num" }, usd(f.total)))));
+  const lines = c.resources.flatMap((r) => r.lines.map((l, i) => el("tr", { "data-resource": r.name, "data-item": l.item },
+    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name || "(ListBuckets)", 40) : ""), el("td", {}, l.item),
+    el("td", { class: "num" }, qty(l.quantity)), el("td", { class: "num" }, usd(l.unit_price)), el("td", { class: "num" }, usd(l.cost)))));
+  $("resource-table").tBodies[0].replaceChildren(...(lines.length ? lines
+    : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No S3, DynamoDB, EventBridge or API Gateway usage metered in this window."))]));
   const p = c.prices;
+  const src = (name, s) => el("li", {}, `${name}: `, el("a", { href: s.source, rel: "noreferrer" }, s.source), `, read ${s.retrieved || p.retrieved}.`);
   $("cost-source").replaceChildren(
-    `Prices: ${p.region}, ${p.currency}, ${usd(p.lambda.request * 1e6)} per million requests, ` +
-    Object.entries(p.lambda.gb_second).map(([a, v]) => `${usd(v)} per GB-s (${a})`).join(", ") + `; from `,
-    el("a", { href: p.source, rel: "noreferrer" }, p.source), `, retrieved ${p.retrieved}. ${p.notes}`);
+    el("p", {}, `List prices for ${p.region} in ${p.currency}: ${usd(p.lambda.request * 1e6)} per million Lambda requests, ` +
+      Object.entries(p.lambda.gb_second).map(([a, v]) => `${usd(v)} per GB-s (${a})`).join(", ") + `. ${p.notes}`),
+    el("ul", {}, src("Lambda", p), src("API Gateway", p.apigateway), src("EventBridge", p.events), src("S3", p.s3), src("DynamoDB", p.dynamodb)));
 }
 
 // ---------------------------------------------------------------- shell
 
-const refreshers = { graph: refreshGraph, functions: refreshFunctions, traces: refreshTraces, cost: refreshCost };
+const refreshers = { graph: refreshGraph, functions: refreshFunctions, traces: refreshTraces, coldstarts: refreshColdStarts, cost: refreshCost };
 
 async function refresh() {
   const tab = state.tab;
@@ -329,13 +404,53 @@ function switchTab(tab) {
   refresh();
 }
 
+// Which tabs each kind of change concerns.
+const CONCERNS = {
+  invocation: ["graph", "functions", "coldstarts", "cost"],
+  traces: ["traces"],
+  graph: ["graph"],
+  usage: ["cost"],
+};
+
+/// Refreshes the open tab at most once a second however many changes arrive.
+function changed(kind) {
+  if (!CONCERNS[kind].includes(state.tab) || document.hidden || state.pending) return;
+  state.pending = setTimeout(() => { state.pending = null; refresh(); }, 1000);
+}
+
+function setLive(text, ok) {
+  const dot = $("live-state");
+  dot.title = text;
+  dot.dataset.ok = ok ? "yes" : "no";
+}
+
 function schedule() {
   clearInterval(state.timer);
-  if ($("live").checked) state.timer = setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+  if (state.source) { state.source.close(); state.source = null; }
+  setLive("off", false);
+  if (!$("live").checked) return;
+  if (!window.EventSource) {
+    state.timer = setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+    return;
+  }
+  const p = new URLSearchParams({ account: $("account").value.trim(), region: $("region").value.trim() });
+  const source = new EventSource(`api/events?${p}`);
+  state.source = source;
+  source.onopen = () => { clearInterval(state.timer); setLive("live updates", true); };
+  // The browser reconnects by itself; meanwhile the page polls.
+  source.onerror = () => {
+    setLive("reconnecting", false);
+    clearInterval(state.timer);
+    state.timer = setInterval(() => { if (!document.hidden) refresh(); }, POLL_MS);
+  };
+  for (const kind of Object.keys(CONCERNS)) source.addEventListener(kind, () => changed(kind));
 }
 
 for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => switchTab(b.dataset.tab));
-$("tenant").addEventListener("change", () => { state.selected = null; state.fn = null; state.stack = null; state.trace = null; refresh(); schedule(); });
+$("tenant").addEventListener("change", () => {
+  state.selected = null; state.fn = null; state.stack = null; state.trace = null; state.cold = null; state.pages = [""];
+  refresh(); schedule();
+});
 $("tenant").addEventListener("submit", (e) => e.preventDefault());
 const initial = location.hash.slice(1);
 switchTab(refreshers[initial] ? initial : "graph");

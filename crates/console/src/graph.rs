@@ -52,7 +52,8 @@ pub struct Edge {
     pub from: String,
     pub to: String,
     /// What the wiring is: `notification`, `event source`, `rule`, `target`, `route`,
-    /// `integration`, `subscription`, `on success`, `on failure`, `dead-letter`, `schedule`.
+    /// `integration`, `subscription`, `on success`, `on failure`, `dead-letter`, `schedule`, or
+    /// `writes` (a function writing to a resource, as traces saw it).
     pub kind: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub label: String,
@@ -95,6 +96,36 @@ impl Inventory {
             kind: kind.to_owned(),
             label: label.into(),
         });
+    }
+
+    /// A write traces saw a function make (a DynamoDB item, an S3 object, PutEvents on a bus, a
+    /// message, a publish): a `writes` edge from the function to that resource, drawn when both
+    /// are resources of this tenant. Reads are left out: they do not move data downstream, and
+    /// would draw a function back to the bucket it was notified by.
+    pub fn observed(&mut self, function_arn: &str, service: &str, operation: &str, resource: &str) {
+        let reads = ["Get", "Head", "List", "Query", "Scan", "Describe", "Receive"];
+        if reads.iter().any(|r| operation.starts_with(r)) || resource.is_empty() {
+            return;
+        }
+        let named = |inv: &Inventory, kind: &str, name: &str| {
+            if name.starts_with("arn:") {
+                canonical(name)
+            } else {
+                inv.arn(service, &format!("{kind}{name}"))
+            }
+        };
+        let to = match service {
+            "dynamodb" => named(self, "table/", resource),
+            "events" => named(self, "event-bus/", resource),
+            "s3" => format!("arn:aws:s3:::{}", resource.split('/').next().unwrap_or_default()),
+            "sqs" => named(self, "", resource.rsplit('/').next().unwrap_or_default()),
+            "sns" => resource.to_owned(),
+            _ => return,
+        };
+        let from = canonical(function_arn);
+        if self.nodes.contains_key(&from) && self.nodes.contains_key(&to) {
+            self.edge(&from, &to, "writes", "");
+        }
     }
 
     fn warn(&mut self, what: &str, e: &Error) {
@@ -764,5 +795,35 @@ mod tests {
             Some("arn:aws:lambda:us-east-1:000000000000:function:f")
         );
         assert_eq!(integration_function("http://example.com/x"), None);
+    }
+
+    #[test]
+    fn writes_seen_in_traces_join_functions_to_what_they_write() {
+        let mut inv =
+            Inventory { account: "000000000000".into(), region: "us-east-1".into(), ..Inventory::default() };
+        let f = "arn:aws:lambda:us-east-1:000000000000:function:resize";
+        inv.node(f.into(), Kind::Function, "resize", json!({}));
+        let table = inv.arn("dynamodb", "table/images");
+        let bus = inv.arn("events", "event-bus/app");
+        inv.node(table.clone(), Kind::Table, "images", json!({}));
+        inv.node(bus.clone(), Kind::Bus, "app", json!({}));
+        inv.node("arn:aws:s3:::out".into(), Kind::Bucket, "out", json!({}));
+        inv.node("arn:aws:s3:::in".into(), Kind::Bucket, "in", json!({}));
+        inv.observed(&format!("{f}:live"), "dynamodb", "PutItem", "images");
+        inv.observed(f, "events", "PutEvents", "app");
+        inv.observed(f, "s3", "PutObject", "out/a/b.png");
+        inv.observed(f, "s3", "GetObject", "in/a.png");
+        inv.observed(f, "dynamodb", "PutItem", "not-a-table");
+        let g = inv.graph();
+        let writes: Vec<&str> =
+            g.edges.iter().filter(|e| e.kind == "writes").map(|e| e.to.as_str()).collect();
+        assert_eq!(
+            writes,
+            [
+                "arn:aws:dynamodb:us-east-1:000000000000:table/images",
+                "arn:aws:events:us-east-1:000000000000:event-bus/app",
+                "arn:aws:s3:::out"
+            ]
+        );
     }
 }

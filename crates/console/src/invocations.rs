@@ -83,6 +83,93 @@ pub struct Invocation {
     pub report: Report,
     pub log_stream: String,
     pub logs: Vec<Value>,
+    /// What invoked it, as its trace tells (`None` once the trace is no longer kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+/// The caller of an invocation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trigger {
+    /// `S3`, `SQS`, `EventBridge`, `API Gateway`, `SNS`, `Invoke` (the Lambda API or a function
+    /// URL), `Lambda` (another function's destination) or `unrecorded` (a caller whose request
+    /// did not belong to a recorded trace: a plain SQS SendMessage, a client's own trace).
+    pub kind: &'static str,
+    pub service: String,
+    pub operation: String,
+    pub resource: String,
+}
+
+impl Trigger {
+    /// Reads the caller off an invocation's trace.
+    pub fn of(invoked: &ports::Invoked) -> Trigger {
+        let Some(caller) = &invoked.caller else {
+            let kind = if invoked.span.parent.is_none() { "Invoke" } else { "unrecorded" };
+            return Trigger {
+                kind,
+                service: String::new(),
+                operation: String::new(),
+                resource: String::new(),
+            };
+        };
+        let kind = match caller.service.as_str() {
+            "s3" => "S3",
+            "sqs" => "SQS",
+            "events" => "EventBridge",
+            "apigateway" => "API Gateway",
+            "sns" => "SNS",
+            "dynamodb" => "DynamoDB",
+            "scheduler" => "Scheduler",
+            "lambda" if caller.execution.is_some() => "Lambda",
+            "lambda" => "Invoke",
+            _ => "unrecorded",
+        };
+        Trigger {
+            kind,
+            service: caller.service.clone(),
+            operation: caller.operation.clone(),
+            resource: caller.resource.clone(),
+        }
+    }
+}
+
+/// Where a page of invocations continues: after the invocation that started at `started_ms`
+/// with `request_id` (the list is newest first, request ids breaking ties).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub started_ms: i64,
+    pub request_id: String,
+}
+
+impl Cursor {
+    /// `{started_ms}:{request_id}`, as a page's `next` writes it.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let (ms, id) = text.split_once(':')?;
+        Some(Cursor { started_ms: ms.parse().ok()?, request_id: id.to_owned() })
+    }
+
+    fn of(i: &Invocation) -> String {
+        format!("{}:{}", i.started_ms, i.request_id)
+    }
+
+    fn is_before(&self, i: &Invocation) -> bool {
+        i.started_ms > self.started_ms || (i.started_ms == self.started_ms && i.request_id <= self.request_id)
+    }
+}
+
+/// One page of a newest-first list: at most `limit` after `after`, and the cursor of the next
+/// page when there is one.
+pub fn page(
+    list: Vec<Invocation>,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> (Vec<Invocation>, Option<String>) {
+    let mut rest = list.into_iter().skip_while(|i| after.is_some_and(|c| c.is_before(i))).peekable();
+    let items: Vec<Invocation> = rest.by_ref().take(limit).collect();
+    let next = rest.peek().and(items.last()).map(Cursor::of);
+    (items, next)
 }
 
 /// Groups a function's log lines into invocations, newest first. Lines before a START on the
@@ -118,6 +205,8 @@ pub fn invocations(lines: &[LogLine]) -> Vec<Invocation> {
                     outcome: outcome.to_owned(),
                     report,
                     log_stream: stream.to_owned(),
+                    trigger: None,
+                    trace_id: None,
                     logs: pending
                         .drain(..)
                         .map(|p| json!({ "timestamp": p.timestamp_ms, "message": p.message.trim_end_matches('\n') }))
@@ -241,5 +330,15 @@ mod tests {
         assert_eq!(got[0].logs.len(), 3);
         assert_eq!(got[2].outcome, "timeout");
         assert_eq!(got[2].log_stream, "b");
+
+        // Pages of two: r2 r1 | r3, continuing after the cursor even if newer ones came since.
+        let (first, next) = page(got.clone(), None, 2);
+        assert_eq!(first.iter().map(|i| i.request_id.as_str()).collect::<Vec<_>>(), ["r2", "r1"]);
+        let cursor = Cursor::parse(next.as_deref().expect("more")).expect("cursor");
+        assert_eq!(cursor, Cursor { started_ms: 2, request_id: "r1".to_owned() });
+        let (second, next) = page(got, Some(&cursor), 2);
+        assert_eq!(second.iter().map(|i| i.request_id.as_str()).collect::<Vec<_>>(), ["r3"]);
+        assert_eq!(next, None);
+        assert_eq!(Cursor::parse("x:1"), None);
     }
 }

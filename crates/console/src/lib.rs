@@ -7,10 +7,12 @@
 //! Start at [`Console`], then `graph.rs` and `invocations.rs`.
 
 pub mod api;
+pub mod coldstarts;
 pub mod cost;
 mod error;
 pub mod graph;
 pub mod invocations;
+pub mod live;
 pub mod traces;
 
 use std::sync::Arc;
@@ -18,8 +20,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
-use ports::{NoTraces, ServiceApi, TraceReader};
-use protocol::{AwsService, BoxFuture, Protocol, RequestContext};
+use ports::{NoTraces, NoUsage, ServiceApi, TraceReader, UsageReader};
+use protocol::{Answer, AwsService, BoxFuture, Protocol, RequestContext};
 use serde_json::{Value, json};
 use types::trace::TraceId;
 use types::{AccountId, Region, Scope};
@@ -58,7 +60,12 @@ enum Operation {
         scope: Scope,
         function: String,
         window: Window,
+        after: Option<invocations::Cursor>,
         limit: usize,
+    },
+    ColdStarts {
+        scope: Scope,
+        window: Window,
     },
     Cost {
         scope: Scope,
@@ -73,6 +80,8 @@ enum Operation {
         scope: Scope,
         id: TraceId,
     },
+    /// The live event stream (see `live.rs`).
+    Events(Scope),
 }
 
 /// A time window in epoch milliseconds: `since` inclusive, `until` exclusive.
@@ -86,11 +95,24 @@ struct Window {
 pub struct Console {
     api: Arc<dyn ServiceApi>,
     traces: Arc<dyn TraceReader>,
+    usage: Arc<dyn UsageReader>,
+    closer: live::Closer,
 }
 
 impl Console {
     pub fn new(api: Arc<dyn ServiceApi>) -> Console {
-        Console { api, traces: Arc::new(NoTraces) }
+        Console { api, traces: Arc::new(NoTraces), usage: Arc::new(NoUsage), closer: live::Closer::default() }
+    }
+
+    /// What ends the open event streams (at shutdown, before requests are drained).
+    pub fn closer(&self) -> live::Closer {
+        self.closer.clone()
+    }
+
+    /// Prices what the usage meter counted (requests, request units, events, stored bytes).
+    pub fn with_usage(mut self, usage: Arc<dyn UsageReader>) -> Console {
+        self.usage = usage;
+        self
     }
 
     /// Shows the traces Nimbus recorded (they are not behind any service's API).
@@ -113,18 +135,27 @@ impl Console {
                 Ok(resp)
             }
             Operation::Graph(scope) => {
-                let graph = graph::collect(Reader::new(self.api.as_ref(), &scope)).await.graph();
-                json_ok(&graph)
+                let mut inventory = graph::collect(Reader::new(self.api.as_ref(), &scope)).await;
+                traces::observed_writes(self.traces.as_ref(), &scope, &mut inventory);
+                json_ok(&inventory.graph())
             }
             Operation::Functions { scope, window } => self.functions(&scope, window).await,
-            Operation::Invocations { scope, function, window, limit } => {
+            Operation::Invocations { scope, function, window, after, limit } => {
                 let reader = Reader::new(self.api.as_ref(), &scope);
                 let lines = invocations::read(reader, &function, window.since, window.until).await?;
-                let mut list = invocations::invocations(&lines);
+                let list = invocations::invocations(&lines);
                 let total = list.len();
-                list.truncate(limit);
-                json_ok(&json!({ "function": function, "total": total, "invocations": list }))
+                let (mut list, next) = invocations::page(list, after.as_ref(), limit);
+                // Only the page's invocations are looked up in the trace store.
+                for i in &mut list {
+                    if let Some(invoked) = self.traces.invocation(&scope, &i.request_id) {
+                        i.trace_id = Some(invoked.span.trace.to_string());
+                        i.trigger = Some(invocations::Trigger::of(&invoked));
+                    }
+                }
+                json_ok(&json!({ "function": function, "total": total, "invocations": list, "next": next }))
             }
+            Operation::ColdStarts { scope, window } => self.cold_starts(&scope, window).await,
             Operation::Cost { scope, window } => self.cost(&scope, window).await,
             Operation::Traces { scope, after, limit } => {
                 json_ok(&traces::page(&self.traces.recent(&scope, after, limit)))
@@ -133,6 +164,9 @@ impl Console {
                 Some(spans) => json_ok(&traces::waterfall(&spans)),
                 None => Err(Error::NotFound(format!("trace {id} (it may have been dropped to make room)"))),
             },
+            Operation::Events(_) => {
+                Err(Error::BadRequest("the event stream is only served to streaming clients".to_owned()))
+            }
         }
     }
 
@@ -207,6 +241,32 @@ impl Console {
         json_ok(&json!({ "since": window.since, "until": window.until, "functions": functions }))
     }
 
+    async fn cold_starts(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
+        let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
+        let all = self.with_invocations(scope, window).await?;
+        let now = now_ms();
+        let functions: Vec<coldstarts::ColdStarts> = all
+            .iter()
+            .map(|(name, arch, raw, list)| {
+                // "All recorded" spans from the first invocation seen.
+                let start = if window.since > 0 {
+                    window.since
+                } else {
+                    list.iter().map(|i| i.started_ms).min().unwrap_or(now)
+                };
+                let window_ms = window.until.unwrap_or(now).min(now) - start;
+                let memory = raw["MemorySize"].as_u64().and_then(|m| u32::try_from(m).ok()).unwrap_or(128);
+                coldstarts::analyse(&prices, name, arch, memory, list, window_ms)
+            })
+            .collect();
+        json_ok(&json!({
+            "since": window.since,
+            "until": window.until,
+            "prices": prices.lambda,
+            "functions": functions,
+        }))
+    }
+
     async fn cost(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
         let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
         let all = self.with_invocations(scope, window).await?;
@@ -217,7 +277,8 @@ impl Console {
                 cost::function_cost(&prices, name, arch, &reports)
             })
             .collect();
-        json_ok(&cost::report(prices, window.since, window.until, functions))
+        let usage = self.usage.usage(scope, window.since, window.until);
+        json_ok(&cost::report(prices, window.since, window.until, functions, &usage))
     }
 }
 
@@ -228,6 +289,15 @@ impl AwsService for Console {
 
     fn protocol(&self) -> Protocol {
         Protocol::RestJson
+    }
+
+    fn answer(&self, ctx: RequestContext, req: protocol::Request) -> BoxFuture<'_, Answer> {
+        Box::pin(async move {
+            match parse(req.method(), req.uri()) {
+                Ok(Operation::Events(scope)) => Answer::Streamed(live::stream(self, scope)),
+                _ => Answer::Whole(self.call(ctx, req).await),
+            }
+        })
     }
 
     fn call(&self, ctx: RequestContext, req: protocol::Request) -> BoxFuture<'_, protocol::Response> {
@@ -292,13 +362,22 @@ fn parse(method: &Method, uri: &http::Uri) -> Result<Operation, Error> {
         "graph" => Ok(Operation::Graph(scope)),
         "functions" => Ok(Operation::Functions { scope, window: window()? }),
         "cost" => Ok(Operation::Cost { scope, window: window()? }),
+        "coldstarts" => Ok(Operation::ColdStarts { scope, window: window()? }),
+        "events" => Ok(Operation::Events(scope)),
         "invocations" => {
             let function = param("function")
                 .filter(|f| !f.is_empty() && f.len() <= 140)
                 .ok_or_else(|| Error::BadRequest("invocations needs ?function=NAME".to_owned()))?
                 .to_owned();
             let limit = limit(param("limit"), 100, MAX_LIMIT)?;
-            Ok(Operation::Invocations { scope, function, window: window()?, limit })
+            let after = match param("after").filter(|a| !a.is_empty()) {
+                None => None,
+                Some(a) => Some(
+                    invocations::Cursor::parse(a)
+                        .ok_or_else(|| Error::BadRequest("after must be a page's next".to_owned()))?,
+                ),
+            };
+            Ok(Operation::Invocations { scope, function, window: window()?, after, limit })
         }
         "traces" => {
             let after = match param("after").filter(|a| !a.is_empty()) {
@@ -347,6 +426,12 @@ fn scope(account: Option<&str>, region: Option<&str>) -> Result<Scope, Error> {
         }
     };
     Ok(Scope { account, region })
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn millis(v: Option<&str>, name: &str) -> Result<Option<i64>, Error> {

@@ -9,6 +9,28 @@ use ports::{TracePage, TraceSummary};
 use serde_json::{Value, json};
 use types::trace::{Outcome, Span, SpanId};
 
+/// Traces looked at for the writes functions make.
+const OBSERVED_TRACES: usize = 200;
+
+/// Adds to the graph the writes the recent traces saw functions make: each span whose parent is
+/// an invocation is something that function did.
+pub fn observed_writes(
+    reader: &dyn ports::TraceReader,
+    scope: &types::Scope,
+    inventory: &mut crate::graph::Inventory,
+) {
+    for t in reader.recent(scope, None, OBSERVED_TRACES).traces {
+        let Some(spans) = reader.spans(scope, t.trace) else { continue };
+        let invocations: HashMap<SpanId, &str> =
+            spans.iter().filter(|s| s.execution.is_some()).map(|s| (s.id, s.resource.as_str())).collect();
+        for s in &spans {
+            if let Some(function) = s.parent.and_then(|p| invocations.get(&p)) {
+                inventory.observed(function, &s.service, &s.operation, &s.resource);
+            }
+        }
+    }
+}
+
 /// A page of recent traces.
 pub fn page(page: &TracePage) -> Value {
     let traces: Vec<Value> = page.traces.iter().map(summary).collect();

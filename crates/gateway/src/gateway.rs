@@ -38,9 +38,20 @@ pub struct GatewayBuilder {
     credentials: Credentials,
     version: &'static str,
     traces: Option<SpanSink>,
+    requests: Option<RequestSink>,
 }
 
+/// Where each request a service is handed is counted, by tenant and service (`server` wires
+/// it to the usage meter). Called on every request: it must be cheap.
+pub type RequestSink = Arc<dyn Fn(&types::Scope, &'static str) + Send + Sync>;
+
 impl GatewayBuilder {
+    /// Where requests are counted per tenant and service.
+    pub fn requests(mut self, sink: RequestSink) -> GatewayBuilder {
+        self.requests = Some(sink);
+        self
+    }
+
     /// Where the requests that belong to a trace are recorded (see [`protocol::TraceContext`]).
     pub fn traces(mut self, sink: SpanSink) -> GatewayBuilder {
         self.traces = Some(sink);
@@ -86,6 +97,7 @@ impl GatewayBuilder {
             credentials: self.credentials,
             version: self.version,
             traces: self.traces,
+            requests: self.requests,
         }
     }
 }
@@ -99,6 +111,7 @@ pub struct Gateway {
     credentials: Credentials,
     version: &'static str,
     traces: Option<SpanSink>,
+    requests: Option<RequestSink>,
 }
 
 /// What the gateway answers: buffered services' bodies are wrapped, streaming services' bodies
@@ -208,6 +221,7 @@ impl Gateway {
     ) -> Reply {
         let request_id = ctx.request_id.clone();
         let fallback_ctx = ctx.clone();
+        self.count(&ctx, service.signing_name());
         let (parts, body) = req.into_parts();
         trace::guess(&ctx, Protocol::RestXml, &parts, b"");
         let req = http::Request::from_parts(parts, body);
@@ -320,6 +334,7 @@ impl Gateway {
         };
         let request_id = ctx.request_id.clone();
         let fallback_ctx = ctx.clone();
+        self.count(&ctx, spec.name);
         trace::guess(&ctx, protocol, &parts, &body);
         let req = http::Request::from_parts(parts, body);
         // A service runs in its own task so that a bug which panics costs one request an
@@ -341,6 +356,12 @@ impl Gateway {
         };
         ensure_request_id(&mut resp, protocol, request_id.as_str());
         buffered(resp)
+    }
+
+    fn count(&self, ctx: &RequestContext, service: &'static str) {
+        if let Some(sink) = &self.requests {
+            sink(&ctx.scope, service);
+        }
     }
 
     /// What a request's signature is worth to the service: for a public data plane (whose
@@ -388,9 +409,11 @@ impl Gateway {
         };
         let req = http::Request::from_parts(parts, collected.to_bytes());
         let fallback_ctx = ctx.clone();
-        let task = tokio::spawn(async move { console.call(ctx, req).await }.in_current_span());
+        let task = tokio::spawn(async move { console.answer(ctx, req).await }.in_current_span());
         match task.await {
-            Ok(resp) => buffered(resp),
+            Ok(Answer::Whole(resp)) => buffered(resp),
+            // The console's live updates: sent as they come, without a Content-Length.
+            Ok(Answer::Streamed(resp)) => resp,
             Err(e) => {
                 tracing::error!(error = %e, "console task failed");
                 buffered(error_response(Protocol::RestJson, &fallback_ctx, &ErrorInfo::internal()))

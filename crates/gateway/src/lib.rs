@@ -13,7 +13,7 @@ mod server;
 mod trace;
 
 pub use auth::{Credentials, SigV4Mode};
-pub use gateway::{Gateway, GatewayBuilder};
+pub use gateway::{Gateway, GatewayBuilder, RequestSink};
 pub use server::serve;
 pub use trace::SpanSink;
 

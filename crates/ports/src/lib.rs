@@ -24,7 +24,9 @@ pub use topics::{TopicMessage, TopicPublisher};
 mod objects;
 pub use objects::{ObjectReadError, ObjectReader, StoredObject};
 mod traces;
-pub use traces::{NoTraces, TracePage, TraceReader, TraceRecorder, TraceSummary};
+pub use traces::{Invoked, NoTraces, TracePage, TraceReader, TraceRecorder, TraceSummary};
+mod usage;
+pub use usage::{NoUsage, ResourceKind, ResourceUsage, Unit, UsageMeter, UsageReader};
 
 /// A boxed, sendable future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

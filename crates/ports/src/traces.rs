@@ -26,6 +26,23 @@ impl TraceReader for NoTraces {
     fn spans(&self, _scope: &Scope, _trace: TraceId) -> Option<Vec<Span>> {
         None
     }
+
+    fn invocation(&self, _scope: &Scope, _request_id: &str) -> Option<Invoked> {
+        None
+    }
+
+    fn invocations_after(&self, _scope: &Scope, after: u64) -> (Vec<Span>, u64) {
+        (Vec::new(), after)
+    }
+}
+
+/// A Lambda invocation as its trace tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invoked {
+    /// The invocation's own span.
+    pub span: Span,
+    /// The span that caused it (an upload, a PutEvents, an Invoke call), when it was recorded.
+    pub caller: Option<Span>,
 }
 
 /// One trace in a listing.
@@ -58,4 +75,13 @@ pub trait TraceReader: Send + Sync {
     /// The spans of one trace in the order they started; `None` when no span of it is in
     /// `scope` (or it is no longer kept).
     fn spans(&self, scope: &Scope, trace: TraceId) -> Option<Vec<Span>>;
+
+    /// The invocation Lambda ran as `request_id` in `scope`, while its trace is kept.
+    fn invocation(&self, scope: &Scope, request_id: &str) -> Option<Invoked>;
+
+    /// The invocations of `scope` recorded after the cursor `after` (0: from the oldest still
+    /// listed), oldest first, and the cursor to continue from. Meant for following along: only
+    /// the latest few hundred are listed. A cursor from the future (`u64::MAX`) lists nothing
+    /// and returns the present one.
+    fn invocations_after(&self, scope: &Scope, after: u64) -> (Vec<Span>, u64);
 }

@@ -28,7 +28,7 @@ pub enum Command {
     Invoke(crate::cli::InvokeArgs),
     /// Print a function's logs; `-f` follows them.
     Logs(crate::cli::LogsArgs),
-    /// What the recorded Lambda traffic would cost on AWS, per function.
+    /// What the recorded traffic would cost on AWS: Lambda per function, the rest per resource.
     Cost(crate::cli::CostArgs),
 }
 
@@ -83,6 +83,12 @@ pub struct ServeArgs {
     /// Lambda: an execution environment idle for this many seconds is stopped.
     #[arg(long, env = "NIMBUS_LAMBDA_IDLE_TIMEOUT", default_value_t = 600)]
     pub lambda_idle_timeout: u64,
+
+    /// Console: hours of metered usage (requests, request units, events, stored bytes) kept
+    /// in memory for the cost page; older usage is dropped, and usage over an hour old is kept
+    /// per hour rather than per minute.
+    #[arg(long, env = "NIMBUS_CONSOLE_RETENTION", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub console_retention: u64,
 }
 
 fn parse_key_pair(s: &str) -> Result<(String, String), String> {

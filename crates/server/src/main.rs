@@ -6,6 +6,7 @@ mod durable;
 mod loopback;
 mod serve;
 mod traces;
+mod usage;
 
 use std::process::ExitCode;
 

@@ -60,6 +60,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let traces = Arc::new(crate::traces::TraceStore::new(crate::traces::Limits::default()));
     let recorder: Arc<dyn ports::TraceRecorder> = traces.clone();
+    let usage = Arc::new(crate::usage::UsageStore::new(crate::usage::Limits {
+        retention_ms: i64::try_from(args.console_retention).unwrap_or(24) * 3_600_000,
+        ..crate::usage::Limits::default()
+    }));
+    let meter: Arc<dyn ports::UsageMeter> = usage.clone();
     // The hops that go through ports on a request's behalf are recorded around the call.
     let hops = |inner| Arc::new(Hops::new(inner, recorder.clone()));
     let logs = service_logs::LogsService::new(store.clone(), clock.clone());
@@ -67,6 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let lambda = lambda(&args, store.clone(), log_writer.clone())?;
     lambda.set_trace_recorder(recorder.clone());
     let events = events(store.clone(), &lambda)?;
+    events.set_usage_meter(meter.clone());
     let sqs = service_sqs::SqsService::new(
         store.clone(),
         Arc::new(types::SystemClock),
@@ -83,6 +89,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let buses = |inner| Arc::new(Hops::new(inner, recorder.clone()));
     lambda.set_event_publisher(buses(events.clone()));
     let s3 = s3_service(&args, store.clone(), &lambda, hops(sqs.clone()));
+    s3.set_usage_meter(meter.clone());
     s3.set_topic_publisher(topics(sns.clone()));
     s3.set_event_publisher(buses(events.clone()));
     lambda.set_object_reader(Arc::new(s3.clone()));
@@ -97,8 +104,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let scheduler = scheduler(store.clone(), &lambda, &sqs, &sns, &events);
     // The console shows every tenant's resources and logs to whoever can reach the port, so it
     // is left out when requests must prove who they are.
-    let console =
-        (!args.enforce_sigv4).then(|| console::Console::new(loopback.clone()).with_traces(traces.clone()));
+    let console = (!args.enforce_sigv4).then(|| {
+        console::Console::new(loopback.clone()).with_traces(traces.clone()).with_usage(usage.clone())
+    });
+    roll_usage(usage.clone());
+    let closer = console.as_ref().map(console::Console::closer);
     let services = Services {
         console,
         cloudformation: cloudformation.clone(),
@@ -110,6 +120,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         s3: s3.clone(),
         scheduler: scheduler.clone(),
         traces,
+        meter,
     };
     let gateway = Arc::new(wire(&args, store.clone(), services, loopback.clone())?);
     loopback.attach(Arc::downgrade(&gateway));
@@ -128,7 +139,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sigv4 = if args.enforce_sigv4 { "enforced" } else { "accepted" },
         "nimbus {VERSION} listening"
     );
-    let shutdown = shutdown_signal();
+    let signal = shutdown_signal();
+    // Open console event streams end first, so they do not hold up the drain.
+    let shutdown = async move {
+        signal.await;
+        if let Some(closer) = closer {
+            closer.close();
+        }
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "Ready.").context("writing to stdout")?;
@@ -325,6 +343,7 @@ struct Services {
     s3: service_s3::S3Service,
     scheduler: service_scheduler::SchedulerService,
     traces: Arc<crate::traces::TraceStore>,
+    meter: Arc<dyn ports::UsageMeter>,
 }
 
 /// The composition root: every service, built on the chosen store, registered with the gateway.
@@ -336,7 +355,7 @@ fn wire(
     services: Services,
     loopback: Arc<crate::loopback::Loopback>,
 ) -> anyhow::Result<Gateway> {
-    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler, traces } =
+    let Services { console, cloudformation, lambda, events, logs, sqs, sns, s3, scheduler, traces, meter } =
         services;
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let credentials = credentials(args);
@@ -346,11 +365,16 @@ fn wire(
         .map_err(|e| anyhow::anyhow!("starting API Gateway: {e}"))?;
     apigateway.set_queue_sender(Arc::new(sqs.clone()));
     apigateway.set_service_api(loopback);
+    apigateway.set_usage_meter(meter.clone());
     let dynamodb = service_dynamodb::DynamoDbService::new(store.clone(), clock.clone());
+    dynamodb.set_usage_meter(meter.clone());
     lambda.set_stream_reader(Arc::new(dynamodb.clone()));
     sweep_ttl(dynamodb.clone());
     let builder = Gateway::builder()
         .traces(Arc::new(move |span| traces.record(span)))
+        .requests(Arc::new(move |scope, service| {
+            meter.add(scope, ports::ResourceKind::Service, service, ports::Unit::Requests, 1)
+        }))
         .version(VERSION)
         .sigv4(mode, credentials)
         .service(Arc::new(service_sts::StsService::new()))
@@ -370,6 +394,22 @@ fn wire(
         None => builder,
     }
     .build())
+}
+
+/// How often metered usage moves into its per-minute history.
+const USAGE_ROLL: Duration = Duration::from_secs(60);
+
+/// Rolls the usage meter's counters into its history every minute, and drops what is past
+/// the retention.
+fn roll_usage(usage: Arc<crate::usage::UsageStore>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(USAGE_ROLL);
+        loop {
+            every.tick().await;
+            let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+            usage.roll(now_ms);
+        }
+    });
 }
 
 /// How often expired DynamoDB items are deleted (DynamoDB itself takes up to a few days).

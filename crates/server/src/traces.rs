@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use ports::{
-    BusEvent, EventPublisher, PortError, QueueMessageAttribute, QueueSender, TopicMessage, TopicPublisher,
-    TracePage, TraceReader, TraceRecorder, TraceSummary,
+    BusEvent, EventPublisher, Invoked, PortError, QueueMessageAttribute, QueueSender, TopicMessage,
+    TopicPublisher, TracePage, TraceReader, TraceRecorder, TraceSummary,
 };
 use types::trace::{Outcome, Span, SpanId, TraceHeader, TraceId};
 use types::{AccountId, Region, Scope};
@@ -43,7 +43,15 @@ struct Kept {
     order: VecDeque<(u64, TraceId)>,
     next: u64,
     spans: usize,
+    /// The trace of each invocation kept, by its request id.
+    invocations: HashMap<String, TraceId>,
+    /// The latest invocations with their arrival numbers (from 1), for those following along.
+    latest: VecDeque<(u64, Span)>,
+    invocations_seen: u64,
 }
+
+/// Invocations listed for followers (the console's live updates poll about once a second).
+const LATEST_INVOCATIONS: usize = 512;
 
 struct Trace {
     seq: u64,
@@ -65,6 +73,7 @@ impl TraceRecorder for TraceStore {
         let mut kept = self.kept();
         let kept = &mut *kept;
         let id = span.trace;
+        let invocation = span.execution.as_ref().map(|e| e.request_id.clone());
         match kept.traces.get_mut(&id) {
             Some(t) if t.spans.len() >= self.limits.spans_per_trace => return,
             Some(t) => t.spans.push(span),
@@ -76,10 +85,25 @@ impl TraceRecorder for TraceStore {
             }
         }
         kept.spans += 1;
+        if let Some(request_id) = invocation {
+            kept.invocations.insert(request_id, id);
+            kept.invocations_seen += 1;
+            if kept.latest.len() == LATEST_INVOCATIONS {
+                kept.latest.pop_front();
+            }
+            if let Some(t) = kept.traces.get(&id)
+                && let Some(span) = t.spans.last()
+            {
+                kept.latest.push_back((kept.invocations_seen, span.clone()));
+            }
+        }
         while kept.traces.len() > self.limits.traces || kept.spans > self.limits.spans {
             let Some((_, oldest)) = kept.order.pop_front() else { break };
             if let Some(t) = kept.traces.remove(&oldest) {
                 kept.spans -= t.spans.len();
+                for e in t.spans.iter().filter_map(|s| s.execution.as_ref()) {
+                    kept.invocations.remove(&e.request_id);
+                }
             }
         }
     }
@@ -118,6 +142,27 @@ impl TraceReader for TraceStore {
         // Stable: spans that started in the same microsecond stay in the order they ended.
         spans.sort_by_key(|s| s.start_us);
         Some(spans)
+    }
+
+    fn invocation(&self, scope: &Scope, request_id: &str) -> Option<Invoked> {
+        let kept = self.kept();
+        let trace = kept.traces.get(kept.invocations.get(request_id)?)?;
+        let span = trace.spans.iter().find(|s| {
+            &s.scope == scope && s.execution.as_ref().is_some_and(|e| e.request_id == request_id)
+        })?;
+        let caller = span.parent.and_then(|p| trace.spans.iter().find(|s| s.id == p)).cloned();
+        Some(Invoked { span: span.clone(), caller })
+    }
+
+    fn invocations_after(&self, scope: &Scope, after: u64) -> (Vec<Span>, u64) {
+        let kept = self.kept();
+        let spans = kept
+            .latest
+            .iter()
+            .filter(|(seq, s)| *seq > after && &s.scope == scope)
+            .map(|(_, s)| s.clone())
+            .collect();
+        (spans, kept.invocations_seen)
     }
 }
 
@@ -320,6 +365,31 @@ mod tests {
         store.record(span(TraceId::new(1, 7), 2, Some(1), 0, &scope));
         assert!(store.spans(&scope, TraceId::new(1, 1)).is_none(), "over the span budget");
         assert!(store.spans(&scope, TraceId::new(1, 7)).is_some());
+    }
+
+    #[test]
+    fn invocations_are_found_by_request_id_with_their_caller_until_their_trace_goes() {
+        let store = TraceStore::new(Limits { traces: 1, spans: 10, spans_per_trace: 10 });
+        let scope = Scope::default();
+        let t = TraceId::new(1, 1);
+        let mut invoke = span(t, 2, Some(1), 10, &scope);
+        invoke.service = "lambda".to_owned();
+        invoke.execution = Some(types::trace::Execution { request_id: "r-1".to_owned(), cold_start: true });
+        store.record(invoke.clone());
+        store.record(span(t, 1, None, 0, &scope));
+        let found = store.invocation(&scope, "r-1").expect("kept");
+        assert_eq!(found.span, invoke);
+        assert_eq!(found.caller.map(|c| c.operation), Some("op1".to_owned()));
+        assert!(store.invocation(&other_scope(), "r-1").is_none(), "another tenant's");
+        assert!(store.invocation(&scope, "r-2").is_none());
+        let (latest, cursor) = store.invocations_after(&scope, 0);
+        assert_eq!((latest.len(), cursor), (1, 1));
+        assert_eq!(latest[0].execution.as_ref().map(|e| e.request_id.as_str()), Some("r-1"));
+        assert_eq!(store.invocations_after(&scope, cursor), (Vec::new(), 1), "nothing new");
+        assert!(store.invocations_after(&other_scope(), 0).0.is_empty());
+        store.record(span(TraceId::new(1, 2), 1, None, 0, &scope));
+        assert!(store.invocation(&scope, "r-1").is_none(), "gone with its trace");
+        assert!(store.kept().invocations.is_empty());
     }
 
     struct Sink(Mutex<Vec<Option<TraceHeader>>>);

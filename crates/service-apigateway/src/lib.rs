@@ -76,6 +76,8 @@ pub(crate) struct Inner {
     services: std::sync::OnceLock<Arc<dyn ports::ServiceApi>>,
     /// Ships access log lines to CloudWatch Logs in the background.
     access_logs: access_log::Shipper,
+    /// Where data-plane requests are counted per API; set once at wiring.
+    pub(crate) meter: std::sync::OnceLock<Arc<dyn ports::UsageMeter>>,
     /// Every API of every tenant, by id (ids are random and unique across tenants).
     apis: Mutex<HashMap<String, Api>>,
     /// Every API key and usage plan of every tenant, by id.
@@ -103,6 +105,7 @@ impl ApiGatewayService {
             queues: std::sync::OnceLock::new(),
             services: std::sync::OnceLock::new(),
             access_logs: access_log::Shipper::default(),
+            meter: std::sync::OnceLock::new(),
             apis: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             plans: Mutex::new(HashMap::new()),
@@ -114,6 +117,11 @@ impl ApiGatewayService {
         inner.load_usage_plans()?;
         inner.load_domains()?;
         Ok(ApiGatewayService { inner: Arc::new(inner) })
+    }
+
+    /// Where each data-plane request is counted against its API (REST or HTTP, as billed).
+    pub fn set_usage_meter(&self, meter: Arc<dyn ports::UsageMeter>) {
+        let _ = self.inner.meter.set(meter);
     }
 
     /// Lets `AWS` integrations with an SQS URI send messages (`SendMessage`).

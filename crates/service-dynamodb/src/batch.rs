@@ -116,7 +116,7 @@ impl Env<'_> {
                 unprocessed.insert(name.clone(), rest);
             }
             responses.insert(name.clone(), Value::Array(found));
-            if let Some(c) = mode.render(name, units, false, &[]) {
+            if let Some(c) = self.consumed(mode, name, units, false, &[]) {
                 capacities.push(c);
             }
         }
@@ -180,8 +180,8 @@ impl Env<'_> {
             }
         }
         let mut out = json!({ "UnprocessedItems": {} });
+        let c: Vec<Value> = units.iter().filter_map(|(n, u)| self.consumed(mode, n, *u, true, &[])).collect();
         if mode != Mode::None {
-            let c: Vec<Value> = units.iter().filter_map(|(n, u)| mode.render(n, *u, true, &[])).collect();
             out["ConsumedCapacity"] = Value::Array(c);
         }
         Ok(out)
@@ -227,8 +227,9 @@ impl Env<'_> {
             Ok(Step::Commit(batch, responses))
         })?;
         let mut out = json!({ "Responses": responses });
+        let c: Vec<Value> =
+            gets.iter().filter_map(|(n, _, _)| self.consumed(mode, n, 2.0, false, &[])).collect();
         if mode != Mode::None {
-            let c: Vec<Value> = gets.iter().filter_map(|(n, _, _)| mode.render(n, 2.0, false, &[])).collect();
             out["ConsumedCapacity"] = Value::Array(c);
         }
         Ok(out)
@@ -423,10 +424,11 @@ impl Env<'_> {
             Ok(Step::Commit(batch, (units, false)))
         })?;
         let mut out = json!({});
+        // A replay reads the items instead of writing them, and says so in its units.
+        let write = !replayed;
+        let c: Vec<Value> =
+            units.iter().filter_map(|(n, u)| self.consumed(mode, n, *u, write, &[])).collect();
         if mode != Mode::None {
-            // A replay reads the items instead of writing them, and says so in its units.
-            let write = !replayed;
-            let c: Vec<Value> = units.iter().filter_map(|(n, u)| mode.render(n, *u, write, &[])).collect();
             out["ConsumedCapacity"] = Value::Array(c);
         }
         Ok(out)

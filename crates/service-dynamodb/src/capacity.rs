@@ -4,7 +4,44 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::Env;
 use crate::error::Error;
+
+/// The usage meter, once `server` hands one over.
+#[derive(Clone, Default)]
+pub struct Meter(pub std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn ports::UsageMeter>>>);
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() { "Meter(set)" } else { "Meter(unset)" })
+    }
+}
+
+impl Env<'_> {
+    /// The `ConsumedCapacity` member `mode` asks for (see [`Mode::render`]), and the units
+    /// counted against `table` in the usage meter either way: on-demand tables are billed by
+    /// exactly these units.
+    pub fn consumed(
+        &self,
+        mode: Mode,
+        table: &str,
+        units: f64,
+        write: bool,
+        indexes: &[(String, bool, f64)],
+    ) -> Option<Value> {
+        if let Some(meter) = self.meter {
+            let total = units + indexes.iter().map(|(_, _, u)| u).sum::<f64>();
+            // Reads come in half units; counting halves keeps the sum exact.
+            let (unit, amount) = if write {
+                (ports::Unit::WriteUnits, total.ceil() as u64)
+            } else {
+                (ports::Unit::ReadHalfUnits, (total * 2.0).ceil() as u64)
+            };
+            meter.add(self.scope, ports::ResourceKind::Table, table, unit, amount);
+        }
+        mode.render(table, units, write, indexes)
+    }
+}
 
 /// Write units of writing an item of `size` bytes (at least one).
 pub fn write_units(size: usize) -> f64 {

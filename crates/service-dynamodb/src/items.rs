@@ -168,8 +168,8 @@ impl Written {
             .collect()
     }
 
-    fn capacity(&self, mode: Mode) -> Option<Value> {
-        mode.render(&self.table.record.name, self.write_units(), true, &self.index_units())
+    fn capacity(&self, env: &Env<'_>, mode: Mode) -> Option<Value> {
+        env.consumed(mode, &self.table.record.name, self.write_units(), true, &self.index_units())
     }
 }
 
@@ -217,14 +217,14 @@ impl WritePlan {
     }
 
     /// The answer: `Attributes` when asked for and not empty, `ConsumedCapacity` when asked for.
-    fn answer(&self, written: &Written, attributes: Option<Item>) -> Value {
+    fn answer(&self, env: &Env<'_>, written: &Written, attributes: Option<Item>) -> Value {
         let mut out = Map::new();
         if self.return_values != "NONE"
             && let Some(attributes) = attributes.filter(|a| !a.is_empty())
         {
             out.insert("Attributes".into(), item_to_json(&attributes));
         }
-        if let Some(c) = written.capacity(self.mode) {
+        if let Some(c) = written.capacity(env, self.mode) {
             out.insert("ConsumedCapacity".into(), c);
         }
         Value::Object(out)
@@ -273,7 +273,7 @@ impl Env<'_> {
             self.write_one(&input.table_name, &key, plan.condition.as_ref(), plan.return_old, |_, _| {
                 Ok(Some(item.clone()))
             })?;
-        Ok(plan.answer(&written, written.old.clone()))
+        Ok(plan.answer(self, &written, written.old.clone()))
     }
 
     pub fn delete_item(&self, input: DeleteItem) -> Result<Value, Error> {
@@ -285,7 +285,7 @@ impl Env<'_> {
             self.write_one(&input.table_name, &key, plan.condition.as_ref(), plan.return_old, |_, _| {
                 Ok(None)
             })?;
-        Ok(plan.answer(&written, written.old.clone()))
+        Ok(plan.answer(self, &written, written.old.clone()))
     }
 
     pub fn update_item(&self, input: UpdateItem) -> Result<Value, Error> {
@@ -319,7 +319,7 @@ impl Env<'_> {
             }
             _ => None,
         };
-        Ok(plan.answer(&written, attributes))
+        Ok(plan.answer(self, &written, attributes))
     }
 
     pub fn get_item(&self, input: GetItem) -> Result<Value, Error> {
@@ -348,7 +348,9 @@ impl Env<'_> {
             };
             out.insert("Item".into(), item_to_json(&item));
         }
-        if let Some(c) = mode.render(&table.record.name, capacity::read_units(size, consistent), false, &[]) {
+        if let Some(c) =
+            self.consumed(mode, &table.record.name, capacity::read_units(size, consistent), false, &[])
+        {
             out.insert("ConsumedCapacity".into(), c);
         }
         Ok(Value::Object(out))

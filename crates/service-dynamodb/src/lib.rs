@@ -47,6 +47,8 @@ pub struct DynamoDbService {
     kv: Arc<dyn Kv>,
     clock: Arc<dyn Clock>,
     sequencer: Arc<streams::Sequencer>,
+    /// Where the request units of each table are counted, once `server` hands a meter over.
+    meter: capacity::Meter,
 }
 
 /// What a handler works with: the store, the tenant and the time the request is served at.
@@ -62,11 +64,18 @@ pub(crate) struct Env<'a> {
     seq_guard: streams::SequenceGuard<'a>,
     /// Deletions by the TTL sweep: their stream records name the service as the deleter.
     ttl_deletes: bool,
+    meter: Option<&'a dyn ports::UsageMeter>,
 }
 
 impl DynamoDbService {
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> DynamoDbService {
-        DynamoDbService { kv: store.kv, clock, sequencer: Arc::default() }
+        DynamoDbService { kv: store.kv, clock, sequencer: Arc::default(), meter: capacity::Meter::default() }
+    }
+
+    /// Where the read and write request units each table consumes are counted (as
+    /// ConsumedCapacity reports them, whether or not the request asked for it).
+    pub fn set_usage_meter(&self, meter: Arc<dyn ports::UsageMeter>) {
+        let _ = self.meter.0.set(meter);
     }
 
     fn now_nanos(&self) -> i128 {
@@ -82,6 +91,7 @@ impl DynamoDbService {
             sequencer,
             seq_guard: std::cell::RefCell::new(None),
             ttl_deletes: false,
+            meter: self.meter.0.get().map(|m| m.as_ref()),
         }
     }
 

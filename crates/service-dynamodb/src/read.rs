@@ -421,7 +421,7 @@ impl Env<'_> {
         let indexes: Vec<(String, bool, f64)> =
             plan.index.iter().map(|(i, global)| (i.name.clone(), *global, units)).collect();
         let table_units = if plan.index.is_some() { 0.0 } else { units };
-        if let Some(c) = plan.mode.render(&plan.table.record.name, table_units, false, &indexes) {
+        if let Some(c) = self.consumed(plan.mode, &plan.table.record.name, table_units, false, &indexes) {
             out.insert("ConsumedCapacity".into(), c);
         }
         Ok(Value::Object(out))

@@ -4,6 +4,7 @@
 //! before it answers: an acknowledged event is never lost.
 
 use event_pattern::Pattern;
+use ports::{ResourceKind, Unit};
 use protocol::{RequestContext, Response};
 use serde_json::{Value, json};
 use storage::Batch;
@@ -21,6 +22,9 @@ const DEFAULT_MAX_AGE_SECONDS: u32 = 86_400;
 
 /// An entry's size as AWS counts it: 14 bytes for a Time, plus the UTF-8 lengths of Source,
 /// DetailType, Detail and every resource.
+/// EventBridge bills a published event per started 64 KB of it.
+const CHUNK: usize = 64 * 1024;
+
 fn entry_size(e: &EventEntry) -> usize {
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     usize::from(e.time.is_some()) * 14
@@ -77,10 +81,14 @@ pub fn put_events(svc: &Inner, ctx: &RequestContext, entries: Vec<EventEntry>) -
     let mut results = Vec::with_capacity(entries.len());
     let mut failed = 0;
     let trace = ctx.trace.downstream().to_string();
+    // (bus, 64 KB chunks) of each accepted entry, metered once the batch is committed.
+    let mut metered: Vec<(String, u64)> = Vec::with_capacity(entries.len());
     for entry in entries {
+        let chunks = entry_size(&entry).div_ceil(CHUNK).max(1) as u64;
         match accept(svc, &ctx.scope, entry, now) {
             Ok(accepted) => {
                 results.push(json!({ "EventId": accepted.id }));
+                metered.push((accepted.bus.clone(), chunks));
                 if !accepted.deliveries.is_empty() {
                     ctx.trace.note("PutEvents", accepted.bus.clone());
                 }
@@ -95,6 +103,12 @@ pub fn put_events(svc: &Inner, ctx: &RequestContext, entries: Vec<EventEntry>) -
     if !batch.is_empty() {
         svc.kv.commit(batch)?;
         svc.queue.wake();
+    }
+    if let Some(meter) = svc.meter.get() {
+        for (bus, chunks) in &metered {
+            meter.add(&ctx.scope, ResourceKind::Bus, bus, Unit::Events, 1);
+            meter.add(&ctx.scope, ResourceKind::Bus, bus, Unit::EventChunks, *chunks);
+        }
     }
     ok(ctx, &json!({ "FailedEntryCount": failed, "Entries": results }))
 }

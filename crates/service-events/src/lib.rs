@@ -91,6 +91,8 @@ pub(crate) struct Inner {
     queues: std::sync::OnceLock<Arc<dyn QueueSender>>,
     /// SNS, for topic targets.
     topics: std::sync::OnceLock<Arc<dyn TopicPublisher>>,
+    /// Where PutEvents counts the events and 64 KB chunks each bus took.
+    pub(crate) meter: std::sync::OnceLock<Arc<dyn ports::UsageMeter>>,
     config: EventsConfig,
     /// Keyed by [`model::bus_key`]; a bus without rules may be absent.
     buses: Mutex<HashMap<Vec<u8>, BusRules>>,
@@ -123,6 +125,7 @@ impl EventsService {
             invoker,
             queues: std::sync::OnceLock::new(),
             topics: std::sync::OnceLock::new(),
+            meter: std::sync::OnceLock::new(),
             config,
             buses: Mutex::new(HashMap::new()),
             archives: Mutex::new(HashMap::new()),
@@ -145,6 +148,11 @@ impl EventsService {
     /// Gives EventBridge SNS, for topic targets. The first call wins.
     pub fn set_topic_publisher(&self, publisher: Arc<dyn TopicPublisher>) {
         let _ = self.inner.topics.set(publisher);
+    }
+
+    /// Where the events (and their 64 KB chunks) PutEvents accepts are counted, per bus.
+    pub fn set_usage_meter(&self, meter: Arc<dyn ports::UsageMeter>) {
+        let _ = self.inner.meter.set(meter);
     }
 
     /// Starts the delivery worker (including deliveries accepted before a restart) and the

@@ -35,6 +35,8 @@ pub struct Engine {
     /// reader's page cache whenever the database changed).
     pub(crate) buckets: Arc<buckets::Cache>,
     pub(crate) lifecycle: crate::lifecycle::Timing,
+    /// Where requests and stored bytes are counted.
+    pub(crate) meter: crate::meter::Meter,
 }
 
 /// A stripe is held across its commit's fsync, and a PUT that finds its stripe taken blocks
@@ -58,6 +60,7 @@ impl Engine {
             last_stamp: Arc::new(AtomicU64::new(0)),
             buckets: Arc::default(),
             lifecycle,
+            meter: crate::meter::Meter::default(),
         }
     }
 

@@ -20,6 +20,7 @@ mod engine;
 mod error;
 mod lifecycle;
 mod list;
+mod meter;
 mod model;
 mod multipart;
 mod notify;
@@ -116,6 +117,11 @@ impl S3Service {
         self.notifier.set_event_publisher(publisher);
     }
 
+    /// Where requests (by price class) and the bytes each bucket stores are counted.
+    pub fn set_usage_meter(&self, meter: Arc<dyn ports::UsageMeter>) {
+        self.engine.meter.set(meter);
+    }
+
     /// Starts the notification worker; deliveries queued before a restart go out now.
     pub fn start(&self) {
         self.notifier.clone().start(self.store.kv.clone(), self.clock.clone());
@@ -135,6 +141,7 @@ impl S3Service {
             return cors::preflight(&self.engine, &account, &parts, ctx.request_id.as_str());
         }
         let cors = cors::actual(&self.engine, &account, &parts);
+        self.engine.meter.request(&ctx.scope, &parts);
         let body = if self.enforce {
             body
         } else {

@@ -345,6 +345,7 @@ pub fn put(
             .put(VERSIONS, version_key_of(&ok, stamp), version_copy(&record)?);
         let mut freed = Vec::new();
         let mut replaced = None;
+        let mut replaced_size = 0;
         if let Some((k, raw, old)) = replaced_null(e, state, &ok, current.as_deref())? {
             if let Some(raw) = raw {
                 batch = batch.expect_value(VERSIONS, k.clone(), raw);
@@ -352,6 +353,7 @@ pub fn put(
             batch = batch.delete(VERSIONS, k.clone());
             freed = old.pieces;
             replaced = Some(k);
+            replaced_size = old.size;
         }
         if let Some(raw) = &current
             && state != Versioning::Unversioned
@@ -363,9 +365,15 @@ pub fn put(
         let failed: fn() -> Error = extra.as_ref().map_or(|| Error::NoSuchBucket, |x| x.failed);
         if commit(e, batch, extra_conditions, failed, announced)? {
             body::forget(&e.blobs, freed);
+            e.meter.stored(cx, &bucket.name, signed(record.size) - signed(replaced_size));
             return Ok(record);
         }
     }
+}
+
+/// A size as a change in stored bytes (no object comes near `i64::MAX`).
+fn signed(size: u64) -> i64 {
+    i64::try_from(size).unwrap_or(i64::MAX)
 }
 
 /// What a DELETE did: the version it created or removed, and whether that is a delete marker.
@@ -395,13 +403,16 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
             let Some(raw) = current else { return Ok(Deleted::default()) };
             let old: ObjectRecord = model::decode(&raw)?;
             batch = batch.expect_value(OBJECTS, ok.clone(), raw).delete(OBJECTS, ok.clone());
+            let mut removed = 0;
             for (k, _, r) in all_of(e, &ok)? {
                 batch = batch.delete(VERSIONS, k);
+                removed += signed(r.size);
                 freed.extend(r.pieces);
             }
             let announced = announce(e, cx, &mut batch, bucket, Some(delete), key, &old, false)?;
             if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
                 body::forget(&e.blobs, freed);
+                e.meter.stored(cx, &bucket.name, -removed);
                 return Ok(Deleted::default());
             }
             continue;
@@ -420,12 +431,14 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
             batch = batch.delete(OBJECTS, ok.clone());
         }
         let mut replaced = None;
+        let mut removed = 0;
         if state == Versioning::Suspended
             && let Some((k, raw, old)) = find(e, &ok, "null")?
         {
             batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k.clone());
             freed = old.pieces;
             replaced = Some(k);
+            removed = signed(old.size);
         }
         if let Some(raw) = &current {
             batch = keep_whole(batch, &ok, raw, replaced.as_deref())?;
@@ -435,6 +448,7 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
         let announced = announce(e, cx, &mut batch, bucket, Some(marker_created), key, &marker, true)?;
         if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
             body::forget(&e.blobs, freed);
+            e.meter.stored(cx, &bucket.name, -removed);
             return Ok(out);
         }
     }
@@ -476,6 +490,7 @@ pub fn delete_version(
         let announced = announce(e, cx, &mut batch, bucket, Some(event), key, gone, true)?;
         if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
             body::forget(&e.blobs, gone.pieces.clone());
+            e.meter.stored(cx, &bucket.name, -signed(gone.size));
             return Ok(Deleted { version_id: Some(id.to_owned()), delete_marker: gone.delete_marker });
         }
     }

@@ -480,9 +480,33 @@ pub async fn cost(args: CostArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     out(&format!(
-        "total: {} requests, {:.3} GB-s, {:.8} {currency} at {} list prices (Lambda requests and duration only; no free tier)",
+        "lambda: {} requests, {:.3} GB-s, {:.8} {currency}",
         bill["requests"].as_u64().unwrap_or(0),
         bill["gb_seconds"].as_f64().unwrap_or(0.0),
+        bill["lambda_total"].as_f64().unwrap_or(0.0),
+    ));
+    let resources = bill["resources"].as_array().map(Vec::as_slice).unwrap_or_default();
+    if !resources.is_empty() {
+        out("");
+        out(&format!(
+            "{:<12} {:<40} {:<38} {:>14} {:>12}",
+            "SERVICE", "RESOURCE", "ITEM", "QUANTITY", currency
+        ));
+    }
+    for r in resources {
+        for line in r["lines"].as_array().into_iter().flatten() {
+            out(&format!(
+                "{:<12} {:<40} {:<38} {:>14.4} {:>12.8}",
+                r["service"].as_str().unwrap_or("?"),
+                r["name"].as_str().unwrap_or("?"),
+                line["item"].as_str().unwrap_or("?"),
+                line["quantity"].as_f64().unwrap_or(0.0),
+                line["cost"].as_f64().unwrap_or(0.0),
+            ));
+        }
+    }
+    out(&format!(
+        "total: {:.8} {currency} at {} list prices (no free tier, no data transfer)",
         bill["total"].as_f64().unwrap_or(0.0),
         args.target.region,
     ));

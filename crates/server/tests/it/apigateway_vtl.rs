@@ -480,26 +480,9 @@ async fn lambda_non_proxy_reshapes_both_ways_and_maps_errors() {
 /// responses by status code.
 #[tokio::test]
 async fn aws_service_integrations_reach_dynamodb_eventbridge_and_s3() {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, KeySchemaElement, KeyType, ScalarAttributeType};
-
     let server = Server::ephemeral();
     let ddb = server.dynamodb("test", "us-east-1").await;
-    ddb.create_table()
-        .table_name("orders")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attr"),
-        )
-        .key_schema(
-            KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().expect("key"),
-        )
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create table");
+    crate::harness::create_id_table(&ddb, "orders").await;
     let s3 = server.s3("test", "us-east-1").await;
     s3.create_bucket().bucket("files").send().await.expect("bucket");
     s3.put_object()

@@ -290,6 +290,11 @@ async fn a_sam_application_deploys_runs_updates_one_function_and_deletes() {
     let requests: u64 = row.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(requests >= 1, "{row}");
     assert!(stdout.lines().last().is_some_and(|l| l.starts_with("total: ")), "{stdout}");
+    // And the metered resources: the upload's bucket among them.
+    assert!(
+        stdout.lines().any(|l| l.starts_with("s3 ") && l.contains("PUT, COPY, POST, LIST requests")),
+        "{stdout}"
+    );
 
     // A change to one function's code updates that function and nothing else.
     let before: BTreeSet<String> = stack_event_ids(&cfn, "app").await;

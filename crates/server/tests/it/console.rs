@@ -258,8 +258,48 @@ async fn the_console_shows_the_wiring_the_invocations_and_their_cost() {
     }
     assert_eq!(bill["requests"], 4);
     assert!((bill["gb_seconds"].as_f64().expect("gb-s") - want_gb_s).abs() < 1e-12);
-    assert!((bill["total"].as_f64().expect("total") - want_total).abs() < 1e-15, "{bill}");
+    assert!((bill["lambda_total"].as_f64().expect("total") - want_total).abs() < 1e-15, "{bill}");
     assert_eq!(bill["prices"]["source"], "https://aws.amazon.com/lambda/pricing/");
+    // The bucket's requests (CreateBucket, PutBucketNotificationConfiguration, PutObject) and
+    // the custom event are priced beside the functions, and in the total.
+    let uploads = resource(&bill, "uploads");
+    assert_eq!(line_of(uploads, "PUT, COPY, POST, LIST requests")["quantity"], 3.0, "{uploads}");
+    let default_bus = resource(&bill, "default");
+    assert_eq!(line_of(default_bus, "custom events (64 KB chunks)")["quantity"], 1.0, "{default_bus}");
+    let resources: f64 =
+        bill["resources"].as_array().expect("resources").iter().filter_map(|r| r["total"].as_f64()).sum();
+    assert!((bill["total"].as_f64().expect("total") - (want_total + resources)).abs() < 1e-15, "{bill}");
+
+    // Each invocation names what invoked it and its trace.
+    let (_, inv) = get(&server, "/_nimbus/api/invocations?function=on-upload&limit=1").await;
+    assert_eq!(inv["invocations"].as_array().map(Vec::len), Some(1), "{inv}");
+    assert_eq!(inv["invocations"][0]["trigger"]["kind"], "Invoke", "{inv}");
+    let next = inv["next"].as_str().expect("a second page").to_owned();
+    let (_, older) =
+        get(&server, &format!("/_nimbus/api/invocations?function=on-upload&limit=1&after={next}")).await;
+    let upload = &older["invocations"][0];
+    assert_eq!(upload["trigger"]["kind"], "S3", "{older}");
+    assert_eq!(upload["trigger"]["resource"], "uploads/cat.jpg", "{older}");
+    assert!(upload["trace_id"].as_str().is_some_and(|t| t.starts_with("1-")), "{older}");
+    assert_eq!(older["next"], Value::Null);
+    let (_, rule) = get(&server, "/_nimbus/api/invocations?function=on-rule").await;
+    assert_eq!(rule["invocations"][0]["trigger"]["kind"], "EventBridge", "{rule}");
+
+    // Cold starts: on-upload's one cold start of two, with its init duration.
+    let (status, cold) = get(&server, "/_nimbus/api/coldstarts").await;
+    assert_eq!(status, 200, "{cold}");
+    let f = cold["functions"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["function"] == "on-upload"))
+        .expect("listed");
+    assert_eq!(
+        (f["invocations"].as_u64(), f["coldStarts"].as_u64(), f["coldShare"].as_f64()),
+        (Some(2), Some(1), Some(0.5)),
+        "{f}"
+    );
+    assert_eq!(f["initP50Ms"], oldest["init_duration_ms"], "{f}");
+    assert_eq!(f["peakConcurrency"], 1);
+    assert_eq!(f["provisioned"][0]["coldStartsAvoided"], 1, "{f}");
 
     // A window that starts after all of it has nothing to price.
     let later =
@@ -267,6 +307,184 @@ async fn the_console_shows_the_wiring_the_invocations_and_their_cost() {
             + 60_000;
     let (_, empty) = get(&server, &format!("/_nimbus/api/cost?since={later}")).await;
     assert_eq!(empty["requests"], 0, "{empty}");
+}
+
+fn resource<'b>(bill: &'b Value, name: &str) -> &'b Value {
+    bill["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("{name} missing from {bill}"))
+}
+
+fn line_of<'r>(resource: &'r Value, item: &str) -> &'r Value {
+    resource["lines"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["item"] == item))
+        .unwrap_or_else(|| panic!("{item} missing from {resource}"))
+}
+
+/// Checks a priced line: the quantity metered and the cost at the list price.
+fn priced(resource: &Value, item: &str, quantity: f64, unit_price: f64) {
+    let line = line_of(resource, item);
+    assert!((line["quantity"].as_f64().expect("quantity") - quantity).abs() < 1e-12, "{item}: {resource}");
+    assert_eq!(line["unit_price"].as_f64(), Some(unit_price), "{item}");
+    assert!(
+        (line["cost"].as_f64().expect("cost") - quantity * unit_price).abs() < 1e-18,
+        "{item}: {resource}"
+    );
+}
+
+/// What DynamoDB, S3, EventBridge and API Gateway served is metered in their billing units and
+/// priced at the list prices in `prices/us-east-1.json`.
+#[tokio::test]
+async fn the_services_usage_is_metered_and_priced() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    let server = Server::ephemeral();
+    let ddb = server.dynamodb("test", "us-east-1").await;
+    crate::harness::create_id_table(&ddb, "images").await;
+    // Three small items (a write unit each) and one of 1,500 bytes (two).
+    for (id, size) in [("a", 10), ("b", 10), ("c", 10), ("big", 1_500)] {
+        ddb.put_item()
+            .table_name("images")
+            .item("id", AttributeValue::S(id.to_owned()))
+            .item("blob", AttributeValue::S("x".repeat(size)))
+            .send()
+            .await
+            .expect("put");
+    }
+    // An eventually consistent read (half a unit) and a strongly consistent one (one).
+    ddb.get_item()
+        .table_name("images")
+        .key("id", AttributeValue::S("a".to_owned()))
+        .send()
+        .await
+        .expect("get");
+    ddb.get_item()
+        .table_name("images")
+        .key("id", AttributeValue::S("b".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get");
+
+    let s3 = server.s3("test", "us-east-1").await;
+    s3.create_bucket().bucket("photos").send().await.expect("bucket");
+    s3.put_object().bucket("photos").key("a.png").body(vec![0u8; 1000].into()).send().await.expect("put");
+    s3.put_object().bucket("photos").key("b.png").body(vec![0u8; 500].into()).send().await.expect("put");
+    s3.get_object().bucket("photos").key("a.png").send().await.expect("get");
+    s3.list_objects_v2().bucket("photos").send().await.expect("list");
+    s3.delete_object().bucket("photos").key("b.png").send().await.expect("delete");
+
+    // Two events on the default bus, one of them 70 KB: 1 + 2 chunks.
+    let events = server.events("test", "us-east-1").await;
+    let entry = |detail: String| {
+        PutEventsRequestEntry::builder().source("app").detail_type("t").detail(detail).build()
+    };
+    events
+        .put_events()
+        .entries(entry(r#"{"n":1}"#.to_owned()))
+        .entries(entry(format!(r#"{{"pad":"{}"}}"#, "y".repeat(70 * 1024))))
+        .send()
+        .await
+        .expect("put events");
+
+    // Two calls to a REST API and one to an HTTP API (their answers do not matter).
+    let rest = server.apigateway().await.create_rest_api().name("r").send().await.expect("rest api");
+    let rest_id = rest.id().expect("id").to_owned();
+    let http = server
+        .apigatewayv2()
+        .await
+        .create_api()
+        .name("h")
+        .protocol_type(aws_sdk_apigatewayv2::types::ProtocolType::Http)
+        .send()
+        .await
+        .expect("http api");
+    let http_id = http.api_id().expect("id").to_owned();
+    for url in [
+        server.execute_api(&rest_id, "/dev/x"),
+        server.execute_api(&rest_id, "/dev/y"),
+        server.execute_api(&http_id, "/z"),
+    ] {
+        server.http().get(url).send().await.expect("call");
+    }
+
+    let (status, bill) = get(&server, "/_nimbus/api/cost").await;
+    assert_eq!(status, 200, "{bill}");
+    let p = &bill["prices"];
+    let table = resource(&bill, "images");
+    assert_eq!(table["service"], "dynamodb");
+    priced(table, "write request units", 5.0, p["dynamodb"]["write_request_unit"].as_f64().expect("price"));
+    priced(table, "read request units", 1.5, p["dynamodb"]["read_request_unit"].as_f64().expect("price"));
+    let photos = resource(&bill, "photos");
+    // CreateBucket, two PUTs and a LIST; one GET; DELETE is free.
+    priced(photos, "PUT, COPY, POST, LIST requests", 4.0, p["s3"]["tier1_request"].as_f64().expect("price"));
+    priced(photos, "GET and other requests", 1.0, p["s3"]["tier2_request"].as_f64().expect("price"));
+    let storage = line_of(photos, "storage (GB-months)");
+    assert!(storage["quantity"].as_f64().is_some_and(|q| q > 0.0 && q < 1e-9), "{photos}");
+    let bus = resource(&bill, "default");
+    priced(bus, "custom events (64 KB chunks)", 3.0, p["events"]["custom_event"].as_f64().expect("price"));
+    priced(
+        resource(&bill, &rest_id),
+        "REST API requests",
+        2.0,
+        p["apigateway"]["rest_request"].as_f64().expect("price"),
+    );
+    priced(
+        resource(&bill, &http_id),
+        "HTTP API requests (512 KB increments)",
+        1.0,
+        p["apigateway"]["http_request"].as_f64().expect("price"),
+    );
+    assert!(bill["service_requests"]["dynamodb"].as_u64().is_some_and(|n| n >= 7), "{bill}");
+    for source in ["s3", "dynamodb", "events", "apigateway"] {
+        assert!(
+            p[source]["source"].as_str().is_some_and(|s| s.starts_with("https://aws.amazon.com/")),
+            "{source}"
+        );
+    }
+    let sum: f64 =
+        bill["resources"].as_array().expect("resources").iter().filter_map(|r| r["total"].as_f64()).sum();
+    assert!((bill["total"].as_f64().expect("total") - sum).abs() < 1e-15, "{bill}");
+
+    // Another tenant was metered nothing.
+    let (_, theirs) = get(&server, "/_nimbus/api/cost?account=111122223333").await;
+    assert_eq!(theirs["resources"], serde_json::json!([]), "{theirs}");
+}
+
+/// The live stream announces an invocation as it happens.
+#[tokio::test]
+async fn the_event_stream_delivers_invocations_as_they_happen() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    crate::lambda::create_python(&lambda, "live", HANDLER, &[]).await;
+    let mut stream =
+        server.http().get(format!("{}/_nimbus/api/events", server.endpoint())).send().await.expect("events");
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/event-stream")));
+    let first = stream.chunk().await.expect("read").expect("a first chunk");
+    assert!(String::from_utf8_lossy(&first).starts_with("retry: "), "{first:?}");
+
+    let invoked =
+        lambda.invoke().function_name("live").payload(Blob::new("{}")).send().await.expect("invoke");
+    let request_id = aws_sdk_lambda::operation::RequestId::request_id(&invoked).map(str::to_owned);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    let event = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, stream.chunk()).await.expect("an invocation event in time");
+        seen.push_str(&String::from_utf8_lossy(&chunk.expect("read").expect("stream open")));
+        if let Some(data) = seen.split("\n\n").find_map(|e| e.strip_prefix("event: invocation\ndata: ")) {
+            break serde_json::from_str::<Value>(data).expect("json");
+        }
+    };
+    assert_eq!(event["function"], "live", "{event}");
+    assert_eq!(event["cold"], true, "{event}");
+    assert_eq!(event["outcome"], "ok");
+    if let Some(id) = request_id {
+        assert_eq!(event["requestId"], id.as_str(), "{event}");
+    }
 }
 
 #[tokio::test]

@@ -229,6 +229,29 @@ impl Drop for Server {
 /// A trust policy every role in the tests uses.
 pub const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
+/// Creates an on-demand DynamoDB table keyed by a string `id`.
+pub async fn create_id_table(ddb: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    ddb.create_table()
+        .table_name(name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attr"),
+        )
+        .key_schema(
+            KeySchemaElement::builder().attribute_name("id").key_type(KeyType::Hash).build().expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create table");
+}
+
 /// Creates an SQS queue and returns its URL.
 pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
     sqs.create_queue().queue_name(name).send().await.expect("queue").queue_url().expect("url").to_owned()

@@ -104,6 +104,9 @@ fn with_stage_variables(uri: &str, vars: &BTreeMap<String, String>) -> String {
 
 pub(crate) async fn handle(inner: &Inner, ctx: &RequestContext, target: Target, req: Request) -> Response {
     let api = inner.api(&target.api_id);
+    if let Some(api) = &api {
+        meter(inner, api, &req);
+    }
     let logging = api.as_ref().and_then(|api| access_log::Pending::start(inner, ctx, api, &target, &req));
     let execution = match &api {
         Some(Api::Rest(rest)) => access_log::Execution::start(inner, ctx, rest, &target, &req),
@@ -126,6 +129,27 @@ pub(crate) async fn handle(inner: &Inner, ctx: &RequestContext, target: Target, 
         execution.finish(inner, rest, &route, &resp);
     }
     resp
+}
+
+/// HTTP APIs bill a request per started 512 KB of it.
+const HTTP_API_INCREMENT: usize = 512 * 1024;
+
+/// Counts a request to `api` as its owner is billed for it: a REST API call, or an HTTP API
+/// call per 512 KB increment.
+fn meter(inner: &Inner, api: &Api, req: &Request) {
+    let Some(meter) = inner.meter.get() else { return };
+    let (owner, id, unit, amount) = match api {
+        Api::Http(a) => {
+            let increments = req.body().len().div_ceil(HTTP_API_INCREMENT).max(1);
+            (&a.owner, &a.api_id, ports::Unit::HttpApiRequests, increments as u64)
+        }
+        Api::Rest(a) => (&a.owner, &a.id, ports::Unit::RestApiRequests, 1),
+    };
+    if let (Some(account), Some(region)) =
+        (types::AccountId::parse(&owner.account), types::Region::parse(&owner.region))
+    {
+        meter.add(&types::Scope { account, region }, ports::ResourceKind::Api, id, unit, amount);
+    }
 }
 
 /// A gateway response: `{"message": …}` with the error type header REST APIs send.

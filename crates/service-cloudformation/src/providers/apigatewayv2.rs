@@ -48,14 +48,19 @@ pub async fn create_api(cx: &Cx<'_>, props: &Value) -> Outcome<Created> {
         // properties then override the document's.
         Some(doc) => {
             // A generated document may leave the title out; ImportApi needs one.
+            // A document that is no object is left for ImportApi to refuse.
             let mut doc = doc.clone();
-            if doc.pointer("/info/title").is_none() {
-                let title = text(props, "Name").unwrap_or_else(|| cx.name(128));
-                match doc.get_mut("info").and_then(Value::as_object_mut) {
+            if doc.pointer("/info/title").is_none()
+                && let Some(root) = doc.as_object_mut()
+            {
+                let title = json!(text(props, "Name").unwrap_or_else(|| cx.name(128)));
+                match root.get_mut("info").and_then(Value::as_object_mut) {
                     Some(info) => {
-                        info.insert("title".into(), json!(title));
+                        info.insert("title".into(), title);
                     }
-                    None => doc["info"] = json!({"title": title}),
+                    None => {
+                        root.insert("info".into(), json!({"title": title}));
+                    }
                 }
             }
             let out = call(cx, Method::PUT, "/v2/apis", Some(json!({"body": doc.to_string()})))

@@ -90,6 +90,9 @@ pub(crate) struct Environment {
     tmp: PathBuf,
     tmp_limit: u64,
     tmp_over: bool,
+    /// When `/tmp` was last walked: a warm environment invoked thousands of times a second
+    /// is walked at most once per sampling period, not at the start of every invoke.
+    tmp_checked: Option<Instant>,
     // Dropped after `limits` (whose drop kills the cgroups' processes): unmount, then the
     // sweep of the function user's processes if this was its last environment.
     tmp_mount: Option<TmpMount>,
@@ -274,6 +277,7 @@ impl Environment {
             tmp_limit,
             tmp,
             tmp_over: false,
+            tmp_checked: None,
             tmp_mount,
             lease,
         })
@@ -448,6 +452,10 @@ impl Environment {
                         }
                     }
                     _ = tmp_sampler.tick(), if tmp_sampling && !self.tmp_over => {
+                        if self.tmp_checked.is_some_and(|t| t.elapsed() < TMP_SAMPLE_EVERY) {
+                            continue;
+                        }
+                        self.tmp_checked = Some(Instant::now());
                         if usage(&self.tmp) > self.tmp_limit {
                             self.tmp_over = true;
                             self.kill();

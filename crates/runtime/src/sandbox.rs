@@ -200,6 +200,7 @@ impl Sandbox {
             cpu_limit,
             nproc: own_user && !self.info.pids_limit,
             before_attach: Arc::new(AtomicU64::new(0)),
+            counters: Counters::default(),
         })
     }
 
@@ -258,6 +259,71 @@ pub(crate) struct EnvSandbox {
     nproc: bool,
     /// Anonymous memory the process had when it moved into its cgroup (charged elsewhere).
     before_attach: Arc<AtomicU64>,
+    /// The files read after every invoke, kept open.
+    counters: Counters,
+}
+
+/// The kernel files read after every invoke (the runtime's `statm`, its `status` when that
+/// can have changed, and the cgroup's peak), opened once and re-read from offset 0: at
+/// thousands of invokes a second, a path walk, an open and a close per read cost more than
+/// the read itself.
+#[derive(Default)]
+struct Counters {
+    statm: Option<fs::File>,
+    status: Option<fs::File>,
+    peak: Option<fs::File>,
+    /// The runtime's `VmHWM` when last read, bytes.
+    hwm: u64,
+    /// The cgroup's charge (peak) when `VmHWM` was last read.
+    charged: u64,
+}
+
+impl Counters {
+    /// The runtime's peak resident set, bytes. `status` is costly for the kernel to write
+    /// (every field of the process), so it is read only when the peak can have moved: the
+    /// current resident set (from `statm`) is above the last peak read, or the cgroup's
+    /// peak charge grew since (a peak that came and went between two reads).
+    fn vm_hwm(&mut self, pid: u32, charged: u64) -> u64 {
+        let rss = reread(&mut self.statm, format!("/proc/{pid}/statm"))
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map(|pages| pages * rustix::param::page_size() as u64);
+        if self.hwm == 0 || charged > self.charged || rss.is_none_or(|rss| rss > self.hwm) {
+            self.charged = charged;
+            let read = reread(&mut self.status, format!("/proc/{pid}/status"))
+                .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:").map(kb)));
+            self.hwm = self.hwm.max(read.unwrap_or(0)).max(rss.unwrap_or(0));
+        }
+        self.hwm
+    }
+}
+
+/// Reads a procfs or cgroupfs file through `slot` (opened on first use, dropped when a read
+/// fails, e.g. once its process is gone). These files are generated on each read from
+/// offset 0, so a kept descriptor always gives the current figures.
+fn reread(slot: &mut Option<fs::File>, path: impl AsRef<Path>) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    if slot.is_none() {
+        *slot = fs::File::open(path).ok();
+    }
+    let file = slot.as_ref()?;
+    let mut out = Vec::with_capacity(2048);
+    let mut chunk = [0u8; 4096];
+    loop {
+        match file.read_at(&mut chunk, out.len() as u64) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                *slot = None;
+                return None;
+            }
+        }
+        // Every file read here is a few lines; a runaway one is not ours to parse.
+        if out.len() > 64 * 1024 {
+            break;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 struct EnvCgroups {
@@ -365,19 +431,18 @@ impl EnvSandbox {
     /// had before it moved in), or its runtime's peak RSS if that is more — the cgroup is not
     /// charged for library pages that other processes loaded first, which RSS counts.
     pub(crate) fn peak_bytes(&mut self) -> u64 {
-        let hwm = match (&self.cgroups, self.pid) {
-            (Some(_), Some(pid)) => vm_hwm(pid),
-            _ => 0,
-        };
+        let counters = &mut self.counters;
+        let parse = |text: Option<String>| text.and_then(|t| t.trim().parse::<u64>().ok());
         let charged = match &self.cgroups {
             Some(cg) if cg.v2 => {
-                read_u64(&cg.memory.join("memory.peak"))
+                // `memory.peak` is newer than cgroup v2 itself (Linux 5.19).
+                parse(reread(&mut counters.peak, cg.memory.join("memory.peak")))
                     .or_else(|| read_u64(&cg.memory.join("memory.current")))
                     .unwrap_or(0)
                     + self.before_attach.load(Ordering::Relaxed)
             }
             Some(cg) => {
-                read_u64(&cg.memory.join("memory.max_usage_in_bytes")).unwrap_or(0)
+                parse(reread(&mut counters.peak, cg.memory.join("memory.max_usage_in_bytes"))).unwrap_or(0)
                     + self.before_attach.load(Ordering::Relaxed)
             }
             None => {
@@ -385,8 +450,12 @@ impl EnvSandbox {
                     let (rss, hwm) = tree_memory(pid);
                     self.sampled_peak = self.sampled_peak.max(rss).max(hwm);
                 }
-                self.sampled_peak
+                return self.sampled_peak;
             }
+        };
+        let hwm = match self.pid {
+            Some(pid) => counters.vm_hwm(pid, charged),
+            None => 0,
         };
         charged.max(hwm)
     }
@@ -502,14 +571,6 @@ fn attach(procs: &[PathBuf], pid: u32) -> bool {
         stack.extend(children(child));
     }
     true
-}
-
-/// `VmHWM` (peak resident set) of a process, bytes.
-fn vm_hwm(pid: u32) -> u64 {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("VmHWM:").map(kb)))
-        .unwrap_or(0)
 }
 
 /// `RssAnon` of a process, bytes.

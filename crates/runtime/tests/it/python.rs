@@ -347,3 +347,33 @@ async fn every_python_version_runs_the_bootstrap() {
     }
     h.shutdown().await;
 }
+
+/// Max Memory Used is the environment's peak: a warm invoke that touches memory and frees it
+/// before returning raises it, and later invokes never report less.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_memory_used_keeps_a_peak_that_came_and_went() {
+    if !have(Runtime::Python312) {
+        return;
+    }
+    let h = harness();
+    let mut f = function("py-peak", Runtime::Python312, "app.spike", "python");
+    f.memory_mb = 512;
+    let used = |out: &runtime::InvokeOutcome| out.report.max_memory_used_mb;
+    let first = h.manager.invoke(&f, invocation(r#"{"mb": 1}"#)).await.expect("invoke");
+    let steady = h.manager.invoke(&f, invocation(r#"{"mb": 1}"#)).await.expect("invoke");
+    assert!(!steady.cold_start);
+    assert!(used(&steady) >= used(&first) && used(&steady) < used(&first) + 40, "{first:?} {steady:?}");
+    let spike = h.manager.invoke(&f, invocation(r#"{"mb": 150}"#)).await.expect("invoke");
+    assert_eq!(ok_json(&spike), serde_json::json!(150 * 1024 * 1024));
+    assert_eq!(spike.environment_id, steady.environment_id);
+    assert!(used(&spike) >= used(&steady) + 140, "steady {} MB, spike {} MB", used(&steady), used(&spike));
+    let after = h.manager.invoke(&f, invocation(r#"{"mb": 1}"#)).await.expect("invoke");
+    assert_eq!(after.environment_id, steady.environment_id);
+    assert!(
+        used(&after) >= used(&spike),
+        "the peak stays the environment's: {} then {}",
+        used(&spike),
+        used(&after)
+    );
+    h.shutdown().await;
+}

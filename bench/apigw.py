@@ -2,16 +2,19 @@
 """API Gateway → a warm Node function: Nimbus beside serverless-offline, in one run.
 
     bench/apigw.py --install            # serverless@3 + serverless-offline@13 into /var/tmp (npm)
-    bench/apigw.py [--rounds 2] [--duration 10s] [--concurrency 8] [--wrk]
+    bench/apigw.py [--rounds 2] [--duration 10s] [--concurrency 8] [--wrk] [--series 6]
 
-Both servers run bench/apigw/handler.js behind `GET /items` of an HTTP API (payload 2.0):
+Both servers run bench/apigw/node/handler.js behind `GET /items` of an HTTP API (payload 2.0):
 Nimbus from bench/apigw/template.yaml through `nimbus deploy`, serverless-offline from
 bench/apigw/serverless.yml. Per round and server: start it, one untimed request (the cold
 start), then `nimbus-loadgen` (unsigned GETs on keep-alive connections) at --concurrency for
 throughput and at concurrency 1 for latency, and, with --wrk, `wrk` at the same concurrency as a
 second client. For Nimbus it also measures a direct Lambda `Invoke` of a function with the same
-code at concurrency 1: the gateway's added latency is the difference of the two p50s.
-The table shows medians over the rounds.
+code at concurrency 1 (the gateway's added latency is the difference of the two p50s), and the
+same API's `GET /rust` on a Rust `lambda_runtime` function (crates/runtime/tests/fixtures/rust-fn,
+built here; serverless-offline cannot run it). With --series N, each server then serves N more
+back-to-back windows of --duration at --concurrency: how its throughput holds up as it keeps
+running (and its resident memory at the end). The table shows medians over the rounds.
 """
 
 import argparse
@@ -84,8 +87,45 @@ def wrk(args, url, concurrency):
 def function_zip(workdir):
     path = os.path.join(workdir, "handler.zip")
     with zipfile.ZipFile(path, "w") as z:
-        z.write(os.path.join(APP, "handler.js"), "handler.js")
+        z.write(os.path.join(APP, "node", "handler.js"), "handler.js")
     return path
+
+
+def rust_bootstrap():
+    """Builds the Rust fixture function once; its `bootstrap` path."""
+    fixture = os.path.join(ROOT, "crates", "runtime", "tests", "fixtures", "rust-fn")
+    target = os.environ.get("NIMBUS_RUST_FN_TARGET", "/var/tmp/nimbus-rust-fn-target")
+    subprocess.run(
+        ["cargo", "build", "--release", "--locked", "--quiet", "--manifest-path", os.path.join(fixture, "Cargo.toml")],
+        env={**os.environ, "CARGO_TARGET_DIR": target},
+        check=True,
+    )
+    return os.path.join(target, "release", "bootstrap")
+
+
+def rss_mib(pid):
+    """Resident memory of a process alone and with its descendants (function processes,
+    serverless-offline's workers), MiB, from /proc."""
+    own, total, stack = None, 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(l.split()[1]) for l in f if l.startswith("VmRSS:")), 0)
+                own = total if own is None else own
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    stack += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return (own or 0) / 1024, total / 1024
+
+
+def series(args, endpoint, path, results, pid):
+    """--series: back-to-back windows at --concurrency on a server that keeps running."""
+    for _ in range(args.series):
+        results.setdefault("series", []).append(loadgen(args, endpoint, path, args.concurrency)["ops_per_sec"])
+    results.setdefault("rss_mib", []).append(rss_mib(pid))
 
 
 def run_nimbus(args, workdir, results):
@@ -96,8 +136,13 @@ def run_nimbus(args, workdir, results):
     proc = spawn("nimbus", [args.nimbus, "serve", "--ephemeral", "--port", str(port)], env, log_file, log_file)
     try:
         wait_until(endpoint + "/_nimbus/health", proc, 30)
+        app = os.path.join(workdir, "app")
+        shutil.copytree(APP, app)
+        os.makedirs(os.path.join(app, "rust"))
+        shutil.copy(args.rust_bootstrap, os.path.join(app, "rust", "bootstrap"))
         deploy = subprocess.run(
-            [args.nimbus, "deploy", os.path.join(APP, "template.yaml"), "--stack-name", "bench"],
+            [args.nimbus, "deploy", os.path.join(app, "template.yaml"), "--stack-name", "bench"]
+            + ["--parameter-overrides", "RustCode=yes"],
             env=dict(os.environ, NIMBUS_ENDPOINT=endpoint, NIMBUS_CACHE_DIR=os.path.join(workdir, "cache")),
             capture_output=True,
             text=True,
@@ -120,6 +165,14 @@ def run_nimbus(args, workdir, results):
         # The same memory size (and so CPU share) as template.yaml gives the function.
         invoke += ["--function-memory", "1024"]
         results.setdefault("invoke", []).append(loadgen(args, endpoint, None, 1, *invoke))
+        rust = f"/_aws/execute-api/{api.group(1)}/rust"
+        if http_status(endpoint + rust, timeout=60) != 200:
+            raise RuntimeError("the first request to the Rust function failed")
+        results.setdefault("rust_load", []).append(loadgen(args, endpoint, rust, args.concurrency))
+        results.setdefault("rust_single", []).append(loadgen(args, endpoint, rust, 1))
+        if args.wrk:
+            results.setdefault("rust_wrk", []).append(wrk(args, endpoint + rust, args.concurrency))
+        series(args, endpoint, path, results, proc.pid)
     finally:
         stop(proc)
         log_file.close()
@@ -147,6 +200,7 @@ def run_offline(args, workdir, results):
         results.setdefault("single", []).append(loadgen(args, endpoint, "/items", 1))
         if args.wrk:
             results.setdefault("wrk", []).append(wrk(args, url, args.concurrency))
+        series(args, endpoint, "/items", results, proc.pid)
     finally:
         stop(proc)
         log_file.close()
@@ -168,17 +222,19 @@ def report(args, results):
         + (" wrk req/s |" if args.wrk else ""),
         "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if args.wrk else ""),
     ]
-    for name, r in [("nimbus", n), ("serverless-offline", o)]:
-        if not r.get("load"):
+    rows = [("nimbus", n, ""), ("nimbus, Rust function", n, "rust_"), ("serverless-offline", o, "")]
+    for name, r, k in rows:
+        if not r.get(k + "load"):
             lines.append(f"| {name} | n/a ({r.get('error', '?')}) | | | | | |")
             continue
+        cold = f"{median(r['cold_ms']):,.0f}" if not k else ""
         row = (
-            f"| {name} | {med(r['load'], 'ops_per_sec'):,.0f} | {med(r['load'], 'p50_ms'):.3f} | "
-            f"{med(r['load'], 'p99_ms'):.3f} | {med(r['single'], 'p50_ms'):.3f} | "
-            f"{med(r['single'], 'p99_ms'):.3f} | {median(r['cold_ms']):,.0f} |"
+            f"| {name} | {med(r[k + 'load'], 'ops_per_sec'):,.0f} | {med(r[k + 'load'], 'p50_ms'):.3f} | "
+            f"{med(r[k + 'load'], 'p99_ms'):.3f} | {med(r[k + 'single'], 'p50_ms'):.3f} | "
+            f"{med(r[k + 'single'], 'p99_ms'):.3f} | {cold} |"
         )
         if args.wrk:
-            row += f" {med(r.get('wrk', []), 'ops_per_sec') or 0:,.0f} |"
+            row += f" {med(r.get(k + 'wrk', []), 'ops_per_sec') or 0:,.0f} |"
         lines.append(row)
     if n.get("load") and o.get("load"):
         lines.append("")
@@ -191,6 +247,15 @@ def report(args, results):
             f"Gateway-added p50 (API Gateway GET minus direct Invoke of the same code, both at c=1): "
             f"{added:.3f} ms (Invoke p50 {med(n['invoke'], 'p50_ms'):.3f} ms)."
         )
+    if args.series:
+        lines.append("")
+        lines.append(f"Back-to-back {args.duration} windows at concurrency {args.concurrency} after the above, req/s per window (each round):")
+        for name, r in [("nimbus", n), ("serverless-offline", o)]:
+            windows = r.get("series", [])
+            per_round = [windows[i : i + args.series] for i in range(0, len(windows), args.series)]
+            text = "; ".join(" → ".join(f"{w:,.0f}" for w in chunk) for chunk in per_round)
+            rss = ", ".join(f"{own:,.0f} ({total:,.0f} with its children)" for own, total in r.get("rss_mib", []))
+            lines.append(f"- {name}: {text or 'n/a'} (resident memory at the end, MiB: {rss or '?'})")
     print("\n".join(lines))
 
 
@@ -204,6 +269,7 @@ def main():
     ap.add_argument("--duration", default="10s")
     ap.add_argument("--warmup", default="2s")
     ap.add_argument("--wrk", action="store_true", help="also measure with wrk (Debian package)")
+    ap.add_argument("--series", type=int, default=0, help="back-to-back windows after the measurements")
     ap.add_argument("--install", action="store_true", help="npm-install serverless@3 and serverless-offline@13")
     args = ap.parse_args()
     args.loadgen = args.loadgen or os.path.join(os.path.dirname(args.nimbus), "nimbus-loadgen")
@@ -211,6 +277,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: (stop_all(), sys.exit(143)))
     if args.install:
         install()
+    args.rust_bootstrap = rust_bootstrap()
     results = {"nimbus": {}, "serverless-offline": {}}
     with tempfile.TemporaryDirectory(prefix="nimbus-bench-apigw-") as workdir:
         for round_no in range(args.rounds):

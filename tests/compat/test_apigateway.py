@@ -272,3 +272,67 @@ def test_boto3_mapping_templates_mock_and_lambda_non_proxy(server):
     assert (r.status_code, r.json()) == (200, {"message": "hello Bo", "double": 8})
     r = requests.post(f"{base}/greet", json={"name": "Bo", "n": 1, "fail": "nope"})
     assert (r.status_code, r.json()) == (400, {"error": "BadInput: nope"})
+
+
+SERVICE_STACK = """
+Resources:
+  Orders:
+    Type: AWS::SQS::Queue
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: compat-service
+      ProtocolType: HTTP
+  SendOrder:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationSubtype: SQS-SendMessage
+      PayloadFormatVersion: "1.0"
+      CredentialsArn: arn:aws:iam::000000000000:role/api-to-sqs
+      RequestParameters:
+        QueueUrl: !Ref Orders
+        MessageBody: $request.body.order
+  Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: POST /orders
+      Target: !Sub integrations/${SendOrder}
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref Api
+      StageName: $default
+      AutoDeploy: true
+Outputs:
+  ApiId:
+    Value: !Ref Api
+  QueueUrl:
+    Value: !Ref Orders
+"""
+
+
+def test_cloudformation_http_api_sends_to_sqs_through_an_integration_subtype(server):
+    cfn = make_client(server, "cloudformation")
+    cfn.create_stack(StackName="compat-service", TemplateBody=SERVICE_STACK)
+    cfn.get_waiter("stack_create_complete").wait(StackName="compat-service", WaiterConfig={"Delay": 1})
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="compat-service")["Stacks"][0]["Outputs"]}
+    v2 = make_client(server, "apigatewayv2")
+    (integration,) = v2.get_integrations(ApiId=outputs["ApiId"])["Items"]
+    assert integration["IntegrationSubtype"] == "SQS-SendMessage"
+    assert integration["RequestParameters"] == {"QueueUrl": outputs["QueueUrl"], "MessageBody": "$request.body.order"}
+
+    resp = requests.post(f"{server.endpoint}/_aws/execute-api/{outputs['ApiId']}/orders", json={"order": "one flat white"})
+    assert resp.status_code == 200, resp.text
+    sent = resp.json()["SendMessageResponse"]["SendMessageResult"]
+    sqs = make_client(server, "sqs")
+    (message,) = sqs.receive_message(QueueUrl=outputs["QueueUrl"], WaitTimeSeconds=2)["Messages"]
+    assert (message["Body"], message["MessageId"]) == ("one flat white", sent["MessageId"])
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        v2.create_integration(ApiId=outputs["ApiId"], IntegrationType="AWS_PROXY", IntegrationSubtype="SQS-PurgeQueue",
+                              PayloadFormatVersion="1.0", RequestParameters={"QueueUrl": outputs["QueueUrl"], "Oops": "x"})
+    assert e.value.response["Error"]["Code"] == "BadRequestException"
+    cfn.delete_stack(StackName="compat-service")

@@ -429,6 +429,12 @@ pub(crate) fn apply_integration(integration: &mut Integration, input: Integratio
     if let Some(t) = input.integration_type {
         integration.integration_type = t;
     }
+    if input.integration_subtype.is_some() {
+        integration.integration_subtype = input.integration_subtype;
+    }
+    if input.credentials_arn.is_some() {
+        integration.credentials_arn = input.credentials_arn;
+    }
     if input.integration_uri.is_some() {
         integration.integration_uri = input.integration_uri;
     }
@@ -450,13 +456,24 @@ pub(crate) fn apply_integration(integration: &mut Integration, input: Integratio
     if input.description.is_some() {
         integration.description = input.description;
     }
-    crate::dataplane::check_mappings(input.request_parameters.as_ref(), input.response_parameters.as_ref())
-        .map_err(Error::bad)?;
+    // A subtype's request parameters are its action's members, not header/query/path maps.
+    let request_maps =
+        if integration.integration_subtype.is_some() { None } else { input.request_parameters.as_ref() };
+    crate::dataplane::check_mappings(request_maps, input.response_parameters.as_ref()).map_err(Error::bad)?;
     if input.request_parameters.is_some() {
         integration.request_parameters = input.request_parameters;
     }
     if input.response_parameters.is_some() {
         integration.response_parameters = input.response_parameters;
+    }
+    if integration.integration_subtype.is_some() {
+        crate::dataplane::check_subtype(integration)?;
+        // Subtypes take no URI and speak payload format 1.0 only.
+        match integration.payload_format_version.get_or_insert_with(|| "1.0".to_owned()).as_str() {
+            "1.0" => {}
+            other => return Err(Error::bad(format!("Invalid payload format version: {other}"))),
+        }
+        return Ok(());
     }
     match integration.integration_type.as_str() {
         "AWS_PROXY" => {

@@ -119,6 +119,8 @@ fn integration(x: &Value) -> Result<Integration, Error> {
     let field = |k: &str| x.get(k).and_then(Value::as_str).map(str::to_owned);
     let input = IntegrationInput {
         integration_type: Some(field("type").unwrap_or_else(|| "aws_proxy".to_owned()).to_ascii_uppercase()),
+        integration_subtype: field("integrationSubtype"),
+        credentials_arn: field("credentials"),
         integration_uri: field("uri"),
         integration_method: field("httpMethod"),
         payload_format_version: text(x, "/payloadFormatVersion"),
@@ -270,6 +272,8 @@ fn integration_extension(i: &Integration) -> Value {
     });
     for (key, value) in [
         ("uri", &i.integration_uri),
+        ("integrationSubtype", &i.integration_subtype),
+        ("credentials", &i.credentials_arn),
         ("httpMethod", &i.integration_method),
         ("payloadFormatVersion", &i.payload_format_version),
         ("description", &i.description),

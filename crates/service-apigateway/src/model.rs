@@ -198,6 +198,12 @@ pub struct Route {
 pub struct Integration {
     pub integration_id: String,
     pub integration_type: String,
+    /// An AWS service action (`SQS-SendMessage`, ...) instead of a URI: see `dataplane/service.rs`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub integration_subtype: Option<String>,
+    /// The role API Gateway would call the service with; kept, never evaluated.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub credentials_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub integration_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]

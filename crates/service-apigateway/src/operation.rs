@@ -62,6 +62,8 @@ impl ImportInput {
 #[serde(rename_all = "camelCase")]
 pub struct IntegrationInput {
     pub integration_type: Option<String>,
+    pub integration_subtype: Option<String>,
+    pub credentials_arn: Option<String>,
     pub integration_uri: Option<String>,
     pub integration_method: Option<String>,
     pub payload_format_version: Option<String>,

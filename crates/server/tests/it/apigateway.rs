@@ -646,3 +646,133 @@ async fn rest_api_imported_from_openapi_serves_and_survives_a_restart() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(json_of(&body)["resource"], "/orders/{orderId}/items");
 }
+
+/// HTTP API service integrations (integration subtypes): `SQS-SendMessage` puts a member of
+/// the request's body on a queue, `EventBridge-PutEvents` sends an event that a rule routes to
+/// another queue, `SQS-ReceiveMessage` reads it back through the API; a missing parameter is a
+/// 400 from SQS, and CreateIntegration refuses a subtype without its required parameters or
+/// one naming a service Nimbus does not run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_api_service_integrations_reach_sqs_and_eventbridge() {
+    use aws_sdk_eventbridge::types::Target;
+    use aws_sdk_sqs::types::QueueAttributeName;
+
+    let server = Server::start_with(None, &["--ephemeral"]);
+    let apigw = server.apigatewayv2().await;
+    let sqs = server.sqs("test", "us-east-1").await;
+    let events = server.events("test", "us-east-1").await;
+    let orders = sqs.create_queue().queue_name("orders").send().await.expect("queue");
+    let orders = orders.queue_url().expect("url").to_owned();
+    let audit = sqs.create_queue().queue_name("audit").send().await.expect("queue");
+    let audit = audit.queue_url().expect("url").to_owned();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&audit)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes");
+    let audit_arn =
+        attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("arn").clone();
+    events.put_rule().name("shop").event_pattern(r#"{"source":["shop"]}"#).send().await.expect("rule");
+    let target = Target::builder().id("audit").arn(&audit_arn).build().expect("target");
+    events.put_targets().rule("shop").targets(target).send().await.expect("targets");
+
+    let api = apigw.create_api().name("service").protocol_type(ProtocolType::Http).send().await.expect("api");
+    let api_id = api.api_id().expect("api id");
+    let map = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    let integration = |subtype: &str, params: &[(&str, &str)]| {
+        apigw
+            .create_integration()
+            .api_id(api_id)
+            .integration_type(IntegrationType::AwsProxy)
+            .integration_subtype(subtype)
+            .payload_format_version("1.0")
+            .credentials_arn("arn:aws:iam::000000000000:role/api-to-queues")
+            .set_request_parameters(Some(map(params)))
+            .send()
+    };
+    let refused = integration("SQS-SendMessage", &[("QueueUrl", &orders)]).await.expect_err("no MessageBody");
+    let refused = refused.into_service_error();
+    assert!(refused.is_bad_request_exception() && refused.to_string().contains("MessageBody"), "{refused}");
+    let refused = integration("Kinesis-PutRecord", &[("StreamName", "s")]).await.expect_err("no Kinesis");
+    assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(501));
+
+    let send_to_queue =
+        integration("SQS-SendMessage", &[("QueueUrl", &orders), ("MessageBody", "$request.body.message")])
+            .await
+            .expect("send integration");
+    let stored = apigw
+        .get_integration()
+        .api_id(api_id)
+        .integration_id(send_to_queue.integration_id().expect("id"))
+        .send()
+        .await
+        .expect("get integration");
+    assert_eq!(stored.integration_subtype(), Some("SQS-SendMessage"));
+    assert_eq!(stored.credentials_arn(), Some("arn:aws:iam::000000000000:role/api-to-queues"));
+    assert_eq!(stored.request_parameters().and_then(|p| p.get("QueueUrl")), Some(&orders));
+    let put = integration(
+        "EventBridge-PutEvents",
+        &[("Source", "shop"), ("DetailType", "$request.header.x-kind"), ("Detail", "$request.body")],
+    )
+    .await
+    .expect("put integration");
+    let receive = integration("SQS-ReceiveMessage", &[("QueueUrl", &audit), ("WaitTimeSeconds", "5")])
+        .await
+        .expect("receive integration");
+    for (key, made) in [("POST /orders", &send_to_queue), ("POST /events", &put), ("GET /audit", &receive)] {
+        let target = format!("integrations/{}", made.integration_id().expect("id"));
+        apigw.create_route().api_id(api_id).route_key(key).target(target).send().await.expect("route");
+    }
+    apigw.create_stage().api_id(api_id).stage_name("$default").auto_deploy(true).send().await.expect("stage");
+
+    let json_body = [("content-type", "application/json")];
+    let (status, _, body) = send(
+        reqwest::Method::POST,
+        &server.execute_api(api_id, "/orders"),
+        &json_body,
+        r#"{"message":"two lattes"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("json");
+    let sent = &answer["SendMessageResponse"]["SendMessageResult"];
+    assert!(sent["MessageId"].is_string(), "{answer}");
+    let got = sqs.receive_message().queue_url(&orders).send().await.expect("receive");
+    let message = got.messages().first().expect("the message the API sent");
+    assert_eq!(message.body(), Some("two lattes"));
+    assert_eq!(sent["MessageId"].as_str(), message.message_id());
+    assert_eq!(sent["MD5OfMessageBody"].as_str(), message.md5_of_body());
+
+    // Without the member MessageBody is mapped from, SQS itself refuses the call.
+    let (status, _, body) =
+        send(reqwest::Method::POST, &server.execute_api(api_id, "/orders"), &json_body, r#"{"other":1}"#)
+            .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("MessageBody"), "{body}");
+
+    let (status, _, body) = send(
+        reqwest::Method::POST,
+        &server.execute_api(api_id, "/events"),
+        &[("content-type", "application/json"), ("x-kind", "OrderPlaced")],
+        r#"{"id":7}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(answer["FailedEntryCount"], 0, "{answer}");
+    let event_id = answer["Entries"][0]["EventId"].as_str().expect("event id").to_owned();
+
+    let (status, _, body) = get(&server.execute_api(api_id, "/audit"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("json");
+    let messages = &answer["ReceiveMessageResponse"]["ReceiveMessageResult"]["Messages"];
+    let event: Value = serde_json::from_str(messages[0]["Body"].as_str().expect("body")).expect("event");
+    assert_eq!(event["source"], "shop");
+    assert_eq!(event["detail-type"], "OrderPlaced");
+    assert_eq!(event["detail"], json!({"id": 7}));
+    assert_eq!(event["id"], event_id);
+}

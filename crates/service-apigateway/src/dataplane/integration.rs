@@ -458,7 +458,7 @@ fn integration_response(call: &Call<'_>, base: &apigw::Request, backend: Backend
     Ok(respond(status, &headers, body))
 }
 
-fn respond(status: u16, headers: &[(String, String)], body: Vec<u8>) -> Response {
+pub(super) fn respond(status: u16, headers: &[(String, String)], body: Vec<u8>) -> Response {
     let mut resp = http::Response::new(Bytes::from(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     for (name, value) in headers {
@@ -862,7 +862,7 @@ pub(super) struct HttpApiCall<'a> {
 /// A request mapping value: `request.header.X` (values joined with commas), `request.querystring.X`,
 /// `request.body[.path]` (JSONPath into the first 100 KB), `request.path[.X]`, `context.X`,
 /// `stageVariables.X`.
-fn request_value(
+pub(super) fn request_value(
     info: &RequestInfo,
     params: &BTreeMap<String, String>,
     vars: &BTreeMap<String, String>,
@@ -912,7 +912,7 @@ fn request_value(
 }
 
 /// A response mapping value: `response.header.X`, `response.body[.path]`.
-fn response_value(headers: &[(String, String)], body: &[u8], name: &str) -> Option<String> {
+pub(super) fn response_value(headers: &[(String, String)], body: &[u8], name: &str) -> Option<String> {
     if let Some(h) = name.strip_prefix("response.header.") {
         let values: Vec<&str> =
             headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(h)).map(|(_, v)| v.as_str()).collect();

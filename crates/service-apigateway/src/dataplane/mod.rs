@@ -23,6 +23,7 @@ mod mapping;
 mod policy;
 mod response;
 mod router;
+mod service;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,7 @@ pub(crate) use gateway_response::{error_of, render as render_context};
 pub(crate) use limits::Limits;
 pub(crate) use mapping::check as check_mappings;
 use response::ProxyResponse;
+pub(crate) use service::check as check_subtype;
 
 /// Where a data-plane request goes: the API and the path after it (stage included).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -561,6 +563,17 @@ async fn http_api(
     }
     let uri = with_stage_variables(integration.integration_uri.as_deref().unwrap_or_default(), vars);
     let resp = match (integration.integration_type.as_str(), lambda_arn_of_uri(&uri)) {
+        ("AWS_PROXY", _) if integration.integration_subtype.is_some() => {
+            let call = service::ServiceCall {
+                info: &info,
+                params: &params,
+                vars,
+                integration,
+                account: &info.account,
+                region: api.owner.region.as_str(),
+            };
+            service::call(inner, call).await
+        }
         ("AWS_PROXY", Some(function_arn)) => {
             let v1 = integration.payload_format_version.as_deref() == Some("1.0");
             let mut event = if v1 {

@@ -125,6 +125,10 @@ pub async fn create_integration(cx: &Cx<'_>, props: &Value) -> Outcome<Created> 
     let mut body = camel(props);
     if let Some(m) = body.as_object_mut() {
         m.remove("apiId");
+        // A subtype's parameters are named after its action's members (`QueueUrl`): as written.
+        if let Some(params) = props.get("RequestParameters") {
+            m.insert("requestParameters".to_owned(), params.clone());
+        }
         if let Some(by_status) = m.get_mut("responseParameters").and_then(Value::as_object_mut) {
             for map in by_status.values_mut() {
                 *map = response_map(map);

@@ -219,8 +219,7 @@ pub(super) async fn call(inner: &Inner, call: ServiceCall<'_>) -> Response {
     let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
     let mut status = status.as_u16();
     if let Some(maps) = &integration.response_parameters {
-        let answer =
-            |name: &str| integration::response_value(&headers.clone(), &out, name).or_else(|| lookup(name));
+        let answer = |name: &str| integration::response_value(&headers, &out, name).or_else(|| lookup(name));
         let mut edited = headers.clone();
         status = mapping::apply_response(maps, status, &mut edited, &answer);
         headers = edited;

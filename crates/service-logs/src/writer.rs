@@ -35,6 +35,10 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 const PURGE_CHUNK: usize = 1_000;
 /// Drops are logged at most this often.
 const DROP_WARN_INTERVAL: Duration = Duration::from_secs(10);
+/// How long the thread, woken from idle by a put, waits for the puts of the invokes running
+/// alongside it before it commits: at thousands of invokes a second this turns a wake-up and
+/// a commit per invoke into one per millisecond.
+const LINGER: Duration = Duration::from_millis(1);
 
 /// A handle to queue function log lines; cheap to clone, shared between threads.
 #[derive(Clone)]
@@ -88,6 +92,10 @@ struct State {
     last_drop_warning: Option<Instant>,
     purge_requested: bool,
     shutdown: bool,
+    /// The thread waits for work: only then does a put need to wake it.
+    idle: bool,
+    /// Callers blocked in `flush`, to be woken after each commit.
+    flushers: usize,
     /// The thread is gone (it could not start); nothing will ever be committed.
     dead: bool,
 }
@@ -146,8 +154,12 @@ impl LogWriter {
             stream: log_stream.to_owned(),
             events,
         });
+        // A busy thread takes this item with its next drain; waking it costs a syscall.
+        let wake = state.idle;
         drop(state);
-        self.shared.work.notify_one();
+        if wake {
+            self.shared.work.notify_one();
+        }
     }
 
     /// Blocks until everything queued before the call is committed (used at shutdown and by
@@ -155,9 +167,11 @@ impl LogWriter {
     pub fn flush(&self) {
         let mut state = self.shared.lock();
         let target = state.submitted;
+        state.flushers += 1;
         while state.committed < target && !state.dead {
             state = self.shared.done.wait(state).unwrap_or_else(|p| p.into_inner());
         }
+        state.flushers -= 1;
     }
 
     /// Asks for a purge soon (a stream was deleted, a retention policy set).
@@ -180,13 +194,22 @@ fn run(shared: &Shared, db: &Db, clock: &dyn Clock) {
     let mut next_purge = Instant::now() + PURGE_INTERVAL;
     loop {
         let mut state = shared.lock();
+        let mut waited = false;
         while state.queue.is_empty()
             && !state.purge_requested
             && !state.shutdown
             && Instant::now() < next_purge
         {
+            state.idle = true;
+            waited = true;
             let wait = next_purge.saturating_duration_since(Instant::now());
             state = shared.work.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        state.idle = false;
+        if waited && !state.queue.is_empty() && !state.shutdown && state.flushers == 0 {
+            drop(state);
+            std::thread::sleep(LINGER);
+            state = shared.lock();
         }
         let items = std::mem::take(&mut state.queue);
         let target = state.submitted;
@@ -200,11 +223,14 @@ fn run(shared: &Shared, db: &Db, clock: &dyn Clock) {
         if !items.is_empty() {
             commit(db, now_ms(clock), items);
         }
-        {
+        let flushers = {
             let mut state = shared.lock();
             state.committed = state.committed.max(target);
+            state.flushers
+        };
+        if flushers > 0 {
+            shared.done.notify_all();
         }
-        shared.done.notify_all();
         if purge {
             if let Err(e) = purge_all(db, now_ms(clock)) {
                 tracing::error!(error = %e, "purging CloudWatch Logs events failed");

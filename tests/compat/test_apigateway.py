@@ -336,3 +336,27 @@ def test_cloudformation_http_api_sends_to_sqs_through_an_integration_subtype(ser
                               PayloadFormatVersion="1.0", RequestParameters={"QueueUrl": outputs["QueueUrl"], "Oops": "x"})
     assert e.value.response["Error"]["Code"] == "BadRequestException"
     cfn.delete_stack(StackName="compat-service")
+
+
+def test_cli_exports_a_stage_as_yaml_and_boto3_imports_it_back(server, function_arn, tmp_path):
+    api = _cli(server, "apigateway", "create-rest-api", "--name", "compat-export")
+    api_id, root = api["id"], api["rootResourceId"]
+    orders = _cli(server, "apigateway", "create-resource", "--rest-api-id", api_id, "--parent-id", root, "--path-part", "orders")
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    _cli(server, "apigateway", "put-method", "--rest-api-id", api_id, "--resource-id", orders["id"],
+         "--http-method", "GET", "--authorization-type", "NONE")
+    _cli(server, "apigateway", "put-integration", "--rest-api-id", api_id, "--resource-id", orders["id"],
+         "--http-method", "GET", "--type", "AWS_PROXY", "--integration-http-method", "POST", "--uri", uri)
+    _cli(server, "apigateway", "create-deployment", "--rest-api-id", api_id, "--stage-name", "prod")
+    out = tmp_path / "api.yaml"
+    _cli(server, "apigateway", "get-export", "--rest-api-id", api_id, "--stage-name", "prod", "--export-type", "oas30",
+         "--parameters", "extensions=integrations", "--accepts", "application/yaml", str(out))
+    text = out.read_text()
+    assert text.startswith("---") and "openapi: 3.0.1" in text and "x-amazon-apigateway-integration:" in text, text
+
+    apigw = make_client(server, "apigateway")
+    copy = apigw.import_rest_api(body=text.encode())
+    assert copy["name"] == "compat-export"
+    apigw.create_deployment(restApiId=copy["id"], stageName="prod")
+    event = requests.get(f"{server.endpoint}/_aws/execute-api/{copy['id']}/prod/orders").json()
+    assert (event["resource"], event["httpMethod"]) == ("/orders", "GET")

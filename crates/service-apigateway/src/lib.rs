@@ -29,6 +29,7 @@ mod openapi;
 mod operation;
 mod patch;
 mod rest_apis;
+mod rest_export;
 mod routes;
 mod usage_plans;
 

@@ -409,6 +409,14 @@ pub enum Operation {
     CreateRestApi(RestApiInput),
     /// ImportRestApi: the OpenAPI / Swagger document as sent.
     ImportRestApi(bytes::Bytes),
+    /// GetExport (REST): the API, the stage, the format, YAML (by `Accept`) and extensions.
+    GetRestExport {
+        api: String,
+        stage: String,
+        spec: crate::rest_export::Spec,
+        yaml: bool,
+        extensions: crate::rest_export::Extensions,
+    },
     /// PutRestApi: the API, `mode` (`merge` unless `overwrite`) and the document.
     PutRestApi {
         api: String,
@@ -665,6 +673,17 @@ impl Operation {
             "DeleteUsagePlanKey" => Operation::DeleteUsagePlanKey(label("usageplanId"), label("keyId")),
             "CreateRestApi" => Operation::CreateRestApi(json(body)?),
             "ImportRestApi" => Operation::ImportRestApi(body.clone()),
+            "GetExport" => Operation::GetRestExport {
+                api: api(),
+                stage: label("stage_name"),
+                spec: crate::rest_export::Spec::parse(&label("export_type"))?,
+                yaml: req
+                    .headers()
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("yaml")),
+                extensions: crate::rest_export::Extensions::parse(param(query, "extensions").as_deref())?,
+            },
             "PutRestApi" => Operation::PutRestApi {
                 api: api(),
                 overwrite: form_urlencoded::parse(query.as_bytes())

@@ -50,6 +50,25 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
             })?;
             ok(ctx, StatusCode::OK, &api_view(&api))
         }
+        Operation::GetRestExport { api, stage, spec, yaml, extensions } => {
+            let api = inner.rest_api(ctx, &api)?;
+            let doc = crate::rest_export::export(&api, &stage, spec, extensions)?;
+            let (body, content_type, ext) = if yaml {
+                (openapi::to_yaml(&doc), "application/yaml", "yaml")
+            } else {
+                (serde_json::to_string_pretty(&doc).unwrap_or_default(), "application/json", "json")
+            };
+            let kind = if spec == crate::rest_export::Spec::Oas30 { "oas30" } else { "swagger" };
+            let mut resp = http::Response::new(bytes::Bytes::from(body));
+            let headers = resp.headers_mut();
+            headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+            let disposition = format!("attachment; filename=\"{kind}_{}.{ext}\"", model::iso(inner.now_ms()));
+            if let Ok(v) = http::HeaderValue::from_str(&disposition) {
+                headers.insert(http::header::CONTENT_DISPOSITION, v);
+            }
+            protocol::rest::set_request_id(headers, protocol::Protocol::RestJson, ctx.request_id.as_str());
+            Ok(resp)
+        }
         Operation::GetRestApi(id) => ok(ctx, StatusCode::OK, &api_view(&*inner.rest_api(ctx, &id)?)),
         Operation::GetRestApis => {
             let mut apis = inner.list(ctx, |a| if let Api::Rest(r) = a { Some(r.clone()) } else { None });

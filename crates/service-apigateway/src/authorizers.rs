@@ -147,7 +147,7 @@ pub(crate) async fn test_invoke(
     ok(ctx, StatusCode::OK, &body)
 }
 
-fn new_rest(input: RestAuthorizerInput) -> Result<RestAuthorizer, Error> {
+pub(crate) fn new_rest(input: RestAuthorizerInput) -> Result<RestAuthorizer, Error> {
     let authorizer = RestAuthorizer {
         id: model::short_id(),
         name: input.name.unwrap_or_default(),

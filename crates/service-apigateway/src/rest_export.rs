@@ -113,7 +113,7 @@ pub(crate) fn export(api: &RestApi, stage: &str, spec: Spec, ext: Extensions) ->
         }
     }
     doc["paths"] = Value::Object(paths);
-    let models = schemas(&deployment.models);
+    let models = schemas(&deployment.models, spec);
     match spec {
         Spec::Oas30 => {
             let mut components = Map::new();
@@ -346,12 +346,17 @@ fn integration_extension(i: &RestIntegration) -> Value {
 }
 
 /// The models as schemas (their JSON Schema documents; one that does not parse as JSON is
-/// left out).
-fn schemas(models: &BTreeMap<String, RestModel>) -> Map<String, Value> {
+/// left out), references to other models made local to the document.
+fn schemas(models: &BTreeMap<String, RestModel>, spec: Spec) -> Map<String, Value> {
+    let local = match spec {
+        Spec::Oas30 => "#/components/schemas/",
+        Spec::Swagger => "#/definitions/",
+    };
     models
         .values()
         .filter_map(|m| {
-            let schema: Value = serde_json::from_str(m.schema.as_deref()?).ok()?;
+            let mut schema: Value = serde_json::from_str(m.schema.as_deref()?).ok()?;
+            crate::openapi::rewrite_refs(&mut schema, local);
             Some((m.name.clone(), schema))
         })
         .collect()

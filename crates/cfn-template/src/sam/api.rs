@@ -491,8 +491,30 @@ fn authorizer_definition(
     let mut authorizer = Map::new();
     authorizer.insert("type".into(), json!(if request { "request" } else { "token" }));
     authorizer.insert("authorizerUri".into(), uri);
-    if !request {
+    let identity = a.get("Identity");
+    if request {
+        // Identity's Headers, QueryStrings, StageVariables and Context, in that order.
+        let mut sources = Vec::new();
+        for (key, prefix) in [
+            ("Headers", "method.request.header."),
+            ("QueryStrings", "method.request.querystring."),
+            ("StageVariables", "stageVariables."),
+            ("Context", "context."),
+        ] {
+            let names = identity.and_then(|i| i.get(key)).and_then(Value::as_array).into_iter().flatten();
+            sources.extend(names.filter_map(Value::as_str).map(|n| format!("{prefix}{n}")));
+        }
+        if !sources.is_empty() {
+            authorizer.insert("identitySource".into(), json!(sources.join(", ")));
+        }
+    } else {
         authorizer.insert("identitySource".into(), json!(format!("method.request.header.{header}")));
+        if let Some(expr) = identity.and_then(|i| i.get("ValidationExpression")) {
+            authorizer.insert("identityValidationExpression".into(), expr.clone());
+        }
+    }
+    if let Some(ttl) = identity.and_then(|i| i.get("ReauthorizeEvery")) {
+        authorizer.insert("authorizerResultTtlInSeconds".into(), ttl.clone());
     }
     let perm = json!({
         "Action": "lambda:InvokeFunction",

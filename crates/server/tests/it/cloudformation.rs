@@ -669,3 +669,80 @@ async fn an_http_api_with_a_lambda_authorizer_from_sam() {
     let ends: Vec<&str> = lines.iter().map(|l| l.split_once(' ').map_or("", |(_, rest)| rest)).collect();
     assert_eq!(ends, ["GET /ping 403", "GET /ping 200"]);
 }
+
+const REST_API_WITH_AUTH: &str = r#"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Auth:
+        DefaultAuthorizer: Tokens
+        Authorizers:
+          Tokens:
+            FunctionArn: !GetAtt TokenFunction.Arn
+            Identity:
+              Header: X-Token
+              ReauthorizeEvery: 0
+  TokenFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        def handler(event, context):
+            effect = "Allow" if event["authorizationToken"] == "open-sesame" else "Deny"
+            return {"principalId": "caller", "context": {"tier": "gold"}, "policyDocument": {"Version": "2012-10-17",
+                "Statement": [{"Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"]}]}}
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      InlineCode: |
+        import json
+        def handler(event, context):
+            return {"statusCode": 200, "body": json.dumps(event["requestContext"].get("authorizer"))}
+      Events:
+        Hello: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /hello, Method: get}}
+        Public: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /public, Method: get, Auth: {Authorizer: NONE}}}
+        Keyed: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /keyed, Method: get, Auth: {Authorizer: NONE, ApiKeyRequired: true}}}
+Outputs:
+  ApiId: {Value: !Ref Api}
+"#;
+
+/// A SAM REST API's `Auth` reaches the API through its OpenAPI body: the TOKEN authorizer
+/// guards the default routes (401 without the header, 403 when it denies), `Authorizer: NONE`
+/// opens a route, and `ApiKeyRequired` demands a key.
+#[tokio::test]
+async fn a_rest_api_with_a_token_authorizer_and_an_api_key_from_sam() {
+    let server = Server::ephemeral();
+    let cfn = server.cloudformation().await;
+    cfn.create_stack()
+        .stack_name("guarded-rest")
+        .template_body(REST_API_WITH_AUTH)
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityAutoExpand)
+        .send()
+        .await
+        .expect("create");
+    let (status, reason) = wait_for_status(&cfn, "guarded-rest").await;
+    assert_eq!(status, StackStatus::CreateComplete, "{reason:?}");
+    let api = outputs(&cfn, "guarded-rest").await["ApiId"].clone();
+    let http = server.http();
+    let url = |path: &str| server.execute_api(&api, &format!("/dev{path}"));
+    let missing = http.get(url("/hello")).send().await.expect("GET");
+    assert_eq!(missing.status(), 401);
+    let denied = http.get(url("/hello")).header("x-token", "wrong").send().await.expect("GET");
+    assert_eq!(denied.status(), 403);
+    let allowed = http.get(url("/hello")).header("x-token", "open-sesame").send().await.expect("GET");
+    assert_eq!(allowed.status(), 200);
+    let context: serde_json::Value =
+        serde_json::from_str(&allowed.text().await.expect("body")).expect("json");
+    assert_eq!((context["principalId"].as_str(), context["tier"].as_str()), (Some("caller"), Some("gold")));
+    let open = http.get(url("/public")).send().await.expect("GET");
+    assert_eq!(open.status(), 200);
+    let keyless = http.get(url("/keyed")).send().await.expect("GET");
+    assert_eq!(keyless.status(), 403);
+}

@@ -255,6 +255,8 @@ impl Inner {
             | O::DeleteUsagePlan(_)
             | O::CreateUsagePlanKey(..)
             | O::GetUsagePlanKey(..)
+            | O::GetUsage { .. }
+            | O::UpdateUsage(..)
             | O::GetUsagePlanKeys(_)
             | O::DeleteUsagePlanKey(..) => usage_plans::act(self, ctx, op),
             O::CreateModel(..)

@@ -502,6 +502,15 @@ pub enum Operation {
     DeleteUsagePlan(String),
     CreateUsagePlanKey(String, UsagePlanKeyInput),
     GetUsagePlanKey(String, String),
+    /// GetUsage: the plan, one key or all, the first and last day (`yyyy-MM-dd`).
+    GetUsage {
+        plan: String,
+        key_id: Option<String>,
+        start: String,
+        end: String,
+    },
+    /// UpdateUsage: the plan, the key, `replace /remaining`.
+    UpdateUsage(String, String, Vec<PatchOp>),
     GetUsagePlanKeys(String),
     DeleteUsagePlanKey(String, String),
     // Models, request validators and gateway responses (REST APIs): API, then name, id or type.
@@ -669,6 +678,13 @@ impl Operation {
             "DeleteUsagePlan" => Operation::DeleteUsagePlan(label("usageplanId")),
             "CreateUsagePlanKey" => Operation::CreateUsagePlanKey(label("usageplanId"), json(body)?),
             "GetUsagePlanKey" => Operation::GetUsagePlanKey(label("usageplanId"), label("keyId")),
+            "GetUsage" => Operation::GetUsage {
+                plan: label("usageplanId"),
+                key_id: param(query, "keyId"),
+                start: param(query, "startDate").unwrap_or_default(),
+                end: param(query, "endDate").unwrap_or_default(),
+            },
+            "UpdateUsage" => Operation::UpdateUsage(label("usageplanId"), label("keyId"), patch(body)?),
             "GetUsagePlanKeys" => Operation::GetUsagePlanKeys(label("usageplanId")),
             "DeleteUsagePlanKey" => Operation::DeleteUsagePlanKey(label("usageplanId"), label("keyId")),
             "CreateRestApi" => Operation::CreateRestApi(json(body)?),

@@ -128,6 +128,56 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
             inner.commit_plan(plan)?;
             ok(ctx, StatusCode::CREATED, &plan_key_view(&key))
         }
+        Operation::GetUsage { plan, key_id, start, end } => {
+            let plan = inner.usage_plan(ctx, &plan)?;
+            let (from, to) = (day_of(&start, "start")?, day_of(&end, "end")?);
+            if to < from {
+                return Err(Error::bad("The end date must not be before the start date"));
+            }
+            if (to - from) / DAY_MS >= 90 {
+                return Err(Error::bad("The usage data can be requested for at most 90 days"));
+            }
+            let keys: Vec<&String> =
+                plan.keys.iter().filter(|k| key_id.as_ref().is_none_or(|id| id == *k)).collect();
+            let values: serde_json::Map<String, Value> =
+                keys.into_iter().map(|k| (k.clone(), daily(inner, &plan, k, from, to))).collect();
+            ok(
+                ctx,
+                StatusCode::OK,
+                &json!({"usagePlanId": plan.id, "startDate": start, "endDate": end, "values": values}),
+            )
+        }
+        Operation::UpdateUsage(plan_id, key_id, ops) => {
+            let plan = inner.usage_plan(ctx, &plan_id)?;
+            if !plan.keys.contains(&key_id) {
+                return Err(no_plan_key(&key_id));
+            }
+            let Some(quota) = &plan.quota else {
+                return Err(Error::bad(format!("Usage plan {plan_id} has no quota to extend")));
+            };
+            for op in &ops {
+                let remaining = match (op.op.as_str(), op.path.as_str()) {
+                    ("replace", "/remaining") => op.value.as_deref().and_then(|v| v.parse::<i64>().ok()),
+                    _ => None,
+                };
+                let Some(remaining) = remaining.filter(|r| *r >= 0) else {
+                    return Err(Error::bad(format!(
+                        "Invalid patch operation specified. Must be 'replace' on '/remaining' with a number: {} {}",
+                        op.op, op.path
+                    )));
+                };
+                let key = crate::dataplane::usage_key(&plan.id, &key_id);
+                inner.limits.set_remaining(&key, quota, remaining, inner.now_ms());
+            }
+            let today = inner.now_ms().div_euclid(DAY_MS) * DAY_MS;
+            let date = model::iso(today)[..10].to_owned();
+            let values = json!({ key_id.clone(): daily(inner, &plan, &key_id, today, today) });
+            ok(
+                ctx,
+                StatusCode::OK,
+                &json!({"usagePlanId": plan.id, "startDate": date, "endDate": date, "values": values}),
+            )
+        }
         Operation::GetUsagePlanKey(plan_id, key_id) => {
             let plan = inner.usage_plan(ctx, &plan_id)?;
             if !plan.keys.contains(&key_id) {
@@ -249,6 +299,50 @@ fn check_plan(inner: &Inner, ctx: &RequestContext, plan: &UsagePlan) -> Result<(
         }
     }
     Ok(())
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A `yyyy-MM-dd` date as the start of its UTC day, Unix ms.
+fn day_of(date: &str, which: &str) -> Result<i64, Error> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(date, &format)
+        .map(|d| d.midnight().assume_utc().unix_timestamp() * 1000)
+        .map_err(|_| Error::bad(format!("Invalid {which} date specified: {date:?}; expected yyyy-MM-dd")))
+}
+
+/// `[used, remaining]` for each day from `from` to `to`: remaining is what the plan's quota had
+/// left at the end of that day (0 for a plan without a quota). In the current period it is
+/// counted back from the live counter, so an UpdateUsage extension shows.
+fn daily(inner: &Inner, plan: &UsagePlan, key_id: &str, from: i64, to: i64) -> Value {
+    let key = crate::dataplane::usage_key(&plan.id, key_id);
+    let now = inner.now_ms();
+    let today = now.div_euclid(DAY_MS) * DAY_MS;
+    let history = inner.limits.used_per_day(&key, from.min(today - 92 * DAY_MS), to.max(today));
+    let used_on = |d: i64| history.iter().find(|(day, _)| *day == d).map_or(0, |(_, n)| *n);
+    let rows: Vec<Value> = (0..)
+        .map(|i| from + i * DAY_MS)
+        .take_while(|d| *d <= to)
+        .map(|d| {
+            let used = used_on(d);
+            let remaining = match &plan.quota {
+                None => 0,
+                Some(q) if crate::dataplane::same_period(&q.period, d, now) => {
+                    let after: i64 =
+                        history.iter().filter(|(day, _)| *day > d && *day <= today).map(|(_, n)| n).sum();
+                    inner.limits.remaining(&key, q, now) + after
+                }
+                Some(q) => {
+                    let start = crate::dataplane::period_start(&q.period, d);
+                    let before: i64 =
+                        history.iter().filter(|(day, _)| *day >= start && *day <= d).map(|(_, n)| n).sum();
+                    q.limit - before
+                }
+            };
+            json!([used, remaining])
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 fn no_plan_key(id: &str) -> Error {

@@ -363,6 +363,30 @@ async fn api_keys_usage_plans_and_throttling_answer_as_aws() {
     assert_eq!((status, body.as_str()), (429, r#"{"message":"Limit Exceeded"}"#));
     assert_eq!(headers["x-amzn-errortype"], "LimitExceededException");
 
+    // GetUsage reports today's [used, remaining]; UpdateUsage extends the quota.
+    let plan_id = quota_plan.id().expect("id");
+    let counted_id = counted.id().expect("key id");
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let usage = apigw.get_usage().usage_plan_id(plan_id).start_date(&today).end_date(&today).send().await;
+    let usage = usage.expect("get usage");
+    assert_eq!(usage.items().and_then(|i| i.get(counted_id)), Some(&vec![vec![3, 0]]));
+    let extended = apigw
+        .update_usage()
+        .usage_plan_id(plan_id)
+        .key_id(counted_id)
+        .patch_operations(PatchOperation::builder().op(Op::Replace).path("/remaining").value("2").build())
+        .send()
+        .await
+        .expect("update usage");
+    assert_eq!(extended.items().and_then(|i| i.get(counted_id)), Some(&vec![vec![3, 2]]));
+    assert_eq!(get(&keyed_prod, &[("x-api-key", &counted_value)]).await.0, 200);
+    let usage =
+        apigw.get_usage().usage_plan_id(plan_id).key_id(counted_id).start_date(&today).end_date(&today);
+    let usage = usage.send().await.expect("get usage");
+    assert_eq!(usage.items().and_then(|i| i.get(counted_id)), Some(&vec![vec![4, 1]]));
+    let bad = apigw.get_usage().usage_plan_id(plan_id).start_date("yesterday").end_date(&today).send().await;
+    assert!(bad.expect_err("a bad date").into_service_error().is_bad_request_exception());
+
     // Stage throttling through method settings: burst 1 on every method of prod.
     let open_prod = server.execute_api(&api_id, "/prod/open");
     assert_eq!(get(&open_prod, &[]).await.0, 200);

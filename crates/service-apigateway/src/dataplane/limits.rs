@@ -1,12 +1,13 @@
 //! The data plane's in-memory state: token buckets for throttling (stage, method or route, and
-//! usage plan per API key), usage-plan quota counters per period, Lambda authorizer results
+//! usage plan per API key), usage-plan quota counters per period and requests per key per day
+//! (GetUsage, the last 90 days), Lambda authorizer results
 //! cached by identity until their TTL runs out, and JWT issuers' keys.
 //!
 //! None of it is durable, on purpose: buckets refill within a second and cached authorizer
 //! results are an optimisation AWS also loses. Quota counters restart with the process (a
 //! documented gap; AWS keeps them for the whole period).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use crate::lock;
@@ -16,11 +17,16 @@ use super::auth::AuthResult;
 
 /// Entries kept before expired ones are swept out of a map.
 const SWEEP_AT: usize = 10_000;
+/// Days of per-key usage kept for GetUsage.
+const USAGE_DAYS: i64 = 90;
+const DAY_MS: i64 = 86_400_000;
 
 #[derive(Default)]
 pub(crate) struct Limits {
     buckets: Mutex<HashMap<String, Bucket>>,
     quotas: Mutex<HashMap<String, (i64, i64)>>,
+    /// Requests per usage plan and key (`plan\0key`) per UTC day (its start, Unix ms).
+    usage: Mutex<HashMap<String, BTreeMap<i64, i64>>>,
     results: Mutex<HashMap<String, (i64, Arc<AuthResult>)>>,
     /// JWT authorizers' issuer keys.
     pub(crate) keys: super::jwks::KeyCache,
@@ -77,6 +83,43 @@ impl Limits {
         true
     }
 
+    /// Records one request of `key` (`plan\0key`) in today's usage.
+    pub(crate) fn record_use(&self, key: &str, now_ms: i64) {
+        let today = now_ms.div_euclid(DAY_MS) * DAY_MS;
+        let mut usage = lock(&self.usage);
+        let days = usage.entry(key.to_owned()).or_default();
+        *days.entry(today).or_default() += 1;
+        let oldest = today - USAGE_DAYS * DAY_MS;
+        while days.first_key_value().is_some_and(|(d, _)| *d < oldest) {
+            days.pop_first();
+        }
+    }
+
+    /// Requests of `key` on each day from `from_day` to `to_day` (day starts, inclusive).
+    pub(crate) fn used_per_day(&self, key: &str, from_day: i64, to_day: i64) -> Vec<(i64, i64)> {
+        let usage = lock(&self.usage);
+        let days = usage.get(key);
+        (0..)
+            .map(|i| from_day + i * DAY_MS)
+            .take_while(|d| *d <= to_day)
+            .map(|d| (d, days.and_then(|m| m.get(&d)).copied().unwrap_or(0)))
+            .collect()
+    }
+
+    /// What is left of `key`'s quota in the period containing `now_ms`.
+    pub(crate) fn remaining(&self, key: &str, quota: &Quota, now_ms: i64) -> i64 {
+        let start = period_start(&quota.period, now_ms);
+        let used = lock(&self.quotas).get(key).filter(|(s, _)| *s == start).map_or(0, |(_, n)| *n);
+        quota.limit - used
+    }
+
+    /// UpdateUsage: sets what is left of `key`'s quota in the current period (more than the
+    /// limit is a temporary extension).
+    pub(crate) fn set_remaining(&self, key: &str, quota: &Quota, remaining: i64, now_ms: i64) {
+        let start = period_start(&quota.period, now_ms);
+        lock(&self.quotas).insert(key.to_owned(), (start, quota.limit - remaining));
+    }
+
     /// A cached authorizer result that has not expired.
     pub(crate) fn cached(&self, key: &str, now_ms: i64) -> Option<Arc<AuthResult>> {
         let results = lock(&self.results);
@@ -98,9 +141,14 @@ impl Limits {
     }
 }
 
+/// Whether two instants fall in the same quota period.
+pub(crate) fn same_period(period: &str, a_ms: i64, b_ms: i64) -> bool {
+    period_start(period, a_ms) == period_start(period, b_ms)
+}
+
 /// The start (Unix ms, UTC) of the quota period containing `now_ms`: the day, the week from
 /// Monday, or the calendar month.
-fn period_start(period: &str, now_ms: i64) -> i64 {
+pub(crate) fn period_start(period: &str, now_ms: i64) -> i64 {
     const DAY: i64 = 86_400_000;
     let day = now_ms.div_euclid(DAY);
     match period {

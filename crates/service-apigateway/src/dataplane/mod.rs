@@ -41,7 +41,7 @@ use auth::{AuthResult, Refusal};
 pub(crate) use event::clf_time;
 use event::{RequestInfo, V1Target};
 pub(crate) use gateway_response::{error_of, render as render_context};
-pub(crate) use limits::Limits;
+pub(crate) use limits::{Limits, period_start, same_period};
 pub(crate) use mapping::check as check_mappings;
 use response::ProxyResponse;
 pub(crate) use service::check as check_subtype;
@@ -377,12 +377,18 @@ fn check_api_key(
         }
     }
     if let Some(quota) = &plan.quota
-        && !inner.limits.count(&format!("{}\u{0}{}", plan.id, key.id), quota, now)
+        && !inner.limits.count(&usage_key(&plan.id, &key.id), quota, now)
     {
         let resp = message(StatusCode::TOO_MANY_REQUESTS, Some("LimitExceededException"), "Limit Exceeded");
         return Some(gateway_response::tag(resp, "QUOTA_EXCEEDED", "Limit Exceeded"));
     }
+    inner.limits.record_use(&usage_key(&plan.id, &key.id), now);
     None
+}
+
+/// The key of a usage plan's API key in the quota counters and the daily usage.
+pub(crate) fn usage_key(plan: &str, key: &str) -> String {
+    format!("{plan}\u{0}{key}")
 }
 
 /// The first path segment and the rest (`/dev/a/b` → `dev`, `/a/b`).

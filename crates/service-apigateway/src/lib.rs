@@ -17,6 +17,7 @@
 //! Control-plane writes are serialized by one lock; the data plane only reads.
 
 mod access_log;
+mod api_key_file;
 mod authorizers;
 mod dataplane;
 mod domains;
@@ -256,6 +257,7 @@ impl Inner {
             | O::CreateUsagePlanKey(..)
             | O::GetUsagePlanKey(..)
             | O::GetUsage { .. }
+            | O::ImportApiKeys { .. }
             | O::UpdateUsage(..)
             | O::GetUsagePlanKeys(_)
             | O::DeleteUsagePlanKey(..) => usage_plans::act(self, ctx, op),

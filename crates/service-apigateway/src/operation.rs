@@ -509,6 +509,11 @@ pub enum Operation {
         start: String,
         end: String,
     },
+    /// ImportApiKeys: the CSV file and `failonwarnings`.
+    ImportApiKeys {
+        body: bytes::Bytes,
+        fail_on_warnings: bool,
+    },
     /// UpdateUsage: the plan, the key, `replace /remaining`.
     UpdateUsage(String, String, Vec<PatchOp>),
     GetUsagePlanKeys(String),
@@ -684,6 +689,15 @@ impl Operation {
                 start: param(query, "startDate").unwrap_or_default(),
                 end: param(query, "endDate").unwrap_or_default(),
             },
+            "ImportApiKeys" => {
+                if !param(query, "format").is_some_and(|f| f.eq_ignore_ascii_case("csv")) {
+                    return Err(Error::bad("Invalid format specified. Only 'csv' is supported."));
+                }
+                Operation::ImportApiKeys {
+                    body: body.clone(),
+                    fail_on_warnings: flag(query, "failonwarnings"),
+                }
+            }
             "UpdateUsage" => Operation::UpdateUsage(label("usageplanId"), label("keyId"), patch(body)?),
             "GetUsagePlanKeys" => Operation::GetUsagePlanKeys(label("usageplanId")),
             "DeleteUsagePlanKey" => Operation::DeleteUsagePlanKey(label("usageplanId"), label("keyId")),

@@ -128,6 +128,73 @@ pub(crate) fn act(inner: &Inner, ctx: &RequestContext, op: Operation) -> Result<
             inner.commit_plan(plan)?;
             ok(ctx, StatusCode::CREATED, &plan_key_view(&key))
         }
+        Operation::ImportApiKeys { body, fail_on_warnings } => {
+            let text =
+                std::str::from_utf8(&body).map_err(|_| Error::bad("The API key file is not UTF-8 text"))?;
+            let (rows, mut warnings) = crate::api_key_file::parse(text)?;
+            let _writes = lock(&inner.writes);
+            let owner = Owner::of(&ctx.scope);
+            let mut plans: Vec<UsagePlan> = Vec::new();
+            let mut accepted = Vec::new();
+            for row in rows {
+                let mut ok_plans = Vec::new();
+                for id in &row.usage_plan_ids {
+                    match lock(&inner.plans).get(id) {
+                        Some(p) if p.owner.owns(&ctx.scope) => ok_plans.push(id.clone()),
+                        _ => warnings.push(format!("Line {}: usage plan {id} does not exist", row.line)),
+                    }
+                }
+                accepted.push((row, ok_plans));
+            }
+            if fail_on_warnings && !warnings.is_empty() {
+                return Err(Error::bad(format!("The API key file has warnings: {}", warnings.join("; "))));
+            }
+            let now = inner.now_ms();
+            let mut ids = Vec::new();
+            for (row, plan_ids) in accepted {
+                // A key imported again is the same key: the latest file's fields win.
+                let existing =
+                    lock(&inner.keys).values().find(|k| k.owner == owner && k.value == row.key).cloned();
+                let mut key = match existing {
+                    Some(k) => (*k).clone(),
+                    None => ApiKey {
+                        v: model::SCHEMA_VERSION,
+                        owner: owner.clone(),
+                        id: model::new_id(),
+                        value: row.key.clone(),
+                        name: None,
+                        customer_id: None,
+                        description: None,
+                        enabled: true,
+                        created_ms: now,
+                        updated_ms: now,
+                        stage_keys: Vec::new(),
+                        tags: Default::default(),
+                    },
+                };
+                key.name = Some(row.name);
+                key.description = Some(row.description);
+                key.enabled = row.enabled;
+                key.updated_ms = now;
+                let key = inner.commit_key(key)?;
+                for id in plan_ids {
+                    let index = match plans.iter().position(|p| p.id == id) {
+                        Some(i) => i,
+                        None => {
+                            let plan = inner.usage_plan(ctx, &id)?;
+                            plans.push((*plan).clone());
+                            plans.len() - 1
+                        }
+                    };
+                    plans[index].keys.insert(key.id.clone());
+                }
+                ids.push(key.id.clone());
+            }
+            for plan in plans {
+                inner.commit_plan(plan)?;
+            }
+            ok(ctx, StatusCode::CREATED, &json!({ "ids": ids, "warnings": warnings }))
+        }
         Operation::GetUsage { plan, key_id, start, end } => {
             let plan = inner.usage_plan(ctx, &plan)?;
             let (from, to) = (day_of(&start, "start")?, day_of(&end, "end")?);

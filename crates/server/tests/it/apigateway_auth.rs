@@ -573,3 +573,64 @@ async fn http_api_jwt_authorizer_verifies_tokens_against_the_issuer_jwks() {
         401
     );
 }
+
+/// ImportApiKeys reads AWS's CSV format: keys join the usage plans their row names, a key
+/// imported again is updated, and with `failonwarnings` a bad row refuses the whole file.
+#[tokio::test]
+async fn api_keys_import_from_csv_into_usage_plans() {
+    use aws_sdk_apigateway::primitives::Blob;
+    use aws_sdk_apigateway::types::ApiKeysFormat;
+
+    let server = Server::ephemeral();
+    let apigw = server.apigateway().await;
+    let plan = apigw.create_usage_plan().name("imported").send().await.expect("plan");
+    let plan_id = plan.id().expect("id").to_owned();
+    let file = format!(
+        "Name,key,description,Enabled,usageplanIds\n\
+         first,apikey1234abcdefghij0123456789,An imported key,TRUE,{plan_id}\n\
+         second,apikey1234abcdefghij9876543210,,false,\"{plan_id},nosuchplan\"\n"
+    );
+    let out = apigw
+        .import_api_keys()
+        .body(Blob::new(file.clone()))
+        .format(ApiKeysFormat::Csv)
+        .send()
+        .await
+        .expect("import");
+    assert_eq!(out.ids().len(), 2);
+    assert_eq!(out.warnings().len(), 1, "{:?}", out.warnings());
+    assert!(out.warnings()[0].contains("nosuchplan"));
+    let keys = apigw.get_usage_plan_keys().usage_plan_id(&plan_id).send().await.expect("plan keys");
+    let mut names: Vec<&str> = keys.items().iter().filter_map(|k| k.name()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["first", "second"]);
+    let second = apigw.get_api_key().api_key(&out.ids()[1]).include_value(true).send().await.expect("key");
+    assert_eq!((second.enabled(), second.value()), (false, Some("apikey1234abcdefghij9876543210")));
+
+    // The same key again is the same key, with the file's new fields.
+    let again = "key,name,enabled\napikey1234abcdefghij9876543210,second-renamed,true\n";
+    let out2 = apigw
+        .import_api_keys()
+        .body(Blob::new(again))
+        .format(ApiKeysFormat::Csv)
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(out2.ids(), &out.ids()[1..]);
+    let second = apigw.get_api_key().api_key(&out.ids()[1]).send().await.expect("key");
+    assert_eq!((second.name(), second.enabled()), (Some("second-renamed"), true));
+
+    let bad = "key,name\nshort,x\napikey1234abcdefghij1111111111,third\n";
+    let refused = apigw
+        .import_api_keys()
+        .body(Blob::new(bad))
+        .format(ApiKeysFormat::Csv)
+        .fail_on_warnings(true)
+        .send()
+        .await
+        .expect_err("a bad row")
+        .into_service_error();
+    assert!(refused.is_bad_request_exception(), "{refused:?}");
+    let all = apigw.get_api_keys().send().await.expect("keys");
+    assert_eq!(all.items().len(), 2, "nothing of the refused file was imported");
+}

@@ -174,6 +174,27 @@ async fn wait_for_log(logs: &aws_sdk_cloudwatchlogs::Client, function: &str, nee
     }
 }
 
+/// Creates a stack from a SAM template (with the capabilities SAM needs), waits for it to be
+/// complete and returns its outputs.
+async fn create_sam_stack(
+    server: &Server,
+    name: &str,
+    template: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let cfn = server.cloudformation().await;
+    cfn.create_stack()
+        .stack_name(name)
+        .template_body(template)
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityAutoExpand)
+        .send()
+        .await
+        .expect("create");
+    let (status, reason) = wait_for_status(&cfn, name).await;
+    assert_eq!(status, StackStatus::CreateComplete, "{reason:?}");
+    outputs(&cfn, name).await
+}
+
 pub(crate) async fn wait_for_status(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
@@ -634,18 +655,7 @@ Outputs:
 #[tokio::test]
 async fn an_http_api_with_a_lambda_authorizer_from_sam() {
     let server = Server::ephemeral();
-    let cfn = server.cloudformation().await;
-    cfn.create_stack()
-        .stack_name("gated")
-        .template_body(HTTP_API_WITH_AUTH)
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityAutoExpand)
-        .send()
-        .await
-        .expect("create");
-    let (status, reason) = wait_for_status(&cfn, "gated").await;
-    assert_eq!(status, StackStatus::CreateComplete, "{reason:?}");
-    let api = outputs(&cfn, "gated").await["ApiId"].clone();
+    let api = create_sam_stack(&server, "gated", HTTP_API_WITH_AUTH).await["ApiId"].clone();
     let http = server.http();
     let denied =
         http.get(server.execute_api(&api, "/ping")).header("x-pass", "no").send().await.expect("GET");
@@ -718,18 +728,7 @@ Outputs:
 #[tokio::test]
 async fn a_rest_api_with_a_token_authorizer_and_an_api_key_from_sam() {
     let server = Server::ephemeral();
-    let cfn = server.cloudformation().await;
-    cfn.create_stack()
-        .stack_name("guarded-rest")
-        .template_body(REST_API_WITH_AUTH)
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityAutoExpand)
-        .send()
-        .await
-        .expect("create");
-    let (status, reason) = wait_for_status(&cfn, "guarded-rest").await;
-    assert_eq!(status, StackStatus::CreateComplete, "{reason:?}");
-    let api = outputs(&cfn, "guarded-rest").await["ApiId"].clone();
+    let api = create_sam_stack(&server, "guarded-rest", REST_API_WITH_AUTH).await["ApiId"].clone();
     let http = server.http();
     let url = |path: &str| server.execute_api(&api, &format!("/dev{path}"));
     let missing = http.get(url("/hello")).send().await.expect("GET");

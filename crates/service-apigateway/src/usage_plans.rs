@@ -385,7 +385,8 @@ fn daily(inner: &Inner, plan: &UsagePlan, key_id: &str, from: i64, to: i64) -> V
     let key = crate::dataplane::usage_key(&plan.id, key_id);
     let now = inner.now_ms();
     let today = now.div_euclid(DAY_MS) * DAY_MS;
-    let history = inner.limits.used_per_day(&key, from.min(today - 92 * DAY_MS), to.max(today));
+    // Only the days the data plane keeps (90 back from today) can hold requests.
+    let history = inner.limits.used_per_day(&key, today - 92 * DAY_MS, today);
     let used_on = |d: i64| history.iter().find(|(day, _)| *day == d).map_or(0, |(_, n)| *n);
     let rows: Vec<Value> = (0..)
         .map(|i| from + i * DAY_MS)

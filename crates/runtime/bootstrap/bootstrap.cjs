@@ -22,7 +22,47 @@ let currentInvocation = null; // { requestId, answered }
 // --- console as Lambda formats it -----------------------------------------------------------
 function logLine(level, args) {
   const text = util.format(...args).replace(/\n/g, '\r');
-  process.stdout.write(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+  emit(`${new Date().toISOString()}\t${currentRequestId}\t${level}\t${text}\n`);
+}
+
+// Console lines go straight to fd 1, synchronously: `process.stdout` would write them
+// synchronously too, but building that stream costs about a millisecond of the first console
+// line, which is usually in a cold start.
+//
+// stdout and stderr are one pipe, so its lines stay in order. Whatever is written must be in
+// the pipe before the response is posted, or it lands after the invocation's END. libuv makes
+// the pipe non-blocking when a stream is built on it and then queues what does not fit, so
+// each stream is put back in blocking mode as it is built, and a write that still finds the
+// pipe full waits for room.
+const pause = new Int32Array(new SharedArrayBuffer(4));
+function emit(text) {
+  const buf = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += fs.writeSync(1, buf, off);
+    } catch (e) {
+      if (e.code !== 'EAGAIN') return;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
+for (const name of ['stdout', 'stderr']) {
+  const d = Object.getOwnPropertyDescriptor(process, name);
+  if (!d || !d.get || !d.configurable) continue;
+  let blocking = false;
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: d.enumerable,
+    get() {
+      const stream = d.get.call(process);
+      if (!blocking && stream && stream._handle && typeof stream._handle.setBlocking === 'function') {
+        blocking = true;
+        stream._handle.setBlocking(true);
+      }
+      return stream;
+    },
+  });
 }
 console.log = (...a) => logLine('INFO', a);
 console.info = (...a) => logLine('INFO', a);
@@ -168,9 +208,12 @@ function postError(p, doc, kind) {
 // --- loading the handler --------------------------------------------------------------------
 function isModuleType(dir) {
   for (let d = dir; ; d = path.dirname(d)) {
+    const file = path.join(d, 'package.json');
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(d, 'package.json'), 'utf8'));
-      return pkg.type === 'module';
+      // A missing package.json answers undefined: an exception per folder level costs more.
+      if (fs.statSync(file, { throwIfNoEntry: false })) {
+        return JSON.parse(fs.readFileSync(file, 'utf8')).type === 'module';
+      }
     } catch (e) {
       if (e.code !== 'ENOENT' && e.code !== 'ENOTDIR') return false;
     }
@@ -337,6 +380,9 @@ function parseJson(text) {
 }
 
 async function main() {
+  // Connect before the handler loads: the Runtime API accepts and vets the connection (whose
+  // user it is) meanwhile. The first request, /next, still waits for the handler.
+  connection();
   let handler;
   try {
     handler = await loadHandler(process.env._HANDLER || '');

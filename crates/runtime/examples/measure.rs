@@ -174,6 +174,10 @@ async fn main() {
         ("provided (Rust, std only)".into(), mk("m-rust", Runtime::ProvidedAl2023, "x", rust_dir, 128), None),
     ];
     let mut cases = cases;
+    // NIMBUS_CASES=node,python3.12: only the cases whose name contains one of these.
+    if let Ok(only) = std::env::var("NIMBUS_CASES") {
+        cases.retain(|(name, _, _)| only.split(',').any(|w| name.contains(w)));
+    }
     // The real clients, when available: NIMBUS_RUST_FN = a `lambda_runtime` bootstrap binary
     // (tests/fixtures/rust-fn), NIMBUS_AWSLAMBDARIC_PYTHON = a python with awslambdaric.
     if let Some(bin) = std::env::var_os("NIMBUS_RUST_FN") {

@@ -14,7 +14,7 @@
 //!
 //! Loopback ports are open to every local process: when functions run under users of their
 //! own, a connection from any user but the function's is closed at once
-//! (see [`crate::isolation::tcp_peer_uid`]).
+//! (see [`crate::peer::tcp_peer_uid`]).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -167,7 +167,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                     continue;
                 };
                 if let Some(owner) = shared.owner {
-                    match crate::isolation::tcp_peer_uid(shared.local, peer) {
+                    match crate::peer::tcp_peer_uid(shared.local, peer) {
                         Ok(Some(uid)) if uid == owner => {}
                         found => {
                             tracing::warn!(

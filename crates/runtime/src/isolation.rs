@@ -12,7 +12,6 @@ use std::ffi::CString;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::io;
-use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -89,7 +88,10 @@ impl Isolation {
             notes.push("uid separation: off by configuration".to_owned());
             false
         } else if may_separate_users() {
-            notes.push(format!("uid separation: one user per function from uid {UID_BASE}"));
+            notes.push(format!(
+                "uid separation: one user per function from uid {UID_BASE}, Runtime API clients checked through {}",
+                crate::peer::method()
+            ));
             true
         } else {
             notes.push(
@@ -438,58 +440,6 @@ fn effective_caps() -> u64 {
         .unwrap_or(0)
 }
 
-/// The uid owning the client end of a loopback TCP connection accepted on `local` from `peer`,
-/// read from `/proc/net/tcp` (or `tcp6`, for a dual-stack client): the client's socket is the
-/// row whose local address is our peer and whose remote address is us. `None` when no row
-/// matches (the client already went away).
-///
-/// This is how a Runtime API server tells its own function's process from another function's:
-/// TCP carries no credentials, and runtime clients need a plain `host:port`.
-pub(crate) fn tcp_peer_uid(local: SocketAddr, peer: SocketAddr) -> io::Result<Option<u32>> {
-    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let text = match fs::read_to_string(table) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        if let Some(uid) = socket_owner(&text, &proc_net_addr(peer), &proc_net_addr(local)) {
-            return Ok(Some(uid));
-        }
-    }
-    Ok(None)
-}
-
-/// `uid` of the row of a `/proc/net/tcp{,6}` table with these local and remote addresses.
-fn socket_owner(table: &str, local: &[String; 2], remote: &[String; 2]) -> Option<u32> {
-    table.lines().skip(1).find_map(|line| {
-        let mut fields = line.split_whitespace();
-        let (l, r) = (fields.nth(1)?, fields.next()?);
-        let row = |want: &[String; 2], got: &str| want.iter().any(|w| w.eq_ignore_ascii_case(got));
-        if !row(local, l) || !row(remote, r) {
-            return None;
-        }
-        // st tx:rx tr:when retrnsmt uid
-        fields.nth(4)?.parse().ok()
-    })
-}
-
-/// An address as `/proc/net/tcp` prints it (the raw network-order words as host-order hex,
-/// then the port), and as `tcp6` prints its IPv4-mapped form.
-fn proc_net_addr(addr: SocketAddr) -> [String; 2] {
-    let word = |b: [u8; 4]| format!("{:08X}", u32::from_ne_bytes(b));
-    let v6 = match addr.ip() {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-        IpAddr::V6(v6) => v6,
-    };
-    let o = v6.octets();
-    let six: String = o.chunks_exact(4).map(|c| word([c[0], c[1], c[2], c[3]])).collect();
-    let four = match addr.ip() {
-        IpAddr::V4(v4) => word(v4.octets()),
-        IpAddr::V6(_) => six.clone(),
-    };
-    [format!("{four}:{:04X}", addr.port()), format!("{six}:{:04X}", addr.port())]
-}
-
 /// FNV-1a: the same value in every run and build (std's hasher promises neither).
 fn stable_hash(s: &str) -> u32 {
     struct Fnv(u64);
@@ -535,37 +485,6 @@ mod tests {
         assert_eq!(a.user, a2.user);
         assert_ne!(a.user, b.user);
         assert!(a.user.uid >= UID_BASE && a.user.uid < UID_BASE + SLOTS);
-    }
-
-    #[test]
-    fn the_owner_of_a_loopback_client_socket_is_found() {
-        // Two rows of a real /proc/net/tcp: a listener on :2024, and a client 127.0.0.1:46685
-        // (uid 990003) connected to 127.0.0.1:34714.
-        let table =
-            "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1599 1
-   1: 0100007F:B65D 0100007F:879A 01 00000000:00000000 00:00000000 00000000 990003        0 8812 1
-";
-        let client: SocketAddr = "127.0.0.1:46685".parse().expect("addr");
-        let server: SocketAddr = "127.0.0.1:34714".parse().expect("addr");
-        if cfg!(target_endian = "little") {
-            assert_eq!(proc_net_addr(client)[0], "0100007F:B65D");
-        }
-        assert_eq!(socket_owner(table, &proc_net_addr(client), &proc_net_addr(server)), Some(990_003));
-        // The same socket seen from the other end is not the client's row.
-        assert_eq!(socket_owner(table, &proc_net_addr(server), &proc_net_addr(client)), None);
-        let other: SocketAddr = "127.0.0.1:46686".parse().expect("addr");
-        assert_eq!(socket_owner(table, &proc_net_addr(other), &proc_net_addr(server)), None);
-    }
-
-    #[test]
-    fn a_live_connection_is_owned_by_this_process_user() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let client = std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
-        let (_server_end, peer) = listener.accept().expect("accept");
-        assert_eq!(peer, client.local_addr().expect("addr"));
-        let me = rustix::process::getuid().as_raw();
-        assert_eq!(tcp_peer_uid(listener.local_addr().expect("addr"), peer).expect("proc"), Some(me));
     }
 
     #[test]

@@ -41,6 +41,7 @@ mod isolation;
 mod logs;
 mod manager;
 mod outcome;
+mod peer;
 mod sandbox;
 mod stream;
 

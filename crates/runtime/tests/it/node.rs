@@ -51,6 +51,35 @@ async fn node_commonjs_echo_context_env_and_logs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_output_keeps_its_order_across_console_and_streams() {
+    if !have(NODE) {
+        return;
+    }
+    let h = harness();
+    let f = function("node-mixed", NODE, "index.mixed", "node");
+    for _ in 0..2 {
+        let out = h.manager.invoke(&f, invocation("{}")).await.expect("invoke");
+        assert_eq!(ok_json(&out), "mixed");
+        let lines: Vec<&str> = out
+            .logs
+            .iter()
+            .map(|e| e.message.as_str())
+            .filter(|m| !m.starts_with("START") && !m.starts_with("END") && !m.starts_with("REPORT"))
+            .collect();
+        let tails: Vec<String> = lines
+            .iter()
+            .map(|l| l.rsplit('\t').next().unwrap_or(l).split(' ').next().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(tails, ["one", "two", "three", "four", "five", "six", "seven", "eight"], "{lines:#?}");
+        let long = lines.iter().find(|l| l.contains("\tINFO\tfive ")).expect("the long line");
+        assert!(long.ends_with(&"x".repeat(100 * 1024)), "the long line arrived whole");
+        assert!(lines[6].ends_with(&"y".repeat(100 * 1024)), "the long write arrived whole");
+        assert!(lines[2].contains("\tERROR\tthree") && lines[5].contains("\tWARN\tsix"), "{lines:#?}");
+    }
+    h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_handler_styles() {
     if !have(NODE) {
         return;

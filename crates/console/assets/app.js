@@ -368,7 +368,7 @@ async function refreshCost() {
     el("td", { class: "num" }, f.billed_ms), el("td", { class: "num" }, f.gb_seconds.toFixed(6)),
     el("td", { class: "num" }, usd(f.request_cost)), el("td", { class: "num" }, usd(f.duration_cost)), el("td", { class: "num" }, usd(f.total)))));
   const lines = c.resources.flatMap((r) => r.lines.map((l, i) => el("tr", { "data-resource": r.name, "data-item": l.item },
-    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name || "(ListBuckets)", 40) : ""), el("td", {}, l.item),
+    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name, 40) : ""), el("td", {}, l.item),
     el("td", { class: "num" }, qty(l.quantity)), el("td", { class: "num" }, usd(l.unit_price)), el("td", { class: "num" }, usd(l.cost)))));
   $("resource-table").tBodies[0].replaceChildren(...(lines.length ? lines
     : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No S3, DynamoDB, EventBridge or API Gateway usage metered in this window."))]));

@@ -226,8 +226,14 @@ function showDetails(n) {
 
 // ---------------------------------------------------------------- functions
 
+/// Says so while the server is still reading back what was recorded before it restarted.
+function partial(data) {
+  if (data.complete === false) $("warnings").replaceChildren(el("li", {}, "Reading back the invocations recorded before the last restart: the figures are still growing."));
+}
+
 async function refreshFunctions() {
   const data = await api("functions");
+  partial(data);
   state.functions = data;
   const body = $("function-table").tBodies[0];
   body.replaceChildren(...data.functions.map((f) => el("tr", {
@@ -250,7 +256,7 @@ async function refreshInvocations(name) {
     el("summary", {},
       el("span", { class: `badge ${i.cold ? "cold" : "warm"}` }, i.cold ? `cold · init ${ms(i.init_duration_ms)}` : "warm"), " ",
       el("span", { class: `badge ${i.outcome}` }, i.outcome), " ",
-      el("span", { class: "badge trigger", title: i.trigger ? `${i.trigger.service} ${i.trigger.operation} ${i.trigger.resource}` : "trace no longer kept" },
+      el("span", { class: "badge trigger", title: i.trigger ? `${i.trigger.service} ${i.trigger.operation} ${i.trigger.resource}` : "not recorded" },
         i.trigger ? i.trigger.kind : "?"), " ",
       `${when(i.started_ms)}  ${i.request_id}  ${ms(i.duration_ms)} (billed ${i.billed_duration_ms} ms)  ${i.max_memory_used_mb}/${i.memory_size_mb} MB  `,
       i.trace_id ? el("a", { href: "#traces", class: "trace-link", on: { click: (ev) => { ev.preventDefault(); state.trace = i.trace_id; switchTab("traces"); } } }, "trace →") : null),
@@ -320,6 +326,7 @@ function pct(v) { return `${(100 * v).toFixed(v > 0 && v < 0.1 ? 1 : 0)}%`; }
 
 async function refreshColdStarts() {
   const data = await api("coldstarts");
+  partial(data);
   const fns = data.functions;
   if (!state.cold || !fns.some((f) => f.function === state.cold)) state.cold = (fns.find((f) => f.coldStarts) || fns[0] || {}).function || null;
   $("cold-table").tBodies[0].replaceChildren(...fns.map((f) => el("tr", {
@@ -328,7 +335,9 @@ async function refreshColdStarts() {
   },
   el("td", {}, f.function), el("td", {}, `${f.memorySizeMb} MB`), el("td", { class: "num" }, f.invocations),
   el("td", { class: "num" }, f.coldStarts), el("td", { class: "num" }, f.invocations ? pct(f.coldShare) : "–"),
-  el("td", { class: "num" }, ms(f.initP50Ms)), el("td", { class: "num" }, ms(f.initP95Ms)), el("td", { class: "num" }, ms(f.initMaxMs)),
+  el("td", { class: "num", title: f.initApproximate ? "from a sample of the init durations" : null }, `${f.initApproximate ? "≈ " : ""}${ms(f.initP50Ms)}`),
+  el("td", { class: "num", title: f.initApproximate ? "from a sample of the init durations" : null }, `${f.initApproximate ? "≈ " : ""}${ms(f.initP95Ms)}`),
+  el("td", { class: "num" }, ms(f.initMaxMs)),
   el("td", { class: "num" }, f.peakConcurrency))));
   if (!fns.length) $("cold-table").tBodies[0].append(el("tr", {}, el("td", { colspan: 9, class: "empty" }, "No functions in this account and region.")));
   const f = fns.find((x) => x.function === state.cold);
@@ -359,6 +368,7 @@ function qty(v) {
 
 async function refreshCost() {
   const c = await api("cost");
+  partial(c);
   $("cost-summary").replaceChildren(
     el("div", {}, el("b", { id: "cost-total" }, usd(c.total)), el("span", {}, "total for the window")),
     el("div", {}, el("b", { id: "cost-lambda" }, usd(c.lambda_total)), el("span", {}, `Lambda · ${c.requests} requests · ${c.gb_seconds.toFixed(4)} GB-s`)),
@@ -368,7 +378,7 @@ async function refreshCost() {
     el("td", { class: "num" }, f.billed_ms), el("td", { class: "num" }, f.gb_seconds.toFixed(6)),
     el("td", { class: "num" }, usd(f.request_cost)), el("td", { class: "num" }, usd(f.duration_cost)), el("td", { class: "num" }, usd(f.total)))));
   const lines = c.resources.flatMap((r) => r.lines.map((l, i) => el("tr", { "data-resource": r.name, "data-item": l.item },
-    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name || "(ListBuckets)", 40) : ""), el("td", {}, l.item),
+    el("td", {}, i === 0 ? r.service : ""), el("td", { title: r.name }, i === 0 ? fit(r.name, 40) : ""), el("td", {}, l.item),
     el("td", { class: "num" }, qty(l.quantity)), el("td", { class: "num" }, usd(l.unit_price)), el("td", { class: "num" }, usd(l.cost)))));
   $("resource-table").tBodies[0].replaceChildren(...(lines.length ? lines
     : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No S3, DynamoDB, EventBridge or API Gateway usage metered in this window."))]));

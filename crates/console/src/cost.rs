@@ -1,15 +1,14 @@
 //! What recorded traffic would cost on AWS, priced with the list prices kept as data in
-//! `prices/` (sources and dates inside the file): Lambda requests and GB-seconds (by
-//! architecture) from the REPORT lines, and what the usage meter counted for every other
+//! `prices/` (sources and dates inside the file): Lambda requests and GB-seconds (by the
+//! architecture each invocation ran on) from the invocation summaries, which add up the REPORT
+//! lines' figures, and what the usage meter counted for every other
 //! resource — API Gateway requests, EventBridge events, S3 requests and storage, DynamoDB
 //! request units — per function or resource and in total.
 
 use std::collections::BTreeMap;
 
-use ports::{ResourceKind, ResourceUsage, Unit};
+use ports::{FunctionSummary, ResourceKind, ResourceUsage, Unit};
 use serde::{Deserialize, Serialize};
-
-use crate::invocations::Report;
 
 /// The price table shipped in the binary.
 const US_EAST_1: &str = include_str!("../prices/us-east-1.json");
@@ -141,6 +140,9 @@ impl Line {
     }
 }
 
+/// What the cost page calls the S3 requests of no bucket.
+pub const ACCOUNT_REQUESTS: &str = "(account: ListBuckets)";
+
 /// What one metered resource (bucket, table, bus, API) would cost.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ResourceCost {
@@ -149,6 +151,9 @@ pub struct ResourceCost {
     pub name: String,
     pub lines: Vec<Line>,
     pub total: f64,
+    /// What a bucket stores now, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored_bytes: Option<i64>,
 }
 
 /// Prices what the meter counted for one resource; `None` for counts that are not billed
@@ -193,10 +198,18 @@ pub fn resource_cost(prices: &Prices, usage: &ResourceUsage) -> Option<ResourceC
         ),
     };
     let lines: Vec<Line> = lines.into_iter().filter(|l| l.quantity > 0.0).collect();
+    // S3 counts the requests of no bucket (ListBuckets) under the empty name: they are the
+    // account's, and billed as LIST requests.
+    let (kind, name) = match (usage.kind, usage.name.as_str()) {
+        (Some(ResourceKind::Bucket), "") => ("account", ACCOUNT_REQUESTS.to_owned()),
+        (kind, name) => (kind.map_or("", ResourceKind::name), name.to_owned()),
+    };
     Some(ResourceCost {
         service,
-        kind: usage.kind.map_or("", ResourceKind::name),
-        name: usage.name.clone(),
+        kind,
+        name,
+        stored_bytes: (usage.kind == Some(ResourceKind::Bucket) && !usage.name.is_empty())
+            .then_some(usage.bytes),
         total: lines.iter().map(|l| l.cost).sum(),
         lines,
     })
@@ -236,24 +249,25 @@ pub struct CostReport {
     pub total: f64,
 }
 
-/// Prices one function's invocations.
+/// Prices one function's invocations; `architecture` is the function's now, each invocation's
+/// duration is priced at the rate of the architecture it ran on.
 pub fn function_cost(
     prices: &Prices,
     function: &str,
     architecture: &str,
-    reports: &[&Report],
+    summary: &FunctionSummary,
 ) -> FunctionCost {
-    let requests = reports.len() as u64;
-    let gb_seconds: f64 = reports.iter().map(|r| r.gb_seconds()).sum();
+    let requests = summary.invocations;
     let request_cost = requests as f64 * prices.lambda.request;
-    let duration_cost = gb_seconds * prices.gb_second(architecture);
+    let duration_cost =
+        summary.billing.iter().map(|b| b.gb_seconds() * prices.gb_second(b.architecture.name())).sum();
     FunctionCost {
         function: function.to_owned(),
         architecture: architecture.to_owned(),
         requests,
-        cold_starts: reports.iter().filter(|r| r.init_duration_ms.is_some()).count() as u64,
-        billed_ms: reports.iter().map(|r| r.billed_duration_ms).sum(),
-        gb_seconds,
+        cold_starts: summary.cold_starts,
+        billed_ms: summary.billed_ms(),
+        gb_seconds: summary.gb_seconds(),
         request_cost,
         duration_cost,
         total: request_cost + duration_cost,
@@ -298,19 +312,42 @@ pub fn report(
 
 #[cfg(test)]
 mod tests {
+    use ports::{Architecture, InvocationRecord};
+    use types::Scope;
+    use types::trace::TraceId;
+
     use super::*;
 
-    fn r(memory: u32, billed: u64, cold: bool) -> Report {
-        Report {
+    fn r(memory: u32, billed: u64, cold: bool, arch: Architecture) -> InvocationRecord {
+        InvocationRecord {
+            scope: Scope::default(),
+            function: "f".into(),
             request_id: "r".into(),
-            duration_ms: billed as f64,
-            billed_duration_ms: billed,
-            memory_size_mb: memory,
+            version: "$LATEST".into(),
+            architecture: arch,
+            started_ms: 0,
+            ended_ms: 0,
+            duration_ms_x100: billed * 100,
+            billed_ms: billed,
+            memory_mb: memory,
             max_memory_used_mb: 10,
-            init_duration_ms: cold.then_some(100.0),
-            status: None,
-            error_type: None,
+            init_ms_x100: cold.then_some(10_000),
+            outcome: ports::InvocationOutcome::Ok,
+            concurrency: 1,
+            log_group: String::new(),
+            log_stream: String::new(),
+            trace: TraceId::new(1, 1),
+            caller: None,
+            trigger: None,
         }
+    }
+
+    fn summary(records: &[InvocationRecord]) -> FunctionSummary {
+        let mut s = FunctionSummary::default();
+        for r in records {
+            s.add(r);
+        }
+        s
     }
 
     #[test]
@@ -326,18 +363,23 @@ mod tests {
     #[test]
     fn requests_and_gb_seconds_by_architecture() {
         let p = Prices::for_region("us-east-1").expect("prices");
-        let (a, b) = (r(1024, 1000, true), r(512, 200, false));
-        let x86 = function_cost(&p, "f", "x86_64", &[&a, &b]);
+        let (a, b) = (r(1024, 1000, true, Architecture::X86_64), r(512, 200, false, Architecture::X86_64));
+        let x86 = function_cost(&p, "f", "x86_64", &summary(&[a, b]));
         assert_eq!((x86.requests, x86.cold_starts, x86.billed_ms), (2, 1, 1200));
         assert!((x86.gb_seconds - 1.1).abs() < 1e-12);
         assert!((x86.duration_cost - 1.1 * 0.0000166667).abs() < 1e-15);
         assert!((x86.request_cost - 2.0 * 0.0000002).abs() < 1e-15);
-        let arm = function_cost(&p, "g", "arm64", &[&a]);
+        let arm = function_cost(&p, "g", "arm64", &summary(&[r(1024, 1000, true, Architecture::Arm64)]));
         assert!((arm.duration_cost - 0.0000133334).abs() < 1e-15);
-        let bill = report(p, 0, None, vec![arm.clone(), x86.clone()], &[]);
+        let bill = report(p.clone(), 0, None, vec![arm.clone(), x86.clone()], &[]);
         assert_eq!(bill.functions[0].function, "f");
         assert_eq!(bill.requests, 3);
         assert!((bill.total - (arm.total + x86.total)).abs() < 1e-15);
+        // A function moved to arm64: what ran on x86_64 is still priced at x86_64's rate.
+        let moved =
+            summary(&[r(1024, 1000, false, Architecture::X86_64), r(1024, 1000, false, Architecture::Arm64)]);
+        let moved = function_cost(&p, "h", "arm64", &moved);
+        assert!((moved.duration_cost - (0.0000166667 + 0.0000133334)).abs() < 1e-15);
     }
 
     fn usage(kind: ResourceKind, name: &str, counts: &[(Unit, u64)], byte_ms: f64) -> ResourceUsage {

@@ -1,8 +1,11 @@
-//! Invocations as the function's CloudWatch Logs tell them: the START / END / REPORT lines the
-//! runtime writes (`runtime::Report::line`: tab-separated `Key: value` fields, `Init Duration`
-//! only on the invocation that started its environment) delimit each request on its log
-//! stream, so every line in between is that request's output. Parsing is pure; `read` pages
-//! through FilterLogEvents.
+//! Invocations as the console lists them: the records Lambda kept of them (REPORT figures,
+//! trigger, trace; read through `ports::InvocationReader`, a page at a time), with each one's
+//! log lines from CloudWatch Logs. The START / END / REPORT lines the runtime writes
+//! (`runtime::Report::line`: tab-separated `Key: value` fields, `Init Duration` only on the
+//! invocation that started its environment) delimit each request on its log stream, so every
+//! line in between is that request's output. Parsing is pure; `read_page_logs` reads only the
+//! streams and the time span of one page, so a page costs the same however many invocations
+//! came before it.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +15,11 @@ use serde_json::{Value, json};
 use crate::api::Reader;
 use crate::error::Error;
 
-/// Log events read per function at most (FilterLogEvents pages of 10,000).
-const MAX_EVENTS: usize = 100_000;
+/// Log events read for one page at most (FilterLogEvents pages of 10,000): a function that
+/// prints a lot shows the start of each invocation's output.
+const MAX_EVENTS: usize = 50_000;
+/// Streams one FilterLogEvents call may name (CloudWatch Logs' limit).
+const MAX_STREAMS: usize = 100;
 
 /// One log event of a function's group.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +79,7 @@ pub fn parse_report(line: &str) -> Option<Report> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Invocation {
     pub request_id: String,
-    /// When START was written (the REPORT time if START was not read).
+    /// When Lambda began it (the START line's time when read from logs alone).
     pub started_ms: i64,
     pub ended_ms: i64,
     pub cold: bool,
@@ -83,55 +89,80 @@ pub struct Invocation {
     pub report: Report,
     pub log_stream: String,
     pub logs: Vec<Value>,
-    /// What invoked it, as its trace tells (`None` once the trace is no longer kept).
+    /// What invoked it, recorded with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<Trigger>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// Invocations of the function running when it began, itself included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl Invocation {
+    /// An invocation as Lambda recorded it, before its log lines are read.
+    pub fn of_record(r: &ports::InvocationRecord) -> Invocation {
+        let (status, error_type) = match &r.outcome {
+            ports::InvocationOutcome::Ok => (None, None),
+            ports::InvocationOutcome::Timeout => (Some("timeout"), None),
+            ports::InvocationOutcome::Error { error_type } => (Some("error"), Some(error_type.clone())),
+        };
+        Invocation {
+            request_id: r.request_id.clone(),
+            started_ms: r.started_ms,
+            ended_ms: r.ended_ms,
+            cold: r.cold(),
+            outcome: r.outcome.name().to_owned(),
+            report: Report {
+                request_id: r.request_id.clone(),
+                duration_ms: r.duration_ms_x100 as f64 / 100.0,
+                billed_duration_ms: r.billed_ms,
+                memory_size_mb: r.memory_mb,
+                max_memory_used_mb: r.max_memory_used_mb,
+                init_duration_ms: r.init_ms_x100.map(|i| i as f64 / 100.0),
+                status: status.map(str::to_owned),
+                error_type,
+            },
+            log_stream: r.log_stream.clone(),
+            logs: Vec::new(),
+            trigger: r.trigger.as_ref().map(Trigger::from),
+            trace_id: Some(r.trace.to_string()),
+            concurrency: Some(r.concurrency),
+            version: Some(r.version.clone()),
+        }
+    }
 }
 
 /// The caller of an invocation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Trigger {
-    /// `S3`, `SQS`, `EventBridge`, `API Gateway`, `SNS`, `Invoke` (the Lambda API or a function
-    /// URL), `Lambda` (another function's destination) or `unrecorded` (a caller whose request
-    /// did not belong to a recorded trace: a plain SQS SendMessage, a client's own trace).
+    /// `S3`, `SQS`, `EventBridge`, `API Gateway`, `SNS`, `DynamoDB`, `Scheduler`, `Invoke`
+    /// (the Lambda API or a function URL), `Lambda` (another function's destination) or
+    /// `unrecorded` (a caller whose request did not belong to a recorded trace: a plain SQS
+    /// SendMessage, a client's own trace).
     pub kind: &'static str,
     pub service: String,
     pub operation: String,
     pub resource: String,
 }
 
+impl From<&ports::Trigger> for Trigger {
+    fn from(t: &ports::Trigger) -> Trigger {
+        Trigger {
+            kind: t.kind.name(),
+            service: t.service.clone(),
+            operation: t.operation.clone(),
+            resource: t.resource.clone(),
+        }
+    }
+}
+
 impl Trigger {
     /// Reads the caller off an invocation's trace.
     pub fn of(invoked: &ports::Invoked) -> Trigger {
-        let Some(caller) = &invoked.caller else {
-            let kind = if invoked.span.parent.is_none() { "Invoke" } else { "unrecorded" };
-            return Trigger {
-                kind,
-                service: String::new(),
-                operation: String::new(),
-                resource: String::new(),
-            };
-        };
-        let kind = match caller.service.as_str() {
-            "s3" => "S3",
-            "sqs" => "SQS",
-            "events" => "EventBridge",
-            "apigateway" => "API Gateway",
-            "sns" => "SNS",
-            "dynamodb" => "DynamoDB",
-            "scheduler" => "Scheduler",
-            "lambda" if caller.execution.is_some() => "Lambda",
-            "lambda" => "Invoke",
-            _ => "unrecorded",
-        };
-        Trigger {
-            kind,
-            service: caller.service.clone(),
-            operation: caller.operation.clone(),
-            resource: caller.resource.clone(),
-        }
+        Trigger::from(&ports::Trigger::of(invoked.caller.as_ref(), invoked.span.parent.is_some()))
     }
 }
 
@@ -147,29 +178,53 @@ impl Cursor {
     /// `{started_ms}:{request_id}`, as a page's `next` writes it.
     pub fn parse(text: &str) -> Option<Cursor> {
         let (ms, id) = text.split_once(':')?;
+        if id.is_empty() || id.len() > 128 {
+            return None;
+        }
         Some(Cursor { started_ms: ms.parse().ok()?, request_id: id.to_owned() })
     }
 
-    fn of(i: &Invocation) -> String {
-        format!("{}:{}", i.started_ms, i.request_id)
+    pub fn of(c: &ports::InvocationCursor) -> String {
+        format!("{}:{}", c.started_ms, c.request_id)
     }
 
-    fn is_before(&self, i: &Invocation) -> bool {
-        i.started_ms > self.started_ms || (i.started_ms == self.started_ms && i.request_id <= self.request_id)
+    pub fn to_port(&self) -> ports::InvocationCursor {
+        ports::InvocationCursor { started_ms: self.started_ms, request_id: self.request_id.clone() }
     }
 }
 
-/// One page of a newest-first list: at most `limit` after `after`, and the cursor of the next
-/// page when there is one.
-pub fn page(
-    list: Vec<Invocation>,
-    after: Option<&Cursor>,
-    limit: usize,
-) -> (Vec<Invocation>, Option<String>) {
-    let mut rest = list.into_iter().skip_while(|i| after.is_some_and(|c| c.is_before(i))).peekable();
-    let items: Vec<Invocation> = rest.by_ref().take(limit).collect();
-    let next = rest.peek().and(items.last()).map(Cursor::of);
-    (items, next)
+/// Gives each invocation of a page its lines: on each stream, the lines since the previous
+/// REPORT (INIT_START and module-level prints included, for a cold start) up to its own.
+/// Lines of invocations not on the page are read past.
+pub fn attach_logs(page: &mut [Invocation], lines: &[LogLine]) {
+    let mut by_stream: BTreeMap<&str, Vec<&LogLine>> = BTreeMap::new();
+    for l in lines {
+        by_stream.entry(&l.stream).or_default().push(l);
+    }
+    let wanted: BTreeMap<&str, usize> =
+        page.iter().enumerate().map(|(i, inv)| (inv.request_id.as_str(), i)).collect();
+    let mut found: Vec<(usize, Vec<Value>)> = Vec::new();
+    for (_, mut lines) in by_stream {
+        lines.sort_by_key(|l| l.timestamp_ms);
+        let mut pending: Vec<&LogLine> = Vec::new();
+        for l in lines {
+            let msg = l.message.trim_end_matches('\n');
+            pending.push(l);
+            if let Some(report) = parse_report(msg) {
+                if let Some(i) = wanted.get(report.request_id.as_str()) {
+                    let logs = pending
+                        .iter()
+                        .map(|p| json!({ "timestamp": p.timestamp_ms, "message": p.message.trim_end_matches('\n') }))
+                        .collect();
+                    found.push((*i, logs));
+                }
+                pending.clear();
+            }
+        }
+    }
+    for (i, logs) in found {
+        page[i].logs = logs;
+    }
 }
 
 /// Groups a function's log lines into invocations, newest first. Lines before a START on the
@@ -207,6 +262,8 @@ pub fn invocations(lines: &[LogLine]) -> Vec<Invocation> {
                     log_stream: stream.to_owned(),
                     trigger: None,
                     trace_id: None,
+                    concurrency: None,
+                    version: None,
                     logs: pending
                         .drain(..)
                         .map(|p| json!({ "timestamp": p.timestamp_ms, "message": p.message.trim_end_matches('\n') }))
@@ -220,44 +277,62 @@ pub fn invocations(lines: &[LogLine]) -> Vec<Invocation> {
     out
 }
 
-/// The log lines of a function's group in `[since, until)` (epoch ms); a group that does not
-/// exist yet (never invoked) has none.
-pub async fn read(
+/// The log lines of a page of invocations: one FilterLogEvents per log group (and hundred
+/// streams) over the streams they ran on, from the earliest start to the latest end. A group
+/// that no longer exists has none.
+pub async fn read_page_logs(
     api: Reader<'_>,
-    function: &str,
-    since: i64,
-    until: Option<i64>,
+    page: &[ports::InvocationRecord],
 ) -> Result<Vec<LogLine>, Error> {
-    let group = format!("/aws/lambda/{function}");
+    let mut groups: BTreeMap<&str, (Vec<&str>, i64, i64)> = BTreeMap::new();
+    for r in page {
+        let g = groups.entry(r.log_group.as_str()).or_insert((Vec::new(), i64::MAX, i64::MIN));
+        if !g.0.contains(&r.log_stream.as_str()) {
+            g.0.push(r.log_stream.as_str());
+        }
+        g.1 = g.1.min(r.started_ms);
+        g.2 = g.2.max(r.ended_ms);
+    }
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut body = json!({ "logGroupName": group, "startTime": since.max(0), "limit": 10000 });
-        if let Some(u) = until {
-            body["endTime"] = json!(u);
-        }
-        if let Some(t) = &token {
-            body["nextToken"] = json!(t);
-        }
-        let page = match api.json("logs", "1.1", "Logs_20140328.FilterLogEvents", body).await {
-            Ok(p) => p,
-            Err(Error::Upstream { detail, .. }) if detail.contains("ResourceNotFoundException") => {
-                return Ok(Vec::new());
+    for (group, (streams, since, until)) in groups {
+        for names in streams.chunks(MAX_STREAMS) {
+            let mut token: Option<String> = None;
+            loop {
+                let mut body = json!({
+                    "logGroupName": group,
+                    "logStreamNames": names,
+                    "startTime": since.max(0),
+                    "endTime": until.saturating_add(1),
+                    "limit": 10000,
+                });
+                if let Some(t) = &token {
+                    body["nextToken"] = json!(t);
+                }
+                let page = match api.json("logs", "1.1", "Logs_20140328.FilterLogEvents", body).await {
+                    Ok(p) => p,
+                    Err(Error::Upstream { detail, .. }) if detail.contains("ResourceNotFoundException") => {
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
+                for e in page["events"].as_array().into_iter().flatten() {
+                    out.push(LogLine {
+                        stream: e["logStreamName"].as_str().unwrap_or_default().to_owned(),
+                        timestamp_ms: e["timestamp"].as_i64().unwrap_or_default(),
+                        message: e["message"].as_str().unwrap_or_default().to_owned(),
+                    });
+                }
+                token = page["nextToken"].as_str().map(str::to_owned);
+                if token.is_none() || out.len() >= MAX_EVENTS {
+                    break;
+                }
             }
-            Err(e) => return Err(e),
-        };
-        for e in page["events"].as_array().into_iter().flatten() {
-            out.push(LogLine {
-                stream: e["logStreamName"].as_str().unwrap_or_default().to_owned(),
-                timestamp_ms: e["timestamp"].as_i64().unwrap_or_default(),
-                message: e["message"].as_str().unwrap_or_default().to_owned(),
-            });
-        }
-        token = page["nextToken"].as_str().map(str::to_owned);
-        if token.is_none() || out.len() >= MAX_EVENTS {
-            return Ok(out);
+            if out.len() >= MAX_EVENTS {
+                return Ok(out);
+            }
         }
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -331,14 +406,17 @@ mod tests {
         assert_eq!(got[2].outcome, "timeout");
         assert_eq!(got[2].log_stream, "b");
 
-        // Pages of two: r2 r1 | r3, continuing after the cursor even if newer ones came since.
-        let (first, next) = page(got.clone(), None, 2);
-        assert_eq!(first.iter().map(|i| i.request_id.as_str()).collect::<Vec<_>>(), ["r2", "r1"]);
-        let cursor = Cursor::parse(next.as_deref().expect("more")).expect("cursor");
-        assert_eq!(cursor, Cursor { started_ms: 2, request_id: "r1".to_owned() });
-        let (second, next) = page(got, Some(&cursor), 2);
-        assert_eq!(second.iter().map(|i| i.request_id.as_str()).collect::<Vec<_>>(), ["r3"]);
-        assert_eq!(next, None);
+        // A page of two of them gets the same lines from the same log, whatever else the
+        // log holds.
+        let mut page: Vec<Invocation> = got.iter().filter(|i| i.request_id != "r3").cloned().collect();
+        let want: Vec<Vec<Value>> = page.iter().map(|i| i.logs.clone()).collect();
+        for i in &mut page {
+            i.logs.clear();
+        }
+        attach_logs(&mut page, &lines);
+        assert_eq!(page.iter().map(|i| i.logs.clone()).collect::<Vec<_>>(), want);
         assert_eq!(Cursor::parse("x:1"), None);
+        assert_eq!(Cursor::parse("12:"), None);
+        assert_eq!(Cursor::parse("12:r1"), Some(Cursor { started_ms: 12, request_id: "r1".to_owned() }));
     }
 }

@@ -1,8 +1,9 @@
 //! The Nimbus web console at `/_nimbus/`: a single page (hand-written HTML, CSS and JS, embedded
 //! in the binary) and its JSON API under `/_nimbus/api/` — the architecture graph, invocations
-//! per function and what the traffic would cost on AWS. It reads everything through the
-//! services' public APIs ([`ports::ServiceApi`]) as the tenant it is asked about, so it shows
-//! exactly what an SDK would see and depends on no service.
+//! per function and what the traffic would cost on AWS. It reads resources and logs through
+//! the services' public APIs ([`ports::ServiceApi`]) as the tenant it is asked about, so it
+//! shows exactly what an SDK would see and depends on no service; invocations, traces and
+//! usage, which no AWS API serves, through the `ports` readers `server` wires to its stores.
 //!
 //! Start at [`Console`], then `graph.rs` and `invocations.rs`.
 
@@ -18,9 +19,10 @@ pub mod traces;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::StreamExt;
 use http::{HeaderValue, Method, StatusCode, header};
-use ports::{NoTraces, NoUsage, ServiceApi, TraceReader, UsageReader};
+use ports::{
+    FunctionSummary, InvocationReader, NoInvocations, NoTraces, NoUsage, ServiceApi, TraceReader, UsageReader,
+};
 use protocol::{Answer, AwsService, BoxFuture, Protocol, RequestContext};
 use serde_json::{Value, json};
 use types::trace::TraceId;
@@ -35,9 +37,7 @@ const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 
-/// Functions whose logs are read at once: each is a few in-process calls.
-const LOG_READERS: usize = 4;
-/// Invocations listed per function at most.
+/// Invocations listed per page at most.
 const MAX_LIMIT: usize = 1000;
 /// Traces listed per page at most.
 const MAX_TRACES: usize = 200;
@@ -96,12 +96,19 @@ pub struct Console {
     api: Arc<dyn ServiceApi>,
     traces: Arc<dyn TraceReader>,
     usage: Arc<dyn UsageReader>,
+    invocations: Arc<dyn InvocationReader>,
     closer: live::Closer,
 }
 
 impl Console {
     pub fn new(api: Arc<dyn ServiceApi>) -> Console {
-        Console { api, traces: Arc::new(NoTraces), usage: Arc::new(NoUsage), closer: live::Closer::default() }
+        Console {
+            api,
+            traces: Arc::new(NoTraces),
+            usage: Arc::new(NoUsage),
+            invocations: Arc::new(NoInvocations),
+            closer: live::Closer::default(),
+        }
     }
 
     /// What ends the open event streams (at shutdown, before requests are drained).
@@ -112,6 +119,12 @@ impl Console {
     /// Prices what the usage meter counted (requests, request units, events, stored bytes).
     pub fn with_usage(mut self, usage: Arc<dyn UsageReader>) -> Console {
         self.usage = usage;
+        self
+    }
+
+    /// Lists, analyses and prices the invocations Lambda recorded.
+    pub fn with_invocations(mut self, invocations: Arc<dyn InvocationReader>) -> Console {
+        self.invocations = invocations;
         self
     }
 
@@ -141,18 +154,23 @@ impl Console {
             }
             Operation::Functions { scope, window } => self.functions(&scope, window).await,
             Operation::Invocations { scope, function, window, after, limit } => {
-                let reader = Reader::new(self.api.as_ref(), &scope);
-                let lines = invocations::read(reader, &function, window.since, window.until).await?;
-                let list = invocations::invocations(&lines);
-                let total = list.len();
-                let (mut list, next) = invocations::page(list, after.as_ref(), limit);
-                // Only the page's invocations are looked up in the trace store.
-                for i in &mut list {
-                    if let Some(invoked) = self.traces.invocation(&scope, &i.request_id) {
-                        i.trace_id = Some(invoked.span.trace.to_string());
-                        i.trigger = Some(invocations::Trigger::of(&invoked));
-                    }
-                }
+                let page = self.invocations.page(
+                    &scope,
+                    &function,
+                    window.since,
+                    window.until,
+                    after.as_ref().map(invocations::Cursor::to_port).as_ref(),
+                    limit,
+                );
+                let total =
+                    self.invocations.summary(&scope, &function, window.since, window.until).invocations;
+                let lines =
+                    invocations::read_page_logs(Reader::new(self.api.as_ref(), &scope), &page.invocations)
+                        .await?;
+                let mut list: Vec<invocations::Invocation> =
+                    page.invocations.iter().map(invocations::Invocation::of_record).collect();
+                invocations::attach_logs(&mut list, &lines);
+                let next = page.next.as_ref().map(invocations::Cursor::of);
                 json_ok(&json!({ "function": function, "total": total, "invocations": list, "next": next }))
             }
             Operation::ColdStarts { scope, window } => self.cold_starts(&scope, window).await,
@@ -194,74 +212,78 @@ impl Console {
         }
     }
 
-    /// Each function's invocations in the window, read a few functions at a time.
-    async fn with_invocations(
+    /// Every function of the tenant with the summary of its invocations in the window (empty
+    /// for one that has none), and whether the summaries are complete.
+    async fn with_summaries(
         &self,
         scope: &Scope,
         window: Window,
-    ) -> Result<Vec<(String, String, Value, Vec<invocations::Invocation>)>, Error> {
+    ) -> Result<(Vec<(String, String, Value, FunctionSummary)>, bool), Error> {
         let functions = self.list_functions(scope).await?;
-        let reads = futures::stream::iter(functions.into_iter().map(|(name, arch, raw)| async move {
-            let reader = Reader::new(self.api.as_ref(), scope);
-            let lines = invocations::read(reader, &name, window.since, window.until).await;
-            lines.map(|l| (name, arch, raw, invocations::invocations(&l)))
-        }))
-        .buffered(LOG_READERS)
-        .collect::<Vec<_>>()
-        .await;
-        reads.into_iter().collect()
+        let summaries = self.invocations.summaries(scope, window.since, window.until);
+        let mut by_name: std::collections::HashMap<String, FunctionSummary> =
+            summaries.functions.into_iter().collect();
+        let out = functions
+            .into_iter()
+            .map(|(name, arch, raw)| {
+                let summary = by_name.remove(&name).unwrap_or_default();
+                (name, arch, raw, summary)
+            })
+            .collect();
+        Ok((out, summaries.complete))
     }
 
     async fn functions(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
-        let all = self.with_invocations(scope, window).await?;
+        let (all, complete) = self.with_summaries(scope, window).await?;
         let functions: Vec<Value> = all
             .into_iter()
-            .map(|(name, arch, raw, list)| {
-                let n = list.len();
-                let cold: Vec<f64> = list.iter().filter_map(|i| i.report.init_duration_ms).collect();
-                let avg = |xs: &[f64]| {
-                    if xs.is_empty() { Value::Null } else { json!(xs.iter().sum::<f64>() / xs.len() as f64) }
+            .map(|(name, arch, raw, s)| {
+                let avg = |sum_x100: u64, n: u64| {
+                    if n == 0 { Value::Null } else { json!(sum_x100 as f64 / 100.0 / n as f64) }
                 };
-                let durations: Vec<f64> = list.iter().map(|i| i.report.duration_ms).collect();
                 json!({
                     "name": name,
                     "arn": raw["FunctionArn"],
                     "runtime": raw["Runtime"],
                     "memorySize": raw["MemorySize"],
                     "architecture": arch,
-                    "invocations": n,
-                    "coldStarts": cold.len(),
-                    "errors": list.iter().filter(|i| i.outcome != "ok").count(),
-                    "avgDurationMs": avg(&durations),
-                    "avgInitDurationMs": avg(&cold),
-                    "lastInvokedMs": list.first().map(|i| i.started_ms),
+                    "invocations": s.invocations,
+                    "coldStarts": s.cold_starts,
+                    "errors": s.errors,
+                    "timeouts": s.timeouts,
+                    "avgDurationMs": avg(s.duration_ms_x100, s.invocations),
+                    "avgInitDurationMs": avg(s.init_ms_x100, s.cold_starts),
+                    "lastInvokedMs": s.last_started_ms,
                 })
-            })
-            .collect();
-        json_ok(&json!({ "since": window.since, "until": window.until, "functions": functions }))
-    }
-
-    async fn cold_starts(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
-        let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
-        let all = self.with_invocations(scope, window).await?;
-        let now = now_ms();
-        let functions: Vec<coldstarts::ColdStarts> = all
-            .iter()
-            .map(|(name, arch, raw, list)| {
-                // "All recorded" spans from the first invocation seen.
-                let start = if window.since > 0 {
-                    window.since
-                } else {
-                    list.iter().map(|i| i.started_ms).min().unwrap_or(now)
-                };
-                let window_ms = window.until.unwrap_or(now).min(now) - start;
-                let memory = raw["MemorySize"].as_u64().and_then(|m| u32::try_from(m).ok()).unwrap_or(128);
-                coldstarts::analyse(&prices, name, arch, memory, list, window_ms)
             })
             .collect();
         json_ok(&json!({
             "since": window.since,
             "until": window.until,
+            "complete": complete,
+            "functions": functions,
+        }))
+    }
+
+    async fn cold_starts(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
+        let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
+        let (all, complete) = self.with_summaries(scope, window).await?;
+        let now = now_ms();
+        let functions: Vec<coldstarts::ColdStarts> = all
+            .iter()
+            .map(|(name, arch, raw, summary)| {
+                // "All recorded" spans from the first invocation seen.
+                let start =
+                    if window.since > 0 { window.since } else { summary.first_started_ms.unwrap_or(now) };
+                let window_ms = window.until.unwrap_or(now).min(now) - start;
+                let memory = raw["MemorySize"].as_u64().and_then(|m| u32::try_from(m).ok()).unwrap_or(128);
+                coldstarts::analyse(&prices, name, arch, memory, summary, window_ms)
+            })
+            .collect();
+        json_ok(&json!({
+            "since": window.since,
+            "until": window.until,
+            "complete": complete,
             "prices": prices.lambda,
             "functions": functions,
         }))
@@ -269,16 +291,17 @@ impl Console {
 
     async fn cost(&self, scope: &Scope, window: Window) -> Result<http::Response<Bytes>, Error> {
         let prices = Prices::for_region(scope.region.as_str()).map_err(Error::Internal)?;
-        let all = self.with_invocations(scope, window).await?;
+        let (all, complete) = self.with_summaries(scope, window).await?;
         let functions = all
             .iter()
-            .map(|(name, arch, _, list)| {
-                let reports: Vec<&invocations::Report> = list.iter().map(|i| &i.report).collect();
-                cost::function_cost(&prices, name, arch, &reports)
-            })
+            .map(|(name, arch, _, summary)| cost::function_cost(&prices, name, arch, summary))
             .collect();
         let usage = self.usage.usage(scope, window.since, window.until);
-        json_ok(&cost::report(prices, window.since, window.until, functions, &usage))
+        let mut bill =
+            serde_json::to_value(cost::report(prices, window.since, window.until, functions, &usage))
+                .map_err(Error::internal)?;
+        bill["complete"] = json!(complete);
+        json_ok(&bill)
     }
 }
 

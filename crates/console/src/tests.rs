@@ -302,8 +302,86 @@ async fn the_api_reads_as_the_tenant_asked_for() {
     assert!(page.as_str().is_some_and(|p| p.contains("<svg") || p.contains("app.js")));
 }
 
+/// Invocations as the server's store would hand them over: summed with the same
+/// `FunctionSummary::add`, paged newest first.
+struct Recorded(Vec<ports::InvocationRecord>);
+
+impl InvocationReader for Recorded {
+    fn summaries(&self, scope: &Scope, since_ms: i64, until_ms: Option<i64>) -> ports::Summaries {
+        let mut by: std::collections::BTreeMap<String, FunctionSummary> = Default::default();
+        for r in self.0.iter().filter(|r| r.scope == *scope) {
+            if r.ended_ms >= since_ms && until_ms.is_none_or(|u| r.ended_ms < u) {
+                by.entry(r.function.clone()).or_default().add(r);
+            }
+        }
+        ports::Summaries { functions: by.into_iter().collect(), complete: true }
+    }
+
+    fn summary(
+        &self,
+        scope: &Scope,
+        function: &str,
+        since_ms: i64,
+        until_ms: Option<i64>,
+    ) -> FunctionSummary {
+        self.summaries(scope, since_ms, until_ms)
+            .functions
+            .into_iter()
+            .find(|(n, _)| n == function)
+            .map(|(_, s)| s)
+            .unwrap_or_default()
+    }
+
+    fn page(
+        &self,
+        scope: &Scope,
+        function: &str,
+        _since_ms: i64,
+        _until_ms: Option<i64>,
+        after: Option<&ports::InvocationCursor>,
+        limit: usize,
+    ) -> ports::InvocationPage {
+        let mut list: Vec<ports::InvocationRecord> =
+            self.0.iter().filter(|r| r.scope == *scope && r.function == function).cloned().collect();
+        list.sort_by(|a, b| b.started_ms.cmp(&a.started_ms).then_with(|| a.request_id.cmp(&b.request_id)));
+        let list: Vec<_> = list
+            .into_iter()
+            .filter(|r| after.is_none_or(|c| (r.started_ms, &c.request_id) < (c.started_ms, &r.request_id)))
+            .collect();
+        let next = (list.len() > limit).then(|| ports::InvocationCursor {
+            started_ms: list[limit - 1].started_ms,
+            request_id: list[limit - 1].request_id.clone(),
+        });
+        ports::InvocationPage { invocations: list.into_iter().take(limit).collect(), next }
+    }
+}
+
+fn record(id: &str, started_ms: i64, billed: u64, init: Option<u64>) -> ports::InvocationRecord {
+    ports::InvocationRecord {
+        scope: Scope::default(),
+        function: "resize".to_owned(),
+        request_id: id.to_owned(),
+        version: "$LATEST".to_owned(),
+        architecture: ports::Architecture::X86_64,
+        started_ms,
+        ended_ms: started_ms + 1,
+        duration_ms_x100: 100,
+        billed_ms: billed,
+        memory_mb: 128,
+        max_memory_used_mb: 30,
+        init_ms_x100: init,
+        outcome: ports::InvocationOutcome::Ok,
+        concurrency: 1,
+        log_group: "/aws/lambda/resize".to_owned(),
+        log_stream: "s".to_owned(),
+        trace: TraceId::new(1, 1),
+        caller: None,
+        trigger: Some(ports::Trigger::of(None, false)),
+    }
+}
+
 #[tokio::test]
-async fn invocations_and_cost_come_from_report_lines() {
+async fn invocations_come_from_the_records_with_their_lines_and_are_priced() {
     let report = |id: &str, billed: u64, init: &str| {
         format!(
             "REPORT RequestId: {id}\tDuration: 1.00 ms\tBilled Duration: {billed} ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\t{init}"
@@ -314,6 +392,7 @@ async fn invocations_and_cost_come_from_report_lines() {
         { "logStreamName": "s", "timestamp": 11, "message": "END RequestId: a" },
         { "logStreamName": "s", "timestamp": 11, "message": report("a", 100, "Init Duration: 99.00 ms\t") },
         { "logStreamName": "s", "timestamp": 20, "message": "START RequestId: b Version: $LATEST" },
+        { "logStreamName": "s", "timestamp": 20, "message": "hello from b" },
         { "logStreamName": "s", "timestamp": 21, "message": "END RequestId: b" },
         { "logStreamName": "s", "timestamp": 21, "message": report("b", 2, "") },
     ]});
@@ -323,16 +402,23 @@ async fn invocations_and_cost_come_from_report_lines() {
             json!({ "Functions": [function("resize", "x86_64"), function("idle", "arm64")] }).to_string(),
         )
         .on("logs Logs_20140328.FilterLogEvents", events.to_string());
-    // Both functions get the same canned logs except that `idle` has no group: tell them apart.
-    let api = Arc::new(IdleHasNoLogs(api));
-    let console = Console::new(api);
+    let recorded = Recorded(vec![record("a", 10, 100, Some(9_900)), record("b", 20, 2, None)]);
+    let console = Console::new(Arc::new(api)).with_invocations(Arc::new(recorded));
     let (status, body) = get(&console, "/_nimbus/api/invocations?function=resize").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total"], 2);
-    assert_eq!(body["invocations"][0]["request_id"], "b");
-    assert_eq!(body["invocations"][0]["cold"], false);
+    let b = &body["invocations"][0];
+    assert_eq!((b["request_id"].as_str(), b["cold"].as_bool()), (Some("b"), Some(false)));
+    assert_eq!(b["logs"].as_array().map(Vec::len), Some(4), "{b}");
+    assert_eq!(b["logs"][1]["message"], "hello from b");
+    assert_eq!(b["trigger"]["kind"], "Invoke");
     assert_eq!(body["invocations"][1]["cold"], true);
     assert_eq!(body["invocations"][1]["init_duration_ms"], 99.0);
+    let (_, first) = get(&console, "/_nimbus/api/invocations?function=resize&limit=1").await;
+    assert_eq!(first["next"], "20:b");
+    let (_, second) = get(&console, "/_nimbus/api/invocations?function=resize&limit=1&after=20:b").await;
+    assert_eq!(second["invocations"][0]["request_id"], "a", "{second}");
+    assert_eq!(second["next"], Value::Null);
 
     let (_, body) = get(&console, "/_nimbus/api/functions").await;
     let resize = &body["functions"][0];
@@ -340,7 +426,9 @@ async fn invocations_and_cost_come_from_report_lines() {
         (resize["name"].as_str(), resize["invocations"].as_u64(), resize["coldStarts"].as_u64()),
         (Some("resize"), Some(2), Some(1))
     );
+    assert_eq!(resize["avgInitDurationMs"], 99.0);
     assert_eq!(body["functions"][1]["invocations"], 0);
+    assert_eq!(body["complete"], true);
 
     let (_, bill) = get(&console, "/_nimbus/api/cost").await;
     let gb_s = 0.125 * 0.102;
@@ -349,25 +437,8 @@ async fn invocations_and_cost_come_from_report_lines() {
     assert!((bill["total"].as_f64().expect("total") - want).abs() < 1e-15, "{bill}");
     assert_eq!(bill["functions"][0]["function"], "resize");
     assert_eq!(bill["prices"]["region"], "us-east-1");
-}
 
-/// The `idle` function was never invoked: its log group does not exist.
-struct IdleHasNoLogs(FakeApi);
-
-impl ServiceApi for IdleHasNoLogs {
-    fn call(
-        &self,
-        scope: &Scope,
-        service: &str,
-        request: http::Request<Bytes>,
-    ) -> BoxFuture<'_, http::Response<Bytes>> {
-        if service == "logs" && String::from_utf8_lossy(request.body()).contains("/aws/lambda/idle") {
-            let mut r = http::Response::new(Bytes::from_static(
-                b"{\"__type\":\"ResourceNotFoundException\",\"message\":\"The specified log group does not exist.\"}",
-            ));
-            *r.status_mut() = StatusCode::BAD_REQUEST;
-            return Box::pin(async move { r });
-        }
-        self.0.call(scope, service, request)
-    }
+    let (_, cold) = get(&console, "/_nimbus/api/coldstarts").await;
+    let c = &cold["functions"][0];
+    assert_eq!((c["coldStarts"].as_u64(), c["initP50Ms"].as_f64()), (Some(1), Some(99.0)), "{c}");
 }

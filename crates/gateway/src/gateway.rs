@@ -138,6 +138,7 @@ impl Gateway {
         let credential = sigv4::credential_scope(&parts.headers, parts.uri.query());
         let (scope, access_key_id) = auth::scope_of(credential.as_ref());
         let mut ctx = RequestContext::new(scope, access_key_id);
+        ctx.metered = parts.extensions.get::<protocol::Unmetered>().is_none();
         trace::join(&mut ctx, &parts.headers);
         // Kept to record the request once answered, should it turn out to belong to a trace.
         let traced = self.traces.is_some().then(|| trace::Pending::of(&ctx));
@@ -359,6 +360,9 @@ impl Gateway {
     }
 
     fn count(&self, ctx: &RequestContext, service: &'static str) {
+        if !ctx.metered {
+            return;
+        }
         if let Some(sink) = &self.requests {
             sink(&ctx.scope, service);
         }

@@ -25,6 +25,12 @@ mod objects;
 pub use objects::{ObjectReadError, ObjectReader, StoredObject};
 mod traces;
 pub use traces::{Invoked, NoTraces, TracePage, TraceReader, TraceRecorder, TraceSummary};
+mod invocations;
+pub use invocations::{
+    Architecture, Billing, EXACT_INIT_DURATIONS, FunctionSummary, InitDurations, InvocationCursor,
+    InvocationOutcome, InvocationPage, InvocationReader, InvocationRecord, InvocationRecorder, NoInvocations,
+    Served, Summaries, TRACKED_CONCURRENCY, Trigger, TriggerKind, mb_ms_to_gb_seconds,
+};
 mod usage;
 pub use usage::{NoUsage, ResourceKind, ResourceUsage, Unit, UsageMeter, UsageReader};
 

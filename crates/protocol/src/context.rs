@@ -22,7 +22,16 @@ pub struct RequestContext {
     pub signature: SignatureCheck,
     /// The request's place in a trace.
     pub trace: TraceContext,
+    /// Whether it counts as the tenant's traffic in the usage meter. Requests Nimbus makes to
+    /// itself to show the tenant something (the console's reads) do not: looking at the bill
+    /// must not change it.
+    pub metered: bool,
 }
+
+/// Marks a request made in-process that the usage meter must not count: an extension of the
+/// `http::Request` the gateway is handed, which no request from the wire can carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unmetered;
 
 /// The outcome of the gateway's look at a request's SigV4 signature.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,6 +59,7 @@ impl RequestContext {
             received_at,
             signature: SignatureCheck::Unsigned,
             trace: TraceContext::fresh(epoch, bits),
+            metered: true,
         }
     }
 }

@@ -16,7 +16,7 @@ mod service;
 mod streaming;
 pub mod xml;
 
-pub use context::{Note, RequestContext, SignatureCheck, TraceContext};
+pub use context::{Note, RequestContext, SignatureCheck, TraceContext, Unmetered};
 pub use error::{ErrorInfo, Fault, ProtocolError, ServiceError, error_response, validation_message};
 pub use service::{Answer, AwsService, BoxFuture, Request, Response};
 pub use streaming::{BoxError, StreamBody, StreamRequest, StreamResponse, StreamingService};

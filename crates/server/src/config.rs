@@ -84,9 +84,10 @@ pub struct ServeArgs {
     #[arg(long, env = "NIMBUS_LAMBDA_IDLE_TIMEOUT", default_value_t = 600)]
     pub lambda_idle_timeout: u64,
 
-    /// Console: hours of metered usage (requests, request units, events, stored bytes) kept
-    /// in memory for the cost page; older usage is dropped, and usage over an hour old is kept
-    /// per hour rather than per minute.
+    /// Console: hours of history kept for the console — metered usage (requests, request
+    /// units, events, stored bytes) and Lambda invocations (their per-function summaries in
+    /// memory, their records in the store); older history is dropped, and what is over an hour
+    /// old is summarised per hour rather than per minute.
     #[arg(long, env = "NIMBUS_CONSOLE_RETENTION", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=8760))]
     pub console_retention: u64,
 }

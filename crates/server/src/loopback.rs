@@ -97,3 +97,20 @@ fn unavailable() -> http::Response<Bytes> {
     *resp.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
     resp
 }
+
+/// The loopback as the console uses it: its reads are marked [`protocol::Unmetered`], so
+/// looking at the console (a graph refresh lists every bucket and reads each one's
+/// notifications) adds nothing to the usage it prices.
+pub struct Unmetered(pub std::sync::Arc<Loopback>);
+
+impl ServiceApi for Unmetered {
+    fn call(
+        &self,
+        scope: &Scope,
+        service: &str,
+        mut request: http::Request<Bytes>,
+    ) -> BoxFuture<'_, http::Response<Bytes>> {
+        request.extensions_mut().insert(protocol::Unmetered);
+        self.0.call(scope, service, request)
+    }
+}

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod durable;
+mod invocations;
 mod loopback;
 mod serve;
 mod traces;

@@ -60,10 +60,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn types::Clock> = Arc::new(types::SystemClock);
     let traces = Arc::new(crate::traces::TraceStore::new(crate::traces::Limits::default()));
     let recorder: Arc<dyn ports::TraceRecorder> = traces.clone();
+    let retention_ms = i64::try_from(args.console_retention).unwrap_or(24) * 3_600_000;
     let usage = Arc::new(crate::usage::UsageStore::new(crate::usage::Limits {
-        retention_ms: i64::try_from(args.console_retention).unwrap_or(24) * 3_600_000,
+        retention_ms,
         ..crate::usage::Limits::default()
     }));
+    let invocations = Arc::new(crate::invocations::InvocationStore::new(
+        store.kv.clone(),
+        traces.clone(),
+        crate::invocations::Limits { retention_ms, ..crate::invocations::Limits::default() },
+        now_ms(),
+    ));
+    invocations.start();
     let meter: Arc<dyn ports::UsageMeter> = usage.clone();
     // The hops that go through ports on a request's behalf are recorded around the call.
     let hops = |inner| Arc::new(Hops::new(inner, recorder.clone()));
@@ -71,6 +79,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let log_writer = logs.writer();
     let lambda = lambda(&args, store.clone(), log_writer.clone())?;
     lambda.set_trace_recorder(recorder.clone());
+    lambda.set_invocation_recorder(invocations.clone());
     let events = events(store.clone(), &lambda)?;
     events.set_usage_meter(meter.clone());
     let sqs = service_sqs::SqsService::new(
@@ -105,9 +114,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // The console shows every tenant's resources and logs to whoever can reach the port, so it
     // is left out when requests must prove who they are.
     let console = (!args.enforce_sigv4).then(|| {
-        console::Console::new(loopback.clone()).with_traces(traces.clone()).with_usage(usage.clone())
+        console::Console::new(Arc::new(crate::loopback::Unmetered(loopback.clone())))
+            .with_traces(traces.clone())
+            .with_usage(usage.clone())
+            .with_invocations(invocations.clone())
     });
-    roll_usage(usage.clone());
+    roll(usage.clone(), invocations.clone());
     let closer = console.as_ref().map(console::Console::closer);
     let services = Services {
         console,
@@ -160,8 +172,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     sns.shutdown();
     s3.shutdown();
     lambda.shutdown().await;
-    // Function log lines still queued are committed before the store makes everything durable.
+    // Function log lines and invocation records still queued are committed before the store
+    // makes everything durable.
     log_writer.flush();
+    invocations.shutdown();
     if args.ephemeral {
         let _ = std::fs::remove_dir_all(lambda_work_dir(&args));
     }
@@ -399,17 +413,24 @@ fn wire(
 /// How often metered usage moves into its per-minute history.
 const USAGE_ROLL: Duration = Duration::from_secs(60);
 
-/// Rolls the usage meter's counters into its history every minute, and drops what is past
-/// the retention.
-fn roll_usage(usage: Arc<crate::usage::UsageStore>) {
+/// Every minute: rolls the usage meter's counters into its history, compacts the invocation
+/// summaries, and drops what is past the retention (the stored invocation records' purge
+/// runs off the async workers).
+fn roll(usage: Arc<crate::usage::UsageStore>, invocations: Arc<crate::invocations::InvocationStore>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(USAGE_ROLL);
         loop {
             every.tick().await;
-            let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-            usage.roll(now_ms);
+            let now = now_ms();
+            usage.roll(now);
+            let invocations = invocations.clone();
+            let _ = tokio::task::spawn_blocking(move || invocations.roll(now)).await;
         }
     });
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// How often expired DynamoDB items are deleted (DynamoDB itself takes up to a few days).

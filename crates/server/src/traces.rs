@@ -66,6 +66,12 @@ impl TraceStore {
     fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The span `id` of `trace`, while the trace is kept.
+    pub fn span(&self, trace: TraceId, id: SpanId) -> Option<Span> {
+        let kept = self.kept();
+        kept.traces.get(&trace)?.spans.iter().find(|s| s.id == id).cloned()
+    }
 }
 
 impl TraceRecorder for TraceStore {

@@ -3,7 +3,8 @@
 //! add. Once a minute [`UsageStore::roll`] moves the counters into the cell's history, a
 //! minute per slot for the last hour and an hour per slot after that, and drops what is older
 //! than the retention; so memory stays bounded by resources × retention in hours. In memory: a
-//! restart forgets the history (and the bytes buckets store, until S3 reports them again).
+//! restart forgets the history; the bytes buckets store come back at start, when S3 counts
+//! what it holds (`service-s3`'s `Meter::seed`).
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hash, Hasher};

@@ -99,6 +99,11 @@ impl Concurrency {
         self.limit.saturating_sub(lock(&self.state).reserved_total(scope))
     }
 
+    /// Invocations of `function` running now.
+    pub fn running(&self, function: &str) -> u32 {
+        lock(&self.state).running.get(function).copied().unwrap_or(0)
+    }
+
     /// Takes a slot for one invocation of `function`, or says why there is none.
     pub fn acquire(&self, function: &str) -> Result<Permit, ThrottleReason> {
         let mut state = lock(&self.state);

@@ -172,6 +172,79 @@ fn now_us() -> i64 {
     epoch_us(time::OffsetDateTime::now_utc())
 }
 
+/// What the console is told of an invocation before it runs: enough to file its record once
+/// it has finished.
+#[derive(Clone, Debug)]
+pub struct Begun {
+    function: String,
+    version: String,
+    architecture: ::ports::Architecture,
+    start_us: i64,
+    /// Invocations of the function running as it began, itself included.
+    concurrency: u32,
+}
+
+impl Begun {
+    fn new(svc: &Inner, scope: &Scope, name: &str, config: &VersionConfig, start_us: i64) -> Begun {
+        let key = String::from_utf8_lossy(&function_key(scope, name)).into_owned();
+        Begun {
+            function: name.to_owned(),
+            version: config.version.clone(),
+            architecture: config
+                .architectures
+                .first()
+                .and_then(|a| ::ports::Architecture::parse(a))
+                .unwrap_or(::ports::Architecture::X86_64),
+            start_us,
+            concurrency: svc.concurrency.running(&key).max(1),
+        }
+    }
+
+    /// Hands the finished invocation to the recorder, with its REPORT figures as the REPORT
+    /// line prints them.
+    fn finished(self, svc: &Inner, scope: &Scope, traced: &Traced, outcome: &InvokeOutcome) {
+        let report = &outcome.report;
+        let result = match &report.status {
+            Some(runtime::ReportStatus::Timeout) => ::ports::InvocationOutcome::Timeout,
+            Some(runtime::ReportStatus::Error(t)) => {
+                ::ports::InvocationOutcome::Error { error_type: t.clone() }
+            }
+            None => match outcome.error() {
+                Some(e) => ::ports::InvocationOutcome::Error { error_type: e.error_type.clone() },
+                None => ::ports::InvocationOutcome::Ok,
+            },
+        };
+        svc.invocations().finished(::ports::InvocationRecord {
+            scope: scope.clone(),
+            function: self.function,
+            request_id: outcome.request_id.clone(),
+            version: self.version,
+            architecture: self.architecture,
+            started_ms: self.start_us.div_euclid(1000),
+            ended_ms: svc.now_ms(),
+            duration_ms_x100: hundredths(report.duration),
+            billed_ms: u64::try_from(report.billed_duration.as_millis()).unwrap_or(u64::MAX),
+            memory_mb: report.memory_size_mb,
+            max_memory_used_mb: report.max_memory_used_mb,
+            init_ms_x100: report.init_duration.map(hundredths),
+            outcome: result,
+            concurrency: self.concurrency,
+            log_group: outcome.log_group.clone(),
+            log_stream: outcome.log_stream.clone(),
+            trace: traced.header.root,
+            caller: traced.caller,
+            trigger: None,
+        });
+    }
+}
+
+/// A duration in hundredths of a millisecond, rounded as the REPORT line prints it (`{:.2}`),
+/// so the console's figures are the line's.
+fn hundredths(d: std::time::Duration) -> u64 {
+    let printed = format!("{:.2}", d.as_secs_f64() * 1000.0);
+    printed.replace('.', "").parse().unwrap_or(u64::MAX)
+}
+
 /// Runs one invocation under a concurrency permit the caller holds, and records its cost and
 /// its span.
 pub async fn run(
@@ -184,6 +257,7 @@ pub async fn run(
     traced: Traced,
 ) -> Result<InvokeOutcome, Error> {
     let start_us = now_us();
+    let begun = Begun::new(svc, scope, name, &resolved.config, start_us);
     invocation.trace_id = Some(traced.header.to_string());
     let ran = async {
         let config = runtime_config(svc, scope, name, &resolved.config)?;
@@ -199,6 +273,7 @@ pub async fn run(
         svc.now_ms(),
         asynchronous,
     );
+    begun.finished(svc, scope, &traced, &outcome);
     Ok(outcome)
 }
 
@@ -228,6 +303,7 @@ pub struct Streaming {
     version: String,
     /// What its span is recorded with once it ends: trace, scope, invoked ARN, start.
     span: Box<(Traced, Scope, String, i64)>,
+    begun: Box<Begun>,
 }
 
 impl Streaming {
@@ -237,13 +313,14 @@ impl Streaming {
 
     /// Waits for the function to end (what it still writes is dropped) and records its cost.
     pub async fn finish(self, svc: &Inner) -> Result<InvokeOutcome, Error> {
-        let Streaming { stream, permit, function_arn, version, span } = self;
+        let Streaming { stream, permit, function_arn, version, span, begun } = self;
         let outcome = stream.outcome().await.map_err(platform_failure);
         drop(permit);
         let (traced, scope, arn, start_us) = *span;
         svc.traces().record(traced.span(&scope, &arn, start_us, outcome.as_ref()));
         let outcome = outcome?;
         svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
+        begun.finished(svc, &scope, &traced, &outcome);
         Ok(outcome)
     }
 
@@ -271,6 +348,7 @@ pub async fn run_streaming(
         Error::TooManyRequestsException(reason)
     })?;
     let start_us = now_us();
+    let begun = Begun::new(svc, scope, name, &resolved.config, start_us);
     invocation.trace_id = Some(traced.header.to_string());
     let config = runtime_config(svc, scope, name, &resolved.config)?;
     let function_arn = function_arn(scope, name);
@@ -288,6 +366,7 @@ pub async fn run_streaming(
             drop(permit);
             svc.traces().record(traced.span(scope, &resolved.invoked_arn, start_us, Ok(&outcome)));
             svc.usage.record(&function_arn, &version, &outcome, svc.now_ms(), false);
+            begun.finished(svc, scope, &traced, &outcome);
             Ok(Started::Finished(outcome))
         }
         Streamed::Streaming(stream) => Ok(Started::Streaming(Streaming {
@@ -296,6 +375,7 @@ pub async fn run_streaming(
             function_arn,
             version,
             span: Box::new((traced, scope.clone(), resolved.invoked_arn.clone(), start_us)),
+            begun: Box::new(begun),
         })),
     }
 }
@@ -406,6 +486,17 @@ fn respond(ctx: &RequestContext, version: &str, outcome: &InvokeOutcome, tail: b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_are_recorded_with_the_digits_report_prints() {
+        use std::time::Duration;
+        for micros in [0u64, 5, 12_341, 12_345, 85_230, 999_999, 3_000_000, 1_234_567_891] {
+            let d = Duration::from_micros(micros) + Duration::from_nanos(micros % 997);
+            let printed = format!("{:.2}", d.as_secs_f64() * 1000.0);
+            let back: f64 = printed.parse().expect("number");
+            assert_eq!(hundredths(d) as f64 / 100.0, back, "{printed}");
+        }
+    }
 
     #[test]
     fn payloads_must_be_json_and_small() {

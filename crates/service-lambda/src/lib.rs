@@ -117,6 +117,8 @@ pub(crate) struct Inner {
     object_reader: std::sync::OnceLock<Arc<dyn ::ports::ObjectReader>>,
     /// Where each invocation's span goes.
     traces: std::sync::OnceLock<Arc<dyn ::ports::TraceRecorder>>,
+    /// Where each finished invocation goes, with its REPORT figures (for the console).
+    invocations: std::sync::OnceLock<Arc<dyn ::ports::InvocationRecorder>>,
     /// The running event source mapping pollers.
     pollers: esm::Pollers,
     /// Function URL ids → the function they invoke, for the data plane.
@@ -160,6 +162,7 @@ impl LambdaService {
             stream_reader: std::sync::OnceLock::new(),
             object_reader: std::sync::OnceLock::new(),
             traces: std::sync::OnceLock::new(),
+            invocations: std::sync::OnceLock::new(),
             pollers: esm::Pollers::default(),
         };
         inner.load_indexes()?;
@@ -199,6 +202,11 @@ impl LambdaService {
     /// Records a span for every invocation (with its trace, cold or warm, request id).
     pub fn set_trace_recorder(&self, recorder: Arc<dyn ::ports::TraceRecorder>) {
         let _ = self.inner.traces.set(recorder);
+    }
+
+    /// Hands every finished invocation (REPORT figures, trace, concurrency) to `recorder`.
+    pub fn set_invocation_recorder(&self, recorder: Arc<dyn ::ports::InvocationRecorder>) {
+        let _ = self.inner.invocations.set(recorder);
     }
 
     /// Starts the worker that delivers asynchronous invocations (including those accepted
@@ -420,6 +428,10 @@ impl Inner {
 
     pub(crate) fn traces(&self) -> &dyn ::ports::TraceRecorder {
         self.traces.get().map_or(&::ports::NoTraces, |t| t.as_ref())
+    }
+
+    pub(crate) fn invocations(&self) -> &dyn ::ports::InvocationRecorder {
+        self.invocations.get().map_or(&::ports::NoInvocations, |r| r.as_ref())
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

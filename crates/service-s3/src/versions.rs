@@ -322,6 +322,7 @@ pub fn put(
     let state = Versioning::of(bucket);
     let ok = model::object_key(&cx.account, &bucket.name, key);
     let _guard = e.lock(&cx.account, &bucket.name, key);
+    let hold = e.meter.hold();
     loop {
         let current = e.kv.get(OBJECTS, &ok)?;
         if if_absent && current.is_some() {
@@ -365,7 +366,12 @@ pub fn put(
         let failed: fn() -> Error = extra.as_ref().map_or(|| Error::NoSuchBucket, |x| x.failed);
         if commit(e, batch, extra_conditions, failed, announced)? {
             body::forget(&e.blobs, freed);
-            e.meter.stored(cx, &bucket.name, signed(record.size) - signed(replaced_size));
+            let added = version_key_of(&ok, stamp);
+            let mut changes = vec![(added.as_slice(), signed(record.size))];
+            if let Some(k) = &replaced {
+                changes.push((k.as_slice(), -signed(replaced_size)));
+            }
+            e.meter.stored(&hold, &cx.account, bucket, &changes);
             return Ok(record);
         }
     }
@@ -390,6 +396,7 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
     let state = Versioning::of(bucket);
     let ok = model::object_key(&cx.account, &bucket.name, key);
     let _guard = e.lock(&cx.account, &bucket.name, key);
+    let hold = e.meter.hold();
     let (delete, marker_created): (&'static str, &'static str) = if family == "LifecycleExpiration" {
         ("LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated")
     } else {
@@ -403,16 +410,17 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
             let Some(raw) = current else { return Ok(Deleted::default()) };
             let old: ObjectRecord = model::decode(&raw)?;
             batch = batch.expect_value(OBJECTS, ok.clone(), raw).delete(OBJECTS, ok.clone());
-            let mut removed = 0;
+            let mut removed = Vec::new();
             for (k, _, r) in all_of(e, &ok)? {
-                batch = batch.delete(VERSIONS, k);
-                removed += signed(r.size);
+                batch = batch.delete(VERSIONS, k.clone());
+                removed.push((k, -signed(r.size)));
                 freed.extend(r.pieces);
             }
             let announced = announce(e, cx, &mut batch, bucket, Some(delete), key, &old, false)?;
             if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
                 body::forget(&e.blobs, freed);
-                e.meter.stored(cx, &bucket.name, -removed);
+                let changes: Vec<(&[u8], i64)> = removed.iter().map(|(k, d)| (k.as_slice(), *d)).collect();
+                e.meter.stored(&hold, &cx.account, bucket, &changes);
                 return Ok(Deleted::default());
             }
             continue;
@@ -438,7 +446,7 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
             batch = batch.expect_value(VERSIONS, k.clone(), raw).delete(VERSIONS, k.clone());
             freed = old.pieces;
             replaced = Some(k);
-            removed = signed(old.size);
+            removed = -signed(old.size);
         }
         if let Some(raw) = &current {
             batch = keep_whole(batch, &ok, raw, replaced.as_deref())?;
@@ -448,7 +456,9 @@ pub fn delete_latest(e: &Engine, cx: &Cx, bucket: &BucketRecord, key: &str, fami
         let announced = announce(e, cx, &mut batch, bucket, Some(marker_created), key, &marker, true)?;
         if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
             body::forget(&e.blobs, freed);
-            e.meter.stored(cx, &bucket.name, -removed);
+            if let Some(k) = &replaced {
+                e.meter.stored(&hold, &cx.account, bucket, &[(k.as_slice(), removed)]);
+            }
             return Ok(out);
         }
     }
@@ -467,6 +477,7 @@ pub fn delete_version(
     check_id(id)?;
     let ok = model::object_key(&cx.account, &bucket.name, key);
     let _guard = e.lock(&cx.account, &bucket.name, key);
+    let hold = e.meter.hold();
     loop {
         let versions = all_of(e, &ok)?;
         let Some(at) = versions.iter().position(|(_, _, r)| is(r, id)) else {
@@ -490,7 +501,7 @@ pub fn delete_version(
         let announced = announce(e, cx, &mut batch, bucket, Some(event), key, gone, true)?;
         if commit(e, batch, 0, || Error::NoSuchBucket, announced)? {
             body::forget(&e.blobs, gone.pieces.clone());
-            e.meter.stored(cx, &bucket.name, -signed(gone.size));
+            e.meter.stored(&hold, &cx.account, bucket, &[(k.as_slice(), -signed(gone.size))]);
             return Ok(Deleted { version_id: Some(id.to_owned()), delete_marker: gone.delete_marker });
         }
     }

@@ -524,3 +524,223 @@ async fn the_page_and_its_assets_are_served_and_tenants_are_separate() {
     let (status, _) = get(&server, "/_nimbus/api/nope").await;
     assert_eq!(status, 404);
 }
+
+/// One function's entry in a console listing (`functions[]` keyed by `key`).
+fn entry<'b>(body: &'b Value, key: &str, name: &str) -> &'b Value {
+    body["functions"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f[key] == name))
+        .unwrap_or_else(|| panic!("{name} missing from {body}"))
+}
+
+/// What a bucket stores now, as the cost page tells it (polled: S3 counts what it holds in the
+/// background at start).
+async fn stored_bytes(server: &Server, bucket: &str, want: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, bill) = get(server, "/_nimbus/api/cost").await;
+        let got = bill["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == bucket))
+            .and_then(|r| r["stored_bytes"].as_i64());
+        if got == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{bucket} stores {got:?}, not {want}: {bill}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// After a restart the console tells the same story: the summaries come back from the stored
+/// invocation records, each invocation still names its trigger and trace (the in-memory trace
+/// store is empty by then), and S3's stored bytes count what the buckets held before.
+#[tokio::test]
+async fn invocations_triggers_and_stored_bytes_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Server::start(dir.path());
+    let lambda = server.lambda("test", "us-east-1").await;
+    let f = crate::lambda::create_python(&lambda, "keeper", HANDLER, &[]).await;
+    let arn = f.function_arn().expect("arn").to_owned();
+    let s3 = server.s3("test", "us-east-1").await;
+    s3.create_bucket().bucket("kept").send().await.expect("bucket");
+    let config = NotificationConfiguration::builder()
+        .lambda_function_configurations(
+            LambdaFunctionConfiguration::builder()
+                .lambda_function_arn(&arn)
+                .events(Event::from("s3:ObjectCreated:*"))
+                .build()
+                .expect("config"),
+        )
+        .build();
+    s3.put_bucket_notification_configuration()
+        .bucket("kept")
+        .notification_configuration(config)
+        .send()
+        .await
+        .expect("notification");
+    s3.create_bucket().bucket("plain").send().await.expect("bucket");
+    s3.put_object().bucket("plain").key("a").body(vec![b'a'; 1000].into()).send().await.expect("put");
+    s3.put_object().bucket("plain").key("b").body(vec![b'b'; 500].into()).send().await.expect("put");
+    s3.put_object().bucket("kept").key("up.txt").body(b"up".to_vec().into()).send().await.expect("put");
+    wait_for_invocations(&server, &[("keeper", 1)]).await;
+    for _ in 0..2 {
+        lambda.invoke().function_name("keeper").payload(Blob::new("{}")).send().await.expect("invoke");
+    }
+    wait_for_invocations(&server, &[("keeper", 3)]).await;
+    stored_bytes(&server, "plain", 1500).await;
+
+    let (_, functions) = get(&server, "/_nimbus/api/functions").await;
+    let (_, cold) = get(&server, "/_nimbus/api/coldstarts").await;
+    let (_, bill) = get(&server, "/_nimbus/api/cost").await;
+    let (_, page) = get(&server, "/_nimbus/api/invocations?function=keeper").await;
+    let triggers: Vec<&str> = page["invocations"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["trigger"]["kind"].as_str())
+        .collect();
+    assert_eq!(triggers, ["Invoke", "Invoke", "S3"], "{page}");
+
+    server.terminate();
+    server.restart();
+    // The records are read back in the background; the answers say when that is done.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let functions_after = loop {
+        let (_, body) = get(&server, "/_nimbus/api/functions").await;
+        if body["complete"] == true {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never complete: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(entry(&functions_after, "name", "keeper"), entry(&functions, "name", "keeper"));
+    let (_, cold_after) = get(&server, "/_nimbus/api/coldstarts").await;
+    let (a, b) = (entry(&cold_after, "function", "keeper"), entry(&cold, "function", "keeper"));
+    for field in
+        ["invocations", "coldStarts", "coldShare", "initP50Ms", "initP95Ms", "initMaxMs", "peakConcurrency"]
+    {
+        assert_eq!(a[field], b[field], "{field}: {a} vs {b}");
+    }
+    assert_eq!(b["coldStarts"], 1, "{b}");
+    let (_, bill_after) = get(&server, "/_nimbus/api/cost").await;
+    let (a, b) = (entry(&bill_after, "function", "keeper"), entry(&bill, "function", "keeper"));
+    for field in ["requests", "cold_starts", "billed_ms", "gb_seconds", "total"] {
+        assert_eq!(a[field], b[field], "{field}: {a} vs {b}");
+    }
+    let (_, page_after) = get(&server, "/_nimbus/api/invocations?function=keeper").await;
+    for (a, b) in page_after["invocations"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .zip(page["invocations"].as_array().expect("list"))
+    {
+        for field in
+            ["request_id", "trigger", "trace_id", "cold", "billed_duration_ms", "init_duration_ms", "outcome"]
+        {
+            assert_eq!(a[field], b[field], "{field}: {a} vs {b}");
+        }
+        // The lines are read from the logs again.
+        assert_eq!(a["logs"], b["logs"], "{a}");
+    }
+    assert_eq!(page_after["invocations"][2]["trigger"]["resource"], "kept/up.txt", "{page_after}");
+
+    // The buckets' bytes are counted from what they hold, and deletes count down from there.
+    stored_bytes(&server, "plain", 1500).await;
+    let s3 = server.s3("test", "us-east-1").await;
+    s3.delete_object().bucket("plain").key("a").send().await.expect("delete");
+    stored_bytes(&server, "plain", 500).await;
+}
+
+/// Looking at the console costs nothing: its own reads (a graph lists every bucket and reads
+/// each one's notifications) are not metered. A client's ListBuckets is a LIST request of the
+/// account, shown as such rather than as a bucket.
+#[tokio::test]
+async fn the_consoles_own_reads_cost_nothing_and_list_buckets_is_the_accounts() {
+    let server = Server::ephemeral();
+    let s3 = server.s3("test", "us-east-1").await;
+    s3.create_bucket().bucket("quiet").send().await.expect("bucket");
+    for _ in 0..3 {
+        let (status, graph) = get(&server, "/_nimbus/api/graph").await;
+        assert_eq!(status, 200, "{graph}");
+        assert_eq!(node_kind(&graph, "arn:aws:s3:::quiet"), Some("bucket"));
+    }
+    let (_, bill) = get(&server, "/_nimbus/api/cost").await;
+    let quiet = resource(&bill, "quiet");
+    assert_eq!(line_of(quiet, "PUT, COPY, POST, LIST requests")["quantity"], 1.0, "{quiet}");
+    assert!(
+        quiet["lines"].as_array().is_some_and(|ls| ls.iter().all(|l| l["item"] != "GET and other requests")),
+        "the console's reads were billed: {quiet}"
+    );
+    assert_eq!(bill["service_requests"]["s3"], 1, "{bill}");
+    assert!(bill["resources"].as_array().is_some_and(|rs| rs.len() == 1), "{bill}");
+
+    s3.list_buckets().send().await.expect("list buckets");
+    let (_, bill) = get(&server, "/_nimbus/api/cost").await;
+    let account = resource(&bill, "(account: ListBuckets)");
+    assert_eq!(account["kind"], "account", "{account}");
+    assert_eq!(account["service"], "s3");
+    assert_eq!(line_of(account, "PUT, COPY, POST, LIST requests")["quantity"], 1.0, "{account}");
+    assert_eq!(bill["service_requests"]["s3"], 2, "{bill}");
+}
+
+/// A function's invocations page newest first, every one exactly once, each with its own
+/// lines (read for that page only).
+#[tokio::test]
+async fn every_invocation_pages_once_with_its_own_lines() {
+    let server = Server::ephemeral();
+    let lambda = server.lambda("test", "us-east-1").await;
+    crate::lambda::create_python(&lambda, "pager", HANDLER, &[]).await;
+    const N: usize = 120;
+    for n in 0..N {
+        lambda
+            .invoke()
+            .function_name("pager")
+            .payload(Blob::new(format!(r#"{{"n": {n}}}"#)))
+            .send()
+            .await
+            .expect("invoke");
+    }
+    wait_for_invocations(&server, &[("pager", N as u64)]).await;
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut last_start = i64::MAX;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/_nimbus/api/invocations?function=pager&limit=25&after={a}"),
+            None => "/_nimbus/api/invocations?function=pager&limit=25".to_owned(),
+        };
+        let (status, page) = get(&server, &path).await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], N as u64);
+        for inv in page["invocations"].as_array().expect("list") {
+            let started = inv["started_ms"].as_i64().expect("start");
+            assert!(started <= last_start, "newest first");
+            last_start = started;
+            let id = inv["request_id"].as_str().expect("id");
+            let logs: Vec<&str> =
+                inv["logs"].as_array().expect("logs").iter().filter_map(|l| l["message"].as_str()).collect();
+            // The cold one also has its environment's INIT_START line before its START.
+            let starts: Vec<&&str> = logs.iter().filter(|l| l.starts_with("START ")).collect();
+            assert_eq!(starts.len(), 1, "{logs:?}");
+            assert!(starts[0].starts_with(&format!("START RequestId: {id}")), "{logs:?}");
+            assert!(
+                logs.last().is_some_and(|l| l.starts_with(&format!("REPORT RequestId: {id}"))),
+                "{logs:?}"
+            );
+            let handled: Vec<&&str> = logs.iter().filter(|l| l.starts_with("handled pager")).collect();
+            assert_eq!(handled.len(), 1, "{logs:?}");
+            let n: usize = handled[0]
+                .split(r#"{"n": "#)
+                .nth(1)
+                .and_then(|rest| rest.trim_end_matches('}').parse().ok())
+                .expect("n");
+            seen.push(n);
+        }
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>());
+}

@@ -592,7 +592,22 @@ async fn invocations_triggers_and_stored_bytes_survive_a_restart() {
     let (_, functions) = get(&server, "/_nimbus/api/functions").await;
     let (_, cold) = get(&server, "/_nimbus/api/coldstarts").await;
     let (_, bill) = get(&server, "/_nimbus/api/cost").await;
-    let (_, page) = get(&server, "/_nimbus/api/invocations?function=keeper").await;
+    // Function logs reach CloudWatch Logs asynchronously (as on AWS): the page is taken once it
+    // shows every invocation's REPORT line.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        let (_, page) = get(&server, "/_nimbus/api/invocations?function=keeper").await;
+        let reported = |i: &Value| {
+            i["logs"].as_array().is_some_and(|lines| {
+                lines.iter().any(|l| l["message"].as_str().is_some_and(|m| m.starts_with("REPORT")))
+            })
+        };
+        if page["invocations"].as_array().is_some_and(|list| list.len() == 3 && list.iter().all(reported)) {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "the logs never arrived: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let triggers: Vec<&str> = page["invocations"]
         .as_array()
         .expect("list")

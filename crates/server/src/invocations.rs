@@ -562,6 +562,9 @@ impl InvocationReader for InvocationStore {
                 range.start = Bound::Excluded(k);
             }
         }
+        // The queue is read before the store: a record leaves the queue only once it is
+        // committed, so whatever the writer does in between, each record is in one of the two.
+        let unflushed = self.unflushed(scope, function);
         let stored = match self.kv.scan(TABLE, range.clone(), limit.saturating_add(1)) {
             Ok(entries) => entries,
             Err(e) => {
@@ -571,7 +574,7 @@ impl InvocationReader for InvocationStore {
         };
         let mut list: Vec<(Vec<u8>, InvocationRecord)> =
             stored.iter().filter_map(|(k, v)| Some((k.clone(), decode(v)?))).collect();
-        for mut r in self.unflushed(scope, function) {
+        for mut r in unflushed {
             let k = key(&r);
             if range.contains(&k) && !list.iter().any(|(_, x)| x.request_id == r.request_id) {
                 if r.trigger.is_none() {
